@@ -1,0 +1,340 @@
+//! One time-to-event endpoint of the pipeline.
+
+use crate::cohort::{format_number, Cohort, Column, ColumnData};
+use crate::stats::cox::{cox_fit, CoxData, CoxError};
+use crate::stats::dist::{normal_quantile, normal_two_sided_p};
+use crate::stats::km::{kaplan_meier, KmCurve};
+use crate::stats::logrank::log_rank;
+use crate::stats::{timefix, SurvSample};
+
+use super::{
+    require, AnalysisError, ArmSurvival, CoxReport, EndpointReport, EndpointSpec, Exclusion,
+    FollowUp, LogRankReport, OrderedMap, RmstDifference, Sample, Spec,
+};
+
+const FOLLOW_UP_METHOD: &str = "reverse Kaplan–Meier (Schemper & Smith 1996)";
+
+/// A numeric column, or an error naming the first cell that is not a number.
+pub(crate) fn numeric<'a>(
+    cohort: &'a Cohort,
+    col: &'a Column,
+    expected: &str,
+) -> Result<&'a [f64], AnalysisError> {
+    match &col.data {
+        ColumnData::Numeric(v) => Ok(v),
+        ColumnData::Text { codes, levels } => {
+            let (row, value) = codes
+                .iter()
+                .enumerate()
+                .find_map(|(r, &c)| {
+                    let s = levels.get(c as usize)?;
+                    crate::cohort::parse_number(s)
+                        .is_none()
+                        .then(|| (r, s.clone()))
+                })
+                .unwrap_or((0, String::new()));
+            Err(AnalysisError::BadValue {
+                file: cohort.source.clone(),
+                column: col.name.clone(),
+                row: row + 1,
+                value,
+                expected: expected.to_string(),
+            })
+        }
+    }
+}
+
+/// The event column as booleans (NaN stays missing); anything but 0/1 is an error.
+fn event_values<'a>(cohort: &'a Cohort, col: &'a Column) -> Result<&'a [f64], AnalysisError> {
+    let v = numeric(cohort, col, "an event code (1 event, 0 censored)")?;
+    let mut bad: Vec<f64> = v
+        .iter()
+        .copied()
+        .filter(|x| !x.is_nan() && *x != 0.0 && *x != 1.0)
+        .collect();
+    if !bad.is_empty() {
+        let mut found: Vec<f64> = v.iter().copied().filter(|x| !x.is_nan()).collect();
+        found.sort_by(f64::total_cmp);
+        found.dedup();
+        bad.truncate(1);
+        return Err(AnalysisError::EventCoding {
+            file: cohort.source.clone(),
+            column: col.name.clone(),
+            found: found
+                .into_iter()
+                .take(20)
+                .map(format_number)
+                .collect::<Vec<_>>()
+                .join(", "),
+        });
+    }
+    Ok(v)
+}
+
+fn follow_up(curve: &KmCurve) -> FollowUp {
+    let q = curve.median();
+    FollowUp {
+        median: q.estimate,
+        ci: [q.lower, q.upper],
+        method: FOLLOW_UP_METHOD,
+    }
+}
+
+fn not_estimable_cox(spec: &Spec, reason: String) -> CoxReport {
+    CoxReport {
+        hr: f64::NAN,
+        ci: [f64::NAN, f64::NAN],
+        p_value: f64::NAN,
+        ties: spec.ties.name(),
+        coef: f64::NAN,
+        se: f64::NAN,
+        z: f64::NAN,
+        robust: false,
+        loglik: f64::NAN,
+        iterations: 0,
+        not_estimable: Some(reason),
+    }
+}
+
+/// Cox model with the arm as the only covariate (treated = 1).
+fn arm_cox(spec: &Spec, all: &SurvSample, x: &[f64], set_id: &[u32], weighted: bool) -> CoxReport {
+    let robust_cluster = spec.matching.as_ref().is_some_and(|m| m.robust);
+    let d = CoxData {
+        time: &all.time,
+        status: &all.status,
+        weight: &all.weight,
+        x,
+        p: 1,
+    };
+    let need_robust = weighted || robust_cluster;
+    let fit = match cox_fit(&d, spec.ties, need_robust) {
+        Ok(f) => f,
+        Err(CoxError::NoEvents) => return not_estimable_cox(spec, "no events".to_string()),
+        Err(e) => return not_estimable_cox(spec, e.to_string()),
+    };
+    let coef = fit.coef[0];
+    let mut se = fit.se(0);
+    if need_robust {
+        let cluster = robust_cluster.then_some(set_id);
+        if let Some(v) = fit.robust_var(&all.weight, cluster) {
+            se = v[(0, 0)].sqrt();
+        }
+    }
+    let z = normal_quantile(1.0 - (1.0 - spec.conf_level) / 2.0);
+    CoxReport {
+        hr: coef.exp(),
+        ci: [(coef - z * se).exp(), (coef + z * se).exp()],
+        p_value: normal_two_sided_p(coef / se),
+        ties: spec.ties.name(),
+        coef,
+        se,
+        z: coef / se,
+        robust: need_robust,
+        loglik: fit.loglik,
+        iterations: fit.iterations,
+        not_estimable: None,
+    }
+}
+
+pub(crate) fn analyze_endpoint(
+    cohort: &Cohort,
+    spec: &Spec,
+    ep: &EndpointSpec,
+    sample: &Sample,
+) -> Result<EndpointReport, AnalysisError> {
+    let role = format!("time of endpoint '{}'", ep.name);
+    let time_cols: Vec<&[f64]> = ep
+        .time
+        .iter()
+        .map(|c| {
+            let col = require(cohort, c, &role)?;
+            numeric(cohort, col, &format!("a time in {}", spec.time_unit.name()))
+        })
+        .collect::<Result<_, _>>()?;
+    let event_col = require(
+        cohort,
+        &ep.event,
+        &format!("event of endpoint '{}'", ep.name),
+    )?;
+    let events = event_values(cohort, event_col)?;
+
+    let (mut missing_time, mut negative, mut infinite, mut missing_event) = (0, 0, 0, 0);
+    let n = sample.rows.len();
+    let mut time = Vec::with_capacity(n);
+    let mut status = Vec::with_capacity(n);
+    let mut keep = Vec::with_capacity(n);
+    for (k, &r) in sample.rows.iter().enumerate() {
+        let t: f64 = time_cols.iter().map(|c| c[r]).sum();
+        let e = events[r];
+        if t.is_nan() {
+            missing_time += 1;
+        } else if t.is_infinite() {
+            infinite += 1;
+        } else if t < 0.0 {
+            negative += 1;
+        } else if e.is_nan() {
+            missing_event += 1;
+        } else {
+            time.push(t);
+            status.push(e == 1.0);
+            keep.push(k);
+        }
+    }
+    let mut excluded = Vec::new();
+    let time_name = ep.time.join(" + ");
+    for (count, reason) in [
+        (missing_time, format!("missing {time_name}")),
+        (infinite, format!("infinite {time_name}")),
+        (negative, format!("negative {time_name}")),
+        (missing_event, format!("missing {}", ep.event)),
+    ] {
+        if count > 0 {
+            excluded.push(Exclusion { reason, n: count });
+        }
+    }
+    let n_excluded = excluded.iter().map(|e| e.n).sum();
+
+    timefix(&mut time);
+    let pick = |treated: bool| -> SurvSample {
+        let idx: Vec<usize> = (0..keep.len())
+            .filter(|&i| sample.treated[keep[i]] == treated)
+            .collect();
+        SurvSample::new(
+            idx.iter().map(|&i| time[i]).collect(),
+            idx.iter().map(|&i| status[i]).collect(),
+            Some(idx.iter().map(|&i| sample.weight[keep[i]]).collect()),
+        )
+    };
+    let s_t = pick(true);
+    let s_c = pick(false);
+    let km_t = kaplan_meier(&s_t, spec.conf_type, spec.conf_level);
+    let km_c = kaplan_meier(&s_c, spec.conf_type, spec.conf_level);
+    let last = |k: &KmCurve| k.time.last().copied().unwrap_or(0.0);
+    let horizon = spec
+        .rmst_horizon
+        .unwrap_or_else(|| last(&km_t).max(last(&km_c)));
+    let landmarks = spec
+        .landmarks
+        .clone()
+        .unwrap_or_else(|| spec.time_unit.default_landmarks());
+
+    let arm_summary = |s: &SurvSample, km: KmCurve| -> ArmSurvival {
+        let m = km.median();
+        let max_t = last(&km);
+        let lms = landmarks
+            .iter()
+            .map(|&t| {
+                let mut l = km.at(t);
+                if t > max_t {
+                    // Beyond the last observation the curve is unknown (R omits such times).
+                    l.surv = f64::NAN;
+                    l.lower = f64::NAN;
+                    l.upper = f64::NAN;
+                }
+                l
+            })
+            .collect();
+        let rev = kaplan_meier(&s.reversed(), spec.conf_type, spec.conf_level);
+        ArmSurvival {
+            n: km.n,
+            events: km.events,
+            median: m.estimate,
+            median_ci: [m.lower, m.upper],
+            landmarks: lms,
+            rmst: km.rmst(horizon),
+            median_follow_up: follow_up(&rev),
+            curve: Some(km),
+        }
+    };
+    let arm_t = arm_summary(&s_t, km_t);
+    let arm_c = arm_summary(&s_c, km_c);
+
+    let z = normal_quantile(1.0 - (1.0 - spec.conf_level) / 2.0);
+    let diff = arm_t.rmst.value - arm_c.rmst.value;
+    let diff_se = (arm_t.rmst.se.powi(2) + arm_c.rmst.se.powi(2)).sqrt();
+    let rmst_difference = RmstDifference {
+        horizon,
+        value: diff,
+        se: diff_se,
+        ci: [diff - z * diff_se, diff + z * diff_se],
+    };
+
+    // Pooled sample (both arms) for the overall follow-up and the Cox model.
+    let kept_treated: Vec<f64> = keep
+        .iter()
+        .map(|&k| if sample.treated[k] { 1.0 } else { 0.0 })
+        .collect();
+    let kept_weight: Vec<f64> = keep.iter().map(|&k| sample.weight[k]).collect();
+    let kept_set: Vec<u32> = keep.iter().map(|&k| sample.set_id[k]).collect();
+    let mut order: Vec<usize> = (0..keep.len()).collect();
+    order.sort_by(|&a, &b| time[a].total_cmp(&time[b]));
+    let all = SurvSample {
+        time: order.iter().map(|&i| time[i]).collect(),
+        status: order.iter().map(|&i| status[i]).collect(),
+        weight: order.iter().map(|&i| kept_weight[i]).collect(),
+    };
+    let x: Vec<f64> = order.iter().map(|&i| kept_treated[i]).collect();
+    let set_id: Vec<u32> = order.iter().map(|&i| kept_set[i]).collect();
+    let overall_follow_up = follow_up(&kaplan_meier(
+        &all.reversed(),
+        spec.conf_type,
+        spec.conf_level,
+    ));
+
+    let mut observed = OrderedMap::default();
+    let mut expected = OrderedMap::default();
+    let logrank = if sample.weighted {
+        LogRankReport {
+            chi_square: f64::NAN,
+            df: 1,
+            p_value: f64::NAN,
+            observed,
+            expected,
+            not_available: Some(
+                "the log-rank test is not defined for matching weights (ratio > 1 or with replacement)"
+                    .to_string(),
+            ),
+        }
+    } else {
+        let lr = log_rank(&s_t, &s_c);
+        observed.insert(spec.treated.clone(), lr.observed_a);
+        observed.insert(spec.control.clone(), lr.observed_b);
+        expected.insert(spec.treated.clone(), lr.expected_a);
+        expected.insert(spec.control.clone(), lr.expected_b);
+        LogRankReport {
+            chi_square: lr.chi_square,
+            df: lr.df,
+            p_value: lr.p_value,
+            observed,
+            expected,
+            not_available: (lr.variance <= 0.0).then(|| "no events".to_string()),
+        }
+    };
+
+    let cox = if arm_t.events == 0.0 || arm_c.events == 0.0 {
+        let which = match (arm_t.events == 0.0, arm_c.events == 0.0) {
+            (true, true) => "no events in either arm".to_string(),
+            (true, false) => format!("no events in the {} arm", spec.treated),
+            _ => format!("no events in the {} arm", spec.control),
+        };
+        not_estimable_cox(spec, format!("{which}: the hazard ratio is 0 or infinite"))
+    } else {
+        arm_cox(spec, &all, &x, &set_id, sample.weighted)
+    };
+
+    let mut arms = OrderedMap::default();
+    arms.insert(spec.treated.clone(), arm_t);
+    arms.insert(spec.control.clone(), arm_c);
+    Ok(EndpointReport {
+        label: ep.label(),
+        time_columns: ep.time.clone(),
+        event_column: ep.event.clone(),
+        n_excluded,
+        excluded,
+        arms,
+        rmst_difference,
+        median_follow_up: overall_follow_up,
+        logrank,
+        cox,
+    })
+}

@@ -1,0 +1,363 @@
+//! `Spec` → `Report`: the one pipeline every front end calls.
+//!
+//! Order of work: arms and subgroup filter → (matching, inside the subgroup) → each endpoint
+//! (Kaplan–Meier, medians, landmarks, RMST, follow-up, log-rank, Cox) → response.
+
+mod endpoint;
+mod report;
+mod response;
+mod spec;
+
+use std::time::Instant;
+
+pub use report::*;
+pub use spec::*;
+
+use crate::cohort::{format_number, parse_number, Cohort, Column, ColumnData, MISSING};
+use crate::matching::{match_sample, MatchError};
+
+/// Why an analysis could not run. Each message names the file, and where it applies the
+/// column and row, and what was expected.
+#[derive(Debug, thiserror::Error)]
+pub enum AnalysisError {
+    #[error("invalid settings: {0}")]
+    Spec(String),
+    #[error("{file}: no column '{column}' ({role}); the columns are: {available}")]
+    MissingColumn {
+        file: String,
+        column: String,
+        role: String,
+        available: String,
+    },
+    #[error("{file}: the {role} level '{level}' is not in column '{column}'{context}; levels found: {found}")]
+    ArmLevelMissing {
+        file: String,
+        column: String,
+        role: &'static str,
+        level: String,
+        context: String,
+        found: String,
+    },
+    #[error("{file}: column '{column}', row {row}: expected {expected}, found '{value}'")]
+    BadValue {
+        file: String,
+        column: String,
+        row: usize,
+        value: String,
+        expected: String,
+    },
+    #[error(
+        "{file}: column '{column}' must code events as 1 and censoring as 0; values found: {found}"
+    )]
+    EventCoding {
+        file: String,
+        column: String,
+        found: String,
+    },
+    #[error("{file}: no endpoint to analyse: the file has none of pfs_months/pfs_event, os_months/os_event; name one with --endpoint NAME:TIME_COLUMN:EVENT_COLUMN")]
+    NoEndpoint { file: String },
+    #[error("{file}: {source}")]
+    Matching {
+        file: String,
+        #[source]
+        source: MatchError,
+    },
+}
+
+/// Which arm a row belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Arm {
+    Treated,
+    Control,
+}
+
+/// The rows an analysis uses, with their arm, weight and matched set.
+#[derive(Clone, Debug, Default)]
+pub struct Sample {
+    pub rows: Vec<usize>,
+    pub treated: Vec<bool>,
+    pub weight: Vec<f64>,
+    pub set_id: Vec<u32>,
+    pub weighted: bool,
+}
+
+fn available(cohort: &Cohort) -> String {
+    cohort
+        .columns
+        .iter()
+        .map(|c| c.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Looks up a column or says which are there.
+pub(crate) fn require<'a>(
+    cohort: &'a Cohort,
+    name: &str,
+    role: &str,
+) -> Result<&'a Column, AnalysisError> {
+    cohort
+        .column(name)
+        .ok_or_else(|| AnalysisError::MissingColumn {
+            file: cohort.source.clone(),
+            column: name.to_string(),
+            role: role.to_string(),
+            available: available(cohort),
+        })
+}
+
+/// Does the cell in `row` equal `level`? Numbers compare numerically ("1" = "1.0").
+fn value_matcher<'a>(col: &'a Column, level: &str) -> Box<dyn Fn(usize) -> bool + 'a> {
+    match &col.data {
+        ColumnData::Numeric(v) => match parse_number(level) {
+            Some(x) => Box::new(move |r| v[r] == x),
+            None => Box::new(|_| false),
+        },
+        ColumnData::Text { codes, levels } => match levels.iter().position(|l| l == level.trim()) {
+            Some(k) => {
+                let k = k as u32;
+                Box::new(move |r| codes[r] == k)
+            }
+            None => Box::new(|_| false),
+        },
+    }
+}
+
+fn subgroup_mask(cohort: &Cohort, spec: &Spec) -> Result<Vec<bool>, AnalysisError> {
+    let mut mask = vec![true; cohort.n_rows];
+    for sg in &spec.subgroups {
+        let col = require(cohort, sg.column(), "subgroup")?;
+        match sg {
+            Subgroup::Levels { values, .. } => {
+                let matchers: Vec<_> = values.iter().map(|v| value_matcher(col, v)).collect();
+                for (r, m) in mask.iter_mut().enumerate() {
+                    *m = *m && matchers.iter().any(|f| f(r));
+                }
+            }
+            Subgroup::Range { min, max, column } => {
+                let ColumnData::Numeric(v) = &col.data else {
+                    return Err(AnalysisError::Spec(format!(
+                        "subgroup range on '{column}', which is not a numeric column"
+                    )));
+                };
+                for (r, m) in mask.iter_mut().enumerate() {
+                    let x = v[r];
+                    let inside =
+                        !x.is_nan() && min.is_none_or(|lo| x >= lo) && max.is_none_or(|hi| x <= hi);
+                    *m = *m && inside;
+                }
+            }
+        }
+    }
+    Ok(mask)
+}
+
+/// Rows per level of the arm column (every level of the file).
+fn arm_counts(col: &Column) -> OrderedMap<usize> {
+    let mut out = OrderedMap::default();
+    match &col.data {
+        ColumnData::Text { codes, levels } => {
+            let mut n = vec![0usize; levels.len()];
+            for &c in codes.iter().filter(|&&c| c != MISSING) {
+                n[c as usize] += 1;
+            }
+            for (l, k) in levels.iter().zip(n) {
+                out.insert(l.clone(), k);
+            }
+        }
+        ColumnData::Numeric(v) => {
+            let mut xs: Vec<f64> = v.iter().copied().filter(|x| !x.is_nan()).collect();
+            xs.sort_by(f64::total_cmp);
+            let mut i = 0;
+            while i < xs.len() {
+                let j = xs[i..].iter().take_while(|&&x| x == xs[i]).count();
+                out.insert(format_number(xs[i]), j);
+                i += j;
+            }
+        }
+    }
+    out
+}
+
+/// The sample inside the subgroup: rows of the treated and control arms, unweighted.
+pub fn subgroup_sample(
+    cohort: &Cohort,
+    spec: &Spec,
+) -> Result<(Sample, Vec<Exclusion>), AnalysisError> {
+    let arm_col = require(cohort, &spec.arm_column, "arm")?;
+    let is_treated = value_matcher(arm_col, &spec.treated);
+    let is_control = value_matcher(arm_col, &spec.control);
+    let mask = subgroup_mask(cohort, spec)?;
+    let mut sample = Sample::default();
+    let (mut other_arm, mut missing_arm, mut outside) = (0usize, 0usize, 0usize);
+    let (mut n_t_all, mut n_c_all) = (0usize, 0usize);
+    for (r, &inside) in mask.iter().enumerate() {
+        let arm = if is_treated(r) {
+            n_t_all += 1;
+            Some(Arm::Treated)
+        } else if is_control(r) {
+            n_c_all += 1;
+            Some(Arm::Control)
+        } else {
+            None
+        };
+        match (arm, inside) {
+            (None, _) => {
+                if arm_col.text_at(r).is_none() {
+                    missing_arm += 1;
+                } else {
+                    other_arm += 1;
+                }
+            }
+            (Some(_), false) => outside += 1,
+            (Some(a), true) => {
+                sample.rows.push(r);
+                sample.treated.push(a == Arm::Treated);
+            }
+        }
+    }
+    let n = sample.rows.len();
+    sample.weight = vec![1.0; n];
+    sample.set_id = (0..n as u32).collect();
+    let found = arm_col.levels().join(", ");
+    let subgroup_text = if spec.subgroups.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " inside the subgroup {}",
+            spec.subgroups
+                .iter()
+                .map(Subgroup::describe)
+                .collect::<Vec<_>>()
+                .join(" and ")
+        )
+    };
+    for (role, level, n_all, is_t) in [
+        ("treated", &spec.treated, n_t_all, true),
+        ("control", &spec.control, n_c_all, false),
+    ] {
+        let n_in = sample.treated.iter().filter(|&&t| t == is_t).count();
+        if n_all == 0 || n_in == 0 {
+            return Err(AnalysisError::ArmLevelMissing {
+                file: cohort.source.clone(),
+                column: spec.arm_column.clone(),
+                role,
+                level: level.clone(),
+                context: if n_all == 0 {
+                    String::new()
+                } else {
+                    subgroup_text.clone()
+                },
+                found: if found.is_empty() {
+                    "none".to_string()
+                } else {
+                    found.clone()
+                },
+            });
+        }
+    }
+    let mut excluded = Vec::new();
+    if missing_arm > 0 {
+        excluded.push(Exclusion {
+            reason: format!("missing value in '{}'", spec.arm_column),
+            n: missing_arm,
+        });
+    }
+    if other_arm > 0 {
+        excluded.push(Exclusion {
+            reason: format!("arm is neither '{}' nor '{}'", spec.treated, spec.control),
+            n: other_arm,
+        });
+    }
+    if outside > 0 {
+        excluded.push(Exclusion {
+            reason: "outside the subgroup".to_string(),
+            n: outside,
+        });
+    }
+    Ok((sample, excluded))
+}
+
+/// The endpoints to analyse: the spec's, or the canonical ones the file has.
+pub fn resolve_endpoints(cohort: &Cohort, spec: &Spec) -> Result<Vec<EndpointSpec>, AnalysisError> {
+    if !spec.endpoints.is_empty() {
+        return Ok(spec.endpoints.clone());
+    }
+    let present: Vec<EndpointSpec> = EndpointSpec::canonical()
+        .into_iter()
+        .filter(|e| e.time.iter().all(|c| cohort.has_column(c)) && cohort.has_column(&e.event))
+        .collect();
+    if present.is_empty() {
+        return Err(AnalysisError::NoEndpoint {
+            file: cohort.source.clone(),
+        });
+    }
+    Ok(present)
+}
+
+fn counts_by_arm(spec: &Spec, sample: &Sample) -> OrderedMap<usize> {
+    let n_t = sample.treated.iter().filter(|&&t| t).count();
+    let mut m = OrderedMap::default();
+    m.insert(spec.treated.clone(), n_t);
+    m.insert(spec.control.clone(), sample.rows.len() - n_t);
+    m
+}
+
+/// Runs the whole analysis. `load_ms` is recorded as given; `analysis_ms` is measured here.
+pub fn analyze(cohort: &Cohort, spec: &Spec) -> Result<Report, AnalysisError> {
+    let started = Instant::now();
+    spec.validate().map_err(AnalysisError::Spec)?;
+    let arm_col = require(cohort, &spec.arm_column, "arm")?;
+    let (subgroup, excluded) = subgroup_sample(cohort, spec)?;
+    let endpoints = resolve_endpoints(cohort, spec)?;
+    let n_subgroup = counts_by_arm(spec, &subgroup);
+    let (sample, matching) = match &spec.matching {
+        None => (subgroup, None),
+        Some(ms) => {
+            let outcome = match_sample(cohort, spec, ms, &subgroup).map_err(|source| {
+                AnalysisError::Matching {
+                    file: cohort.source.clone(),
+                    source,
+                }
+            })?;
+            (outcome.sample, Some(outcome.report))
+        }
+    };
+    let mut endpoint_reports = OrderedMap::default();
+    for ep in &endpoints {
+        let rep = endpoint::analyze_endpoint(cohort, spec, ep, &sample)?;
+        endpoint_reports.insert(ep.name.clone(), rep);
+    }
+    let response = response::analyze_response(cohort, spec, &sample)?;
+    let report = Report {
+        cohort: CohortSummary {
+            file: cohort.source.clone(),
+            n_rows: cohort.n_rows,
+            arms: arm_counts(arm_col),
+            warnings: cohort.warnings.clone(),
+        },
+        sample: SampleSummary {
+            arm_column: spec.arm_column.clone(),
+            treated: spec.treated.clone(),
+            control: spec.control.clone(),
+            subgroup: spec.subgroups.iter().map(Subgroup::describe).collect(),
+            n_subgroup,
+            excluded,
+            matched: matching.is_some(),
+            n_analysed: counts_by_arm(spec, &sample),
+            weighted: sample.weighted,
+            time_unit: spec.time_unit.name(),
+            conf_type: spec.conf_type.r_name(),
+            conf_level: spec.conf_level,
+        },
+        endpoints: endpoint_reports,
+        response,
+        matching,
+        timing: Timing {
+            load_ms: 0.0,
+            analysis_ms: started.elapsed().as_secs_f64() * 1e3,
+        },
+        software: Software::default(),
+    };
+    Ok(report)
+}

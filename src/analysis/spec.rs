@@ -1,0 +1,302 @@
+//! [`Spec`]: everything that defines an analysis, as the user chose it.
+
+use serde::{Deserialize, Serialize};
+
+use crate::stats::cox::Ties;
+use crate::stats::km::ConfType;
+
+/// The unit of the time columns. It labels output and figures; nothing is converted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum TimeUnit {
+    Days,
+    Weeks,
+    #[default]
+    Months,
+    Years,
+}
+
+impl TimeUnit {
+    pub fn name(self) -> &'static str {
+        match self {
+            TimeUnit::Days => "days",
+            TimeUnit::Weeks => "weeks",
+            TimeUnit::Months => "months",
+            TimeUnit::Years => "years",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "days" | "day" => Some(TimeUnit::Days),
+            "weeks" | "week" => Some(TimeUnit::Weeks),
+            "months" | "month" => Some(TimeUnit::Months),
+            "years" | "year" => Some(TimeUnit::Years),
+            _ => None,
+        }
+    }
+
+    /// Landmarks used when the user names none: 6, 12 and 24 months; none for other units.
+    pub fn default_landmarks(self) -> Vec<f64> {
+        match self {
+            TimeUnit::Months => vec![6.0, 12.0, 24.0],
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// One time-to-event endpoint: a name, the time column(s) (summed when several, e.g. the
+/// whole-sequence OS = first_line_months + os_months) and the event column (1 event, 0 censored).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EndpointSpec {
+    pub name: String,
+    pub time: Vec<String>,
+    pub event: String,
+}
+
+impl EndpointSpec {
+    pub fn new(name: &str, time: &[&str], event: &str) -> Self {
+        EndpointSpec {
+            name: name.to_string(),
+            time: time.iter().map(|s| s.to_string()).collect(),
+            event: event.to_string(),
+        }
+    }
+
+    /// The canonical endpoints: `pfs`, `os`, and `seq_os` (OS from the start of A+B).
+    pub fn canonical() -> Vec<EndpointSpec> {
+        vec![
+            EndpointSpec::new("pfs", &["pfs_months"], "pfs_event"),
+            EndpointSpec::new("os", &["os_months"], "os_event"),
+            EndpointSpec::new("seq_os", &["first_line_months", "os_months"], "os_event"),
+        ]
+    }
+
+    /// A label for people: "PFS", "OS", "OS from start of A+B", or the name.
+    pub fn label(&self) -> String {
+        match self.name.as_str() {
+            "pfs" => "PFS".to_string(),
+            "os" => "OS".to_string(),
+            "seq_os" => "OS from start of A+B".to_string(),
+            other => other.to_string(),
+        }
+    }
+}
+
+/// A subgroup condition; all conditions of a spec must hold.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Subgroup {
+    /// The column's value is one of `values` (numbers compare numerically).
+    Levels { column: String, values: Vec<String> },
+    /// min ≤ value ≤ max (either bound optional).
+    Range {
+        column: String,
+        min: Option<f64>,
+        max: Option<f64>,
+    },
+}
+
+impl Subgroup {
+    pub fn column(&self) -> &str {
+        match self {
+            Subgroup::Levels { column, .. } | Subgroup::Range { column, .. } => column,
+        }
+    }
+
+    /// Parses `COL=V1,V2` (levels) or `COL=LO..HI` (numeric range, either side optional).
+    pub fn parse(s: &str) -> Result<Subgroup, String> {
+        let Some((column, values)) = s.split_once('=') else {
+            return Err(format!(
+                "subgroup '{s}': expected COLUMN=VALUE[,VALUE…] or COLUMN=LO..HI"
+            ));
+        };
+        let column = column.trim().to_string();
+        if column.is_empty() || values.trim().is_empty() {
+            return Err(format!("subgroup '{s}': expected COLUMN=VALUE[,VALUE…]"));
+        }
+        if let Some((lo, hi)) = values.split_once("..") {
+            let bound = |b: &str| -> Result<Option<f64>, String> {
+                let b = b.trim();
+                if b.is_empty() {
+                    return Ok(None);
+                }
+                b.parse::<f64>()
+                    .map(Some)
+                    .map_err(|_| format!("subgroup '{s}': '{b}' is not a number"))
+            };
+            return Ok(Subgroup::Range {
+                column,
+                min: bound(lo)?,
+                max: bound(hi)?,
+            });
+        }
+        Ok(Subgroup::Levels {
+            column,
+            values: values.split(',').map(|v| v.trim().to_string()).collect(),
+        })
+    }
+
+    /// A short description, e.g. "prior_io_response = PD" or "age 18–65".
+    pub fn describe(&self) -> String {
+        match self {
+            Subgroup::Levels { column, values } => format!("{column} = {}", values.join(" or ")),
+            Subgroup::Range { column, min, max } => match (min, max) {
+                (Some(a), Some(b)) => format!("{a} ≤ {column} ≤ {b}"),
+                (Some(a), None) => format!("{column} ≥ {a}"),
+                (None, Some(b)) => format!("{column} ≤ {b}"),
+                (None, None) => format!("{column} (any)"),
+            },
+        }
+    }
+}
+
+/// Which distance the caliper and the nearest-neighbour search use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum CaliperScale {
+    /// The linear predictor (logit of the propensity score): Austin (2011).
+    #[default]
+    Logit,
+    /// The propensity score itself: MatchIt's default distance.
+    Ps,
+}
+
+/// In which order treated units pick their controls.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum MatchOrder {
+    /// Highest distance first (MatchIt's default).
+    #[default]
+    Largest,
+    Smallest,
+    /// File order.
+    Data,
+    /// A random order from `seed`.
+    Random,
+}
+
+/// Propensity-score matching settings (MatchIt `method = "nearest"`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MatchSpec {
+    /// Covariates of the propensity model; `NAME:factor` forces a numeric column to a factor.
+    pub covariates: Vec<String>,
+    /// Caliper in standard deviations of the distance (SD over all units used, n − 1).
+    /// Defaults to 0.2.
+    pub caliper: f64,
+    pub scale: CaliperScale,
+    pub order: MatchOrder,
+    /// Controls per treated unit. Defaults to 1.
+    pub ratio: u32,
+    /// Reuse controls.
+    pub replace: bool,
+    /// Seed of the random order.
+    pub seed: u64,
+    /// Cox SE clustered on the matched set (R's `cluster = subclass`).
+    pub robust: bool,
+}
+
+impl Default for MatchSpec {
+    fn default() -> Self {
+        MatchSpec {
+            covariates: vec![
+                "ecog".to_string(),
+                "albi_grade".to_string(),
+                "prior_io_response".to_string(),
+            ],
+            caliper: 0.2,
+            scale: CaliperScale::Logit,
+            order: MatchOrder::Largest,
+            ratio: 1,
+            replace: false,
+            seed: 1,
+            robust: false,
+        }
+    }
+}
+
+/// Everything that defines an analysis. Defaults match the CLI's.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Spec {
+    /// Defaults to `arm`.
+    pub arm_column: String,
+    /// Defaults to `lenvatinib`.
+    pub treated: String,
+    /// Defaults to `sorafenib`.
+    pub control: String,
+    /// Empty: the canonical endpoints present in the file.
+    pub endpoints: Vec<EndpointSpec>,
+    pub subgroups: Vec<Subgroup>,
+    /// Defaults to log-log.
+    pub conf_type: ConfType,
+    /// Defaults to 0.95.
+    pub conf_level: f64,
+    /// Defaults to Efron.
+    pub ties: Ties,
+    /// `None`: the time unit's defaults (6, 12, 24 for months).
+    pub landmarks: Option<Vec<f64>>,
+    /// `None`: the largest time in either arm (R's `rmean = "common"`).
+    pub rmst_horizon: Option<f64>,
+    pub time_unit: TimeUnit,
+    /// `None`: no matching.
+    pub matching: Option<MatchSpec>,
+}
+
+impl Default for Spec {
+    fn default() -> Self {
+        Spec {
+            arm_column: "arm".to_string(),
+            treated: "lenvatinib".to_string(),
+            control: "sorafenib".to_string(),
+            endpoints: Vec::new(),
+            subgroups: Vec::new(),
+            conf_type: ConfType::LogLog,
+            conf_level: 0.95,
+            ties: Ties::Efron,
+            landmarks: None,
+            rmst_horizon: None,
+            time_unit: TimeUnit::Months,
+            matching: None,
+        }
+    }
+}
+
+impl Spec {
+    /// Checks values that do not depend on the data.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(self.conf_level > 0.0 && self.conf_level < 1.0) {
+            return Err(format!(
+                "confidence level {} must be between 0 and 1 (e.g. 0.95)",
+                self.conf_level
+            ));
+        }
+        if self.treated == self.control {
+            return Err(format!(
+                "treated and control levels are both '{}'",
+                self.treated
+            ));
+        }
+        if let Some(h) = self.rmst_horizon {
+            if !(h.is_finite() && h > 0.0) {
+                return Err(format!("RMST horizon {h} must be a positive number"));
+            }
+        }
+        if let Some(m) = &self.matching {
+            if !(m.caliper.is_finite() && m.caliper > 0.0) {
+                return Err(format!(
+                    "caliper {} must be a positive number of standard deviations",
+                    m.caliper
+                ));
+            }
+            if m.ratio == 0 {
+                return Err("ratio must be at least 1".to_string());
+            }
+            if m.covariates.is_empty() {
+                return Err("matching needs at least one covariate".to_string());
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,237 @@
+//! File → [`Cohort`]: typed columns, validated, with errors that name file, column and row.
+//!
+//! polars lives here and nowhere else: it splits the CSV into string columns, and this module
+//! types them itself, so that every bad cell can be reported with its row.
+
+mod csv;
+
+use std::path::Path;
+
+use serde::Serialize;
+
+pub use csv::read_csv_bytes;
+
+/// Cell texts read as missing (after trimming spaces).
+pub const MISSING_CODES: [&str; 7] = ["", "NA", "N/A", "NaN", "nan", ".", "-"];
+
+/// Code of a missing value in a text column.
+pub const MISSING: u32 = u32::MAX;
+
+/// A loaded cohort: one row per patient, columns typed as numbers or text.
+#[derive(Clone, Debug)]
+pub struct Cohort {
+    /// The file's name as given, for messages and the report.
+    pub source: String,
+    pub n_rows: usize,
+    pub columns: Vec<Column>,
+    /// Things noticed while loading that did not stop it.
+    pub warnings: Vec<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Column {
+    pub name: String,
+    pub data: ColumnData,
+}
+
+/// A column's values. Numbers use NaN for missing; text uses codes into sorted `levels`
+/// with [`MISSING`] for missing.
+#[derive(Clone, Debug)]
+pub enum ColumnData {
+    Numeric(Vec<f64>),
+    Text {
+        codes: Vec<u32>,
+        levels: Vec<String>,
+    },
+}
+
+/// Why a file could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum CohortError {
+    #[error("{file}: cannot read the file: {source}")]
+    Io {
+        file: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{file}: {message}")]
+    Format { file: String, message: String },
+    #[error("{file}: the file has no data rows")]
+    Empty { file: String },
+    #[error("{file}: column '{column}' appears twice in the header")]
+    DuplicateColumn { file: String, column: String },
+}
+
+/// A patient's identifier as written in the file (a number when the column is numeric).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum PatientId {
+    Number(f64),
+    Text(String),
+}
+
+impl std::fmt::Display for PatientId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PatientId::Number(v) => write!(f, "{}", format_number(*v)),
+            PatientId::Text(s) => f.write_str(s),
+        }
+    }
+}
+
+/// A number as a person would write it: integers without a decimal point.
+pub fn format_number(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{}", v as i64)
+    } else {
+        format!("{v}")
+    }
+}
+
+/// True when the trimmed cell text means "missing".
+pub fn is_missing_code(s: &str) -> bool {
+    MISSING_CODES.contains(&s)
+}
+
+impl Column {
+    /// The value in `row` as text (numbers formatted), `None` when missing.
+    pub fn text_at(&self, row: usize) -> Option<String> {
+        match &self.data {
+            ColumnData::Numeric(v) => {
+                let x = *v.get(row)?;
+                (!x.is_nan()).then(|| format_number(x))
+            }
+            ColumnData::Text { codes, levels } => {
+                let c = *codes.get(row)?;
+                levels.get(c as usize).cloned()
+            }
+        }
+    }
+
+    pub fn is_numeric(&self) -> bool {
+        matches!(self.data, ColumnData::Numeric(_))
+    }
+
+    /// Distinct non-missing values, sorted (numbers numerically), as text.
+    pub fn levels(&self) -> Vec<String> {
+        match &self.data {
+            ColumnData::Numeric(v) => {
+                let mut xs: Vec<f64> = v.iter().copied().filter(|x| !x.is_nan()).collect();
+                xs.sort_by(f64::total_cmp);
+                xs.dedup();
+                xs.into_iter().map(format_number).collect()
+            }
+            ColumnData::Text { levels, .. } => levels.clone(),
+        }
+    }
+
+    /// Number of distinct non-missing values.
+    pub fn n_distinct(&self) -> usize {
+        match &self.data {
+            ColumnData::Numeric(_) => self.levels().len(),
+            ColumnData::Text { levels, .. } => levels.len(),
+        }
+    }
+}
+
+impl Cohort {
+    /// Loads a cohort file (CSV). The file is only read, never written.
+    pub fn load(path: &Path) -> Result<Cohort, CohortError> {
+        let file = path.display().to_string();
+        let bytes = std::fs::read(path).map_err(|source| CohortError::Io {
+            file: file.clone(),
+            source,
+        })?;
+        read_csv_bytes(&file, bytes)
+    }
+
+    pub fn column(&self, name: &str) -> Option<&Column> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+
+    pub fn has_column(&self, name: &str) -> bool {
+        self.column(name).is_some()
+    }
+
+    /// Patient identifiers: the `patient_id` column, or row numbers from 1.
+    pub fn patient_id(&self, row: usize) -> PatientId {
+        match self.column("patient_id").map(|c| &c.data) {
+            Some(ColumnData::Numeric(v)) => match v.get(row) {
+                Some(x) if !x.is_nan() => PatientId::Number(*x),
+                _ => PatientId::Number((row + 1) as f64),
+            },
+            Some(ColumnData::Text { codes, levels }) => {
+                match codes.get(row).and_then(|&c| levels.get(c as usize)) {
+                    Some(s) => PatientId::Text(s.clone()),
+                    None => PatientId::Number((row + 1) as f64),
+                }
+            }
+            None => PatientId::Number((row + 1) as f64),
+        }
+    }
+}
+
+/// Builds a typed column from cell texts (already trimmed): numeric when every non-missing
+/// cell parses as a finite or infinite number, text otherwise.
+pub fn build_column(name: String, cells: &[Option<&str>]) -> Column {
+    let mut numbers = Vec::with_capacity(cells.len());
+    let mut numeric = true;
+    for cell in cells {
+        match cell.map(str::trim) {
+            None => numbers.push(f64::NAN),
+            Some(s) if is_missing_code(s) => numbers.push(f64::NAN),
+            Some(s) => match parse_number(s) {
+                Some(v) => numbers.push(v),
+                None => {
+                    numeric = false;
+                    break;
+                }
+            },
+        }
+    }
+    if numeric {
+        return Column {
+            name,
+            data: ColumnData::Numeric(numbers),
+        };
+    }
+    let mut levels: Vec<String> = cells
+        .iter()
+        .filter_map(|c| c.map(str::trim))
+        .filter(|s| !is_missing_code(s))
+        .map(str::to_string)
+        .collect();
+    levels.sort();
+    levels.dedup();
+    let codes = cells
+        .iter()
+        .map(|c| match c.map(str::trim) {
+            Some(s) if !is_missing_code(s) => levels
+                .binary_search_by(|l| l.as_str().cmp(s))
+                .map_or(MISSING, |k| k as u32),
+            _ => MISSING,
+        })
+        .collect();
+    Column {
+        name,
+        data: ColumnData::Text { codes, levels },
+    }
+}
+
+/// Parses a number as written in a data file ("12", "-3.5", "1e3", "Inf"); `None` if not one.
+pub fn parse_number(s: &str) -> Option<f64> {
+    let s = s.trim();
+    let first = s.as_bytes().first()?;
+    // Rust's parser also takes "infinity" and "nan"; accept only what data files use.
+    if !(first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.')) && s != "Inf" {
+        return None;
+    }
+    match s {
+        "Inf" | "+Inf" => Some(f64::INFINITY),
+        "-Inf" => Some(f64::NEG_INFINITY),
+        _ => {
+            let v: f64 = s.parse().ok()?;
+            (!v.is_nan()).then_some(v)
+        }
+    }
+}

@@ -1,0 +1,226 @@
+//! Greedy nearest-neighbour matching on a scalar distance, as MatchIt's `method = "nearest"`
+//! (Ho, Imai, King & Stuart 2011), in O(n log n): sort once, then find the nearest available
+//! control on each side with "next available" links (path-compressed), never a distance matrix.
+//!
+//! The rule, tie-breaking included: units sorted by distance with a stable sort (equal
+//! distances keep input order); treated visited in the chosen order; for each, the nearest
+//! available control to the left and to the right in sorted order, the left one winning a tie;
+//! kept when |d_t − d_c| ≤ caliper width (a pair exactly at the width is kept).
+
+use crate::rng::SplitMix64;
+
+/// Visiting order of treated units.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Order {
+    Largest,
+    Smallest,
+    Data,
+    Random(u64),
+}
+
+/// Result: for each treated unit (by input index), its controls (input indices) in the order
+/// they were matched.
+#[derive(Clone, Debug, Default)]
+pub struct Matches {
+    pub controls_of: Vec<(usize, Vec<usize>)>,
+    /// Treated units in the order they were visited.
+    pub visit_order: Vec<usize>,
+}
+
+/// "Next available slot" lookup with path compression: `find(i)` is the nearest available
+/// slot at or beyond `i` in one direction (or `None`).
+struct Avail {
+    next: Vec<usize>,
+}
+
+impl Avail {
+    fn new(n: usize) -> Self {
+        // Slot n (and the virtual slot for "none") point to themselves.
+        Avail {
+            next: (0..=n).collect(),
+        }
+    }
+
+    fn find(&mut self, i: usize) -> usize {
+        let mut root = i;
+        while self.next[root] != root {
+            root = self.next[root];
+        }
+        let mut cur = i;
+        while self.next[cur] != root {
+            let nxt = self.next[cur];
+            self.next[cur] = root;
+            cur = nxt;
+        }
+        root
+    }
+
+    fn remove(&mut self, i: usize) {
+        self.next[i] = i + 1;
+    }
+}
+
+/// Matches treated to control units on `distance`.
+/// `ratio` controls per treated (rounds: every treated unit gets its k-th match before any gets
+/// a (k+1)-th; a unit without a first match gets none); `replace` lets controls be reused.
+pub fn greedy_match(
+    distance: &[f64],
+    treated: &[bool],
+    caliper_width: f64,
+    order: Order,
+    ratio: usize,
+    replace: bool,
+) -> Matches {
+    let n = distance.len();
+    let mut sorted: Vec<usize> = (0..n).collect();
+    sorted.sort_by(|&a, &b| distance[a].total_cmp(&distance[b]));
+    // Controls in sorted order, and each treated unit's insertion point among them.
+    let mut controls: Vec<usize> = Vec::new();
+    let mut insert_at = vec![0usize; n];
+    for &u in &sorted {
+        if treated[u] {
+            insert_at[u] = controls.len();
+        } else {
+            controls.push(u);
+        }
+    }
+    let nc = controls.len();
+    let mut visit: Vec<usize> = match order {
+        Order::Data => (0..n).filter(|&u| treated[u]).collect(),
+        Order::Largest => sorted
+            .iter()
+            .rev()
+            .copied()
+            .filter(|&u| treated[u])
+            .collect(),
+        Order::Smallest => sorted.iter().copied().filter(|&u| treated[u]).collect(),
+        Order::Random(seed) => {
+            let mut v: Vec<usize> = (0..n).filter(|&u| treated[u]).collect();
+            SplitMix64::new(seed).shuffle(&mut v);
+            v
+        }
+    };
+    if order == Order::Largest {
+        // Stable descending: equal distances keep input order.
+        visit.sort_by(|&a, &b| distance[b].total_cmp(&distance[a]));
+    }
+    let mut result: Vec<Vec<usize>> = vec![Vec::new(); n];
+    if replace {
+        for &t in &visit {
+            result[t] = nearest_k(
+                distance,
+                &controls,
+                insert_at[t],
+                distance[t],
+                caliper_width,
+                ratio,
+            );
+        }
+    } else {
+        // right.find(i): smallest available control slot >= i (nc = none).
+        // left.find(j): with slots shifted by one, largest available slot < j (0 = none).
+        let mut right = Avail::new(nc);
+        let mut left = LeftAvail::new(nc);
+        let mut active: Vec<usize> = visit.clone();
+        for round in 0..ratio {
+            let mut still = Vec::with_capacity(active.len());
+            for &t in &active {
+                let dt = distance[t];
+                let pos = insert_at[t];
+                let l = left.find(pos);
+                let r = right.find(pos);
+                let dl = l.map(|k| (dt - distance[controls[k]]).abs());
+                let dr = (r < nc).then(|| (distance[controls[r]] - dt).abs());
+                let pick = match (dl, dr) {
+                    (Some(a), Some(b)) => Some(if a <= b { (l.unwrap_or(0), a) } else { (r, b) }),
+                    (Some(a), None) => Some((l.unwrap_or(0), a)),
+                    (None, Some(b)) => Some((r, b)),
+                    (None, None) => None,
+                };
+                if let Some((k, gap)) = pick {
+                    if gap <= caliper_width {
+                        result[t].push(controls[k]);
+                        right.remove(k);
+                        left.remove(k);
+                        still.push(t);
+                    }
+                }
+            }
+            // Only units matched in this round go on to the next one.
+            active = still;
+            let _ = round;
+        }
+    }
+    Matches {
+        controls_of: visit
+            .iter()
+            .map(|&t| (t, std::mem::take(&mut result[t])))
+            .collect(),
+        visit_order: visit,
+    }
+}
+
+/// Largest available slot strictly below a position.
+struct LeftAvail {
+    inner: Avail,
+}
+
+impl LeftAvail {
+    fn new(n: usize) -> Self {
+        LeftAvail {
+            inner: Avail::new(n),
+        }
+    }
+
+    /// Slots are mirrored: slot k is stored at n − 1 − k, so "largest below pos" becomes
+    /// "smallest at or beyond n − pos".
+    fn find(&mut self, pos: usize) -> Option<usize> {
+        let n = self.inner.next.len() - 1;
+        if pos == 0 {
+            return None;
+        }
+        let m = self.inner.find(n - pos);
+        (m < n).then(|| n - 1 - m)
+    }
+
+    fn remove(&mut self, k: usize) {
+        let n = self.inner.next.len() - 1;
+        self.inner.remove(n - 1 - k);
+    }
+}
+
+/// With replacement: the `k` nearest controls within the caliper, merging outwards from the
+/// insertion point (left wins ties).
+fn nearest_k(
+    distance: &[f64],
+    controls: &[usize],
+    pos: usize,
+    dt: f64,
+    width: f64,
+    k: usize,
+) -> Vec<usize> {
+    let mut out = Vec::with_capacity(k);
+    let (mut l, mut r) = (pos, pos);
+    while out.len() < k {
+        let dl = (l > 0).then(|| (dt - distance[controls[l - 1]]).abs());
+        let dr = (r < controls.len()).then(|| (distance[controls[r]] - dt).abs());
+        let take_left = match (dl, dr) {
+            (Some(a), Some(b)) => a <= b,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => break,
+        };
+        let gap = if take_left { dl } else { dr }.unwrap_or(f64::INFINITY);
+        if gap > width {
+            break;
+        }
+        if take_left {
+            l -= 1;
+            out.push(controls[l]);
+        } else {
+            out.push(controls[r]);
+            r += 1;
+        }
+    }
+    out
+}

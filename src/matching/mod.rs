@@ -1,0 +1,468 @@
+//! Propensity-score matching: the propensity model (logistic regression as R's `glm`),
+//! greedy caliper matching as MatchIt, and balance diagnostics (standardized mean
+//! differences as MatchIt's `summary()`, variance ratios, "Table 1").
+
+mod balance;
+pub mod greedy;
+
+use nalgebra::DMatrix;
+
+use crate::analysis::{
+    CaliperScale, Exclusion, MatchOrder, MatchSpec, MatchingReport, OrderedMap, PropensityReport,
+    Sample, Spec,
+};
+use crate::cohort::{format_number, Cohort, ColumnData, MISSING};
+use crate::stats::logistic::{logistic_fit, LogisticError};
+
+pub use greedy::{greedy_match, Matches, Order};
+
+/// Why matching could not be done.
+#[derive(Debug, thiserror::Error)]
+pub enum MatchError {
+    #[error("matching covariate '{0}' is not a column of the file")]
+    MissingCovariate(String),
+    #[error("no matching covariate varies inside the sample (all were constant: {0})")]
+    NoCovariates(String),
+    #[error("propensity model: {0}")]
+    Model(#[from] LogisticError),
+    #[error("after leaving out rows with a missing covariate, the {0} arm has no patients")]
+    EmptyArm(String),
+    #[error("the distance has no spread (standard deviation 0): every patient has the same propensity score")]
+    NoSpread,
+}
+
+/// One covariate as it enters the model: a numeric column or treatment-coded indicators.
+#[derive(Clone, Debug)]
+pub(crate) struct Term {
+    /// The column name (without `:factor`).
+    pub column: String,
+    pub factor: bool,
+    /// Levels (factor terms), reference first.
+    pub levels: Vec<String>,
+}
+
+/// The design matrix of the propensity model over the complete-case rows of the sample.
+pub(crate) struct Design {
+    pub terms: Vec<Term>,
+    /// Coefficient names, R style: `(Intercept)`, `age`, `albi_grade2`, `etiologyviral`.
+    pub names: Vec<String>,
+    /// Positions in the sample (not file rows) of the complete cases.
+    pub used: Vec<usize>,
+    pub x: DMatrix<f64>,
+}
+
+/// The value of term column `row` as text (for factor levels) or a number.
+enum Cell {
+    Missing,
+    Num(f64),
+    Level(String),
+}
+
+fn cell(cohort: &Cohort, column: &str, factor: bool, row: usize) -> Cell {
+    let Some(col) = cohort.column(column) else {
+        return Cell::Missing;
+    };
+    match &col.data {
+        ColumnData::Numeric(v) => {
+            let x = v[row];
+            if x.is_nan() {
+                Cell::Missing
+            } else if factor {
+                Cell::Level(format_number(x))
+            } else {
+                Cell::Num(x)
+            }
+        }
+        ColumnData::Text { codes, levels } => {
+            let c = codes[row];
+            if c == MISSING {
+                Cell::Missing
+            } else {
+                Cell::Level(levels[c as usize].clone())
+            }
+        }
+    }
+}
+
+/// Builds the design over the sample's complete cases, dropping terms that are constant there.
+pub(crate) fn build_design(
+    cohort: &Cohort,
+    covariates: &[String],
+    sample: &Sample,
+    warnings: &mut Vec<String>,
+    excluded: &mut Vec<Exclusion>,
+) -> Result<Design, MatchError> {
+    let mut terms: Vec<Term> = Vec::new();
+    for cov in covariates {
+        let (name, forced) = match cov.strip_suffix(":factor") {
+            Some(n) => (n.to_string(), true),
+            None => (cov.clone(), false),
+        };
+        let col = cohort
+            .column(&name)
+            .ok_or_else(|| MatchError::MissingCovariate(name.clone()))?;
+        let factor = forced || !col.is_numeric();
+        terms.push(Term {
+            column: name,
+            factor,
+            levels: Vec::new(),
+        });
+    }
+    // Complete cases.
+    let mut used = Vec::new();
+    let mut missing_per_term = vec![0usize; terms.len()];
+    for (k, &r) in sample.rows.iter().enumerate() {
+        let mut complete = true;
+        for (j, t) in terms.iter().enumerate() {
+            if matches!(cell(cohort, &t.column, t.factor, r), Cell::Missing) {
+                missing_per_term[j] += 1;
+                complete = false;
+            }
+        }
+        if complete {
+            used.push(k);
+        }
+    }
+    let n_missing = sample.rows.len() - used.len();
+    if n_missing > 0 {
+        let which: Vec<String> = terms
+            .iter()
+            .zip(&missing_per_term)
+            .filter(|(_, &m)| m > 0)
+            .map(|(t, m)| format!("{} ({m})", t.column))
+            .collect();
+        excluded.push(Exclusion {
+            reason: format!("missing matching covariate: {}", which.join(", ")),
+            n: n_missing,
+        });
+    }
+    // Levels from the rows used; drop constant terms.
+    let mut kept = Vec::new();
+    let mut dropped = Vec::new();
+    for mut t in terms {
+        if t.factor {
+            let mut levels: Vec<String> = Vec::new();
+            for &k in &used {
+                if let Cell::Level(s) = cell(cohort, &t.column, true, sample.rows[k]) {
+                    if !levels.contains(&s) {
+                        levels.push(s);
+                    }
+                }
+            }
+            sort_levels(&mut levels);
+            if levels.len() < 2 {
+                dropped.push(t.column.clone());
+                continue;
+            }
+            t.levels = levels;
+        } else {
+            let mut first = None;
+            let mut varies = false;
+            for &k in &used {
+                if let Cell::Num(x) = cell(cohort, &t.column, false, sample.rows[k]) {
+                    match first {
+                        None => first = Some(x),
+                        Some(f) if f != x => {
+                            varies = true;
+                            break;
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            if !varies {
+                dropped.push(t.column.clone());
+                continue;
+            }
+        }
+        kept.push(t);
+    }
+    for d in &dropped {
+        warnings.push(format!(
+            "matching covariate '{d}' is constant in this sample and was left out of the propensity model"
+        ));
+    }
+    if kept.is_empty() {
+        return Err(MatchError::NoCovariates(dropped.join(", ")));
+    }
+    let mut names = vec!["(Intercept)".to_string()];
+    for t in &kept {
+        if t.factor {
+            for l in &t.levels[1..] {
+                names.push(format!("{}{}", t.column, l));
+            }
+        } else {
+            names.push(t.column.clone());
+        }
+    }
+    let p = names.len();
+    let mut x = DMatrix::zeros(used.len(), p);
+    for (i, &k) in used.iter().enumerate() {
+        x[(i, 0)] = 1.0;
+        let mut c = 1;
+        for t in &kept {
+            match cell(cohort, &t.column, t.factor, sample.rows[k]) {
+                Cell::Num(v) => {
+                    x[(i, c)] = v;
+                    c += 1;
+                }
+                Cell::Level(s) => {
+                    for l in &t.levels[1..] {
+                        x[(i, c)] = if *l == s { 1.0 } else { 0.0 };
+                        c += 1;
+                    }
+                }
+                Cell::Missing => unreachable!("complete cases only"),
+            }
+        }
+    }
+    Ok(Design {
+        terms: kept,
+        names,
+        used,
+        x,
+    })
+}
+
+/// Sorts factor levels as R's `factor()` does for our data: numerically when every level is
+/// a number, else by text.
+pub(crate) fn sort_levels(levels: &mut [String]) {
+    let nums: Option<Vec<f64>> = levels.iter().map(|l| l.parse::<f64>().ok()).collect();
+    if nums.is_some() {
+        levels.sort_by(|a, b| {
+            let (x, y): (f64, f64) = (a.parse().unwrap_or(0.0), b.parse().unwrap_or(0.0));
+            x.total_cmp(&y)
+        });
+    } else {
+        levels.sort();
+    }
+}
+
+/// Sample standard deviation (n − 1).
+pub(crate) fn sd(v: &[f64]) -> f64 {
+    let n = v.len() as f64;
+    if n < 2.0 {
+        return f64::NAN;
+    }
+    let mean = v.iter().sum::<f64>() / n;
+    (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
+}
+
+/// Matching weights as MatchIt's ATT weights: matched treated 1; each control the sum over
+/// its treated of 1 / (controls of that treated), rescaled so control weights sum to the
+/// number of distinct matched controls.
+pub fn att_weights(matches: &Matches, n_units: usize) -> Vec<f64> {
+    let mut w = vec![0.0; n_units];
+    for (t, cs) in &matches.controls_of {
+        if cs.is_empty() {
+            continue;
+        }
+        w[*t] = 1.0;
+        let share = 1.0 / cs.len() as f64;
+        for &c in cs {
+            w[c] += share;
+        }
+    }
+    let mut distinct = vec![false; n_units];
+    for (_, cs) in &matches.controls_of {
+        for &c in cs {
+            distinct[c] = true;
+        }
+    }
+    let n_controls = distinct.iter().filter(|&&d| d).count() as f64;
+    let sum_controls: f64 = (0..n_units).filter(|&u| distinct[u]).map(|u| w[u]).sum();
+    if sum_controls > 0.0 {
+        for u in (0..n_units).filter(|&u| distinct[u]) {
+            w[u] *= n_controls / sum_controls;
+        }
+    }
+    w
+}
+
+/// What matching hands back to the pipeline: the matched sample and the report.
+pub struct MatchOutcome {
+    pub sample: Sample,
+    pub report: MatchingReport,
+}
+
+fn order_of(ms: &MatchSpec) -> Order {
+    match ms.order {
+        MatchOrder::Largest => Order::Largest,
+        MatchOrder::Smallest => Order::Smallest,
+        MatchOrder::Data => Order::Data,
+        MatchOrder::Random => Order::Random(ms.seed),
+    }
+}
+
+/// Fits the propensity model inside `subgroup`, matches, and returns the matched sample.
+pub fn match_sample(
+    cohort: &Cohort,
+    spec: &Spec,
+    ms: &MatchSpec,
+    subgroup: &Sample,
+) -> Result<MatchOutcome, MatchError> {
+    let mut warnings = Vec::new();
+    let mut excluded = Vec::new();
+    let design = build_design(
+        cohort,
+        &ms.covariates,
+        subgroup,
+        &mut warnings,
+        &mut excluded,
+    )?;
+    let y: Vec<f64> = design
+        .used
+        .iter()
+        .map(|&k| if subgroup.treated[k] { 1.0 } else { 0.0 })
+        .collect();
+    for (label, want) in [(&spec.treated, 1.0), (&spec.control, 0.0)] {
+        if !y.contains(&want) {
+            return Err(MatchError::EmptyArm(label.clone()));
+        }
+    }
+    let fit = logistic_fit(&design.x, &y)?;
+    if !fit.converged {
+        warnings.push(format!(
+            "the propensity model did not converge in {} iterations",
+            fit.iterations
+        ));
+    }
+    if fit.separation {
+        warnings.push(
+            "fitted propensity scores of 0 or 1 occurred: the covariates (almost) perfectly separate the arms, so some patients have no comparable counterpart"
+                .to_string(),
+        );
+    }
+    let distance: Vec<f64> = match ms.scale {
+        CaliperScale::Logit => fit.linear_predictor.clone(),
+        CaliperScale::Ps => fit.fitted.clone(),
+    };
+    let spread = sd(&distance);
+    if spread.is_nan() || spread <= 0.0 {
+        return Err(MatchError::NoSpread);
+    }
+    let caliper_width = ms.caliper * spread;
+    let treated: Vec<bool> = y.iter().map(|&v| v == 1.0).collect();
+    let matches = greedy_match(
+        &distance,
+        &treated,
+        caliper_width,
+        order_of(ms),
+        ms.ratio as usize,
+        ms.replace,
+    );
+    let weights = att_weights(&matches, design.used.len());
+    // Matched set of each unit: the treated unit's set; a reused control keeps its first set.
+    let mut set_of = vec![u32::MAX; design.used.len()];
+    let mut by_treated: Vec<&(usize, Vec<usize>)> = matches.controls_of.iter().collect();
+    by_treated.sort_by_key(|(t, _)| *t);
+    let mut pairs = Vec::new();
+    for (next_set, (t, cs)) in by_treated
+        .iter()
+        .filter(|(_, cs)| !cs.is_empty())
+        .enumerate()
+    {
+        let next_set = next_set as u32;
+        set_of[*t] = next_set;
+        for &c in cs {
+            if set_of[c] == u32::MAX {
+                set_of[c] = next_set;
+            }
+            pairs.push((
+                cohort.patient_id(subgroup.rows[design.used[*t]]),
+                cohort.patient_id(subgroup.rows[design.used[c]]),
+            ));
+        }
+    }
+    // With replacement a control belongs to several sets; cluster on the patient instead.
+    if ms.replace {
+        for (u, s) in set_of.iter_mut().enumerate() {
+            if weights[u] > 0.0 {
+                *s = u as u32;
+            }
+        }
+    }
+    let mut sample = Sample::default();
+    for (u, &k) in design.used.iter().enumerate() {
+        if weights[u] > 0.0 {
+            sample.rows.push(subgroup.rows[k]);
+            sample.treated.push(treated[u]);
+            sample.weight.push(weights[u]);
+            sample.set_id.push(set_of[u]);
+        }
+    }
+    sample.weighted = sample.weight.iter().any(|&w| (w - 1.0).abs() > 1e-12);
+    let n_t_used = treated.iter().filter(|&&t| t).count();
+    let n_c_used = treated.len() - n_t_used;
+    let n_t_matched = sample.treated.iter().filter(|&&t| t).count();
+    let n_c_matched = sample.rows.len() - n_t_matched;
+    let mut n_matched = OrderedMap::default();
+    n_matched.insert(spec.treated.clone(), n_t_matched);
+    n_matched.insert(spec.control.clone(), n_c_matched);
+    let mut n_unmatched = OrderedMap::default();
+    n_unmatched.insert(spec.treated.clone(), n_t_used - n_t_matched);
+    n_unmatched.insert(spec.control.clone(), n_c_used - n_c_matched);
+
+    let mut coefficients = OrderedMap::default();
+    let mut se = OrderedMap::default();
+    for (j, name) in design.names.iter().enumerate() {
+        coefficients.insert(name.clone(), fit.coef[j]);
+        se.insert(name.clone(), fit.se[j]);
+    }
+    let formula = format!(
+        "treated ~ {}",
+        design
+            .terms
+            .iter()
+            .map(
+                |t| if t.factor && cohort.column(&t.column).is_some_and(|c| c.is_numeric()) {
+                    format!("factor({})", t.column)
+                } else {
+                    t.column.clone()
+                }
+            )
+            .collect::<Vec<_>>()
+            .join(" + ")
+    );
+    let balance = balance::balance_rows(&design, &distance, &treated, &weights);
+    let ps_histogram = balance::ps_histogram(&fit.fitted, &treated, &weights);
+    let baseline_table = balance::baseline_table(cohort, &design, subgroup, &treated, &weights);
+    let report = MatchingReport {
+        covariates: ms.covariates.clone(),
+        caliper: ms.caliper,
+        caliper_scale: match ms.scale {
+            CaliperScale::Logit => "logit",
+            CaliperScale::Ps => "ps",
+        },
+        caliper_width,
+        caliper_sd_of: "SD of the distance over all units used (n − 1), as MatchIt; Austin's papers use the pooled SD of the two arms",
+        order: match ms.order {
+            MatchOrder::Largest => "largest",
+            MatchOrder::Smallest => "smallest",
+            MatchOrder::Data => "data",
+            MatchOrder::Random => "random",
+        },
+        ratio: ms.ratio,
+        replace: ms.replace,
+        seed: ms.seed,
+        n_matched,
+        n_unmatched,
+        n_excluded: excluded.iter().map(|e| e.n).sum(),
+        excluded,
+        pairs,
+        propensity: PropensityReport {
+            formula,
+            coefficients,
+            se,
+            converged: fit.converged,
+            iterations: fit.iterations,
+            deviance: fit.deviance,
+            n: design.used.len(),
+        },
+        balance,
+        ps_histogram,
+        baseline_table,
+        warnings,
+    };
+    Ok(MatchOutcome { sample, report })
+}

@@ -1,0 +1,380 @@
+//! Kaplan–Meier estimator with R `survfit`'s conventions (survival 3.5).
+//!
+//! Kaplan & Meier (1958); Greenwood (1926) variance of the cumulative hazard; confidence
+//! intervals as in R's `survfit_confint` (Kalbfleisch & Prentice 2002 for log-log);
+//! median and its CI by Brookmeyer & Crowley (1982) with R's `quantile.survfit` rule for flat
+//! stretches; restricted mean as R's `survmean` (Miller 1981).
+
+use serde::{Deserialize, Serialize};
+
+use super::dist::normal_quantile;
+use super::SurvSample;
+
+/// Tolerance R uses to decide that a survival value "is" a quantile: sqrt(machine epsilon).
+pub const QUANTILE_TOLERANCE: f64 = 1.490_116_119_384_765_6e-8;
+
+/// How the pointwise confidence interval of S(t) is built.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+pub enum ConfType {
+    /// exp(-exp(log(-log S) ± z·se/log S)): stays in (0, 1); SAS, Stata and lifelines' default.
+    #[default]
+    #[serde(rename = "log-log")]
+    LogLog,
+    /// S·exp(±z·se), upper limit capped at 1: R's default.
+    #[serde(rename = "log")]
+    Log,
+    /// S ± z·se·S, clipped to [0, 1].
+    #[serde(rename = "plain")]
+    Plain,
+}
+
+impl ConfType {
+    /// The name R uses for `conf.type`.
+    pub fn r_name(self) -> &'static str {
+        match self {
+            ConfType::LogLog => "log-log",
+            ConfType::Log => "log",
+            ConfType::Plain => "plain",
+        }
+    }
+
+    /// Parses R's name (`log-log`, `log`, `plain`).
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "log-log" | "loglog" => Some(ConfType::LogLog),
+            "log" => Some(ConfType::Log),
+            "plain" => Some(ConfType::Plain),
+            _ => None,
+        }
+    }
+}
+
+/// A Kaplan–Meier curve: one entry per distinct time (event or censoring), like R's `survfit`.
+/// `std_err` is R's `$std.err`: the Greenwood standard error of the cumulative hazard
+/// (of −log S), infinite where S drops to 0. `lower`/`upper` are NaN where R gives NA.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct KmCurve {
+    pub time: Vec<f64>,
+    pub n_risk: Vec<f64>,
+    pub n_event: Vec<f64>,
+    pub n_censor: Vec<f64>,
+    pub surv: Vec<f64>,
+    pub std_err: Vec<f64>,
+    pub lower: Vec<f64>,
+    pub upper: Vec<f64>,
+    #[serde(skip)]
+    pub conf_type: ConfType,
+    #[serde(skip)]
+    pub conf_level: f64,
+    /// Σ weights (the number of subjects when unweighted).
+    #[serde(skip)]
+    pub n: f64,
+    /// Σ weights of events.
+    #[serde(skip)]
+    pub events: f64,
+}
+
+/// A quantile of the survival distribution with its confidence interval (NaN = not reached).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Quantile {
+    pub estimate: f64,
+    pub lower: f64,
+    pub upper: f64,
+}
+
+/// Survival at a landmark time, as R's `summary(fit, times = t)`.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Landmark {
+    pub time: f64,
+    pub surv: f64,
+    pub lower: f64,
+    pub upper: f64,
+    pub n_risk: f64,
+}
+
+/// Restricted mean survival time up to `horizon` with its standard error.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Rmst {
+    pub horizon: f64,
+    pub value: f64,
+    pub se: f64,
+}
+
+/// Pointwise confidence limits for survival `p` with `se` the standard error of −log S,
+/// as R's `survfit_confint` (logse = TRUE, ulimit = TRUE). Returns NaN where R gives NA.
+pub fn confidence_limits(p: f64, se: f64, conf_type: ConfType, z: f64) -> (f64, f64) {
+    match conf_type {
+        ConfType::Plain => {
+            if p == 0.0 {
+                return (f64::NAN, f64::NAN);
+            }
+            let se2 = se * p * z;
+            ((p - se2).max(0.0), (p + se2).min(1.0))
+        }
+        ConfType::Log => {
+            if p == 0.0 {
+                return (f64::NAN, f64::NAN);
+            }
+            let se2 = z * se;
+            let lp = p.ln();
+            ((lp - se2).exp(), (lp + se2).exp().min(1.0))
+        }
+        ConfType::LogLog => {
+            if p == 0.0 || p == 1.0 {
+                return (f64::NAN, f64::NAN);
+            }
+            let lp = p.ln();
+            let se2 = z * se / lp;
+            let c = (-lp).ln();
+            ((-(c - se2).exp()).exp(), (-(c + se2).exp()).exp())
+        }
+    }
+}
+
+/// Kaplan–Meier estimate for one group. `sample` must be sorted by time (see [`SurvSample`]).
+/// `conf_level` defaults to 0.95 in every front end.
+pub fn kaplan_meier(sample: &SurvSample, conf_type: ConfType, conf_level: f64) -> KmCurve {
+    let z = normal_quantile(1.0 - (1.0 - conf_level) / 2.0);
+    let n_total: f64 = sample.weight.iter().sum();
+    let mut curve = KmCurve {
+        conf_type,
+        conf_level,
+        n: n_total,
+        ..Default::default()
+    };
+    let len = sample.time.len();
+    let mut at_risk = n_total;
+    let mut surv = 1.0_f64;
+    let mut varhaz = 0.0_f64;
+    let mut i = 0;
+    while i < len {
+        let t = sample.time[i];
+        let (mut d, mut c, mut removed) = (0.0, 0.0, 0.0);
+        while i < len && sample.time[i] == t {
+            let w = sample.weight[i];
+            if sample.status[i] {
+                d += w;
+            } else {
+                c += w;
+            }
+            removed += w;
+            i += 1;
+        }
+        if d > 0.0 {
+            surv *= 1.0 - d / at_risk;
+            // n - d == 0 gives +inf, as R does where the curve drops to zero.
+            varhaz += d / (at_risk * (at_risk - d));
+        }
+        let se = varhaz.sqrt();
+        let (lo, hi) = confidence_limits(surv, se, conf_type, z);
+        curve.time.push(t);
+        curve.n_risk.push(at_risk);
+        curve.n_event.push(d);
+        curve.n_censor.push(c);
+        curve.surv.push(surv);
+        curve.std_err.push(se);
+        curve.lower.push(lo);
+        curve.upper.push(hi);
+        curve.events += d;
+        at_risk -= removed;
+    }
+    curve
+}
+
+/// R's `findq` (survival 3.5, `quantile.survfit`): the time where the cumulative
+/// distribution `y` (with `y[0] = 0` at `x[0]`) first reaches `p`, with the midpoint rule
+/// for a flat stretch within `tol` of `p`. NaN entries of `y` (R's NA) are skipped.
+fn find_quantile(x: &[f64], y: &[f64], p: f64, tol: f64) -> f64 {
+    let max_y = y
+        .iter()
+        .copied()
+        .filter(|v| !v.is_nan())
+        .fold(f64::NEG_INFINITY, f64::max);
+    if max_y < p {
+        return f64::NAN;
+    }
+    let Some(&xmax) = x.last() else {
+        return f64::NAN;
+    };
+    // Drop repeated y values (censoring times), keeping the first; NaN repeats NaN.
+    let mut xs: Vec<f64> = Vec::with_capacity(x.len());
+    let mut ys: Vec<f64> = Vec::with_capacity(y.len());
+    let mut seen_nan = false;
+    for (&xv, &yv) in x.iter().zip(y) {
+        let duplicate = if yv.is_nan() {
+            std::mem::replace(&mut seen_nan, true)
+        } else {
+            ys.contains(&yv)
+        };
+        if !duplicate {
+            xs.push(xv);
+            ys.push(yv);
+        }
+    }
+    // approx(y ± tol, 1:n, p, method = "constant", f = 1): the first knot at or above p.
+    let first_knot_at_or_above = |shift: f64| -> Option<usize> {
+        let mut knots: Vec<(f64, usize)> = ys
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| !v.is_nan())
+            .map(|(k, &v)| (v + shift, k))
+            .collect();
+        knots.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let (first, last) = (knots.first()?, knots.last()?);
+        if p < first.0 || p > last.0 {
+            return None;
+        }
+        knots.iter().find(|(v, _)| *v >= p).map(|&(_, k)| k)
+    };
+    let i1 = first_knot_at_or_above(tol);
+    let i2 = first_knot_at_or_above(-tol);
+    let mut quant = match (i1, i2) {
+        (Some(a), Some(b)) => (xs[a] + xs[b]) / 2.0,
+        _ => f64::NAN,
+    };
+    if let (Some(&ylast), Some(a)) = (ys.last(), i1) {
+        if !ylast.is_nan() && (p - ylast).abs() < tol {
+            quant = (xs[a] + xmax) / 2.0;
+        }
+    }
+    quant
+}
+
+impl KmCurve {
+    /// Quantile `prob` of the distribution (0.5 = median) with its Brookmeyer–Crowley CI:
+    /// where the lower and upper confidence curves cross 1 − prob. Start time 0.
+    pub fn quantile(&self, prob: f64) -> Quantile {
+        let mut x = Vec::with_capacity(self.time.len() + 1);
+        x.push(0.0);
+        x.extend_from_slice(&self.time);
+        let cdf = |s: &[f64]| -> Vec<f64> {
+            let mut y = Vec::with_capacity(s.len() + 1);
+            y.push(0.0);
+            y.extend(s.iter().map(|v| 1.0 - v));
+            y
+        };
+        Quantile {
+            estimate: find_quantile(&x, &cdf(&self.surv), prob, QUANTILE_TOLERANCE),
+            lower: find_quantile(&x, &cdf(&self.lower), prob, QUANTILE_TOLERANCE),
+            upper: find_quantile(&x, &cdf(&self.upper), prob, QUANTILE_TOLERANCE),
+        }
+    }
+
+    /// Median survival with its Brookmeyer–Crowley confidence interval.
+    pub fn median(&self) -> Quantile {
+        self.quantile(0.5)
+    }
+
+    /// Survival, CI and number at risk at time `t`: the curve's value at the last distinct
+    /// time ≤ t (1 before the first), as R's `summary.survfit(times = t)`.
+    pub fn at(&self, t: f64) -> Landmark {
+        let k = self.time.partition_point(|&x| x <= t);
+        // At risk at t: those whose time is >= t (the first distinct time at or after t).
+        let j = self.time.partition_point(|&x| x < t);
+        let n_risk = if j < self.time.len() {
+            self.n_risk[j]
+        } else {
+            0.0
+        };
+        if k == 0 {
+            let z = normal_quantile(1.0 - (1.0 - self.conf_level) / 2.0);
+            let (lower, upper) = confidence_limits(1.0, 0.0, self.conf_type, z);
+            return Landmark {
+                time: t,
+                surv: 1.0,
+                lower,
+                upper,
+                n_risk,
+            };
+        }
+        Landmark {
+            time: t,
+            surv: self.surv[k - 1],
+            lower: self.lower[k - 1],
+            upper: self.upper[k - 1],
+            n_risk,
+        }
+    }
+
+    /// Restricted mean survival time up to `horizon` and its standard error, as R's
+    /// `survmean` (start time 0; the variance sums, over event times, the squared area
+    /// beyond each time times the Greenwood increment).
+    pub fn rmst(&self, horizon: f64) -> Rmst {
+        let keep = self.time.partition_point(|&x| x <= horizon);
+        let mut times: Vec<f64> = self.time[..keep].to_vec();
+        let mut survs: Vec<f64> = self.surv[..keep].to_vec();
+        let mut hh: Vec<f64> = (0..keep)
+            .map(|i| {
+                let (n, d) = (self.n_risk[i], self.n_event[i]);
+                if n - d == 0.0 {
+                    0.0
+                } else {
+                    d / (n * (n - d))
+                }
+            })
+            .collect();
+        if keep == 0 {
+            times = vec![horizon];
+            survs = vec![1.0];
+            hh = vec![0.0];
+        } else {
+            times.push(horizon);
+            survs.push(survs[keep - 1]);
+            hh.push(0.0);
+        }
+        let n = times.len();
+        let mut rect = Vec::with_capacity(n);
+        let mut prev_t = 0.0;
+        for k in 0..n {
+            let height = if k == 0 { 1.0 } else { survs[k - 1] };
+            rect.push((times[k] - prev_t) * height);
+            prev_t = times[k];
+        }
+        let value: f64 = rect.iter().sum();
+        let mut var = 0.0;
+        let mut tail = 0.0;
+        for k in (1..n).rev() {
+            tail += rect[k];
+            var += tail * tail * hh[k - 1];
+        }
+        Rmst {
+            horizon,
+            value,
+            se: var.sqrt(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flat_stretch_at_one_half_gives_midpoint() {
+        // Four subjects, events at 1, 2, 3, 4: S = 0.75, 0.5, 0.25, 0 -> median (2 + 3) / 2.
+        let s = SurvSample::new(vec![1.0, 2.0, 3.0, 4.0], vec![true; 4], None);
+        let km = kaplan_meier(&s, ConfType::Log, 0.95);
+        assert_eq!(km.median().estimate, 2.5);
+    }
+
+    #[test]
+    fn curve_ending_flat_at_one_half_uses_last_time() {
+        // Events at 1, 2; censored at 3, 4: S stays at 0.5 to the end.
+        let s = SurvSample::new(
+            vec![1.0, 2.0, 3.0, 4.0],
+            vec![true, true, false, false],
+            None,
+        );
+        let km = kaplan_meier(&s, ConfType::Log, 0.95);
+        assert_eq!(km.median().estimate, 3.0);
+    }
+
+    #[test]
+    fn median_not_reached_is_nan() {
+        let s = SurvSample::new(vec![1.0, 2.0, 3.0], vec![true, false, false], None);
+        assert!(kaplan_meier(&s, ConfType::LogLog, 0.95)
+            .median()
+            .estimate
+            .is_nan());
+    }
+}
