@@ -212,6 +212,26 @@ pub struct MatchingReport {
     pub ps_histogram: PsHistogram,
     pub baseline_table: Vec<BaselineRow>,
     pub warnings: Vec<String>,
+    /// Every unit of the propensity model (not in the JSON: one row per patient). For export
+    /// of the matched cohort and for checks.
+    #[serde(skip)]
+    pub units: Vec<MatchedUnit>,
+}
+
+/// One patient of the propensity model.
+#[derive(Clone, Debug)]
+pub struct MatchedUnit {
+    /// Row in the file (0-based).
+    pub row: usize,
+    pub patient_id: PatientId,
+    pub treated: bool,
+    pub ps: f64,
+    /// The matching distance (logit or PS).
+    pub distance: f64,
+    /// Matching weight (0 = not matched).
+    pub weight: f64,
+    /// Matched set (None = not matched).
+    pub set: Option<u32>,
 }
 
 #[derive(Clone, Debug, Serialize)]

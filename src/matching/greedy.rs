@@ -85,24 +85,13 @@ pub fn greedy_match(
         }
     }
     let nc = controls.len();
-    let mut visit: Vec<usize> = match order {
-        Order::Data => (0..n).filter(|&u| treated[u]).collect(),
-        Order::Largest => sorted
-            .iter()
-            .rev()
-            .copied()
-            .filter(|&u| treated[u])
-            .collect(),
-        Order::Smallest => sorted.iter().copied().filter(|&u| treated[u]).collect(),
-        Order::Random(seed) => {
-            let mut v: Vec<usize> = (0..n).filter(|&u| treated[u]).collect();
-            SplitMix64::new(seed).shuffle(&mut v);
-            v
-        }
-    };
-    if order == Order::Largest {
-        // Stable descending: equal distances keep input order.
-        visit.sort_by(|&a, &b| distance[b].total_cmp(&distance[a]));
+    // Treated units in input order, then a stable sort: equal distances keep input order.
+    let mut visit: Vec<usize> = (0..n).filter(|&u| treated[u]).collect();
+    match order {
+        Order::Data => {}
+        Order::Largest => visit.sort_by(|&a, &b| distance[b].total_cmp(&distance[a])),
+        Order::Smallest => visit.sort_by(|&a, &b| distance[a].total_cmp(&distance[b])),
+        Order::Random(seed) => SplitMix64::new(seed).shuffle(&mut visit),
     }
     let mut result: Vec<Vec<usize>> = vec![Vec::new(); n];
     if replace {
@@ -132,7 +121,11 @@ pub fn greedy_match(
                 let dl = l.map(|k| (dt - distance[controls[k]]).abs());
                 let dr = (r < nc).then(|| (distance[controls[r]] - dt).abs());
                 let pick = match (dl, dr) {
-                    (Some(a), Some(b)) => Some(if a <= b { (l.unwrap_or(0), a) } else { (r, b) }),
+                    (Some(a), Some(b)) => Some(if left_wins(a, b) {
+                        (l.unwrap_or(0), a)
+                    } else {
+                        (r, b)
+                    }),
                     (Some(a), None) => Some((l.unwrap_or(0), a)),
                     (None, Some(b)) => Some((r, b)),
                     (None, None) => None,
@@ -158,6 +151,12 @@ pub fn greedy_match(
             .collect(),
         visit_order: visit,
     }
+}
+
+/// Left neighbour wins when it is nearer or exactly as near, compared exactly as MatchIt does
+/// (an exact-arithmetic tie may then be decided by rounding; see the matching tests).
+fn left_wins(gap_left: f64, gap_right: f64) -> bool {
+    gap_left <= gap_right
 }
 
 /// Largest available slot strictly below a position.
@@ -205,7 +204,7 @@ fn nearest_k(
         let dl = (l > 0).then(|| (dt - distance[controls[l - 1]]).abs());
         let dr = (r < controls.len()).then(|| (distance[controls[r]] - dt).abs());
         let take_left = match (dl, dr) {
-            (Some(a), Some(b)) => a <= b,
+            (Some(a), Some(b)) => left_wins(a, b),
             (Some(_), None) => true,
             (None, Some(_)) => false,
             (None, None) => break,

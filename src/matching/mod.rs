@@ -8,8 +8,8 @@ pub mod greedy;
 use nalgebra::DMatrix;
 
 use crate::analysis::{
-    CaliperScale, Exclusion, MatchOrder, MatchSpec, MatchingReport, OrderedMap, PropensityReport,
-    Sample, Spec,
+    CaliperScale, Exclusion, MatchOrder, MatchSpec, MatchedUnit, MatchingReport, OrderedMap,
+    PropensityReport, Sample, Spec,
 };
 use crate::cohort::{format_number, Cohort, ColumnData, MISSING};
 use crate::stats::logistic::{logistic_fit, LogisticError};
@@ -382,6 +382,20 @@ pub fn match_sample(
             }
         }
     }
+    let units = design
+        .used
+        .iter()
+        .enumerate()
+        .map(|(u, &k)| MatchedUnit {
+            row: subgroup.rows[k],
+            patient_id: cohort.patient_id(subgroup.rows[k]),
+            treated: treated[u],
+            ps: fit.fitted[u],
+            distance: distance[u],
+            weight: weights[u],
+            set: (weights[u] > 0.0).then_some(set_of[u]),
+        })
+        .collect();
     let mut sample = Sample::default();
     for (u, &k) in design.used.iter().enumerate() {
         if weights[u] > 0.0 {
@@ -463,6 +477,7 @@ pub fn match_sample(
         ps_histogram,
         baseline_table,
         warnings,
+        units,
     };
     Ok(MatchOutcome { sample, report })
 }
