@@ -25,12 +25,65 @@ pub struct Cli {
     pub command: Option<Command>,
     /// A cohort file to open in the window (default: the bundled synthetic demo cohort).
     pub file: Option<PathBuf>,
+    /// Render the window for a few frames, save it as PNG and exit.
+    #[arg(long, value_name = "OUT.png")]
+    pub screenshot: Option<PathBuf>,
+    /// The view to open: survival, response or balance.
+    #[arg(long, value_name = "VIEW")]
+    pub view: Option<String>,
+    /// Start in presentation mode (full screen, large type).
+    #[arg(long)]
+    pub presentation: bool,
 }
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Analyse a cohort file and print the report as JSON on stdout.
-    Analyze(AnalyzeArgs),
+    Analyze(Box<AnalyzeArgs>),
+    /// Write a synthetic LEVIATHAN-like cohort (CSV) to stdout or a file.
+    Simulate(SimulateArgs),
+}
+
+/// Options of `simulate`.
+#[derive(Args, Debug, Clone)]
+pub struct SimulateArgs {
+    /// Number of patients.
+    #[arg(long, default_value_t = crate::DEMO_N)]
+    pub n: usize,
+    /// Seed of the generator (the same seed gives the same file on every platform).
+    #[arg(long, default_value_t = crate::DEMO_SEED)]
+    pub seed: u64,
+    /// Output file (default: stdout). An existing file is replaced only with --force.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Replace an existing output file.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Runs `simulate`: writes the CSV atomically (temporary file, then rename).
+pub fn run_simulate(args: &SimulateArgs) -> anyhow::Result<()> {
+    use std::io::Write;
+    let csv = crate::simulate::simulate_csv(args.n, args.seed);
+    match &args.out {
+        None => {
+            std::io::stdout().lock().write_all(csv.as_bytes())?;
+        }
+        Some(path) => {
+            if path.exists() && !args.force {
+                anyhow::bail!(
+                    "{}: the file exists; add --force to replace it",
+                    path.display()
+                );
+            }
+            let tmp = path.with_extension("csv.tmp");
+            std::fs::write(&tmp, csv.as_bytes())
+                .map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", tmp.display()))?;
+            std::fs::rename(&tmp, path)
+                .map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", path.display()))?;
+        }
+    }
+    Ok(())
 }
 
 /// Every option of an analysis.

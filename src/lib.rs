@@ -7,8 +7,19 @@
 #![allow(clippy::result_large_err)]
 
 pub mod analysis;
+pub mod app;
 pub mod cli;
 pub mod cohort;
 pub mod matching;
 pub mod rng;
+pub mod simulate;
 pub mod stats;
+
+/// Size of the bundled demo cohort (as the LEVIATHAN study: 125 lenvatinib, 105 sorafenib).
+pub const DEMO_N: usize = 230;
+/// Seed of the bundled demo cohort (`assets/demo_cohort.csv`).
+pub const DEMO_SEED: u64 = 1;
+/// The bundled synthetic demo cohort.
+pub const DEMO_COHORT_CSV: &str = include_str!("../assets/demo_cohort.csv");
+/// How the demo cohort is named in the window and in figures.
+pub const DEMO_LABEL: &str = "synthetic demo data";

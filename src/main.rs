@@ -3,7 +3,8 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use survival_explorer::cli::{run_analysis, warning_lines, Cli, Command};
+use survival_explorer::app::{StartOptions, View};
+use survival_explorer::cli::{run_analysis, run_simulate, warning_lines, Cli, Command};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -29,11 +30,36 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Some(Command::Simulate(args)) => match run_simulate(&args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
         None => {
-            eprintln!(
-                "The window is not built yet. Use: survival-explorer analyze FILE [options]\n(see survival-explorer --help)"
-            );
-            ExitCode::SUCCESS
+            let view = match cli.view.as_deref().map(View::parse) {
+                None => None,
+                Some(Some(v)) => Some(v),
+                Some(None) => {
+                    eprintln!("error: --view: expected survival, response or balance");
+                    return ExitCode::FAILURE;
+                }
+            };
+            let options = StartOptions {
+                file: cli.file,
+                fresh_settings: cli.screenshot.is_some(),
+                screenshot: cli.screenshot,
+                view,
+                presentation: cli.presentation,
+            };
+            match survival_explorer::app::run(options) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
         }
     }
 }

@@ -1,0 +1,463 @@
+//! The side panel: edits the settings (and through them the spec). Reads the report only to
+//! show counts.
+
+use eframe::egui;
+use egui::RichText;
+
+use super::{LoadedCohort, Reports, SampleView, Settings};
+use crate::analysis::{resolve_endpoints, CaliperScale, MatchOrder, Subgroup};
+use crate::cohort::{Cohort, Column, ColumnData};
+use crate::stats::cox::Ties;
+use crate::stats::km::ConfType;
+
+/// Columns that carry outcomes or identity, never a covariate or a subgroup.
+const ROLE_COLUMNS: [&str; 8] = [
+    "patient_id",
+    "pfs_months",
+    "pfs_event",
+    "os_months",
+    "os_event",
+    "first_line_months",
+    "best_response",
+    "time",
+];
+
+/// A numeric column with at most this many distinct values is offered as categories.
+const MAX_LEVELS: usize = 8;
+
+/// A person's name for a canonical column.
+pub fn column_label(name: &str) -> String {
+    match name {
+        "ecog" => "ECOG PS".to_string(),
+        "albi_grade" => "ALBI grade".to_string(),
+        "prior_io_response" => "Response to prior A+B".to_string(),
+        "bclc" => "BCLC stage".to_string(),
+        "etiology" => "Etiology".to_string(),
+        "afp_ge_400" => "AFP ≥ 400 ng/mL".to_string(),
+        "age" => "Age".to_string(),
+        other => other.to_string(),
+    }
+}
+
+fn is_role(settings: &Settings, cohort: &Cohort, col: &Column) -> bool {
+    if ROLE_COLUMNS.contains(&col.name.as_str()) || col.name == settings.spec.arm_column {
+        return true;
+    }
+    resolve_endpoints(cohort, &settings.spec)
+        .map(|eps| {
+            eps.iter()
+                .any(|e| e.event == col.name || e.time.contains(&col.name))
+        })
+        .unwrap_or(false)
+}
+
+/// Categorical: text, or numbers with few distinct values.
+fn is_categorical(col: &Column) -> bool {
+    match &col.data {
+        ColumnData::Text { levels, .. } => levels.len() <= 30,
+        ColumnData::Numeric(_) => col.n_distinct() <= MAX_LEVELS,
+    }
+}
+
+pub fn controls_ui(
+    ui: &mut egui::Ui,
+    settings: &mut Settings,
+    loaded: &LoadedCohort,
+    reports: Option<&Reports>,
+) {
+    let cohort = &loaded.cohort;
+    data_ui(ui, settings, loaded, reports);
+    ui.separator();
+    arms_ui(ui, settings, cohort);
+    ui.separator();
+    endpoint_ui(ui, settings, cohort);
+    ui.separator();
+    subgroup_ui(ui, settings, cohort, reports);
+    ui.separator();
+    matching_ui(ui, settings, cohort, reports);
+    ui.separator();
+    method_ui(ui, settings);
+}
+
+fn data_ui(
+    ui: &mut egui::Ui,
+    settings: &Settings,
+    loaded: &LoadedCohort,
+    reports: Option<&Reports>,
+) {
+    ui.heading("Data");
+    if loaded.is_demo {
+        ui.label(
+            RichText::new("Synthetic demo data (no real patients)").color(super::theme::WARNING),
+        );
+    }
+    let c = &loaded.cohort;
+    ui.label(format!(
+        "{} rows in {}",
+        c.n_rows,
+        short_name(&loaded.label)
+    ));
+    let Some(Ok(r)) = reports.map(|r| &r.unmatched) else {
+        return;
+    };
+    let arms: Vec<String> = r
+        .cohort
+        .arms
+        .iter()
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect();
+    ui.label(format!("Per arm: {}", arms.join(" · ")));
+    for e in &r.sample.excluded {
+        ui.weak(format!("{} left out: {}", e.n, e.reason));
+    }
+    if let Some(ep) = r.endpoints.get(&settings.endpoint) {
+        for e in &ep.excluded {
+            ui.weak(format!("{} left out of {}: {}", e.n, ep.label, e.reason));
+        }
+    }
+    for w in &r.cohort.warnings {
+        ui.colored_label(super::theme::WARNING, w);
+    }
+}
+
+fn short_name(label: &str) -> &str {
+    std::path::Path::new(label)
+        .file_name()
+        .and_then(|s| s.to_str())
+        .unwrap_or(label)
+}
+
+fn arms_ui(ui: &mut egui::Ui, settings: &mut Settings, cohort: &Cohort) {
+    ui.heading("Arms");
+    let spec = &mut settings.spec;
+    let candidates: Vec<&Column> = cohort
+        .columns
+        .iter()
+        .filter(|c| is_categorical(c) && c.n_distinct() >= 2)
+        .collect();
+    egui::ComboBox::from_label("Arm column")
+        .selected_text(spec.arm_column.clone())
+        .show_ui(ui, |ui| {
+            for c in &candidates {
+                ui.selectable_value(&mut spec.arm_column, c.name.clone(), c.name.clone());
+            }
+        });
+    let levels = cohort
+        .column(&spec.arm_column)
+        .map(|c| c.levels())
+        .unwrap_or_default();
+    for (label, value) in [
+        ("Treated", &mut spec.treated),
+        ("Control", &mut spec.control),
+    ] {
+        egui::ComboBox::from_label(label)
+            .selected_text(value.clone())
+            .show_ui(ui, |ui| {
+                for l in &levels {
+                    ui.selectable_value(value, l.clone(), l.clone());
+                }
+            });
+    }
+}
+
+fn endpoint_ui(ui: &mut egui::Ui, settings: &mut Settings, cohort: &Cohort) {
+    ui.heading("Endpoint");
+    let eps = resolve_endpoints(cohort, &settings.spec).unwrap_or_default();
+    ui.horizontal_wrapped(|ui| {
+        for e in eps {
+            ui.selectable_value(&mut settings.endpoint, e.name.clone(), e.label())
+                .on_hover_text(format!("time: {}; event: {}", e.time.join(" + "), e.event));
+        }
+    });
+}
+
+fn subgroup_ui(
+    ui: &mut egui::Ui,
+    settings: &mut Settings,
+    cohort: &Cohort,
+    reports: Option<&Reports>,
+) {
+    ui.heading("Subgroup");
+    if let Some(Ok(r)) = reports.map(|r| &r.unmatched) {
+        let n: Vec<String> = r
+            .sample
+            .n_subgroup
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect();
+        ui.label(format!("n in subgroup: {}", n.join(" · ")));
+    }
+    if cohort.has_column("prior_io_response") {
+        let resistant = Subgroup::Levels {
+            column: "prior_io_response".to_string(),
+            values: vec!["PD".to_string()],
+        };
+        let on = settings.spec.subgroups.contains(&resistant);
+        if ui
+            .selectable_label(on, "Primary resistance to A+B (PD) only")
+            .on_hover_text(
+                "Patients whose best response to atezolizumab + bevacizumab was progression",
+            )
+            .clicked()
+        {
+            settings
+                .spec
+                .subgroups
+                .retain(|s| s.column() != "prior_io_response");
+            if !on {
+                settings.spec.subgroups.push(resistant);
+            }
+        }
+    }
+    let columns: Vec<Column> = cohort
+        .columns
+        .iter()
+        .filter(|c| !is_role(settings, cohort, c))
+        .cloned()
+        .collect();
+    for col in &columns {
+        if is_categorical(col) {
+            levels_filter_ui(ui, settings, col);
+        } else if let ColumnData::Numeric(v) = &col.data {
+            range_filter_ui(ui, settings, col, v);
+        }
+    }
+    if !settings.spec.subgroups.is_empty() && ui.button("Clear subgroup").clicked() {
+        settings.spec.subgroups.clear();
+    }
+}
+
+fn levels_filter_ui(ui: &mut egui::Ui, settings: &mut Settings, col: &Column) {
+    let levels = col.levels();
+    let current: Option<Vec<String>> = settings.spec.subgroups.iter().find_map(|s| match s {
+        Subgroup::Levels { column, values } if *column == col.name => Some(values.clone()),
+        _ => None,
+    });
+    let active = current.is_some();
+    let title = if active {
+        RichText::new(format!("{} (filtered)", column_label(&col.name))).strong()
+    } else {
+        RichText::new(column_label(&col.name))
+    };
+    egui::CollapsingHeader::new(title)
+        .id_salt(("subgroup", &col.name))
+        .show(ui, |ui| {
+            let mut ticked: Vec<bool> = levels
+                .iter()
+                .map(|l| current.as_ref().is_none_or(|v| v.contains(l)))
+                .collect();
+            let mut changed = false;
+            ui.horizontal_wrapped(|ui| {
+                for (l, t) in levels.iter().zip(ticked.iter_mut()) {
+                    changed |= ui.checkbox(t, l.as_str()).changed();
+                }
+            });
+            if changed {
+                settings.spec.subgroups.retain(|s| s.column() != col.name);
+                if ticked.iter().any(|t| !t) {
+                    settings.spec.subgroups.push(Subgroup::Levels {
+                        column: col.name.clone(),
+                        values: levels
+                            .iter()
+                            .zip(&ticked)
+                            .filter(|(_, t)| **t)
+                            .map(|(l, _)| l.clone())
+                            .collect(),
+                    });
+                }
+            }
+        });
+}
+
+fn range_filter_ui(ui: &mut egui::Ui, settings: &mut Settings, col: &Column, v: &[f64]) {
+    let lo = v
+        .iter()
+        .copied()
+        .filter(|x| x.is_finite())
+        .fold(f64::INFINITY, f64::min);
+    let hi = v
+        .iter()
+        .copied()
+        .filter(|x| x.is_finite())
+        .fold(f64::NEG_INFINITY, f64::max);
+    if !(lo.is_finite() && hi.is_finite()) {
+        return;
+    }
+    let (mut a, mut b) = settings
+        .spec
+        .subgroups
+        .iter()
+        .find_map(|s| match s {
+            Subgroup::Range { column, min, max } if *column == col.name => {
+                Some((min.unwrap_or(lo), max.unwrap_or(hi)))
+            }
+            _ => None,
+        })
+        .unwrap_or((lo, hi));
+    let mut changed = false;
+    ui.horizontal(|ui| {
+        let from = ui.label(format!("{} from", column_label(&col.name)));
+        let speed = (hi - lo) / 200.0;
+        changed |= ui
+            .add(egui::DragValue::new(&mut a).range(lo..=hi).speed(speed))
+            .labelled_by(from.id)
+            .changed();
+        let to = ui.label("to");
+        changed |= ui
+            .add(egui::DragValue::new(&mut b).range(lo..=hi).speed(speed))
+            .labelled_by(to.id)
+            .changed();
+    });
+    if changed {
+        settings.spec.subgroups.retain(|s| s.column() != col.name);
+        if a > lo || b < hi {
+            settings.spec.subgroups.push(Subgroup::Range {
+                column: col.name.clone(),
+                min: (a > lo).then_some(a),
+                max: (b < hi).then_some(b),
+            });
+        }
+    }
+}
+
+fn matching_ui(
+    ui: &mut egui::Ui,
+    settings: &mut Settings,
+    cohort: &Cohort,
+    reports: Option<&Reports>,
+) {
+    ui.heading("Propensity-score matching");
+    ui.checkbox(&mut settings.matching_on, "Match the arms")
+        .on_hover_text(
+            "Greedy 1:1 nearest-neighbour matching on the propensity score, as R's MatchIt",
+        );
+    if !settings.matching_on {
+        return;
+    }
+    if let Some(Some(Ok(m))) = reports.map(|r| &r.matched) {
+        if let Some(mr) = &m.matching {
+            let matched: Vec<String> = mr
+                .n_matched
+                .iter()
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect();
+            let unmatched: Vec<String> = mr
+                .n_unmatched
+                .iter()
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect();
+            ui.label(format!("Matched: {}", matched.join(" · ")));
+            ui.weak(format!("Unmatched: {}", unmatched.join(" · ")));
+        }
+    } else if let Some(Some(Err(e))) = reports.map(|r| &r.matched) {
+        ui.colored_label(super::theme::IMBALANCE, e);
+    }
+    ui.label("Covariates of the propensity model:");
+    let candidates: Vec<&Column> = cohort
+        .columns
+        .iter()
+        .filter(|c| !is_role(settings, cohort, c) && c.n_distinct() >= 2)
+        .collect();
+    for col in candidates {
+        let name = &col.name;
+        let mut on = settings
+            .matching
+            .covariates
+            .iter()
+            .any(|c| c == name || c.strip_suffix(":factor") == Some(name));
+        if ui.checkbox(&mut on, column_label(name)).changed() {
+            settings
+                .matching
+                .covariates
+                .retain(|c| c != name && c.strip_suffix(":factor") != Some(name));
+            if on {
+                settings.matching.covariates.push(name.clone());
+            }
+        }
+    }
+    ui.add(
+        egui::Slider::new(&mut settings.matching.caliper, 0.01..=1.0)
+            .logarithmic(true)
+            .fixed_decimals(3)
+            .text("Caliper (SD)"),
+    )
+    .on_hover_text("Width in standard deviations of the distance, SD over all patients used (n − 1), as MatchIt. Austin's papers use the pooled SD of the two arms.");
+    egui::ComboBox::from_label("Distance")
+        .selected_text(match settings.matching.scale {
+            CaliperScale::Logit => "logit of the PS",
+            CaliperScale::Ps => "propensity score",
+        })
+        .show_ui(ui, |ui| {
+            ui.selectable_value(
+                &mut settings.matching.scale,
+                CaliperScale::Logit,
+                "logit of the PS",
+            )
+            .on_hover_text("Austin (2011): caliper 0.2 SD of the logit");
+            ui.selectable_value(
+                &mut settings.matching.scale,
+                CaliperScale::Ps,
+                "propensity score",
+            )
+            .on_hover_text("MatchIt's default distance");
+        });
+    egui::ComboBox::from_label("Order")
+        .selected_text(format!("{:?}", settings.matching.order).to_lowercase())
+        .show_ui(ui, |ui| {
+            for (o, l) in [
+                (MatchOrder::Largest, "largest PS first"),
+                (MatchOrder::Smallest, "smallest PS first"),
+                (MatchOrder::Data, "file order"),
+                (MatchOrder::Random, "random"),
+            ] {
+                ui.selectable_value(&mut settings.matching.order, o, l);
+            }
+        });
+    if settings.matching.order == MatchOrder::Random {
+        ui.horizontal(|ui| {
+            let l = ui.label("Seed");
+            ui.add(egui::DragValue::new(&mut settings.matching.seed))
+                .labelled_by(l.id);
+        });
+    }
+    ui.horizontal(|ui| {
+        let l = ui.label("Controls per treated");
+        ui.add(egui::DragValue::new(&mut settings.matching.ratio).range(1..=5))
+            .labelled_by(l.id);
+    });
+    ui.checkbox(&mut settings.matching.replace, "With replacement");
+    ui.checkbox(
+        &mut settings.matching.robust,
+        "Robust SE clustered on matched sets",
+    );
+    ui.horizontal(|ui| {
+        ui.label("Show");
+        ui.selectable_value(&mut settings.sample_view, SampleView::Matched, "matched");
+        ui.selectable_value(
+            &mut settings.sample_view,
+            SampleView::Unmatched,
+            "unmatched",
+        );
+        ui.selectable_value(&mut settings.sample_view, SampleView::SideBySide, "both");
+    });
+}
+
+fn method_ui(ui: &mut egui::Ui, settings: &mut Settings) {
+    ui.heading("Methods");
+    let spec = &mut settings.spec;
+    egui::ComboBox::from_label("Survival CI")
+        .selected_text(spec.conf_type.r_name())
+        .show_ui(ui, |ui| {
+            for c in [ConfType::LogLog, ConfType::Log, ConfType::Plain] {
+                ui.selectable_value(&mut spec.conf_type, c, c.r_name());
+            }
+        });
+    egui::ComboBox::from_label("Cox ties")
+        .selected_text(spec.ties.name())
+        .show_ui(ui, |ui| {
+            for t in [Ties::Efron, Ties::Breslow] {
+                ui.selectable_value(&mut spec.ties, t, t.name());
+            }
+        });
+    ui.checkbox(&mut settings.show_ci, "Show confidence bands");
+}

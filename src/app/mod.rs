@@ -1,0 +1,600 @@
+//! The egui window: edits a [`Spec`], draws the [`Report`]s the core computes. No statistic is
+//! computed here; "live" means every edit re-runs `analysis::analyze` (inline when it fits the
+//! frame, on a worker thread otherwise) and the curves redraw.
+
+mod balance_view;
+mod controls;
+mod plot_util;
+mod response_view;
+mod survival_view;
+mod theme;
+
+use eframe::egui;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{channel, Receiver};
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use crate::analysis::{analyze, MatchSpec, Report, Spec};
+use crate::cohort::{read_csv_bytes, Cohort};
+use crate::{DEMO_COHORT_CSV, DEMO_LABEL};
+
+pub use theme::Palette;
+
+/// Which view the central panel shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum View {
+    #[default]
+    Survival,
+    Response,
+    Balance,
+}
+
+impl View {
+    pub fn parse(s: &str) -> Option<View> {
+        match s {
+            "survival" => Some(View::Survival),
+            "response" => Some(View::Response),
+            "balance" => Some(View::Balance),
+            _ => None,
+        }
+    }
+}
+
+/// Which sample the survival and response views show when matching is on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum SampleView {
+    Unmatched,
+    #[default]
+    Matched,
+    SideBySide,
+}
+
+/// What persists between runs: settings, never patient data.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// The analysis settings (arm levels, subgroup, CI type …); its `matching` is unused here.
+    pub spec: Spec,
+    pub matching_on: bool,
+    pub matching: MatchSpec,
+    pub endpoint: String,
+    pub view: View,
+    pub sample_view: SampleView,
+    pub show_ci: bool,
+    pub dark: bool,
+    pub recent: Vec<PathBuf>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            spec: Spec::default(),
+            matching_on: true,
+            matching: MatchSpec::default(),
+            endpoint: "pfs".to_string(),
+            view: View::Survival,
+            sample_view: SampleView::Matched,
+            show_ci: true,
+            dark: false,
+            recent: Vec::new(),
+        }
+    }
+}
+
+impl Settings {
+    /// The spec of the unmatched analysis (matching off).
+    pub fn unmatched_spec(&self) -> Spec {
+        Spec {
+            matching: None,
+            ..self.spec.clone()
+        }
+    }
+
+    /// The spec of the matched analysis, when matching is on.
+    pub fn matched_spec(&self) -> Option<Spec> {
+        self.matching_on.then(|| Spec {
+            matching: Some(self.matching.clone()),
+            ..self.spec.clone()
+        })
+    }
+}
+
+/// The two analyses the window shows; each is the core's report or its error message.
+#[derive(Clone, Debug)]
+pub struct Reports {
+    pub unmatched: Result<Arc<Report>, String>,
+    pub matched: Option<Result<Arc<Report>, String>>,
+}
+
+fn run_reports(cohort: &Cohort, settings: &Settings) -> Reports {
+    let run = |spec: &Spec| {
+        analyze(cohort, spec)
+            .map(Arc::new)
+            .map_err(|e| e.to_string())
+    };
+    Reports {
+        unmatched: run(&settings.unmatched_spec()),
+        matched: settings.matched_spec().map(|s| run(&s)),
+    }
+}
+
+/// A loaded cohort and where it came from.
+pub struct LoadedCohort {
+    pub cohort: Arc<Cohort>,
+    pub is_demo: bool,
+    pub label: String,
+}
+
+/// Cohorts up to this many rows are analysed inline (well within a 16 ms frame); larger ones
+/// on a worker thread.
+const INLINE_ROWS: usize = 20_000;
+
+struct Pending {
+    rx: Receiver<(u64, Reports)>,
+}
+
+/// A `--screenshot` request: render a few frames, save a PNG, close.
+struct ScreenshotJob {
+    path: PathBuf,
+    frames_left: u32,
+    requested: bool,
+    done: Arc<AtomicBool>,
+    error: Arc<std::sync::Mutex<Option<String>>>,
+}
+
+/// Options from the command line.
+#[derive(Clone, Debug, Default)]
+pub struct StartOptions {
+    pub file: Option<PathBuf>,
+    pub screenshot: Option<PathBuf>,
+    pub view: Option<View>,
+    pub presentation: bool,
+    /// Ignore saved settings (tests, screenshots).
+    pub fresh_settings: bool,
+}
+
+pub struct App {
+    pub settings: Settings,
+    pub loaded: LoadedCohort,
+    pub reports: Option<Reports>,
+    computed_for: Option<(u64, Settings)>,
+    cohort_generation: u64,
+    generation: u64,
+    pending: Option<Pending>,
+    pub error: Option<String>,
+    pub presentation: bool,
+    screenshot: Option<ScreenshotJob>,
+    /// Time of the last analysis, shown in the status bar.
+    pub last_analysis_ms: f64,
+}
+
+/// Loads the bundled demo cohort.
+pub fn demo_cohort() -> LoadedCohort {
+    let cohort = read_csv_bytes(DEMO_LABEL, DEMO_COHORT_CSV.as_bytes().to_vec())
+        .expect("the bundled demo cohort is valid (checked by tests)");
+    LoadedCohort {
+        cohort: Arc::new(cohort),
+        is_demo: true,
+        label: DEMO_LABEL.to_string(),
+    }
+}
+
+impl App {
+    /// Creates the app: restores settings (unless fresh), opens the file or the demo cohort.
+    pub fn new(cc: &eframe::CreationContext<'_>, options: StartOptions) -> App {
+        let settings: Settings = if options.fresh_settings {
+            Settings::default()
+        } else {
+            cc.storage
+                .and_then(|s| eframe::get_value(s, eframe::APP_KEY))
+                .unwrap_or_default()
+        };
+        let mut app = App::with_settings(settings);
+        if let Some(v) = options.view {
+            app.settings.view = v;
+        }
+        if let Some(path) = &options.file {
+            app.open_file(path);
+        }
+        app.presentation = options.presentation;
+        if let Some(path) = options.screenshot {
+            app.screenshot = Some(ScreenshotJob {
+                path,
+                frames_left: 6,
+                requested: false,
+                done: Arc::new(AtomicBool::new(false)),
+                error: Arc::new(std::sync::Mutex::new(None)),
+            });
+        }
+        theme::apply(&cc.egui_ctx, app.settings.dark, app.presentation);
+        app
+    }
+
+    /// An app on the demo cohort with the given settings (also for tests).
+    pub fn with_settings(settings: Settings) -> App {
+        let mut app = App {
+            settings,
+            loaded: demo_cohort(),
+            reports: None,
+            computed_for: None,
+            cohort_generation: 0,
+            generation: 0,
+            pending: None,
+            error: None,
+            presentation: false,
+            screenshot: None,
+            last_analysis_ms: 0.0,
+        };
+        app.fit_settings_to_cohort();
+        app.recompute_if_needed(None);
+        app
+    }
+
+    /// Opens a cohort file; on failure the previous cohort stays and the error is shown.
+    pub fn open_file(&mut self, path: &Path) {
+        match Cohort::load(path) {
+            Ok(c) => {
+                self.set_cohort(LoadedCohort {
+                    cohort: Arc::new(c),
+                    is_demo: false,
+                    label: path.display().to_string(),
+                });
+                self.settings.recent.retain(|p| p != path);
+                self.settings.recent.insert(0, path.to_path_buf());
+                self.settings.recent.truncate(8);
+            }
+            Err(e) => self.error = Some(e.to_string()),
+        }
+    }
+
+    pub fn open_demo(&mut self) {
+        self.set_cohort(demo_cohort());
+    }
+
+    fn set_cohort(&mut self, loaded: LoadedCohort) {
+        self.loaded = loaded;
+        self.cohort_generation += 1;
+        self.fit_settings_to_cohort();
+        self.recompute_if_needed(None);
+    }
+
+    /// Drops settings that do not fit the new cohort (subgroups on absent columns, matching
+    /// covariates that are not there, an endpoint the file lacks).
+    fn fit_settings_to_cohort(&mut self) {
+        let c = &self.loaded.cohort;
+        self.settings
+            .spec
+            .subgroups
+            .retain(|s| c.has_column(s.column()));
+        self.settings
+            .matching
+            .covariates
+            .retain(|v| c.has_column(v.strip_suffix(":factor").unwrap_or(v)));
+        if self.settings.matching.covariates.is_empty() {
+            self.settings.matching_on = false;
+        }
+        if let Ok(eps) = crate::analysis::resolve_endpoints(c, &self.settings.spec) {
+            if !eps.iter().any(|e| e.name == self.settings.endpoint) {
+                if let Some(first) = eps.first() {
+                    self.settings.endpoint = first.name.clone();
+                }
+            }
+        }
+    }
+
+    /// True while an analysis runs on the worker.
+    pub fn is_busy(&self) -> bool {
+        self.pending.is_some()
+    }
+
+    /// Re-runs the analysis when the settings or the cohort changed since the last run.
+    pub fn recompute_if_needed(&mut self, ctx: Option<&egui::Context>) {
+        let key = (self.cohort_generation, self.settings.clone());
+        let analysis_part = |s: &Settings| (s.unmatched_spec(), s.matched_spec());
+        if let Some((g, s)) = &self.computed_for {
+            if *g == key.0 && analysis_part(s) == analysis_part(&key.1) {
+                return;
+            }
+        }
+        self.computed_for = Some(key);
+        self.generation += 1;
+        let cohort = Arc::clone(&self.loaded.cohort);
+        let settings = self.settings.clone();
+        if cohort.n_rows <= INLINE_ROWS || ctx.is_none() {
+            let t0 = Instant::now();
+            self.reports = Some(run_reports(&cohort, &settings));
+            self.last_analysis_ms = t0.elapsed().as_secs_f64() * 1e3;
+            self.pending = None;
+            return;
+        }
+        let (tx, rx) = channel();
+        let generation = self.generation;
+        let repaint = ctx.cloned();
+        std::thread::spawn(move || {
+            let reports = run_reports(&cohort, &settings);
+            // The receiver is gone when a newer job replaced this one: nothing to do.
+            let _ = tx.send((generation, reports));
+            if let Some(c) = repaint {
+                c.request_repaint();
+            }
+        });
+        self.pending = Some(Pending { rx });
+    }
+
+    fn poll_worker(&mut self) {
+        let Some(p) = &self.pending else {
+            return;
+        };
+        if let Ok((g, reports)) = p.rx.try_recv() {
+            if g == self.generation {
+                self.reports = Some(reports);
+                self.pending = None;
+            }
+        }
+    }
+
+    fn handle_input(&mut self, ctx: &egui::Context) {
+        let (open, f11, esc, dropped) = ctx.input(|i| {
+            (
+                i.modifiers.command && i.key_pressed(egui::Key::O),
+                i.key_pressed(egui::Key::F11),
+                i.key_pressed(egui::Key::Escape),
+                i.raw.dropped_files.first().map(|f| f.path().to_path_buf()),
+            )
+        });
+        if open {
+            self.open_dialog();
+        }
+        if f11 {
+            self.set_presentation(ctx, !self.presentation);
+        }
+        if esc && self.presentation {
+            self.set_presentation(ctx, false);
+        }
+        if let Some(path) = dropped {
+            self.open_file(&path);
+        }
+    }
+
+    pub fn open_dialog(&mut self) {
+        if let Some(path) = rfd::FileDialog::new()
+            .add_filter("Cohort (CSV)", &["csv"])
+            .pick_file()
+        {
+            self.open_file(&path);
+        }
+    }
+
+    pub fn set_presentation(&mut self, ctx: &egui::Context, on: bool) {
+        self.presentation = on;
+        ctx.send_viewport_cmd(egui::ViewportCommand::Fullscreen(on));
+        theme::apply(ctx, self.settings.dark, on);
+    }
+
+    fn drive_screenshot(&mut self, ctx: &egui::Context) {
+        let Some(job) = &mut self.screenshot else {
+            return;
+        };
+        ctx.request_repaint();
+        if job.done.load(Ordering::SeqCst) {
+            if let Ok(guard) = job.error.lock() {
+                if let Some(e) = guard.as_ref() {
+                    eprintln!("error: {e}");
+                }
+            }
+            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+            return;
+        }
+        if self.pending.is_some() {
+            return;
+        }
+        if job.frames_left > 0 {
+            job.frames_left -= 1;
+            return;
+        }
+        if !job.requested {
+            job.requested = true;
+            let path = job.path.clone();
+            let done = Arc::clone(&job.done);
+            let error = Arc::clone(&job.error);
+            let repaint = ctx.clone();
+            ctx.request_screenshot(move |image| {
+                if let Err(e) = theme::save_png(&path, &image) {
+                    if let Ok(mut g) = error.lock() {
+                        *g = Some(format!(
+                            "{}: cannot write the screenshot: {e}",
+                            path.display()
+                        ));
+                    }
+                }
+                done.store(true, Ordering::SeqCst);
+                repaint.request_repaint();
+            });
+        }
+    }
+
+    /// Draws the whole window (also called by the UI tests).
+    pub fn ui_all(&mut self, ui: &mut egui::Ui) {
+        let ctx = ui.ctx().clone();
+        self.poll_worker();
+        self.handle_input(&ctx);
+        let before = self.settings.clone();
+        if !self.presentation {
+            egui::Panel::top("menu").show(ui, |ui| self.menu_ui(ui));
+            egui::Panel::bottom("status").show(ui, |ui| self.status_ui(ui));
+            egui::Panel::left("controls")
+                .resizable(true)
+                .default_size(330.0)
+                .show(ui, |ui| {
+                    egui::ScrollArea::vertical().show(ui, |ui| {
+                        controls::controls_ui(
+                            ui,
+                            &mut self.settings,
+                            &self.loaded,
+                            self.reports.as_ref(),
+                        );
+                    });
+                });
+        }
+        egui::CentralPanel::default_margins().show(ui, |ui| self.central_ui(ui));
+        self.error_ui(&ctx);
+        if self.settings.dark != before.dark {
+            theme::apply(&ctx, self.settings.dark, self.presentation);
+        }
+        self.recompute_if_needed(Some(&ctx));
+        if self.pending.is_some() {
+            ctx.request_repaint_after(std::time::Duration::from_millis(30));
+        }
+        self.drive_screenshot(&ctx);
+    }
+
+    fn menu_ui(&mut self, ui: &mut egui::Ui) {
+        egui::MenuBar::new().ui(ui, |ui| {
+            ui.menu_button("File", |ui| {
+                if ui.button("Open cohort…  (Ctrl+O)").clicked() {
+                    ui.close();
+                    self.open_dialog();
+                }
+                if ui.button("Open the synthetic demo cohort").clicked() {
+                    ui.close();
+                    self.open_demo();
+                }
+                if !self.settings.recent.is_empty() {
+                    ui.separator();
+                    ui.label("Recent files");
+                    let recent = self.settings.recent.clone();
+                    for p in recent {
+                        if ui.button(p.display().to_string()).clicked() {
+                            ui.close();
+                            self.open_file(&p);
+                        }
+                    }
+                }
+            });
+            ui.menu_button("View", |ui| {
+                ui.checkbox(&mut self.settings.show_ci, "Confidence bands");
+                ui.checkbox(&mut self.settings.dark, "Dark theme");
+                if ui.button("Presentation mode  (F11)").clicked() {
+                    ui.close();
+                    let ctx = ui.ctx().clone();
+                    self.set_presentation(&ctx, true);
+                }
+            });
+            ui.separator();
+            for (v, label) in [
+                (View::Survival, "Survival"),
+                (View::Response, "Response"),
+                (View::Balance, "Balance"),
+            ] {
+                ui.selectable_value(&mut self.settings.view, v, label);
+            }
+            ui.separator();
+            if self.loaded.is_demo {
+                ui.label(
+                    egui::RichText::new(DEMO_LABEL.to_uppercase())
+                        .color(theme::WARNING)
+                        .strong(),
+                )
+                .on_hover_text("The bundled cohort is simulated (see README): no patient in it.");
+            } else {
+                ui.label(&self.loaded.label);
+            }
+        });
+    }
+
+    fn status_ui(&mut self, ui: &mut egui::Ui) {
+        ui.horizontal(|ui| {
+            if self.pending.is_some() {
+                ui.spinner();
+                ui.label("computing…");
+            } else {
+                ui.weak(format!(
+                    "{} rows · analysis {:.1} ms",
+                    self.loaded.cohort.n_rows, self.last_analysis_ms
+                ));
+            }
+            ui.weak("· Ctrl+O open · drop a file · F11 presentation");
+        });
+    }
+
+    fn central_ui(&mut self, ui: &mut egui::Ui) {
+        let Some(reports) = self.reports.clone() else {
+            ui.spinner();
+            return;
+        };
+        if self.pending.is_some() {
+            ui.set_opacity(0.55);
+        }
+        let ctx = ViewContext {
+            settings: &self.settings,
+            loaded: &self.loaded,
+            presentation: self.presentation,
+        };
+        match self.settings.view {
+            View::Survival => survival_view::survival_ui(ui, &ctx, &reports),
+            View::Response => response_view::response_ui(ui, &ctx, &reports),
+            View::Balance => balance_view::balance_ui(ui, &ctx, &reports),
+        }
+    }
+
+    fn error_ui(&mut self, ctx: &egui::Context) {
+        let Some(msg) = self.error.clone() else {
+            return;
+        };
+        let mut open = true;
+        let mut dismissed = false;
+        egui::Window::new("Could not open the file")
+            .collapsible(false)
+            .resizable(false)
+            .open(&mut open)
+            .anchor(egui::Align2::CENTER_TOP, [0.0, 60.0])
+            .show(ctx, |ui| {
+                ui.label(&msg);
+                ui.weak("The previous cohort is still loaded.");
+                if ui.button("OK").clicked() {
+                    dismissed = true;
+                }
+            });
+        if !open || dismissed {
+            self.error = None;
+        }
+    }
+}
+
+/// What the views need besides the reports.
+pub struct ViewContext<'a> {
+    pub settings: &'a Settings,
+    pub loaded: &'a LoadedCohort,
+    pub presentation: bool,
+}
+
+impl eframe::App for App {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        self.ui_all(ui);
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, eframe::APP_KEY, &self.settings);
+    }
+}
+
+/// Opens the window (blocking until it closes).
+pub fn run(options: StartOptions) -> anyhow::Result<()> {
+    let native = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("Survival Explorer")
+            .with_inner_size([1400.0, 900.0])
+            .with_min_inner_size([900.0, 600.0]),
+        ..Default::default()
+    };
+    eframe::run_native(
+        "Survival Explorer",
+        native,
+        Box::new(move |cc| Ok(Box::new(App::new(cc, options)))),
+    )
+    .map_err(|e| anyhow::anyhow!("cannot open the window: {e}"))
+}

@@ -1,0 +1,191 @@
+//! Drawing helpers: step curves, decimation to what the screen can show, axis ticks, number
+//! formatting. Presentation only; no statistics.
+
+use crate::stats::km::KmCurve;
+
+/// The x, y points of a Kaplan–Meier step curve starting at (0, 1).
+pub fn step_points(time: &[f64], value: &[f64], start: f64) -> Vec<[f64; 2]> {
+    let mut pts = Vec::with_capacity(2 * time.len() + 1);
+    let mut prev = start;
+    pts.push([0.0, start]);
+    for (&t, &v) in time.iter().zip(value) {
+        if v.is_nan() {
+            continue;
+        }
+        pts.push([t, prev]);
+        pts.push([t, v]);
+        prev = v;
+    }
+    pts
+}
+
+/// Indices of curve rows to draw: every row when few, else at most one per `bins` of the time
+/// axis (the last row of each bin, which carries the bin's lowest survival) — a 10^5-step
+/// curve has only a few thousand visible steps.
+pub fn visible_rows(time: &[f64], bins: usize) -> Vec<usize> {
+    if time.len() <= 2 * bins {
+        return (0..time.len()).collect();
+    }
+    let t_max = time.last().copied().unwrap_or(0.0).max(f64::MIN_POSITIVE);
+    let mut rows = Vec::with_capacity(bins + 1);
+    let mut last_bin = usize::MAX;
+    for i in 0..time.len() {
+        let bin = ((time[i] / t_max) * bins as f64) as usize;
+        let next_bin = time
+            .get(i + 1)
+            .map(|&t| ((t / t_max) * bins as f64) as usize);
+        if next_bin != Some(bin) || i + 1 == time.len() {
+            if bin != last_bin || rows.is_empty() {
+                rows.push(i);
+            }
+            last_bin = bin;
+        }
+    }
+    rows
+}
+
+/// A decimated copy of a curve's columns used for drawing.
+pub struct DrawCurve {
+    pub time: Vec<f64>,
+    pub surv: Vec<f64>,
+    pub lower: Vec<f64>,
+    pub upper: Vec<f64>,
+    /// Times with at least one censoring (drawn as ticks).
+    pub censor_time: Vec<f64>,
+    pub censor_surv: Vec<f64>,
+}
+
+pub fn draw_curve(km: &KmCurve, bins: usize) -> DrawCurve {
+    let rows = visible_rows(&km.time, bins);
+    let pick = |v: &[f64]| rows.iter().map(|&i| v[i]).collect::<Vec<f64>>();
+    let censor_rows: Vec<usize> = (0..km.time.len())
+        .filter(|&i| km.n_censor[i] > 0.0)
+        .collect();
+    let censor_rows: Vec<usize> = if censor_rows.len() > 4 * bins {
+        let keep = visible_rows(
+            &censor_rows.iter().map(|&i| km.time[i]).collect::<Vec<_>>(),
+            bins,
+        );
+        keep.iter().map(|&k| censor_rows[k]).collect()
+    } else {
+        censor_rows
+    };
+    DrawCurve {
+        time: pick(&km.time),
+        surv: pick(&km.surv),
+        lower: pick(&km.lower),
+        upper: pick(&km.upper),
+        censor_time: censor_rows.iter().map(|&i| km.time[i]).collect(),
+        censor_surv: censor_rows.iter().map(|&i| km.surv[i]).collect(),
+    }
+}
+
+/// Tick step for a time axis up to `max`: months in 1/2/3/6/12/24, else 1-2-5 × 10^k, at most
+/// about 10 ticks.
+pub fn time_step(max: f64, months: bool) -> f64 {
+    if max.is_nan() || max <= 0.0 {
+        return 1.0;
+    }
+    if months {
+        for s in [1.0, 2.0, 3.0, 6.0, 12.0, 24.0, 48.0] {
+            if max / s <= 10.0 {
+                return s;
+            }
+        }
+    }
+    let raw = max / 8.0;
+    let mag = 10f64.powf(raw.log10().floor());
+    for m in [1.0, 2.0, 5.0, 10.0] {
+        if raw <= m * mag {
+            return m * mag;
+        }
+    }
+    10.0 * mag
+}
+
+/// Tick positions 0, step, 2·step … ≤ max.
+pub fn ticks(max: f64, step: f64) -> Vec<f64> {
+    let n = (max / step).floor() as usize;
+    (0..=n).map(|k| k as f64 * step).collect()
+}
+
+/// Number with `d` decimals, "—" when missing.
+pub fn num(x: f64, d: usize) -> String {
+    if x.is_finite() {
+        format!("{x:.d$}")
+    } else {
+        "—".to_string()
+    }
+}
+
+/// "est (lo–hi)", with "NR" for a limit not reached.
+pub fn est_ci(est: f64, lo: f64, hi: f64, d: usize) -> String {
+    let nr = |x: f64| {
+        if x.is_finite() {
+            format!("{x:.d$}")
+        } else {
+            "NR".to_string()
+        }
+    };
+    format!("{} ({}–{})", nr(est), nr(lo), nr(hi))
+}
+
+/// A p-value as a reader wants it: 3 decimals, or mantissa and power of ten when small
+/// (never "< 0.0001"). Returns (text before the exponent, exponent) so the caller can raise it.
+pub fn p_value_parts(p: f64) -> (String, Option<String>) {
+    if !p.is_finite() {
+        return ("—".to_string(), None);
+    }
+    if p >= 0.001 {
+        return (format!("{p:.3}"), None);
+    }
+    if p == 0.0 {
+        return ("< 10".to_string(), Some("−300".to_string()));
+    }
+    let exp = p.log10().floor() as i32;
+    let mant = p / 10f64.powi(exp);
+    (
+        format!("{mant:.1} × 10"),
+        Some(format!("{exp}").replace('-', "−")),
+    )
+}
+
+/// The p-value on one line ("6.7e−6" style when small), for tables and tooltips.
+pub fn p_value(p: f64) -> String {
+    match p_value_parts(p) {
+        (s, None) => s,
+        (s, Some(e)) => format!("{}e{e}", s.trim_end_matches(" × 10")),
+    }
+}
+
+/// Percentage with no decimals.
+pub fn pct(x: f64) -> String {
+    if x.is_finite() {
+        format!("{:.0}%", 100.0 * x)
+    } else {
+        "—".to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn p_values_keep_their_digits() {
+        assert_eq!(p_value(0.0123), "0.012");
+        assert_eq!(p_value(3.2e-6), "3.2e−6");
+        assert_eq!(
+            p_value_parts(3.2e-6),
+            ("3.2 × 10".to_string(), Some("−6".to_string()))
+        );
+    }
+
+    #[test]
+    fn decimation_keeps_ends() {
+        let t: Vec<f64> = (1..=100_000).map(|i| i as f64).collect();
+        let rows = visible_rows(&t, 1000);
+        assert!(rows.len() <= 1001);
+        assert_eq!(*rows.last().unwrap(), 99_999);
+    }
+}

@@ -1,0 +1,411 @@
+//! Kaplan–Meier view: step curves with CI bands, censor ticks, dashed medians, a legend with n,
+//! events and median (95% CI), HR and log-rank p on the plot, and the number-at-risk table
+//! drawn in the plot's own x coordinates (so its columns sit under the axis ticks).
+
+use eframe::egui;
+use std::sync::Arc;
+
+use egui::{Align2, Color32, RichText};
+use egui_plot::{FilledArea, GridMark, HoverPosition, Line, LineStyle, MarkerShape, Plot, Points};
+
+use super::plot_util::{draw_curve, est_ci, num, p_value_parts, step_points, ticks, time_step};
+use super::theme::{curve_width, Palette};
+use super::{Reports, SampleView, ViewContext};
+use crate::analysis::{EndpointReport, Report};
+
+/// Width reserved left of the plot frame: the y axis, and the arm names of the at-risk table.
+const AXIS_WIDTH: f32 = 96.0;
+
+/// Title line: endpoint, matched or not, subgroup.
+pub fn sample_title(report: &Report, endpoint_label: &str) -> String {
+    let sample = if let Some(m) = &report.matching {
+        let pairs: usize = m
+            .n_matched
+            .get(&report.sample.treated)
+            .copied()
+            .unwrap_or(0);
+        format!(
+            "matched sample ({} caliper {} SD, {} treated matched)",
+            m.caliper_scale, m.caliper, pairs
+        )
+    } else {
+        "unmatched sample".to_string()
+    };
+    let sub = if report.sample.subgroup.is_empty() {
+        "all patients".to_string()
+    } else {
+        format!("subgroup: {}", report.sample.subgroup.join(", "))
+    };
+    format!("{endpoint_label} · {sample} · {sub}")
+}
+
+/// The reports to show, with their headings, for the current sample choice.
+pub fn shown_reports<'a>(
+    ctx: &ViewContext,
+    reports: &'a Reports,
+) -> Vec<Result<&'a Arc<Report>, &'a str>> {
+    let un = reports.unmatched.as_ref().map_err(|e| e.as_str());
+    let matched = reports
+        .matched
+        .as_ref()
+        .map(|r| r.as_ref().map_err(|e| e.as_str()));
+    match (matched, ctx.settings.sample_view) {
+        (None, _) | (Some(_), SampleView::Unmatched) => vec![un],
+        (Some(m), SampleView::Matched) => vec![m],
+        (Some(m), SampleView::SideBySide) => vec![un, m],
+    }
+}
+
+pub fn survival_ui(ui: &mut egui::Ui, ctx: &ViewContext, reports: &Reports) {
+    let shown = shown_reports(ctx, reports);
+    let n = shown.len();
+    ui.columns(n, |cols| {
+        for (col, r) in cols.iter_mut().zip(shown) {
+            match r {
+                Ok(report) => one_report_ui(col, ctx, report),
+                Err(e) => {
+                    col.colored_label(super::theme::IMBALANCE, e);
+                }
+            }
+        }
+    });
+}
+
+fn one_report_ui(ui: &mut egui::Ui, ctx: &ViewContext, report: &Arc<Report>) {
+    let Some(ep) = report.endpoints.get(&ctx.settings.endpoint) else {
+        ui.label("This endpoint is not in the file.");
+        return;
+    };
+    let unit = report.sample.time_unit;
+    ui.label(
+        RichText::new(sample_title(report, &ep.label))
+            .strong()
+            .size(17.0),
+    );
+    if ctx.loaded.is_demo {
+        ui.label(
+            RichText::new(crate::DEMO_LABEL)
+                .small()
+                .color(super::theme::WARNING),
+        );
+    }
+    legend_ui(ui, ep, unit);
+    let table_rows = ep.arms.0.len();
+    let row_h = ui.text_style_height(&egui::TextStyle::Body) + 4.0;
+    let table_h = row_h * (table_rows as f32 + 1.0) + 8.0;
+    let plot_h = (ui.available_height() - table_h).max(200.0);
+    let x_max = ep
+        .arms
+        .iter()
+        .filter_map(|(_, a)| a.curve.as_ref().and_then(|c| c.time.last().copied()))
+        .fold(0.0f64, f64::max)
+        .max(1e-9);
+    let step = time_step(x_max, unit == "months");
+    let tick_values = ticks(x_max, step);
+    let width = curve_width(ctx.presentation);
+    let bins = (ui.available_width() as usize).clamp(200, 4000);
+    let hover_report = Arc::clone(report);
+    let endpoint = ctx.settings.endpoint.clone();
+    let tick_for_grid = tick_values.clone();
+    let plot = Plot::new(("km", report.sample.matched, &ctx.settings.endpoint))
+        .height(plot_h)
+        .allow_zoom(false)
+        .allow_drag(false)
+        .allow_scroll(false)
+        .allow_boxed_zoom(false)
+        .allow_double_click_reset(false)
+        .show_x(false)
+        .show_y(false)
+        .y_axis_min_width(AXIS_WIDTH)
+        .default_x_bounds(0.0, x_max * 1.02)
+        .default_y_bounds(0.0, 1.04)
+        .x_axis_label(format!("Time since start of treatment ({unit})"))
+        .y_axis_label("Survival probability")
+        .x_grid_spacer(move |_| {
+            tick_for_grid
+                .iter()
+                .map(|&v| GridMark {
+                    value: v,
+                    step_size: step,
+                })
+                .collect()
+        })
+        .label_formatter(move |pos| hover_text(&hover_report, &endpoint, pos, unit));
+    let resp = plot.show(ui, |pui| {
+        for (k, (arm, a)) in ep.arms.iter().enumerate() {
+            let Some(km) = &a.curve else { continue };
+            let color = Palette::arm(k);
+            let d = draw_curve(km, bins);
+            if ctx.settings.show_ci {
+                let (xs, lo, hi) = band(&d.time, &d.lower, &d.upper, &d.surv);
+                if xs.len() >= 2 {
+                    pui.add(
+                        FilledArea::new(format!("{arm} CI"), &xs, &lo, &hi)
+                            .fill_color(color.gamma_multiply(0.18))
+                            .stroke(egui::Stroke::NONE)
+                            .allow_hover(false),
+                    );
+                }
+            }
+            pui.add(
+                Line::new(arm.clone(), step_points(&d.time, &d.surv, 1.0))
+                    .color(color)
+                    .width(width)
+                    .allow_band(false),
+            );
+            let ticks_pts: Vec<[f64; 2]> = d
+                .censor_time
+                .iter()
+                .zip(&d.censor_surv)
+                .map(|(&t, &s)| [t, s])
+                .collect();
+            pui.add(
+                Points::new(format!("{arm} censored"), ticks_pts)
+                    .shape(MarkerShape::Plus)
+                    .radius(if ctx.presentation { 5.0 } else { 3.5 })
+                    .color(color)
+                    .allow_hover(false),
+            );
+            if a.median.is_finite() {
+                let dash = LineStyle::dashed_loose();
+                pui.add(
+                    Line::new(format!("{arm} median"), vec![[0.0, 0.5], [a.median, 0.5]])
+                        .color(Color32::GRAY)
+                        .style(dash)
+                        .width(1.2)
+                        .allow_hover(false),
+                );
+                pui.add(
+                    Line::new(
+                        format!("{arm} median v"),
+                        vec![[a.median, 0.0], [a.median, 0.5]],
+                    )
+                    .color(color)
+                    .style(dash)
+                    .width(1.4)
+                    .allow_hover(false),
+                );
+            }
+        }
+    });
+    effect_box_ui(ui, ep, &resp.transform);
+    at_risk_table_ui(ui, ep, &resp.transform, &tick_values, row_h);
+}
+
+/// Step-shaped band over the rows where both limits exist (R's NA limits are skipped; before
+/// the first finite row the band starts at the curve itself).
+fn band(
+    time: &[f64],
+    lower: &[f64],
+    upper: &[f64],
+    surv: &[f64],
+) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+    let (mut xs, mut lo, mut hi) = (vec![0.0], vec![1.0], vec![1.0]);
+    let (mut pl, mut ph) = (1.0, 1.0);
+    for i in 0..time.len() {
+        let (l, h) = if lower[i].is_finite() && upper[i].is_finite() {
+            (lower[i], upper[i])
+        } else if surv[i] == 1.0 {
+            (1.0, 1.0)
+        } else {
+            break;
+        };
+        xs.push(time[i]);
+        lo.push(pl);
+        hi.push(ph);
+        xs.push(time[i]);
+        lo.push(l);
+        hi.push(h);
+        pl = l;
+        ph = h;
+    }
+    (xs, lo, hi)
+}
+
+/// The hazard-ratio line written on the plot.
+pub fn hr_text(ep: &EndpointReport) -> String {
+    let cox = &ep.cox;
+    match &cox.not_estimable {
+        Some(reason) => format!("HR not estimable: {reason}"),
+        None => format!(
+            "HR {} (95% CI {}–{}){}",
+            num(cox.hr, 2),
+            num(cox.ci[0], 2),
+            num(cox.ci[1], 2),
+            if cox.robust { ", robust SE" } else { "" }
+        ),
+    }
+}
+
+/// Appends "p = 6.7 × 10⁻⁶" with a raised exponent (the default fonts have no superscript
+/// minus).
+pub fn append_p(job: &mut egui::text::LayoutJob, prefix: &str, p: f64, size: f32, color: Color32) {
+    let normal = egui::TextFormat {
+        font_id: egui::FontId::proportional(size),
+        color,
+        ..Default::default()
+    };
+    let (base, exp) = p_value_parts(p);
+    job.append(&format!("{prefix}{base}"), 0.0, normal.clone());
+    if let Some(e) = exp {
+        job.append(
+            &e,
+            0.0,
+            egui::TextFormat {
+                font_id: egui::FontId::proportional(size * 0.7),
+                valign: egui::Align::TOP,
+                ..normal
+            },
+        );
+    }
+}
+
+/// HR (95% CI) and log-rank p in a box at the plot's top right (a real label, so screen
+/// readers and the UI tests see it).
+fn effect_box_ui(ui: &mut egui::Ui, ep: &EndpointReport, transform: &egui_plot::PlotTransform) {
+    let frame = *transform.frame();
+    let size = ui.text_style_height(&egui::TextStyle::Body) * 1.05;
+    let color = ui.visuals().text_color();
+    let mut job = egui::text::LayoutJob::default();
+    job.append(
+        &format!("{}\n", hr_text(ep)),
+        0.0,
+        egui::TextFormat {
+            font_id: egui::FontId::proportional(size),
+            color,
+            ..Default::default()
+        },
+    );
+    match &ep.logrank.not_available {
+        Some(r) if ep.logrank.p_value.is_nan() => job.append(
+            &format!("log-rank: {r}"),
+            0.0,
+            egui::TextFormat {
+                font_id: egui::FontId::proportional(size * 0.85),
+                color,
+                ..Default::default()
+            },
+        ),
+        _ => append_p(&mut job, "log-rank p = ", ep.logrank.p_value, size, color),
+    }
+    let galley = ui.painter().layout_job(job.clone());
+    let pad = 6.0;
+    let box_size = galley.size() + egui::vec2(2.0 * pad, 2.0 * pad);
+    let rect = egui::Rect::from_min_size(
+        egui::pos2(frame.right() - 10.0 - box_size.x, frame.top() + 10.0),
+        box_size,
+    );
+    ui.painter().rect_filled(
+        rect,
+        4.0,
+        ui.visuals().extreme_bg_color.gamma_multiply(0.92),
+    );
+    ui.painter().rect_stroke(
+        rect,
+        4.0,
+        ui.visuals().widgets.noninteractive.bg_stroke,
+        egui::StrokeKind::Inside,
+    );
+    ui.put(rect.shrink(pad), egui::Label::new(job).selectable(false));
+}
+
+fn legend_ui(ui: &mut egui::Ui, ep: &EndpointReport, unit: &str) {
+    for (k, (arm, a)) in ep.arms.iter().enumerate() {
+        ui.horizontal(|ui| {
+            let (r, _) = ui.allocate_exact_size(egui::vec2(26.0, 12.0), egui::Sense::hover());
+            ui.painter().line_segment(
+                [r.left_center(), r.right_center()],
+                egui::Stroke::new(3.0, Palette::arm(k)),
+            );
+            ui.label(RichText::new(arm).strong());
+            ui.label(format!("n = {}, events {}", num(a.n, 0), num(a.events, 0)))
+                .on_hover_text(
+                    "Patients analysed and events (progression or death for PFS; death for OS)",
+                );
+            ui.label(format!(
+                "median {} {unit}",
+                est_ci(a.median, a.median_ci[0], a.median_ci[1], 1)
+            ))
+            .on_hover_text(
+                "Kaplan–Meier median with its Brookmeyer–Crowley 95% CI (NR = not reached)",
+            );
+        });
+    }
+}
+
+fn hover_text(
+    report: &Report,
+    endpoint: &str,
+    pos: &HoverPosition<'_>,
+    unit: &str,
+) -> Option<String> {
+    let HoverPosition::NearDataPoint {
+        plot_name,
+        position,
+        ..
+    } = pos
+    else {
+        return None;
+    };
+    let ep = report.endpoints.get(endpoint)?;
+    let arm = ep.arms.get(plot_name)?;
+    let km = arm.curve.as_ref()?;
+    let at = km.at(position.x);
+    Some(format!(
+        "{plot_name}\nt = {:.1} {unit}\nS(t) = {:.3}\nat risk: {}",
+        position.x,
+        at.surv,
+        num(at.n_risk, 0)
+    ))
+}
+
+/// The number-at-risk table: one row per arm, one column per x tick, each number centred on
+/// the tick's screen position taken from the plot's transform.
+fn at_risk_table_ui(
+    ui: &mut egui::Ui,
+    ep: &EndpointReport,
+    transform: &egui_plot::PlotTransform,
+    tick_values: &[f64],
+    row_h: f32,
+) {
+    let n_rows = ep.arms.0.len();
+    let (rect, _) = ui.allocate_exact_size(
+        egui::vec2(ui.available_width(), row_h * (n_rows as f32 + 1.0)),
+        egui::Sense::hover(),
+    );
+    let painter = ui.painter_at(rect.expand2(egui::vec2(0.0, 2.0)));
+    let font = egui::TextStyle::Body.resolve(ui.style());
+    let text_color = ui.visuals().text_color();
+    painter.text(
+        egui::pos2(rect.left() + 2.0, rect.top()),
+        Align2::LEFT_TOP,
+        "Number at risk",
+        font.clone(),
+        text_color,
+    );
+    let frame = transform.frame();
+    for (k, (arm, a)) in ep.arms.iter().enumerate() {
+        let y = rect.top() + row_h * (k as f32 + 1.0);
+        let color = Palette::arm(k);
+        // Arm name in the space the y axis reserves left of the frame.
+        painter.text(
+            egui::pos2(frame.left() - AXIS_WIDTH + 4.0, y),
+            Align2::LEFT_TOP,
+            arm,
+            font.clone(),
+            color,
+        );
+        let Some(km) = &a.curve else { continue };
+        for &t in tick_values {
+            let x = transform.position_from_point_x(t);
+            let n = km.at(t).n_risk;
+            painter.text(
+                egui::pos2(x, y),
+                Align2::CENTER_TOP,
+                num(n, 0),
+                font.clone(),
+                color,
+            );
+        }
+    }
+}

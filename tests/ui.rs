@@ -1,0 +1,178 @@
+//! The window, driven like a user with egui_kittest: every number it shows must equal the
+//! core's `analyze` output for the same spec.
+
+use eframe::egui;
+use egui::accesskit::Role;
+use egui_kittest::kittest::Queryable;
+use egui_kittest::Harness;
+use survival_explorer::analysis::{analyze, Report, Spec};
+use survival_explorer::app::{demo_cohort, App, Settings, View};
+
+fn harness() -> Harness<'static, App> {
+    Harness::builder()
+        .with_size([1500.0, 1100.0])
+        .build_ui_state(
+            |ui, app: &mut App| app.ui_all(ui),
+            App::with_settings(Settings::default()),
+        )
+}
+
+fn core(spec: &Spec) -> Report {
+    analyze(&demo_cohort().cohort, spec).expect("demo analyses")
+}
+
+fn nr(x: f64, d: usize) -> String {
+    if x.is_finite() {
+        format!("{x:.d$}")
+    } else {
+        "NR".to_string()
+    }
+}
+
+/// The texts the survival view must show for `report`'s endpoint.
+fn expected_survival_texts(report: &Report, endpoint: &str) -> Vec<String> {
+    let ep = report.endpoints.get(endpoint).unwrap();
+    let mut out: Vec<String> = ep
+        .arms
+        .iter()
+        .map(|(_, a)| {
+            format!(
+                "median {} ({}–{}) months",
+                nr(a.median, 1),
+                nr(a.median_ci[0], 1),
+                nr(a.median_ci[1], 1)
+            )
+        })
+        .collect();
+    out.push(format!(
+        "HR {:.2} (95% CI {:.2}–{:.2})",
+        ep.cox.hr, ep.cox.ci[0], ep.cox.ci[1]
+    ));
+    out
+}
+
+fn matched_text(report: &Report) -> String {
+    let m = report.matching.as_ref().unwrap();
+    let parts: Vec<String> = m
+        .n_matched
+        .iter()
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect();
+    format!("Matched: {}", parts.join(" · "))
+}
+
+#[track_caller]
+fn assert_shows(h: &Harness<'_, App>, text: &str) {
+    assert!(
+        h.query_by_label_contains(text).is_some(),
+        "the window does not show '{text}'"
+    );
+}
+
+fn assert_survival_matches_core(h: &Harness<'_, App>) {
+    let settings = h.state().settings.clone();
+    let spec = settings.matched_spec().unwrap();
+    let report = core(&spec);
+    for t in expected_survival_texts(&report, &settings.endpoint) {
+        assert_shows(h, &t);
+    }
+    assert_shows(h, &matched_text(&report));
+}
+
+#[test]
+fn starts_on_the_demo_cohort_with_the_core_numbers() {
+    let mut h = harness();
+    h.run();
+    assert_shows(&h, "SYNTHETIC DEMO DATA");
+    assert_shows(&h, "PFS · matched sample");
+    assert_survival_matches_core(&h);
+}
+
+#[test]
+fn unticking_a_covariate_rematches() {
+    let mut h = harness();
+    h.run();
+    let before = h.state().settings.matching.covariates.clone();
+    h.get_by_role_and_label(Role::CheckBox, "ALBI grade")
+        .click();
+    h.run();
+    let after = &h.state().settings.matching.covariates;
+    assert!(before.contains(&"albi_grade".to_string()));
+    assert!(!after.contains(&"albi_grade".to_string()));
+    assert_survival_matches_core(&h);
+    let r = core(&h.state().settings.matched_spec().unwrap());
+    assert_eq!(
+        r.matching.unwrap().covariates,
+        vec!["ecog", "prior_io_response"]
+    );
+}
+
+#[test]
+fn moving_the_caliper_rematches() {
+    let mut h = harness();
+    h.run();
+    let slider = h.get_by_role(Role::Slider);
+    slider.focus();
+    h.run();
+    for _ in 0..6 {
+        h.key_press(egui::Key::ArrowLeft);
+        h.run();
+    }
+    let caliper = h.state().settings.matching.caliper;
+    assert!(caliper < 0.2, "the caliper moved down (now {caliper})");
+    assert_survival_matches_core(&h);
+}
+
+#[test]
+fn ticking_a_subgroup_and_switching_endpoint() {
+    let mut h = harness();
+    h.run();
+    h.get_by_label("Primary resistance to A+B (PD) only")
+        .click();
+    h.run();
+    h.get_by_label("OS").click();
+    h.run();
+    let settings = h.state().settings.clone();
+    assert_eq!(settings.endpoint, "os");
+    assert_eq!(settings.spec.subgroups.len(), 1);
+    assert_survival_matches_core(&h);
+    let un = core(&settings.unmatched_spec());
+    let n: Vec<String> = un
+        .sample
+        .n_subgroup
+        .iter()
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect();
+    assert_shows(&h, &format!("n in subgroup: {}", n.join(" · ")));
+    assert_shows(&h, "subgroup: prior_io_response = PD");
+
+    // The response view shows the core's DCR for the same subgroup and sample.
+    h.state_mut().settings.view = View::Response;
+    h.run();
+    let report = core(&settings.matched_spec().unwrap());
+    let resp = report.response.unwrap();
+    for (_, a) in resp.arms.iter() {
+        let pct = |x: f64| format!("{:.0}%", 100.0 * x);
+        assert_shows(
+            &h,
+            &format!("{} ({}–{})", pct(a.dcr), pct(a.dcr_ci[0]), pct(a.dcr_ci[1])),
+        );
+    }
+}
+
+#[test]
+fn a_bad_file_keeps_the_previous_cohort() {
+    let mut h = harness();
+    h.run();
+    let dir = std::env::temp_dir().join(format!("se-ui-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("broken.csv");
+    std::fs::write(&bad, "").unwrap();
+    h.state_mut().open_file(&bad);
+    h.run();
+    assert!(h.state().loaded.is_demo, "the demo cohort stays loaded");
+    assert_shows(&h, "broken.csv");
+    h.get_by_label("OK").click();
+    h.run();
+    assert!(h.state().error.is_none());
+}
