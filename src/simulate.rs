@@ -45,7 +45,8 @@ pub const COLUMNS: [&str; 15] = [
 const IO_RESPONSE: [&str; 4] = ["CR", "PR", "SD", "PD"];
 
 /// Parameters of the generating model (times in months).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct Model {
     pub p_ecog: [f64; 3],
     pub p_albi: [f64; 3],
@@ -97,23 +98,23 @@ impl Default for Model {
             p_bclc_c: 0.75,
             p_viral: 0.55,
             p_afp: 0.34,
-            first_line_median: [15.0, 12.0, 7.5, 3.2],
-            first_line_sdlog: 0.55,
+            first_line_median: [18.0, 14.0, 6.5, 2.5],
+            first_line_sdlog: 0.3,
             treated_share: 125.0 / 230.0,
-            key_ecog: -0.45,
-            key_albi: -0.35,
-            key_resistant: -0.35,
-            key_responder: 0.3,
+            key_ecog: -0.15,
+            key_albi: -0.1,
+            key_resistant: -0.2,
+            key_responder: 0.9,
             risk: [0.35, 0.8, 0.3, 0.75, 0.15, 0.2],
             prog_shape: 1.25,
             prog_scale: 8.8,
             prog_resistant: 1.3,
-            hr_progression: 0.46,
+            hr_progression: 0.45,
             pps_shape: 1.05,
-            pps_scale: 8.5,
+            pps_scale: 8.0,
             pps_risk_weight: 0.6,
-            pps_resistant: 0.3,
-            hr_post_progression: 1.12,
+            pps_resistant: 0.0,
+            hr_post_progression: 1.1,
             follow_up: (2.0, 26.0),
             first_scan: 2.0,
             p_not_evaluable: 0.03,
@@ -159,9 +160,30 @@ struct Baseline {
     key: f64,
 }
 
+/// One simulated patient, with the latent (uncensored) times kept for checks.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SimPatient {
+    pub lenvatinib: bool,
+    pub ecog: usize,
+    pub albi: usize,
+    /// Index into CR, PR, SD, PD.
+    pub prior_io: usize,
+    pub bclc_c: bool,
+    pub viral: bool,
+    pub afp: bool,
+    pub age: f64,
+    pub first_line: f64,
+    /// Latent time to progression and to death (months from the second line's start).
+    pub progression: f64,
+    pub death: f64,
+    /// End of follow-up (administrative censoring).
+    pub follow_up: f64,
+    pub best_response: &'static str,
+}
+
 impl Model {
-    /// Writes a synthetic cohort of `n` patients as CSV text.
-    pub fn simulate_csv(&self, n: usize, seed: u64) -> String {
+    /// Simulates `n` patients.
+    pub fn simulate(&self, n: usize, seed: u64) -> Vec<SimPatient> {
         let mut rng = SplitMix64::new(seed);
         let base: Vec<Baseline> = (0..n).map(|_| self.baseline(&mut rng)).collect();
         // Exactly round(n × share) lenvatinib patients: the highest latent scores.
@@ -172,13 +194,15 @@ impl Model {
         for &i in by_key.iter().take(n_treated) {
             lenva[i] = true;
         }
-        let mut out = String::with_capacity(n * 96 + 200);
-        out.push_str(&COLUMNS.join(","));
-        out.push('\n');
-        for (i, p) in base.iter().enumerate() {
-            self.write_row(&mut out, &mut rng, i + 1, p, lenva[i]);
-        }
-        out
+        base.iter()
+            .zip(lenva)
+            .map(|(b, t)| self.outcome(&mut rng, b, t))
+            .collect()
+    }
+
+    /// Writes a synthetic cohort of `n` patients as CSV text.
+    pub fn simulate_csv(&self, n: usize, seed: u64) -> String {
+        to_csv(&self.simulate(n, seed))
     }
 
     fn baseline(&self, rng: &mut SplitMix64) -> Baseline {
@@ -210,7 +234,7 @@ impl Model {
         }
     }
 
-    fn write_row(&self, out: &mut String, rng: &mut SplitMix64, id: usize, p: &Baseline, t: bool) {
+    fn outcome(&self, rng: &mut SplitMix64, p: &Baseline, t: bool) -> SimPatient {
         let r = &self.risk;
         let risk = r[0] * f64::from(p.ecog == 1)
             + r[1] * f64::from(p.ecog == 2)
@@ -234,45 +258,75 @@ impl Model {
                 + self.pps_resistant * resistant
                 + self.hr_post_progression.ln() * treated,
         );
-        let death = prog + pps;
         let (f0, f1) = self.follow_up;
         let follow = f0 + (f1 - f0) * rng.next_f64();
-        let pfs_event = prog <= follow;
-        let os_event = death <= follow;
         let u_ne = rng.next_f64();
         let u_resp = rng.next_f64();
-        let response = if u_ne < self.p_not_evaluable || (follow < self.first_scan && !pfs_event) {
-            "NE"
-        } else if prog < self.first_scan {
-            "PD"
-        } else {
-            let p_obj = self.p_objective[usize::from(t)] * (prog / 6.0).min(1.5);
-            if u_resp < 0.12 * p_obj {
-                "CR"
-            } else if u_resp < p_obj {
-                "PR"
+        let best_response =
+            if u_ne < self.p_not_evaluable || (follow < self.first_scan && prog > follow) {
+                "NE"
+            } else if prog < self.first_scan {
+                "PD"
             } else {
-                "SD"
-            }
-        };
+                let p_obj = self.p_objective[usize::from(t)] * (prog / 6.0).min(1.5);
+                if u_resp < 0.12 * p_obj {
+                    "CR"
+                } else if u_resp < p_obj {
+                    "PR"
+                } else {
+                    "SD"
+                }
+            };
+        SimPatient {
+            lenvatinib: t,
+            ecog: p.ecog,
+            albi: p.albi,
+            prior_io: p.io,
+            bclc_c: p.bclc_c,
+            viral: p.viral,
+            afp: p.afp,
+            age: p.age,
+            first_line: p.first_line,
+            progression: prog,
+            death: prog + pps,
+            follow_up: follow,
+            best_response,
+        }
+    }
+}
+
+/// The cohort file: observed times are the latent times cut at the end of follow-up, so
+/// PFS ≤ OS for every patient; values rounded to 2 decimals.
+pub fn to_csv(patients: &[SimPatient]) -> String {
+    let mut out = String::with_capacity(patients.len() * 96 + 200);
+    out.push_str(&COLUMNS.join(","));
+    out.push('\n');
+    for (i, p) in patients.iter().enumerate() {
         let _ = writeln!(
             out,
-            "{id},{},{},{},{},{},{},{},{:.0},{:.2},{:.2},{},{:.2},{},{response}",
-            if t { "lenvatinib" } else { "sorafenib" },
+            "{},{},{},{},{},{},{},{},{:.0},{:.2},{:.2},{},{:.2},{},{}",
+            i + 1,
+            if p.lenvatinib {
+                "lenvatinib"
+            } else {
+                "sorafenib"
+            },
             p.ecog,
             p.albi,
-            IO_RESPONSE[p.io],
+            IO_RESPONSE[p.prior_io],
             if p.bclc_c { "C" } else { "B" },
             if p.viral { "viral" } else { "nonviral" },
             u8::from(p.afp),
             p.age,
             p.first_line,
-            prog.min(follow),
-            u8::from(pfs_event),
-            death.min(follow),
-            u8::from(os_event),
+            p.progression.min(p.follow_up),
+            u8::from(p.progression <= p.follow_up),
+            p.death.min(p.follow_up),
+            u8::from(p.death <= p.follow_up),
+            p.best_response
         );
     }
+    out
 }
 
 /// A cohort from the default model.

@@ -16,9 +16,23 @@ fn print_figures() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(50_000);
-    let f = figures(&simulate_csv(n, 7));
+    let m: survival_explorer::simulate::Model = std::env::var("MODEL_JSON")
+        .ok()
+        .map(|j| serde_json::from_str(&j).expect("MODEL_JSON is a partial Model"))
+        .unwrap_or_default();
+    let f = figures(&m.simulate_csv(n, 7));
     for (k, v) in &f.values {
         println!("{k:32} {v:.3}");
+    }
+    let seeds: u64 = std::env::var("SEEDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    if seeds > 0 {
+        println!(
+            "pass rate at n = 230 over {seeds} seeds: {:?}",
+            pass_rate(&m, seeds)
+        );
     }
 }
 
@@ -29,11 +43,19 @@ fn search_seed() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(3000);
-    for seed in 1..to {
+    let from: u64 = std::env::var("SEED_FROM")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
+    for seed in from..to {
         let f = figures(&simulate_csv(230, seed));
         let misses = check(&f);
-        if misses.is_empty() {
-            println!("seed {seed}: all targets met (score {:.3})", f.score());
+        if misses.len() <= 1 {
+            println!(
+                "seed {seed}: {} misses {misses:?} (score {:.3})",
+                misses.len(),
+                f.score()
+            );
         }
     }
 }

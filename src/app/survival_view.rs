@@ -306,7 +306,9 @@ fn effect_box_ui(ui: &mut egui::Ui, ep: &EndpointReport, transform: &egui_plot::
         ui.visuals().widgets.noninteractive.bg_stroke,
         egui::StrokeKind::Inside,
     );
-    ui.put(rect.shrink(pad), egui::Label::new(job).selectable(false));
+    // A child Ui that takes no room in the layout (the box floats over the plot).
+    let mut child = ui.new_child(egui::UiBuilder::new().max_rect(rect.shrink(pad)));
+    child.add(egui::Label::new(job).selectable(false));
 }
 
 fn legend_ui(ui: &mut egui::Ui, ep: &EndpointReport, unit: &str) {
