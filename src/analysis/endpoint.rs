@@ -5,7 +5,7 @@ use crate::stats::cox::{cox_fit, CoxData, CoxError};
 use crate::stats::dist::{normal_quantile, normal_two_sided_p};
 use crate::stats::km::{kaplan_meier, KmCurve};
 use crate::stats::logrank::log_rank;
-use crate::stats::{timefix, SurvSample};
+use crate::stats::{sorted_order, timefix_sorted, SurvSample};
 
 use super::{
     require, AnalysisError, ArmSurvival, CoxReport, EndpointReport, EndpointSpec, Exclusion,
@@ -194,19 +194,27 @@ pub(crate) fn analyze_endpoint(
     }
     let n_excluded = excluded.iter().map(|e| e.n).sum();
 
-    timefix(&mut time);
-    let pick = |treated: bool| -> SurvSample {
-        let idx: Vec<usize> = (0..keep.len())
-            .filter(|&i| sample.treated[keep[i]] == treated)
-            .collect();
-        SurvSample::new(
-            idx.iter().map(|&i| time[i]).collect(),
-            idx.iter().map(|&i| status[i]).collect(),
-            Some(idx.iter().map(|&i| sample.weight[keep[i]]).collect()),
-        )
+    // One sort per endpoint: the pooled sample in time order; the arms are its stable
+    // partition, so every later step is linear.
+    let order = sorted_order(&time);
+    let mut all = SurvSample {
+        time: order.iter().map(|&i| time[i as usize]).collect(),
+        status: order.iter().map(|&i| status[i as usize]).collect(),
+        weight: order.iter().map(|&i| sample.weight[keep[i as usize]]).collect(),
     };
-    let s_t = pick(true);
-    let s_c = pick(false);
+    timefix_sorted(&mut all.time);
+    let is_treated: Vec<bool> = order
+        .iter()
+        .map(|&i| sample.treated[keep[i as usize]])
+        .collect();
+    let x: Vec<f64> = is_treated.iter().map(|&t| f64::from(u8::from(t))).collect();
+    let set_id: Vec<u32> = order
+        .iter()
+        .map(|&i| sample.set_id[keep[i as usize]])
+        .collect();
+    let s_t = all.select(&is_treated);
+    let is_control: Vec<bool> = is_treated.iter().map(|t| !t).collect();
+    let s_c = all.select(&is_control);
     let km_t = kaplan_meier(&s_t, spec.conf_type, spec.conf_level);
     let km_c = kaplan_meier(&s_c, spec.conf_type, spec.conf_level);
     let last = |k: &KmCurve| k.time.last().copied().unwrap_or(0.0);
@@ -259,22 +267,6 @@ pub(crate) fn analyze_endpoint(
         ci: [diff - z * diff_se, diff + z * diff_se],
     };
 
-    // Pooled sample (both arms) for the overall follow-up and the Cox model.
-    let kept_treated: Vec<f64> = keep
-        .iter()
-        .map(|&k| if sample.treated[k] { 1.0 } else { 0.0 })
-        .collect();
-    let kept_weight: Vec<f64> = keep.iter().map(|&k| sample.weight[k]).collect();
-    let kept_set: Vec<u32> = keep.iter().map(|&k| sample.set_id[k]).collect();
-    let mut order: Vec<usize> = (0..keep.len()).collect();
-    order.sort_by(|&a, &b| time[a].total_cmp(&time[b]));
-    let all = SurvSample {
-        time: order.iter().map(|&i| time[i]).collect(),
-        status: order.iter().map(|&i| status[i]).collect(),
-        weight: order.iter().map(|&i| kept_weight[i]).collect(),
-    };
-    let x: Vec<f64> = order.iter().map(|&i| kept_treated[i]).collect();
-    let set_id: Vec<u32> = order.iter().map(|&i| kept_set[i]).collect();
     let overall_follow_up = follow_up(&kaplan_meier(
         &all.reversed(),
         spec.conf_type,

@@ -1,8 +1,7 @@
 //! Balance diagnostics: MatchIt's standardized mean differences, variance ratios, the
 //! propensity-score histogram and the baseline table ("Table 1").
 
-use crate::analysis::{BalanceRow, BaselineCell, BaselineRow, PsHistogram, Sample};
-use crate::cohort::{format_number, Cohort, ColumnData, MISSING};
+use crate::analysis::{BalanceRow, BaselineCell, BaselineRow, PsHistogram};
 
 use super::Design;
 
@@ -205,15 +204,8 @@ fn numeric_cell(values: &[(f64, f64)]) -> BaselineCell {
 }
 
 /// "Table 1" over the matching covariates, per arm, before and after matching.
-pub(crate) fn baseline_table(
-    cohort: &Cohort,
-    design: &Design,
-    subgroup: &Sample,
-    treated: &[bool],
-    weights: &[f64],
-) -> Vec<BaselineRow> {
+pub(crate) fn baseline_table(design: &Design, treated: &[bool], weights: &[f64]) -> Vec<BaselineRow> {
     let mut rows = Vec::new();
-    let rows_of = |u: usize| subgroup.rows[design.used[u]];
     let n_units = design.used.len();
     let total = |is_t: bool, after: bool| -> f64 {
         (0..n_units)
@@ -228,35 +220,19 @@ pub(crate) fn baseline_table(
         total(false, true),
     ];
     for term in &design.terms {
-        let Some(col) = cohort.column(&term.column) else {
-            continue;
-        };
         if term.factor {
-            for level in &term.levels {
-                let mut n = [0.0f64; 4];
-                for u in 0..n_units {
-                    let r = rows_of(u);
-                    let text = match &col.data {
-                        ColumnData::Numeric(v) => format_number(v[r]),
-                        ColumnData::Text { codes, levels } => {
-                            let c = codes[r];
-                            if c == MISSING {
-                                continue;
-                            }
-                            levels[c as usize].clone()
-                        }
-                    };
-                    if text != *level {
-                        continue;
-                    }
-                    let a = if treated[u] { 0 } else { 1 };
-                    n[a] += 1.0;
-                    n[a + 2] += weights[u];
-                }
+            let mut n = vec![[0.0f64; 4]; term.levels.len()];
+            for u in 0..n_units {
+                let a = if treated[u] { 0 } else { 1 };
+                let l = term.level_of_unit[u] as usize;
+                n[l][a] += 1.0;
+                n[l][a + 2] += weights[u];
+            }
+            for (level, counts) in term.levels.iter().zip(n) {
                 let cellf = |k: usize| BaselineCell::Count {
-                    n: n[k],
+                    n: counts[k],
                     percent: if totals[k] > 0.0 {
-                        100.0 * n[k] / totals[k]
+                        100.0 * counts[k] / totals[k]
                     } else {
                         f64::NAN
                     },
@@ -270,10 +246,10 @@ pub(crate) fn baseline_table(
                     control_after: cellf(3),
                 });
             }
-        } else if let ColumnData::Numeric(v) = &col.data {
+        } else {
             let mut groups: [Vec<(f64, f64)>; 4] = Default::default();
             for u in 0..n_units {
-                let x = v[rows_of(u)];
+                let x = term.value_of_unit[u];
                 let a = if treated[u] { 0 } else { 1 };
                 groups[a].push((x, 1.0));
                 if weights[u] > 0.0 {

@@ -37,8 +37,12 @@ pub(crate) struct Term {
     /// The column name (without `:factor`).
     pub column: String,
     pub factor: bool,
-    /// Levels (factor terms), reference first.
+    /// Levels present among the rows used (factor terms), reference first.
     pub levels: Vec<String>,
+    /// Per unit of the design (aligned with `Design::used`): the level index (factor terms)
+    /// or the value (numeric terms).
+    pub level_of_unit: Vec<u32>,
+    pub value_of_unit: Vec<f64>,
 }
 
 /// The design matrix of the propensity model over the complete-case rows of the sample.
@@ -51,37 +55,42 @@ pub(crate) struct Design {
     pub x: DMatrix<f64>,
 }
 
-/// The value of term column `row` as text (for factor levels) or a number.
-enum Cell {
-    Missing,
-    Num(f64),
-    Level(String),
+/// A covariate's values over the sample rows: numbers, or codes into sorted level names.
+enum Values {
+    Numeric(Vec<f64>),
+    Factor { codes: Vec<u32>, labels: Vec<String> },
 }
 
-fn cell(cohort: &Cohort, column: &str, factor: bool, row: usize) -> Cell {
-    let Some(col) = cohort.column(column) else {
-        return Cell::Missing;
-    };
-    match &col.data {
-        ColumnData::Numeric(v) => {
-            let x = v[row];
-            if x.is_nan() {
-                Cell::Missing
-            } else if factor {
-                Cell::Level(format_number(x))
-            } else {
-                Cell::Num(x)
+fn term_values(cohort: &Cohort, column: &str, factor: bool, sample: &Sample) -> Option<Values> {
+    let col = cohort.column(column)?;
+    Some(match (&col.data, factor) {
+        (ColumnData::Numeric(v), false) => Values::Numeric(sample.rows.iter().map(|&r| v[r]).collect()),
+        (ColumnData::Numeric(v), true) => {
+            let mut distinct: Vec<f64> = sample.rows.iter().map(|&r| v[r]).filter(|x| !x.is_nan()).collect();
+            distinct.sort_by(f64::total_cmp);
+            distinct.dedup();
+            let codes = sample
+                .rows
+                .iter()
+                .map(|&r| {
+                    let x = v[r];
+                    if x.is_nan() {
+                        MISSING
+                    } else {
+                        distinct.partition_point(|&d| d < x) as u32
+                    }
+                })
+                .collect();
+            Values::Factor {
+                codes,
+                labels: distinct.into_iter().map(format_number).collect(),
             }
         }
-        ColumnData::Text { codes, levels } => {
-            let c = codes[row];
-            if c == MISSING {
-                Cell::Missing
-            } else {
-                Cell::Level(levels[c as usize].clone())
-            }
-        }
-    }
+        (ColumnData::Text { codes, levels }, _) => Values::Factor {
+            codes: sample.rows.iter().map(|&r| codes[r]).collect(),
+            labels: levels.clone(),
+        },
+    })
 }
 
 /// Builds the design over the sample's complete cases, dropping terms that are constant there.
@@ -92,7 +101,8 @@ pub(crate) fn build_design(
     warnings: &mut Vec<String>,
     excluded: &mut Vec<Exclusion>,
 ) -> Result<Design, MatchError> {
-    let mut terms: Vec<Term> = Vec::new();
+    let mut names_factor: Vec<(String, bool)> = Vec::new();
+    let mut values: Vec<Values> = Vec::new();
     for cov in covariates {
         let (name, forced) = match cov.strip_suffix(":factor") {
             Some(n) => (n.to_string(), true),
@@ -102,19 +112,24 @@ pub(crate) fn build_design(
             .column(&name)
             .ok_or_else(|| MatchError::MissingCovariate(name.clone()))?;
         let factor = forced || !col.is_numeric();
-        terms.push(Term {
-            column: name,
-            factor,
-            levels: Vec::new(),
-        });
+        values.push(
+            term_values(cohort, &name, factor, sample)
+                .ok_or_else(|| MatchError::MissingCovariate(name.clone()))?,
+        );
+        names_factor.push((name, factor));
     }
+    let missing = |v: &Values, k: usize| match v {
+        Values::Numeric(x) => x[k].is_nan(),
+        Values::Factor { codes, .. } => codes[k] == MISSING,
+    };
     // Complete cases.
-    let mut used = Vec::new();
-    let mut missing_per_term = vec![0usize; terms.len()];
-    for (k, &r) in sample.rows.iter().enumerate() {
+    let n = sample.rows.len();
+    let mut used = Vec::with_capacity(n);
+    let mut missing_per_term = vec![0usize; values.len()];
+    for k in 0..n {
         let mut complete = true;
-        for (j, t) in terms.iter().enumerate() {
-            if matches!(cell(cohort, &t.column, t.factor, r), Cell::Missing) {
+        for (j, v) in values.iter().enumerate() {
+            if missing(v, k) {
                 missing_per_term[j] += 1;
                 complete = false;
             }
@@ -123,59 +138,70 @@ pub(crate) fn build_design(
             used.push(k);
         }
     }
-    let n_missing = sample.rows.len() - used.len();
+    let n_missing = n - used.len();
     if n_missing > 0 {
-        let which: Vec<String> = terms
+        let which: Vec<String> = names_factor
             .iter()
             .zip(&missing_per_term)
             .filter(|(_, &m)| m > 0)
-            .map(|(t, m)| format!("{} ({m})", t.column))
+            .map(|((name, _), m)| format!("{name} ({m})"))
             .collect();
         excluded.push(Exclusion {
             reason: format!("missing matching covariate: {}", which.join(", ")),
             n: n_missing,
         });
     }
-    // Levels from the rows used; drop constant terms.
-    let mut kept = Vec::new();
+    // Levels present among the rows used; constant terms are dropped.
+    let mut kept: Vec<Term> = Vec::new();
     let mut dropped = Vec::new();
-    for mut t in terms {
-        if t.factor {
-            let mut levels: Vec<String> = Vec::new();
-            for &k in &used {
-                if let Cell::Level(s) = cell(cohort, &t.column, true, sample.rows[k]) {
-                    if !levels.contains(&s) {
-                        levels.push(s);
-                    }
+    for ((name, factor), v) in names_factor.into_iter().zip(values) {
+        match v {
+            Values::Numeric(x) => {
+                let value_of_unit: Vec<f64> = used.iter().map(|&k| x[k]).collect();
+                let varies = value_of_unit.iter().any(|&a| a != value_of_unit[0]);
+                if !varies {
+                    dropped.push(name);
+                    continue;
                 }
+                kept.push(Term {
+                    column: name,
+                    factor,
+                    levels: Vec::new(),
+                    level_of_unit: Vec::new(),
+                    value_of_unit,
+                });
             }
-            sort_levels(&mut levels);
-            if levels.len() < 2 {
-                dropped.push(t.column.clone());
-                continue;
-            }
-            t.levels = levels;
-        } else {
-            let mut first = None;
-            let mut varies = false;
-            for &k in &used {
-                if let Cell::Num(x) = cell(cohort, &t.column, false, sample.rows[k]) {
-                    match first {
-                        None => first = Some(x),
-                        Some(f) if f != x => {
-                            varies = true;
-                            break;
-                        }
-                        _ => {}
-                    }
+            Values::Factor { codes, labels } => {
+                let mut present = vec![false; labels.len()];
+                for &k in &used {
+                    present[codes[k] as usize] = true;
                 }
-            }
-            if !varies {
-                dropped.push(t.column.clone());
-                continue;
+                let mut levels: Vec<String> = labels
+                    .iter()
+                    .zip(&present)
+                    .filter(|(_, p)| **p)
+                    .map(|(l, _)| l.clone())
+                    .collect();
+                if levels.len() < 2 {
+                    dropped.push(name);
+                    continue;
+                }
+                // Sorted as R's factor(): numerically when all levels are numbers.
+                sort_levels(&mut levels);
+                let index_of: Vec<u32> = labels
+                    .iter()
+                    .map(|l| levels.iter().position(|m| m == l).map_or(MISSING, |p| p as u32))
+                    .collect();
+                let level_of_unit = used.iter().map(|&k| index_of[codes[k] as usize]).collect();
+                kept.push(Term {
+                    column: name,
+                    factor: true,
+                    levels,
+                    level_of_unit,
+                    value_of_unit: Vec::new(),
+                });
             }
         }
-        kept.push(t);
     }
     for d in &dropped {
         warnings.push(format!(
@@ -197,23 +223,21 @@ pub(crate) fn build_design(
     }
     let p = names.len();
     let mut x = DMatrix::zeros(used.len(), p);
-    for (i, &k) in used.iter().enumerate() {
-        x[(i, 0)] = 1.0;
-        let mut c = 1;
-        for t in &kept {
-            match cell(cohort, &t.column, t.factor, sample.rows[k]) {
-                Cell::Num(v) => {
-                    x[(i, c)] = v;
-                    c += 1;
+    x.column_mut(0).fill(1.0);
+    let mut c = 1;
+    for t in &kept {
+        if t.factor {
+            for (i, &l) in t.level_of_unit.iter().enumerate() {
+                if l > 0 {
+                    x[(i, c + l as usize - 1)] = 1.0;
                 }
-                Cell::Level(s) => {
-                    for l in &t.levels[1..] {
-                        x[(i, c)] = if *l == s { 1.0 } else { 0.0 };
-                        c += 1;
-                    }
-                }
-                Cell::Missing => unreachable!("complete cases only"),
             }
+            c += t.levels.len() - 1;
+        } else {
+            for (i, &v) in t.value_of_unit.iter().enumerate() {
+                x[(i, c)] = v;
+            }
+            c += 1;
         }
     }
     Ok(Design {
@@ -440,7 +464,7 @@ pub fn match_sample(
     );
     let balance = balance::balance_rows(&design, &distance, &treated, &weights);
     let ps_histogram = balance::ps_histogram(&fit.fitted, &treated, &weights);
-    let baseline_table = balance::baseline_table(cohort, &design, subgroup, &treated, &weights);
+    let baseline_table = balance::baseline_table(&design, &treated, &weights);
     let report = MatchingReport {
         covariates: ms.covariates.clone(),
         caliper: ms.caliper,

@@ -17,17 +17,55 @@ pub struct SurvSample {
     pub weight: Vec<f64>,
 }
 
+/// Indices that sort `time` ascending, ties in input order (stable), in one unstable sort of
+/// (key, index) pairs.
+pub fn sorted_order(time: &[f64]) -> Vec<u32> {
+    // Map f64 to u64 preserving the total order (sign-magnitude to two's complement).
+    let key = |x: f64| {
+        let b = x.to_bits();
+        if b >> 63 == 1 {
+            !b
+        } else {
+            b | (1 << 63)
+        }
+    };
+    let mut pairs: Vec<(u64, u32)> = time
+        .iter()
+        .enumerate()
+        .map(|(i, &t)| (key(t), i as u32))
+        .collect();
+    pairs.sort_unstable();
+    pairs.into_iter().map(|(_, i)| i).collect()
+}
+
 impl SurvSample {
     /// Builds a sample, sorting by time. `weight = None` means every weight is 1.
     pub fn new(time: Vec<f64>, status: Vec<bool>, weight: Option<Vec<f64>>) -> Self {
         let n = time.len();
         let weight = weight.unwrap_or_else(|| vec![1.0; n]);
-        let mut order: Vec<usize> = (0..n).collect();
-        order.sort_by(|&a, &b| time[a].total_cmp(&time[b]));
+        let order = sorted_order(&time);
         SurvSample {
-            time: order.iter().map(|&i| time[i]).collect(),
-            status: order.iter().map(|&i| status[i]).collect(),
-            weight: order.iter().map(|&i| weight[i]).collect(),
+            time: order.iter().map(|&i| time[i as usize]).collect(),
+            status: order.iter().map(|&i| status[i as usize]).collect(),
+            weight: order.iter().map(|&i| weight[i as usize]).collect(),
+        }
+    }
+
+    /// The subjects for which `keep` is true, in the same (sorted) order.
+    pub fn select(&self, keep: &[bool]) -> Self {
+        let pick = |v: &[f64]| -> Vec<f64> {
+            v.iter().zip(keep).filter(|(_, k)| **k).map(|(x, _)| *x).collect()
+        };
+        SurvSample {
+            time: pick(&self.time),
+            status: self
+                .status
+                .iter()
+                .zip(keep)
+                .filter(|(_, k)| **k)
+                .map(|(x, _)| *x)
+                .collect(),
+            weight: pick(&self.weight),
         }
     }
 
@@ -52,6 +90,43 @@ impl SurvSample {
             status: self.status.iter().map(|s| !s).collect(),
             weight: self.weight.clone(),
         }
+    }
+}
+
+/// [`timefix`] for times already sorted ascending: O(n), and the order is kept.
+pub fn timefix_sorted(times: &mut [f64]) {
+    let tol = km::QUANTILE_TOLERANCE;
+    let finite = || times.iter().copied().filter(|t| t.is_finite());
+    let (mut sum_abs, mut n_unique, mut prev) = (0.0f64, 0usize, f64::NAN);
+    for t in finite() {
+        if t != prev {
+            sum_abs += t.abs();
+            n_unique += 1;
+            prev = t;
+        }
+    }
+    if n_unique < 2 {
+        return;
+    }
+    let mean_abs = sum_abs / n_unique as f64;
+    // Walk distinct values; a value tied to its predecessor takes the current cut.
+    let mut cut = f64::NAN;
+    let mut prev_unique = f64::NAN;
+    for t in times.iter_mut().filter(|t| t.is_finite()) {
+        let v = *t;
+        if v == prev_unique {
+            *t = cut;
+            continue;
+        }
+        let tied = !prev_unique.is_nan() && {
+            let dy = v - prev_unique;
+            dy <= tol || dy / mean_abs <= tol
+        };
+        if !tied {
+            cut = v;
+        }
+        prev_unique = v;
+        *t = cut;
     }
 }
 
@@ -93,6 +168,24 @@ pub fn timefix(times: &mut [f64]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timefix_sorted_equals_timefix() {
+        let mut rng = crate::rng::SplitMix64::new(5);
+        for _ in 0..200 {
+            let mut t: Vec<f64> = (0..50)
+                .map(|_| {
+                    let base = (rng.below(10) as f64) * 0.1 + 1.0;
+                    f64::from_bits(base.to_bits() + rng.below(3) as u64)
+                })
+                .collect();
+            t.sort_by(f64::total_cmp);
+            let mut a = t.clone();
+            timefix(&mut a);
+            timefix_sorted(&mut t);
+            assert_eq!(a, t);
+        }
+    }
 
     #[test]
     fn timefix_merges_near_ties() {

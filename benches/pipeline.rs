@@ -1,0 +1,112 @@
+//! Criterion benches of the pipeline on simulated cohorts (`simulate`), with the seven
+//! matching covariates of the speed issue. Run: `cargo bench --bench pipeline`.
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use survival_explorer::analysis::{analyze, MatchSpec, Spec};
+use survival_explorer::cohort::{read_csv_bytes, Cohort};
+use survival_explorer::matching::{greedy_match, Order};
+use survival_explorer::rng::SplitMix64;
+use survival_explorer::simulate::simulate_csv;
+use survival_explorer::stats::cox::{cox_fit, CoxData, Ties};
+use survival_explorer::stats::km::{kaplan_meier, ConfType};
+use survival_explorer::stats::SurvSample;
+
+const COVARIATES: [&str; 7] = [
+    "ecog",
+    "albi_grade",
+    "prior_io_response",
+    "bclc",
+    "etiology",
+    "afp_ge_400",
+    "age",
+];
+
+fn cohort(n: usize) -> Cohort {
+    read_csv_bytes("bench", simulate_csv(n, 42).into_bytes()).expect("simulated cohort loads")
+}
+
+fn matched_spec() -> Spec {
+    Spec {
+        matching: Some(MatchSpec {
+            covariates: COVARIATES.iter().map(|s| s.to_string()).collect(),
+            ..MatchSpec::default()
+        }),
+        ..Spec::default()
+    }
+}
+
+fn sizes() -> Vec<usize> {
+    match std::env::var("BENCH_MAX_N").ok().and_then(|v| v.parse().ok()) {
+        Some(max) => [1_000, 10_000, 100_000, 1_000_000].into_iter().filter(|&n| n <= max).collect(),
+        None => vec![1_000, 10_000, 100_000, 1_000_000],
+    }
+}
+
+fn bench_pipeline(c: &mut Criterion) {
+    let mut g = c.benchmark_group("pipeline/analyze");
+    g.sample_size(10).measurement_time(Duration::from_secs(8));
+    let spec = matched_spec();
+    for n in sizes() {
+        let data = cohort(n);
+        g.bench_with_input(BenchmarkId::from_parameter(n), &data, |b, data| {
+            b.iter(|| analyze(black_box(data), black_box(&spec)).unwrap())
+        });
+    }
+    g.finish();
+}
+
+fn bench_stages(c: &mut Criterion) {
+    let n = 100_000;
+    let csv = simulate_csv(n, 42);
+    let mut g = c.benchmark_group("stage");
+    g.sample_size(10).measurement_time(Duration::from_secs(6));
+    g.bench_function("load_csv/100000", |b| {
+        b.iter(|| read_csv_bytes("bench", black_box(csv.clone().into_bytes())).unwrap())
+    });
+    let data = cohort(n);
+    let spec = matched_spec();
+    let unmatched = Spec::default();
+    g.bench_function("analyze_unmatched/100000", |b| {
+        b.iter(|| analyze(black_box(&data), black_box(&unmatched)).unwrap())
+    });
+    g.bench_function("ps_fit_and_match/100000", |b| {
+        b.iter(|| analyze(black_box(&data), black_box(&spec)).unwrap().matching)
+    });
+    // Matching alone on 1,000,000 units.
+    let m = 1_000_000;
+    let mut rng = SplitMix64::new(7);
+    let distance: Vec<f64> = (0..m).map(|_| rng.next_f64() * 4.0 - 2.0).collect();
+    let treated: Vec<bool> = (0..m).map(|_| rng.next_f64() < 0.45).collect();
+    g.bench_function("matching/1000000", |b| {
+        b.iter(|| greedy_match(black_box(&distance), &treated, 0.02, Order::Largest, 1, false))
+    });
+    // Kaplan–Meier and Cox on 100,000 subjects.
+    let time: Vec<f64> = (0..n).map(|_| (rng.next_f64() * 3000.0).round() / 100.0).collect();
+    let status: Vec<bool> = (0..n).map(|_| rng.next_f64() < 0.7).collect();
+    let arm: Vec<f64> = (0..n).map(|_| f64::from(u8::from(rng.next_f64() < 0.5))).collect();
+    let sample = SurvSample::new(time.clone(), status.clone(), None);
+    g.bench_function("km/100000", |b| {
+        b.iter(|| kaplan_meier(black_box(&sample), ConfType::LogLog, 0.95))
+    });
+    let sorted = SurvSample::new(time, status, Some(arm));
+    let w = vec![1.0; n];
+    g.bench_function("cox/100000", |b| {
+        b.iter(|| {
+            let d = CoxData {
+                time: &sorted.time,
+                status: &sorted.status,
+                weight: &w,
+                x: &sorted.weight,
+                p: 1,
+            };
+            cox_fit(black_box(&d), Ties::Efron, false).unwrap()
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench_pipeline, bench_stages);
+criterion_main!(benches);
