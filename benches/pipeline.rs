@@ -39,8 +39,14 @@ fn matched_spec() -> Spec {
 }
 
 fn sizes() -> Vec<usize> {
-    match std::env::var("BENCH_MAX_N").ok().and_then(|v| v.parse().ok()) {
-        Some(max) => [1_000, 10_000, 100_000, 1_000_000].into_iter().filter(|&n| n <= max).collect(),
+    match std::env::var("BENCH_MAX_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        Some(max) => [1_000, 10_000, 100_000, 1_000_000]
+            .into_iter()
+            .filter(|&n| n <= max)
+            .collect(),
         None => vec![1_000, 10_000, 100_000, 1_000_000],
     }
 }
@@ -73,7 +79,11 @@ fn bench_stages(c: &mut Criterion) {
         b.iter(|| analyze(black_box(&data), black_box(&unmatched)).unwrap())
     });
     g.bench_function("ps_fit_and_match/100000", |b| {
-        b.iter(|| analyze(black_box(&data), black_box(&spec)).unwrap().matching)
+        b.iter(|| {
+            analyze(black_box(&data), black_box(&spec))
+                .unwrap()
+                .matching
+        })
     });
     // Matching alone on 1,000,000 units.
     let m = 1_000_000;
@@ -81,12 +91,25 @@ fn bench_stages(c: &mut Criterion) {
     let distance: Vec<f64> = (0..m).map(|_| rng.next_f64() * 4.0 - 2.0).collect();
     let treated: Vec<bool> = (0..m).map(|_| rng.next_f64() < 0.45).collect();
     g.bench_function("matching/1000000", |b| {
-        b.iter(|| greedy_match(black_box(&distance), &treated, 0.02, Order::Largest, 1, false))
+        b.iter(|| {
+            greedy_match(
+                black_box(&distance),
+                &treated,
+                0.02,
+                Order::Largest,
+                1,
+                false,
+            )
+        })
     });
     // Kaplan–Meier and Cox on 100,000 subjects.
-    let time: Vec<f64> = (0..n).map(|_| (rng.next_f64() * 3000.0).round() / 100.0).collect();
+    let time: Vec<f64> = (0..n)
+        .map(|_| (rng.next_f64() * 3000.0).round() / 100.0)
+        .collect();
     let status: Vec<bool> = (0..n).map(|_| rng.next_f64() < 0.7).collect();
-    let arm: Vec<f64> = (0..n).map(|_| f64::from(u8::from(rng.next_f64() < 0.5))).collect();
+    let arm: Vec<f64> = (0..n)
+        .map(|_| f64::from(u8::from(rng.next_f64() < 0.5)))
+        .collect();
     let sample = SurvSample::new(time.clone(), status.clone(), None);
     g.bench_function("km/100000", |b| {
         b.iter(|| kaplan_meier(black_box(&sample), ConfType::LogLog, 0.95))

@@ -70,36 +70,31 @@ pub fn run_simulate(args: &SimulateArgs) -> anyhow::Result<()> {
             std::io::stdout().lock().write_all(csv.as_bytes())?;
         }
         Some(path) => {
-            if path.exists() && !args.force {
-                anyhow::bail!(
-                    "{}: the file exists; add --force to replace it",
-                    path.display()
-                );
-            }
-            let tmp = path.with_extension("csv.tmp");
-            std::fs::write(&tmp, csv.as_bytes())
-                .map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", tmp.display()))?;
-            std::fs::rename(&tmp, path)
-                .map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", path.display()))?;
+            crate::spec_file::write_atomic(path, csv.as_bytes(), args.force)
+                .map_err(anyhow::Error::msg)?;
         }
     }
     Ok(())
 }
 
-/// Every option of an analysis.
-#[derive(Args, Debug, Clone)]
+/// Every option of an analysis. Options not given keep the spec file's value (`--spec`) or
+/// the default written in their help.
+#[derive(Args, Debug, Clone, Default)]
 pub struct AnalyzeArgs {
-    /// The cohort file (CSV).
-    pub file: PathBuf,
-    /// Column holding the treatment arm.
-    #[arg(long, default_value = "arm")]
-    pub arm_column: String,
-    /// Level of the arm column for the treated (experimental) arm.
-    #[arg(long, default_value = "lenvatinib")]
-    pub treated: String,
-    /// Level of the arm column for the control arm.
-    #[arg(long, default_value = "sorafenib")]
-    pub control: String,
+    /// The cohort file (CSV). May be omitted when the spec file names one.
+    pub file: Option<PathBuf>,
+    /// A spec file (TOML) saved by the window or `report`; options given here override it.
+    #[arg(long)]
+    pub spec: Option<PathBuf>,
+    /// Column holding the treatment arm [default: arm].
+    #[arg(long)]
+    pub arm_column: Option<String>,
+    /// Level of the arm column for the treated (experimental) arm [default: lenvatinib].
+    #[arg(long)]
+    pub treated: Option<String>,
+    /// Level of the arm column for the control arm [default: sorafenib].
+    #[arg(long)]
+    pub control: Option<String>,
     /// NAME:TIME_COLUMN:EVENT_COLUMN (repeatable; TIME may be COL1+COL2). Default: pfs, os,
     /// seq_os from the canonical columns present.
     #[arg(long = "endpoint", value_name = "NAME:TIME:EVENT")]
@@ -107,24 +102,24 @@ pub struct AnalyzeArgs {
     /// COLUMN=VALUE[,VALUE…] or COLUMN=LO..HI (repeatable; all must hold).
     #[arg(long = "subgroup", value_name = "COL=VALUES")]
     pub subgroups: Vec<String>,
-    /// Confidence interval of the survival curve: log-log, log or plain.
-    #[arg(long = "ci", default_value = "log-log")]
-    pub ci: String,
-    /// Confidence level.
-    #[arg(long, default_value_t = 0.95)]
-    pub conf: f64,
-    /// Ties in the Cox model: efron or breslow.
-    #[arg(long, default_value = "efron")]
-    pub ties: String,
-    /// Landmark times, comma-separated (default 6,12,24 for months).
+    /// Confidence interval of the survival curve: log-log, log or plain [default: log-log].
+    #[arg(long = "ci")]
+    pub ci: Option<String>,
+    /// Confidence level [default: 0.95].
+    #[arg(long)]
+    pub conf: Option<f64>,
+    /// Ties in the Cox model: efron or breslow [default: efron].
+    #[arg(long)]
+    pub ties: Option<String>,
+    /// Landmark times, comma-separated [default: 6,12,24 for months].
     #[arg(long, value_delimiter = ',')]
     pub landmarks: Option<Vec<f64>>,
-    /// RMST horizon (default: the largest time in either arm).
+    /// RMST horizon [default: the largest time in either arm].
     #[arg(long)]
     pub rmst_horizon: Option<f64>,
-    /// Unit of the time columns (a label; nothing is converted).
-    #[arg(long, default_value = "months")]
-    pub time_unit: String,
+    /// Unit of the time columns, a label; nothing is converted [default: months].
+    #[arg(long)]
+    pub time_unit: Option<String>,
     /// Leave the per-time curve tables out of the JSON.
     #[arg(long)]
     pub summary: bool,
@@ -132,24 +127,24 @@ pub struct AnalyzeArgs {
     /// factor).
     #[arg(long = "match", value_delimiter = ',', value_name = "COV,…")]
     pub match_covariates: Option<Vec<String>>,
-    /// Caliper in SDs of the distance.
-    #[arg(long, default_value_t = 0.2)]
-    pub caliper: f64,
-    /// Distance for matching and caliper: logit or ps.
-    #[arg(long, default_value = "logit")]
-    pub caliper_scale: String,
-    /// Order treated units pick controls: largest, smallest, data, random.
-    #[arg(long, default_value = "largest")]
-    pub order: String,
-    /// Controls per treated unit.
-    #[arg(long, default_value_t = 1)]
-    pub ratio: u32,
+    /// Caliper in SDs of the distance [default: 0.2].
+    #[arg(long)]
+    pub caliper: Option<f64>,
+    /// Distance for matching and caliper: logit or ps [default: logit].
+    #[arg(long)]
+    pub caliper_scale: Option<String>,
+    /// Order treated units pick controls: largest, smallest, data, random [default: largest].
+    #[arg(long)]
+    pub order: Option<String>,
+    /// Controls per treated unit [default: 1].
+    #[arg(long)]
+    pub ratio: Option<u32>,
     /// Match with replacement.
     #[arg(long)]
     pub replace: bool,
-    /// Seed for --order random.
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
+    /// Seed for --order random [default: 1].
+    #[arg(long)]
+    pub seed: Option<u64>,
     /// Cox SE clustered on the matched set.
     #[arg(long)]
     pub robust: bool,
@@ -175,34 +170,111 @@ fn parse_endpoint(s: &str) -> Result<EndpointSpec, String> {
 }
 
 impl AnalyzeArgs {
-    /// The analysis spec these options describe.
-    pub fn to_spec(&self) -> Result<Spec, String> {
-        let conf_type = ConfType::parse(&self.ci)
-            .ok_or_else(|| format!("--ci '{}': expected log-log, log or plain", self.ci))?;
-        let ties = match self.ties.as_str() {
-            "efron" => Ties::Efron,
-            "breslow" => Ties::Breslow,
-            other => return Err(format!("--ties '{other}': expected efron or breslow")),
+    /// The spec file's contents (or the defaults) with the options given here applied, and
+    /// the cohort file to read.
+    pub fn resolve(&self) -> Result<(Spec, PathBuf), String> {
+        let (base, spec_file) = match &self.spec {
+            Some(p) => {
+                let f = crate::spec_file::SpecFile::load(p)?;
+                (f.spec.clone(), f.file.clone())
+            }
+            None => (Spec::default(), None),
         };
-        let time_unit = TimeUnit::parse(&self.time_unit).ok_or_else(|| {
-            format!(
-                "--time-unit '{}': expected months, weeks, days or years",
-                self.time_unit
-            )
-        })?;
-        let matching = match &self.match_covariates {
-            None => None,
-            Some(covs) => Some(MatchSpec {
-                covariates: covs.iter().map(|c| c.trim().to_string()).collect(),
-                caliper: self.caliper,
-                scale: match self.caliper_scale.as_str() {
+        let spec = self.apply_to(base)?;
+        let file = self
+            .file
+            .clone()
+            .or(spec_file)
+            .ok_or("no cohort file: name one, or a spec file that names one")?;
+        Ok((spec, file))
+    }
+
+    /// Applies the options that were given to `spec`.
+    pub fn apply_to(&self, mut spec: Spec) -> Result<Spec, String> {
+        if let Some(v) = &self.arm_column {
+            spec.arm_column = v.clone();
+        }
+        if let Some(v) = &self.treated {
+            spec.treated = v.clone();
+        }
+        if let Some(v) = &self.control {
+            spec.control = v.clone();
+        }
+        if !self.endpoints.is_empty() {
+            spec.endpoints = self
+                .endpoints
+                .iter()
+                .map(|e| parse_endpoint(e))
+                .collect::<Result<_, _>>()?;
+        }
+        if !self.subgroups.is_empty() {
+            spec.subgroups = self
+                .subgroups
+                .iter()
+                .map(|s| Subgroup::parse(s))
+                .collect::<Result<_, _>>()?;
+        }
+        if let Some(ci) = &self.ci {
+            spec.conf_type = ConfType::parse(ci)
+                .ok_or_else(|| format!("--ci '{ci}': expected log-log, log or plain"))?;
+        }
+        if let Some(c) = self.conf {
+            spec.conf_level = c;
+        }
+        if let Some(t) = &self.ties {
+            spec.ties = match t.as_str() {
+                "efron" => Ties::Efron,
+                "breslow" => Ties::Breslow,
+                other => return Err(format!("--ties '{other}': expected efron or breslow")),
+            };
+        }
+        if let Some(l) = &self.landmarks {
+            spec.landmarks = Some(l.clone());
+        }
+        if let Some(h) = self.rmst_horizon {
+            spec.rmst_horizon = Some(h);
+        }
+        if let Some(u) = &self.time_unit {
+            spec.time_unit = TimeUnit::parse(u).ok_or_else(|| {
+                format!("--time-unit '{u}': expected months, weeks, days or years")
+            })?;
+        }
+        let matching_given = self.match_covariates.is_some()
+            || self.caliper.is_some()
+            || self.caliper_scale.is_some()
+            || self.order.is_some()
+            || self.ratio.is_some()
+            || self.replace
+            || self.seed.is_some()
+            || self.robust;
+        if matching_given {
+            let mut m = match (&self.match_covariates, spec.matching.clone()) {
+                (Some(covs), base) => MatchSpec {
+                    covariates: covs.iter().map(|c| c.trim().to_string()).collect(),
+                    ..base.unwrap_or_default()
+                },
+                (None, Some(base)) => base,
+                (None, None) => {
+                    return Err(
+                        "matching options need --match COV,… (or a spec file with matching)"
+                            .to_string(),
+                    )
+                }
+            };
+            if let Some(c) = self.caliper {
+                m.caliper = c;
+            }
+            if let Some(sc) = &self.caliper_scale {
+                m.scale = match sc.as_str() {
                     "logit" => CaliperScale::Logit,
                     "ps" => CaliperScale::Ps,
                     other => {
                         return Err(format!("--caliper-scale '{other}': expected logit or ps"))
                     }
-                },
-                order: match self.order.as_str() {
+                };
+            }
+            if let Some(o) = &self.order {
+                m.order = match o.as_str() {
                     "largest" => MatchOrder::Largest,
                     "smallest" => MatchOrder::Smallest,
                     "data" => MatchOrder::Data,
@@ -212,35 +284,18 @@ impl AnalyzeArgs {
                             "--order '{other}': expected largest, smallest, data or random"
                         ))
                     }
-                },
-                ratio: self.ratio,
-                replace: self.replace,
-                seed: self.seed,
-                robust: self.robust,
-            }),
-        };
-        let spec = Spec {
-            arm_column: self.arm_column.clone(),
-            treated: self.treated.clone(),
-            control: self.control.clone(),
-            endpoints: self
-                .endpoints
-                .iter()
-                .map(|e| parse_endpoint(e))
-                .collect::<Result<_, _>>()?,
-            subgroups: self
-                .subgroups
-                .iter()
-                .map(|s| Subgroup::parse(s))
-                .collect::<Result<_, _>>()?,
-            conf_type,
-            conf_level: self.conf,
-            ties,
-            landmarks: self.landmarks.clone(),
-            rmst_horizon: self.rmst_horizon,
-            time_unit,
-            matching,
-        };
+                };
+            }
+            if let Some(r) = self.ratio {
+                m.ratio = r;
+            }
+            m.replace |= self.replace;
+            if let Some(sd) = self.seed {
+                m.seed = sd;
+            }
+            m.robust |= self.robust;
+            spec.matching = Some(m);
+        }
         spec.validate()?;
         Ok(spec)
     }
@@ -248,9 +303,9 @@ impl AnalyzeArgs {
 
 /// Loads, analyses and returns the report (with `timing.load_ms` filled in).
 pub fn run_analysis(args: &AnalyzeArgs) -> anyhow::Result<Report> {
-    let spec = args.to_spec().map_err(anyhow::Error::msg)?;
+    let (spec, file) = args.resolve().map_err(anyhow::Error::msg)?;
     let t0 = Instant::now();
-    let cohort = Cohort::load(&args.file)?;
+    let cohort = Cohort::load(&file)?;
     let load_ms = t0.elapsed().as_secs_f64() * 1e3;
     let mut report = analyze(&cohort, &spec)?;
     report.timing.load_ms = load_ms;

@@ -13,6 +13,7 @@ pub mod cohort;
 pub mod matching;
 pub mod rng;
 pub mod simulate;
+pub mod spec_file;
 pub mod stats;
 
 /// Size of the bundled demo cohort (as the LEVIATHAN study: 125 lenvatinib, 105 sorafenib).

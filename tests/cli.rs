@@ -225,3 +225,71 @@ fn subgroup_filter_comes_first() {
     let hr = j["endpoints"]["os"]["cox"]["hr"].as_f64().unwrap();
     assert!((hr / 0.5188852530129215 - 1.0).abs() < 1e-9, "{hr}");
 }
+
+#[test]
+fn a_saved_spec_reproduces_the_analysis_and_options_override_it() {
+    use survival_explorer::analysis::{MatchSpec, Spec, Subgroup};
+    use survival_explorer::spec_file::SpecFile;
+    let demo = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/demo_cohort.csv");
+    let spec = Spec {
+        subgroups: vec![Subgroup::Levels {
+            column: "prior_io_response".into(),
+            values: vec!["PD".into(), "SD".into()],
+        }],
+        landmarks: Some(vec![3.0, 9.0]),
+        matching: Some(MatchSpec {
+            caliper: 0.1,
+            ..MatchSpec::default()
+        }),
+        ..Spec::default()
+    };
+    let dir = std::env::temp_dir().join(format!("se-spec-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("analysis.toml");
+    let _ = std::fs::remove_file(&path);
+    SpecFile::new(spec.clone(), Some(demo.clone()))
+        .save(&path, false)
+        .unwrap();
+    assert!(
+        SpecFile::new(spec.clone(), None)
+            .save(&path, false)
+            .is_err(),
+        "no silent overwrite"
+    );
+    let loaded = SpecFile::load(&path).unwrap();
+    assert_eq!(loaded.spec, spec);
+    assert_eq!(loaded.app_version, env!("CARGO_PKG_VERSION"));
+
+    let (code, from_spec, err) = run(&["analyze", "--spec", path.to_str().unwrap(), "--summary"]);
+    assert_eq!(code, 0, "{err}");
+    let (_, direct, _) = run(&[
+        "analyze",
+        demo.to_str().unwrap(),
+        "--summary",
+        "--subgroup",
+        "prior_io_response=PD,SD",
+        "--landmarks",
+        "3,9",
+        "--match",
+        "ecog,albi_grade,prior_io_response",
+        "--caliper",
+        "0.1",
+    ]);
+    let strip = |mut v: serde_json::Value| {
+        v["timing"] = serde_json::Value::Null;
+        v["cohort"]["file"] = serde_json::Value::Null;
+        v
+    };
+    assert_eq!(strip(from_spec.clone()), strip(direct));
+    // A command-line option overrides the file.
+    let (_, overridden, _) = run(&[
+        "analyze",
+        "--spec",
+        path.to_str().unwrap(),
+        "--summary",
+        "--caliper",
+        "0.3",
+    ]);
+    assert_eq!(overridden["matching"]["caliper"], 0.3);
+    assert_eq!(from_spec["matching"]["caliper"], 0.1);
+}

@@ -200,7 +200,10 @@ pub(crate) fn analyze_endpoint(
     let mut all = SurvSample {
         time: order.iter().map(|&i| time[i as usize]).collect(),
         status: order.iter().map(|&i| status[i as usize]).collect(),
-        weight: order.iter().map(|&i| sample.weight[keep[i as usize]]).collect(),
+        weight: order
+            .iter()
+            .map(|&i| sample.weight[keep[i as usize]])
+            .collect(),
     };
     timefix_sorted(&mut all.time);
     let is_treated: Vec<bool> = order

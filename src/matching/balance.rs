@@ -204,7 +204,11 @@ fn numeric_cell(values: &[(f64, f64)]) -> BaselineCell {
 }
 
 /// "Table 1" over the matching covariates, per arm, before and after matching.
-pub(crate) fn baseline_table(design: &Design, treated: &[bool], weights: &[f64]) -> Vec<BaselineRow> {
+pub(crate) fn baseline_table(
+    design: &Design,
+    treated: &[bool],
+    weights: &[f64],
+) -> Vec<BaselineRow> {
     let mut rows = Vec::new();
     let n_units = design.used.len();
     let total = |is_t: bool, after: bool| -> f64 {

@@ -58,15 +58,25 @@ pub(crate) struct Design {
 /// A covariate's values over the sample rows: numbers, or codes into sorted level names.
 enum Values {
     Numeric(Vec<f64>),
-    Factor { codes: Vec<u32>, labels: Vec<String> },
+    Factor {
+        codes: Vec<u32>,
+        labels: Vec<String>,
+    },
 }
 
 fn term_values(cohort: &Cohort, column: &str, factor: bool, sample: &Sample) -> Option<Values> {
     let col = cohort.column(column)?;
     Some(match (&col.data, factor) {
-        (ColumnData::Numeric(v), false) => Values::Numeric(sample.rows.iter().map(|&r| v[r]).collect()),
+        (ColumnData::Numeric(v), false) => {
+            Values::Numeric(sample.rows.iter().map(|&r| v[r]).collect())
+        }
         (ColumnData::Numeric(v), true) => {
-            let mut distinct: Vec<f64> = sample.rows.iter().map(|&r| v[r]).filter(|x| !x.is_nan()).collect();
+            let mut distinct: Vec<f64> = sample
+                .rows
+                .iter()
+                .map(|&r| v[r])
+                .filter(|x| !x.is_nan())
+                .collect();
             distinct.sort_by(f64::total_cmp);
             distinct.dedup();
             let codes = sample
@@ -190,7 +200,12 @@ pub(crate) fn build_design(
                 sort_levels(&mut levels);
                 let index_of: Vec<u32> = labels
                     .iter()
-                    .map(|l| levels.iter().position(|m| m == l).map_or(MISSING, |p| p as u32))
+                    .map(|l| {
+                        levels
+                            .iter()
+                            .position(|m| m == l)
+                            .map_or(MISSING, |p| p as u32)
+                    })
                     .collect();
                 let level_of_unit = used.iter().map(|&k| index_of[codes[k] as usize]).collect();
                 kept.push(Term {

@@ -54,7 +54,11 @@ impl SurvSample {
     /// The subjects for which `keep` is true, in the same (sorted) order.
     pub fn select(&self, keep: &[bool]) -> Self {
         let pick = |v: &[f64]| -> Vec<f64> {
-            v.iter().zip(keep).filter(|(_, k)| **k).map(|(x, _)| *x).collect()
+            v.iter()
+                .zip(keep)
+                .filter(|(_, k)| **k)
+                .map(|(x, _)| *x)
+                .collect()
         };
         SurvSample {
             time: pick(&self.time),

@@ -1,0 +1,68 @@
+//! Spec files: an analysis saved as TOML (the cohort file, the spec, the app version), so it
+//! can be repeated next month by anyone, in the window or with `analyze --spec`.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::analysis::Spec;
+
+/// What a spec file holds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SpecFile {
+    /// The version of Survival Explorer that wrote the file.
+    pub app_version: String,
+    /// The cohort file analysed, when known.
+    pub file: Option<PathBuf>,
+    pub spec: Spec,
+}
+
+impl SpecFile {
+    pub fn new(spec: Spec, file: Option<PathBuf>) -> Self {
+        SpecFile {
+            app_version: env!("CARGO_PKG_VERSION").to_string(),
+            file,
+            spec,
+        }
+    }
+
+    pub fn to_toml(&self) -> Result<String, String> {
+        toml::to_string_pretty(self).map_err(|e| format!("cannot write the spec as TOML: {e}"))
+    }
+
+    pub fn from_toml(text: &str, source: &str) -> Result<Self, String> {
+        toml::from_str(text).map_err(|e| format!("{source}: not a valid spec file: {e}"))
+    }
+
+    pub fn load(path: &Path) -> Result<Self, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("{}: cannot read the spec file: {e}", path.display()))?;
+        Self::from_toml(&text, &path.display().to_string())
+    }
+
+    /// Writes atomically; an existing file is replaced only when `force`.
+    pub fn save(&self, path: &Path, force: bool) -> Result<(), String> {
+        write_atomic(path, self.to_toml()?.as_bytes(), force)
+    }
+}
+
+/// Writes `bytes` to `path` through a temporary file and a rename, so a crash never leaves a
+/// half-written file. An existing file is replaced only when `force`.
+pub fn write_atomic(path: &Path, bytes: &[u8], force: bool) -> Result<(), String> {
+    if path.exists() && !force {
+        return Err(format!(
+            "{}: the file exists; use --force (or confirm) to replace it",
+            path.display()
+        ));
+    }
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_else(|| "out".to_string());
+    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+    std::fs::write(&tmp, bytes).map_err(|e| format!("{}: cannot write: {e}", tmp.display()))?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        format!("{}: cannot write: {e}", path.display())
+    })
+}
