@@ -42,6 +42,79 @@ pub enum Command {
     Analyze(Box<AnalyzeArgs>),
     /// Write a synthetic LEVIATHAN-like cohort (CSV) to stdout or a file.
     Simulate(SimulateArgs),
+    /// Write every figure (SVG/PNG), every table (CSV), summary.json and report.md to a folder.
+    Report(Box<ReportArgs>),
+}
+
+/// Options of `report`: every option of `analyze`, and where and how to write.
+#[derive(Args, Debug, Clone)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub analysis: AnalyzeArgs,
+    /// Output folder (created if needed).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Figure formats, comma-separated: svg, png.
+    #[arg(long, value_delimiter = ',', default_value = "svg,png")]
+    pub format: Vec<String>,
+    /// Replace files that already exist in the folder.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Runs `report`; returns the list of files written.
+pub fn run_report(args: &ReportArgs) -> anyhow::Result<crate::export::Written> {
+    let (spec, file) = args.analysis.resolve().map_err(anyhow::Error::msg)?;
+    let mut formats = crate::export::Formats {
+        svg: false,
+        png: false,
+    };
+    for f in &args.format {
+        match f.trim() {
+            "svg" => formats.svg = true,
+            "png" => formats.png = true,
+            other => anyhow::bail!("--format '{other}': expected svg and/or png"),
+        }
+    }
+    let t0 = Instant::now();
+    let cohort = Cohort::load(&file)?;
+    let load_ms = t0.elapsed().as_secs_f64() * 1e3;
+    let mut report = analyze(&cohort, &spec)?;
+    report.timing.load_ms = load_ms;
+    let unmatched = match spec.matching {
+        Some(_) => Some(analyze(
+            &cohort,
+            &Spec {
+                matching: None,
+                ..spec.clone()
+            },
+        )?),
+        None => None,
+    };
+    let demo = is_demo_file(&file);
+    let written = crate::export::write_report(
+        &args.out,
+        &cohort,
+        &spec,
+        &report,
+        unmatched.as_ref(),
+        formats,
+        demo,
+        args.force,
+    )
+    .map_err(anyhow::Error::msg)?;
+    let spec_path = args.out.join("analysis.toml");
+    crate::spec_file::SpecFile::new(spec, Some(file))
+        .save(&spec_path, args.force)
+        .map_err(anyhow::Error::msg)?;
+    Ok(written)
+}
+
+/// Is this the bundled synthetic cohort (same bytes)? Figures of it carry a mark.
+pub fn is_demo_file(path: &std::path::Path) -> bool {
+    std::fs::read(path)
+        .map(|b| b == crate::DEMO_COHORT_CSV.as_bytes())
+        .unwrap_or(false)
 }
 
 /// Options of `simulate`.

@@ -10,6 +10,7 @@ pub mod analysis;
 pub mod app;
 pub mod cli;
 pub mod cohort;
+pub mod export;
 pub mod matching;
 pub mod rng;
 pub mod simulate;

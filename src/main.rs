@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use survival_explorer::app::{StartOptions, View};
-use survival_explorer::cli::{run_analysis, run_simulate, warning_lines, Cli, Command};
+use survival_explorer::cli::{run_analysis, run_report, run_simulate, warning_lines, Cli, Command};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -24,6 +24,21 @@ fn main() -> ExitCode {
                         ExitCode::FAILURE
                     }
                 }
+            }
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
+        Some(Command::Report(args)) => match run_report(&args) {
+            Ok(w) => {
+                eprintln!(
+                    "wrote {} figures and {} tables, summary.json, report.md and analysis.toml to {}",
+                    w.figures.len(),
+                    w.tables.len(),
+                    args.out.display()
+                );
+                ExitCode::SUCCESS
             }
             Err(e) => {
                 eprintln!("error: {e:#}");

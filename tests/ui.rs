@@ -176,3 +176,37 @@ fn a_bad_file_keeps_the_previous_cohort() {
     h.run();
     assert!(h.state().error.is_none());
 }
+
+#[test]
+fn spec_save_and_open_restore_the_analysis_and_figures_export() {
+    let mut h = harness();
+    h.run();
+    h.get_by_label("Primary resistance to A+B (PD) only")
+        .click();
+    h.run();
+    let dir = std::env::temp_dir().join(format!("se-ui-spec-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("a.toml");
+    h.state_mut().save_spec(&path);
+    let saved_spec = h.state().current_spec();
+
+    let mut other = harness();
+    other.run();
+    assert_ne!(other.state().current_spec(), saved_spec);
+    other.state_mut().open_spec(&path);
+    other.run();
+    assert_eq!(other.state().current_spec(), saved_spec);
+    assert_shows(&other, "subgroup: prior_io_response = PD");
+
+    let svg = dir.join("fig.svg");
+    other
+        .state()
+        .write_figure(
+            &svg,
+            true,
+            survival_explorer::export::FigureSize::SLIDE_16_9,
+        )
+        .unwrap();
+    let text = std::fs::read_to_string(&svg).unwrap();
+    assert!(text.contains("Number at risk") && text.contains("prior_io_response = PD"));
+}

@@ -338,9 +338,12 @@ impl App {
     }
 
     fn handle_input(&mut self, ctx: &egui::Context) {
-        let (open, f11, esc, dropped) = ctx.input(|i| {
+        let (open, open_spec, save_spec, f11, esc, dropped) = ctx.input(|i| {
+            let cmd = i.modifiers.command;
             (
-                i.modifiers.command && i.key_pressed(egui::Key::O),
+                cmd && !i.modifiers.shift && i.key_pressed(egui::Key::O),
+                cmd && i.modifiers.shift && i.key_pressed(egui::Key::O),
+                cmd && i.key_pressed(egui::Key::S),
                 i.key_pressed(egui::Key::F11),
                 i.key_pressed(egui::Key::Escape),
                 i.raw.dropped_files.first().map(|f| f.path().to_path_buf()),
@@ -348,6 +351,12 @@ impl App {
         });
         if open {
             self.open_dialog();
+        }
+        if open_spec {
+            self.open_spec_dialog();
+        }
+        if save_spec {
+            self.save_spec_dialog();
         }
         if f11 {
             self.set_presentation(ctx, !self.presentation);
@@ -367,6 +376,108 @@ impl App {
         {
             self.open_file(&path);
         }
+    }
+
+    /// The spec of what the window shows (matched when matching is on).
+    pub fn current_spec(&self) -> Spec {
+        self.settings
+            .matched_spec()
+            .unwrap_or_else(|| self.settings.unmatched_spec())
+    }
+
+    fn cohort_path(&self) -> Option<PathBuf> {
+        (!self.loaded.is_demo).then(|| PathBuf::from(&self.loaded.label))
+    }
+
+    /// Saves the analysis as a TOML spec file (the native dialog confirms overwriting).
+    pub fn save_spec_dialog(&mut self) {
+        let Some(path) = rfd::FileDialog::new()
+            .add_filter("Analysis spec (TOML)", &["toml"])
+            .set_file_name("analysis.toml")
+            .save_file()
+        else {
+            return;
+        };
+        self.save_spec(&path);
+    }
+
+    pub fn save_spec(&mut self, path: &Path) {
+        let file = crate::spec_file::SpecFile::new(self.current_spec(), self.cohort_path());
+        if let Err(e) = file.save(path, true) {
+            self.error = Some(e);
+        }
+    }
+
+    pub fn open_spec_dialog(&mut self) {
+        if let Some(path) = rfd::FileDialog::new()
+            .add_filter("Analysis spec (TOML)", &["toml"])
+            .pick_file()
+        {
+            self.open_spec(&path);
+        }
+    }
+
+    /// Loads a spec file: its cohort file (when it names one) and its settings.
+    pub fn open_spec(&mut self, path: &Path) {
+        match crate::spec_file::SpecFile::load(path) {
+            Ok(f) => {
+                if let Some(file) = &f.file {
+                    self.open_file(file);
+                }
+                self.settings.matching_on = f.spec.matching.is_some();
+                if let Some(m) = &f.spec.matching {
+                    self.settings.matching = m.clone();
+                }
+                self.settings.spec = Spec {
+                    matching: None,
+                    ..f.spec
+                };
+            }
+            Err(e) => self.error = Some(e),
+        }
+    }
+
+    /// Exports the current view as a figure file.
+    pub fn export_figure(&mut self, svg: bool, size: crate::export::FigureSize) {
+        let ext = if svg { "svg" } else { "png" };
+        let Some(path) = rfd::FileDialog::new()
+            .add_filter(ext, &[ext])
+            .set_file_name(format!("figure.{ext}"))
+            .save_file()
+        else {
+            return;
+        };
+        if let Err(e) = self.write_figure(&path, svg, size) {
+            self.error = Some(e);
+        }
+    }
+
+    /// Writes the current view's figure to `path` (also used by tests).
+    pub fn write_figure(
+        &self,
+        path: &Path,
+        svg: bool,
+        size: crate::export::FigureSize,
+    ) -> Result<(), String> {
+        use crate::export::{render_png, render_svg, Figure};
+        let reports = self.reports.as_ref().ok_or("nothing to export yet")?;
+        let shown = match (&reports.matched, self.settings.sample_view) {
+            (Some(Ok(m)), SampleView::Matched | SampleView::SideBySide) => Arc::clone(m),
+            _ => reports.unmatched.clone()?,
+        };
+        let fig = match self.settings.view {
+            View::Survival => Figure::Km(self.settings.endpoint.clone()),
+            View::Response => Figure::Response,
+            View::Balance => Figure::Balance,
+        };
+        let balance = crate::export::balance_source(&self.loaded.cohort, &self.current_spec());
+        let demo = self.loaded.is_demo;
+        let bytes = if svg {
+            render_svg(&fig, &shown, balance.as_ref(), size, demo)?.into_bytes()
+        } else {
+            render_png(&fig, &shown, balance.as_ref(), size, demo)?
+        };
+        crate::spec_file::write_atomic(path, &bytes, true)
     }
 
     pub fn set_presentation(&mut self, ctx: &egui::Context, on: bool) {
@@ -463,6 +574,53 @@ impl App {
                     ui.close();
                     self.open_demo();
                 }
+                ui.separator();
+                if ui.button("Save analysis spec…  (Ctrl+S)").clicked() {
+                    ui.close();
+                    self.save_spec_dialog();
+                }
+                if ui.button("Open analysis spec…  (Ctrl+Shift+O)").clicked() {
+                    ui.close();
+                    self.open_spec_dialog();
+                }
+                ui.separator();
+                ui.label("Export the current view");
+                use crate::export::FigureSize;
+                let presets = [
+                    ("SVG (vector, editable)", true, FigureSize::SLIDE_16_9),
+                    (
+                        "PNG slide 16:9 (1920 × 1080)",
+                        false,
+                        FigureSize::SLIDE_16_9,
+                    ),
+                    ("PNG slide 4:3", false, FigureSize::SLIDE_4_3),
+                    (
+                        "PNG journal single column, 300 dpi",
+                        false,
+                        FigureSize::single_column(300.0),
+                    ),
+                    (
+                        "PNG journal single column, 600 dpi",
+                        false,
+                        FigureSize::single_column(600.0),
+                    ),
+                    (
+                        "PNG journal double column, 300 dpi",
+                        false,
+                        FigureSize::double_column(300.0),
+                    ),
+                    (
+                        "PNG journal double column, 600 dpi",
+                        false,
+                        FigureSize::double_column(600.0),
+                    ),
+                ];
+                for (label, svg, size) in presets {
+                    if ui.button(label).clicked() {
+                        ui.close();
+                        self.export_figure(svg, size);
+                    }
+                }
                 if !self.settings.recent.is_empty() {
                     ui.separator();
                     ui.label("Recent files");
@@ -517,7 +675,7 @@ impl App {
                     self.loaded.cohort.n_rows, self.last_analysis_ms
                 ));
             }
-            ui.weak("· Ctrl+O open · drop a file · F11 presentation");
+            ui.weak("· Ctrl+O open · Ctrl+S save spec · drop a file · F11 presentation");
         });
     }
 
@@ -547,7 +705,7 @@ impl App {
         };
         let mut open = true;
         let mut dismissed = false;
-        egui::Window::new("Could not open the file")
+        egui::Window::new("Something went wrong")
             .collapsible(false)
             .resizable(false)
             .open(&mut open)

@@ -1,0 +1,266 @@
+//! Export: figures (SVG, PNG at slide and journal sizes), tables (CSV), and the `report`
+//! folder (figures, tables, summary.json, report.md). Everything is drawn from a [`Report`];
+//! writes are atomic and never touch the input file.
+
+pub mod figure;
+mod tables;
+
+use std::path::Path;
+
+use plotters::prelude::*;
+
+use crate::analysis::{MatchSpec, Report, Spec};
+use crate::cohort::Cohort;
+use crate::spec_file::write_atomic;
+
+pub use figure::Scale;
+pub use tables::*;
+
+/// A figure's pixel size and resolution.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FigureSize {
+    pub width_px: u32,
+    pub height_px: u32,
+    pub dpi: f64,
+}
+
+impl FigureSize {
+    /// Slide 16:9 (1920 × 1080).
+    pub const SLIDE_16_9: FigureSize = FigureSize {
+        width_px: 1920,
+        height_px: 1080,
+        dpi: 144.0,
+    };
+    /// Slide 4:3 (1440 × 1080).
+    pub const SLIDE_4_3: FigureSize = FigureSize {
+        width_px: 1440,
+        height_px: 1080,
+        dpi: 144.0,
+    };
+
+    /// A journal column (`width_mm` wide, 4:3.2 aspect) at `dpi`.
+    pub fn journal(width_mm: f64, dpi: f64) -> FigureSize {
+        let w = (width_mm / 25.4 * dpi).round() as u32;
+        FigureSize {
+            width_px: w,
+            height_px: (w as f64 * 0.8).round() as u32,
+            dpi,
+        }
+    }
+
+    /// Single column (85 mm).
+    pub fn single_column(dpi: f64) -> FigureSize {
+        Self::journal(85.0, dpi)
+    }
+
+    /// Double column (180 mm).
+    pub fn double_column(dpi: f64) -> FigureSize {
+        Self::journal(180.0, dpi)
+    }
+
+    /// Parses "slide", "slide43", "single300", "single600", "double300", "double600" or "WxH".
+    pub fn parse(s: &str) -> Option<FigureSize> {
+        Some(match s {
+            "slide" | "slide169" => Self::SLIDE_16_9,
+            "slide43" => Self::SLIDE_4_3,
+            "single300" => Self::single_column(300.0),
+            "single600" => Self::single_column(600.0),
+            "double300" => Self::double_column(300.0),
+            "double600" => Self::double_column(600.0),
+            other => {
+                let (w, h) = other.split_once('x')?;
+                let (w, h): (u32, u32) = (w.parse().ok()?, h.parse().ok()?);
+                if !(200..=20_000).contains(&w) || !(200..=20_000).contains(&h) {
+                    return None;
+                }
+                FigureSize {
+                    width_px: w,
+                    height_px: h,
+                    dpi: 144.0,
+                }
+            }
+        })
+    }
+
+    fn scale(&self) -> Scale {
+        Scale::new(self.height_px, self.dpi)
+    }
+}
+
+/// Which figure.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Figure {
+    /// Kaplan–Meier curves of an endpoint.
+    Km(String),
+    /// DCR / ORR bars.
+    Response,
+    /// Love plot; `after` = the report is matched and shows after-matching SMDs too.
+    Balance,
+}
+
+fn draw<DB: DrawingBackend>(
+    area: &plotters::drawing::DrawingArea<DB, plotters::coord::Shift>,
+    fig: &Figure,
+    report: &Report,
+    balance_from: Option<&Report>,
+    scale: Scale,
+    demo: bool,
+) -> Result<(), String> {
+    match fig {
+        Figure::Km(ep) => figure::draw_km(area, report, ep, scale, demo),
+        Figure::Response => figure::draw_response(area, report, scale, demo),
+        Figure::Balance => {
+            let src = balance_from.unwrap_or(report);
+            let m = src
+                .matching
+                .as_ref()
+                .ok_or("the balance figure needs a propensity model (matching covariates)")?;
+            figure::draw_love(area, src, m, report.matching.is_some(), scale, demo)
+        }
+    }
+}
+
+/// The figure as SVG text (labels and numbers are real `<text>` elements).
+pub fn render_svg(
+    fig: &Figure,
+    report: &Report,
+    balance_from: Option<&Report>,
+    size: FigureSize,
+    demo: bool,
+) -> Result<String, String> {
+    let mut out = String::new();
+    {
+        let backend = SVGBackend::with_string(&mut out, (size.width_px, size.height_px));
+        let area = backend.into_drawing_area();
+        draw(&area, fig, report, balance_from, size.scale(), demo)?;
+    }
+    Ok(out)
+}
+
+/// The figure as PNG bytes (RGB, with its resolution recorded in the pHYs chunk).
+pub fn render_png(
+    fig: &Figure,
+    report: &Report,
+    balance_from: Option<&Report>,
+    size: FigureSize,
+    demo: bool,
+) -> Result<Vec<u8>, String> {
+    let (w, h) = (size.width_px, size.height_px);
+    let mut rgb = vec![255u8; (w as usize) * (h as usize) * 3];
+    {
+        let backend = BitMapBackend::with_buffer(&mut rgb, (w, h));
+        let area = backend.into_drawing_area();
+        draw(&area, fig, report, balance_from, size.scale(), demo)?;
+    }
+    encode_png(&rgb, w, h, size.dpi)
+}
+
+fn encode_png(rgb: &[u8], w: u32, h: u32, dpi: f64) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    {
+        let mut enc = png::Encoder::new(&mut out, w, h);
+        enc.set_color(png::ColorType::Rgb);
+        enc.set_depth(png::BitDepth::Eight);
+        let ppm = (dpi / 0.0254).round() as u32;
+        enc.set_pixel_dims(Some(png::PixelDimensions {
+            xppu: ppm,
+            yppu: ppm,
+            unit: png::Unit::Meter,
+        }));
+        let mut writer = enc.write_header().map_err(|e| e.to_string())?;
+        writer.write_image_data(rgb).map_err(|e| e.to_string())?;
+    }
+    Ok(out)
+}
+
+/// The report used for the balance figure when the analysis is unmatched: the same spec with
+/// matching on the given (or default) covariates, so the unmatched SMDs can be drawn.
+pub fn balance_source(cohort: &Cohort, spec: &Spec) -> Option<Report> {
+    if spec.matching.is_some() {
+        return None;
+    }
+    let covs: Vec<String> = MatchSpec::default()
+        .covariates
+        .into_iter()
+        .filter(|c| cohort.has_column(c))
+        .collect();
+    if covs.is_empty() {
+        return None;
+    }
+    let s = Spec {
+        matching: Some(MatchSpec {
+            covariates: covs,
+            ..MatchSpec::default()
+        }),
+        ..spec.clone()
+    };
+    crate::analysis::analyze(cohort, &s).ok()
+}
+
+/// Formats of the `report` folder.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Formats {
+    pub svg: bool,
+    pub png: bool,
+}
+
+/// Everything `report` writes, in order (for report.md and tests).
+#[derive(Clone, Debug, Default)]
+pub struct Written {
+    pub figures: Vec<String>,
+    pub tables: Vec<String>,
+}
+
+/// Writes the report folder: figures, tables, summary.json (the `analyze` JSON), report.md.
+#[allow(clippy::too_many_arguments)]
+pub fn write_report(
+    dir: &Path,
+    cohort: &Cohort,
+    spec: &Spec,
+    report: &Report,
+    unmatched: Option<&Report>,
+    formats: Formats,
+    demo: bool,
+    force: bool,
+) -> Result<Written, String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: cannot create: {e}", dir.display()))?;
+    let mut written = Written::default();
+    let size = FigureSize::SLIDE_16_9;
+    let balance_src = balance_source(cohort, spec);
+    let mut figures: Vec<(String, Figure, &Report)> = Vec::new();
+    for (name, _) in report.endpoints.iter() {
+        figures.push((format!("km_{name}"), Figure::Km(name.clone()), report));
+        if let Some(u) = unmatched {
+            figures.push((format!("km_{name}_unmatched"), Figure::Km(name.clone()), u));
+        }
+    }
+    if report.response.is_some() {
+        figures.push(("response".to_string(), Figure::Response, report));
+    }
+    if report.matching.is_some() || balance_src.is_some() {
+        figures.push(("balance".to_string(), Figure::Balance, report));
+    }
+    for (name, fig, rep) in &figures {
+        if formats.svg {
+            let svg = render_svg(fig, rep, balance_src.as_ref(), size, demo)?;
+            let f = format!("{name}.svg");
+            write_atomic(&dir.join(&f), svg.as_bytes(), force)?;
+            written.figures.push(f);
+        }
+        if formats.png {
+            let png = render_png(fig, rep, balance_src.as_ref(), size, demo)?;
+            let f = format!("{name}.png");
+            write_atomic(&dir.join(&f), &png, force)?;
+            written.figures.push(f);
+        }
+    }
+    for (name, text) in tables::all_tables(cohort, report) {
+        write_atomic(&dir.join(&name), text.as_bytes(), force)?;
+        written.tables.push(name);
+    }
+    let json = serde_json::to_string_pretty(report).map_err(|e| e.to_string())?;
+    write_atomic(&dir.join("summary.json"), json.as_bytes(), force)?;
+    let md = tables::report_markdown(report, spec, &written);
+    write_atomic(&dir.join("report.md"), md.as_bytes(), force)?;
+    Ok(written)
+}

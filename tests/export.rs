@@ -1,0 +1,182 @@
+//! Figures, tables and the report folder: SVGs parse and carry curves, at-risk numbers and
+//! medians as text; PNGs have the requested size and are not blank; summary.json is the
+//! `analyze` JSON for the same options.
+
+use std::process::Command;
+
+use survival_explorer::analysis::{analyze, MatchSpec, Spec};
+use survival_explorer::cohort::Cohort;
+use survival_explorer::export::{render_png, Figure, FigureSize};
+
+fn demo_path() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/demo_cohort.csv")
+}
+
+fn out_dir(name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("se-export-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+fn png_info(bytes: &[u8]) -> (u32, u32, usize) {
+    let mut reader = png::Decoder::new(std::io::Cursor::new(bytes))
+        .read_info()
+        .unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let ch = info.color_type.samples();
+    let colours: std::collections::HashSet<&[u8]> = buf[..info.buffer_size()].chunks(ch).collect();
+    (info.width, info.height, colours.len())
+}
+
+fn svg_texts(path: &std::path::Path) -> (Vec<String>, usize) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let doc = roxmltree::Document::parse(&text)
+        .unwrap_or_else(|e| panic!("{}: not XML: {e}", path.display()));
+    let texts = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("text"))
+        .map(|n| n.text().unwrap_or("").trim().to_string())
+        .collect();
+    let curves = doc
+        .descendants()
+        .filter(|n| {
+            n.has_tag_name("polyline")
+                && n.attribute("stroke").is_some_and(|s| {
+                    s.eq_ignore_ascii_case("#0072B2") || s.eq_ignore_ascii_case("#D55E00")
+                })
+        })
+        .count();
+    (texts, curves)
+}
+
+#[test]
+fn report_folder_has_every_figure_table_and_the_analyze_json() {
+    let dir = out_dir("report");
+    let demo = demo_path();
+    let bin = env!("CARGO_BIN_EXE_survival-explorer");
+    let args = ["--match", "ecog,albi_grade,prior_io_response"];
+    let status = Command::new(bin)
+        .args([
+            "report",
+            demo.to_str().unwrap(),
+            "--out",
+            dir.to_str().unwrap(),
+        ])
+        .args(args)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    // Existing files are not replaced without --force.
+    let again = Command::new(bin)
+        .args([
+            "report",
+            demo.to_str().unwrap(),
+            "--out",
+            dir.to_str().unwrap(),
+        ])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("--force"));
+
+    let cohort = Cohort::load(&demo).unwrap();
+    let spec = Spec {
+        matching: Some(MatchSpec::default()),
+        ..Spec::default()
+    };
+    let report = analyze(&cohort, &spec).unwrap();
+    for (name, ep) in report.endpoints.iter() {
+        let (texts, curves) = svg_texts(&dir.join(format!("km_{name}.svg")));
+        assert!(curves >= 2, "km_{name}.svg: {curves} curves");
+        let all = texts.join("\n");
+        assert!(
+            all.contains("Number at risk"),
+            "km_{name}.svg lacks the at-risk table"
+        );
+        assert!(
+            all.contains("synthetic demo data"),
+            "the demo mark is missing"
+        );
+        assert!(
+            all.contains("propensity-matched sample"),
+            "matched or not is not said"
+        );
+        for (arm, a) in ep.arms.iter() {
+            let median = format!("median {:.1} (95% CI", a.median);
+            assert!(
+                all.contains(&median) || !a.median.is_finite(),
+                "{name} {arm}: no '{median}'"
+            );
+            // The at-risk count at time 0 is the arm's n.
+            assert!(
+                texts.iter().any(|t| *t == format!("{:.0}", a.n)),
+                "{name} {arm}: at-risk {} missing",
+                a.n
+            );
+        }
+        let png = std::fs::read(dir.join(format!("km_{name}.png"))).unwrap();
+        let (w, h, colours) = png_info(&png);
+        assert_eq!((w, h), (1920, 1080));
+        assert!(colours > 20, "km_{name}.png looks blank");
+    }
+    for f in ["response.svg", "balance.svg", "km_pfs_unmatched.svg"] {
+        let (texts, _) = svg_texts(&dir.join(f));
+        assert!(
+            texts.iter().any(|t| t.contains("synthetic demo data")),
+            "{f}: no demo mark"
+        );
+    }
+    for t in [
+        "summary.csv",
+        "km_pfs.csv",
+        "response.csv",
+        "balance.csv",
+        "baseline_table.csv",
+        "matched_cohort.csv",
+        "report.md",
+        "analysis.toml",
+    ] {
+        assert!(dir.join(t).exists(), "{t} missing");
+    }
+    let matched_rows = std::fs::read_to_string(dir.join("matched_cohort.csv"))
+        .unwrap()
+        .lines()
+        .count();
+    assert_eq!(
+        matched_rows, 231,
+        "header + every patient of the propensity model"
+    );
+
+    // summary.json is exactly the analyze JSON for the same options (timing aside).
+    let out = Command::new(bin)
+        .args(["analyze", demo.to_str().unwrap()])
+        .args(args)
+        .output()
+        .unwrap();
+    let mut from_analyze: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut from_report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
+    from_analyze["timing"] = serde_json::Value::Null;
+    from_report["timing"] = serde_json::Value::Null;
+    assert_eq!(from_analyze, from_report);
+}
+
+#[test]
+fn png_presets_have_their_pixel_sizes() {
+    let cohort = Cohort::load(&demo_path()).unwrap();
+    let report = analyze(&cohort, &Spec::default()).unwrap();
+    for (size, expect) in [
+        (FigureSize::SLIDE_4_3, (1440, 1080)),
+        (FigureSize::single_column(300.0), (1004, 803)),
+        (FigureSize::double_column(300.0), (2126, 1701)),
+        (FigureSize::parse("800x600").unwrap(), (800, 600)),
+    ] {
+        let png = render_png(&Figure::Km("os".into()), &report, None, size, false).unwrap();
+        let (w, h, colours) = png_info(&png);
+        assert_eq!((w, h), expect);
+        assert!(colours > 20);
+    }
+    assert!(FigureSize::parse("10x10").is_none());
+}
