@@ -77,7 +77,7 @@ pub fn run_report(args: &ReportArgs) -> anyhow::Result<crate::export::Written> {
         }
     }
     let t0 = Instant::now();
-    let cohort = Cohort::load(&file)?;
+    let cohort = load_for(&file, &spec)?;
     let load_ms = t0.elapsed().as_secs_f64() * 1e3;
     let mut report = analyze(&cohort, &spec)?;
     report.timing.load_ms = load_ms;
@@ -221,6 +221,13 @@ pub struct AnalyzeArgs {
     /// Cox SE clustered on the matched set.
     #[arg(long)]
     pub robust: bool,
+    /// Use a column for a role: ROLE=COLUMN, e.g. os_months="OS (months)" (repeatable).
+    #[arg(long = "map", value_name = "ROLE=COLUMN")]
+    pub map: Vec<String>,
+    /// Event coding: 0-1 (also TRUE/FALSE, yes/no, dead/alive …) or R's 1-2 (2 = event)
+    /// [default: 0-1].
+    #[arg(long)]
+    pub event_coding: Option<String>,
 }
 
 fn parse_endpoint(s: &str) -> Result<EndpointSpec, String> {
@@ -307,6 +314,20 @@ impl AnalyzeArgs {
         if let Some(h) = self.rmst_horizon {
             spec.rmst_horizon = Some(h);
         }
+        for m in &self.map {
+            let Some((role, column)) = m.split_once('=') else {
+                return Err(format!("--map '{m}': expected ROLE=COLUMN"));
+            };
+            spec.column_map
+                .insert(role.trim().to_string(), column.trim().to_string());
+        }
+        if let Some(c) = &self.event_coding {
+            spec.event_coding = match c.as_str() {
+                "0-1" | "standard" => crate::analysis::EventCoding::Standard,
+                "1-2" => crate::analysis::EventCoding::OneTwo,
+                other => return Err(format!("--event-coding '{other}': expected 0-1 or 1-2")),
+            };
+        }
         if let Some(u) = &self.time_unit {
             spec.time_unit = TimeUnit::parse(u).ok_or_else(|| {
                 format!("--time-unit '{u}': expected months, weeks, days or years")
@@ -375,10 +396,17 @@ impl AnalyzeArgs {
 }
 
 /// Loads, analyses and returns the report (with `timing.load_ms` filled in).
+/// Loads a cohort and applies the spec's column map.
+pub fn load_for(file: &std::path::Path, spec: &Spec) -> anyhow::Result<Cohort> {
+    let mut cohort = Cohort::load(file)?;
+    cohort.apply_column_map(&spec.column_map)?;
+    Ok(cohort)
+}
+
 pub fn run_analysis(args: &AnalyzeArgs) -> anyhow::Result<Report> {
     let (spec, file) = args.resolve().map_err(anyhow::Error::msg)?;
     let t0 = Instant::now();
-    let cohort = Cohort::load(&file)?;
+    let cohort = load_for(&file, &spec)?;
     let load_ms = t0.elapsed().as_secs_f64() * 1e3;
     let mut report = analyze(&cohort, &spec)?;
     report.timing.load_ms = load_ms;
@@ -392,6 +420,7 @@ pub fn run_analysis(args: &AnalyzeArgs) -> anyhow::Result<Report> {
 /// Warning lines for stderr: load warnings, rows left out, matching warnings.
 pub fn warning_lines(report: &Report) -> Vec<String> {
     let mut out: Vec<String> = report.cohort.warnings.clone();
+    out.extend(report.sample.warnings.iter().cloned());
     for e in &report.sample.excluded {
         out.push(format!("{} rows left out: {}", e.n, e.reason));
     }

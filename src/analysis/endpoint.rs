@@ -1,5 +1,7 @@
 //! One time-to-event endpoint of the pipeline.
 
+use std::borrow::Cow;
+
 use crate::cohort::{format_number, Cohort, Column, ColumnData};
 use crate::stats::cox::{cox_fit, CoxData, CoxError};
 use crate::stats::dist::{normal_quantile, normal_two_sided_p};
@@ -8,8 +10,8 @@ use crate::stats::logrank::log_rank;
 use crate::stats::{sorted_order, timefix_sorted, SurvSample};
 
 use super::{
-    require, AnalysisError, ArmSurvival, CoxReport, EndpointReport, EndpointSpec, Exclusion,
-    FollowUp, LogRankReport, OrderedMap, RmstDifference, Sample, Spec,
+    require, AnalysisError, ArmSurvival, CoxReport, EndpointReport, EndpointSpec, EventCoding,
+    Exclusion, FollowUp, LogRankReport, OrderedMap, RmstDifference, Sample, Spec,
 };
 
 const FOLLOW_UP_METHOD: &str = "reverse Kaplan–Meier (Schemper & Smith 1996)";
@@ -44,31 +46,102 @@ pub(crate) fn numeric<'a>(
     }
 }
 
-/// The event column as booleans (NaN stays missing); anything but 0/1 is an error.
-fn event_values<'a>(cohort: &'a Cohort, col: &'a Column) -> Result<&'a [f64], AnalysisError> {
-    let v = numeric(cohort, col, "an event code (1 event, 0 censored)")?;
-    let mut bad: Vec<f64> = v
-        .iter()
-        .copied()
-        .filter(|x| !x.is_nan() && *x != 0.0 && *x != 1.0)
-        .collect();
-    if !bad.is_empty() {
-        let mut found: Vec<f64> = v.iter().copied().filter(|x| !x.is_nan()).collect();
-        found.sort_by(f64::total_cmp);
-        found.dedup();
-        bad.truncate(1);
-        return Err(AnalysisError::EventCoding {
-            file: cohort.source.clone(),
-            column: col.name.clone(),
-            found: found
-                .into_iter()
-                .take(20)
-                .map(format_number)
-                .collect::<Vec<_>>()
-                .join(", "),
-        });
+/// Event words accepted (case-insensitive) in a text event column: (event, censored).
+pub const EVENT_WORDS: [&str; 11] = [
+    "1",
+    "true",
+    "yes",
+    "y",
+    "dead",
+    "died",
+    "death",
+    "event",
+    "progressed",
+    "progression",
+    "relapse",
+];
+pub const CENSOR_WORDS: [&str; 9] = [
+    "0",
+    "false",
+    "no",
+    "n",
+    "alive",
+    "censored",
+    "censor",
+    "no event",
+    "not progressed",
+];
+
+/// The event column as 1 (event) / 0 (censored) / NaN (missing). Codes other than the
+/// accepted ones are an error that lists the values found.
+fn event_values<'a>(
+    cohort: &'a Cohort,
+    col: &'a Column,
+    coding: EventCoding,
+) -> Result<Cow<'a, [f64]>, AnalysisError> {
+    let coding_err = |found: Vec<String>| AnalysisError::EventCoding {
+        file: cohort.source.clone(),
+        column: col.name.clone(),
+        found: found.into_iter().take(20).collect::<Vec<_>>().join(", "),
+    };
+    match &col.data {
+        ColumnData::Numeric(v) => {
+            let (event, censor) = match coding {
+                EventCoding::Standard => (1.0, 0.0),
+                EventCoding::OneTwo => (2.0, 1.0),
+            };
+            if v.iter().any(|x| !x.is_nan() && *x != event && *x != censor) {
+                let mut found: Vec<f64> = v.iter().copied().filter(|x| !x.is_nan()).collect();
+                found.sort_by(f64::total_cmp);
+                found.dedup();
+                return Err(coding_err(found.into_iter().map(format_number).collect()));
+            }
+            if coding == EventCoding::Standard {
+                return Ok(Cow::Borrowed(v));
+            }
+            Ok(Cow::Owned(
+                v.iter()
+                    .map(|&x| {
+                        if x.is_nan() {
+                            x
+                        } else {
+                            f64::from(u8::from(x == event))
+                        }
+                    })
+                    .collect(),
+            ))
+        }
+        ColumnData::Text { codes, levels } => {
+            let mapped: Vec<Option<f64>> = levels
+                .iter()
+                .map(|l| {
+                    let l = l.trim().to_lowercase();
+                    if EVENT_WORDS.contains(&l.as_str()) {
+                        Some(1.0)
+                    } else if CENSOR_WORDS.contains(&l.as_str()) {
+                        Some(0.0)
+                    } else {
+                        None
+                    }
+                })
+                .collect();
+            if mapped.iter().any(|m| m.is_none()) {
+                return Err(coding_err(levels.clone()));
+            }
+            Ok(Cow::Owned(
+                codes
+                    .iter()
+                    .map(|&c| {
+                        mapped
+                            .get(c as usize)
+                            .copied()
+                            .flatten()
+                            .unwrap_or(f64::NAN)
+                    })
+                    .collect(),
+            ))
+        }
     }
-    Ok(v)
 }
 
 fn follow_up(curve: &KmCurve) -> FollowUp {
@@ -156,7 +229,7 @@ pub(crate) fn analyze_endpoint(
         &ep.event,
         &format!("event of endpoint '{}'", ep.name),
     )?;
-    let events = event_values(cohort, event_col)?;
+    let events = event_values(cohort, event_col, spec.event_coding)?;
 
     let (mut missing_time, mut negative, mut infinite, mut missing_event) = (0, 0, 0, 0);
     let n = sample.rows.len();

@@ -179,14 +179,59 @@ fn arm_counts(col: &Column) -> OrderedMap<usize> {
     out
 }
 
+/// Case and surrounding spaces ignored ("Lenvatinib " = "lenvatinib").
+fn normalize_level(s: &str) -> String {
+    s.trim().to_lowercase()
+}
+
+/// Matches an arm level exactly, or — when no cell matches exactly, or several spellings of
+/// the level exist — ignoring case and spaces, with a warning naming the spellings taken.
+fn arm_matcher<'a>(
+    col: &'a Column,
+    level: &str,
+    warnings: &mut Vec<String>,
+) -> Box<dyn Fn(usize) -> bool + 'a> {
+    let ColumnData::Text { codes, levels } = &col.data else {
+        return value_matcher(col, level);
+    };
+    let want = normalize_level(level);
+    let spellings: Vec<u32> = levels
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| normalize_level(l) == want)
+        .map(|(k, _)| k as u32)
+        .collect();
+    let exact = levels.iter().any(|l| l == level);
+    if spellings.len() > 1 || (!exact && !spellings.is_empty()) {
+        let names: Vec<String> = spellings
+            .iter()
+            .map(|&k| format!("'{}'", levels[k as usize]))
+            .collect();
+        warnings.push(format!(
+            "arm levels {} are taken as '{level}' (they differ only in case or spaces)",
+            names.join(", ")
+        ));
+    }
+    Box::new(move |r| spellings.contains(&codes[r]))
+}
+
 /// The sample inside the subgroup: rows of the treated and control arms, unweighted.
 pub fn subgroup_sample(
     cohort: &Cohort,
     spec: &Spec,
 ) -> Result<(Sample, Vec<Exclusion>), AnalysisError> {
+    let (sample, excluded, _) = subgroup_sample_with_warnings(cohort, spec)?;
+    Ok((sample, excluded))
+}
+
+fn subgroup_sample_with_warnings(
+    cohort: &Cohort,
+    spec: &Spec,
+) -> Result<(Sample, Vec<Exclusion>, Vec<String>), AnalysisError> {
     let arm_col = require(cohort, &spec.arm_column, "arm")?;
-    let is_treated = value_matcher(arm_col, &spec.treated);
-    let is_control = value_matcher(arm_col, &spec.control);
+    let mut warnings = Vec::new();
+    let is_treated = arm_matcher(arm_col, &spec.treated, &mut warnings);
+    let is_control = arm_matcher(arm_col, &spec.control, &mut warnings);
     let mask = subgroup_mask(cohort, spec)?;
     let mut sample = Sample::default();
     let (mut other_arm, mut missing_arm, mut outside) = (0usize, 0usize, 0usize);
@@ -275,7 +320,7 @@ pub fn subgroup_sample(
             n: outside,
         });
     }
-    Ok((sample, excluded))
+    Ok((sample, excluded, warnings))
 }
 
 /// The endpoints to analyse: the spec's, or the canonical ones the file has.
@@ -308,7 +353,7 @@ pub fn analyze(cohort: &Cohort, spec: &Spec) -> Result<Report, AnalysisError> {
     let started = Instant::now();
     spec.validate().map_err(AnalysisError::Spec)?;
     let arm_col = require(cohort, &spec.arm_column, "arm")?;
-    let (subgroup, excluded) = subgroup_sample(cohort, spec)?;
+    let (subgroup, excluded, sample_warnings) = subgroup_sample_with_warnings(cohort, spec)?;
     let endpoints = resolve_endpoints(cohort, spec)?;
     let n_subgroup = counts_by_arm(spec, &subgroup);
     let (sample, matching) = match &spec.matching {
@@ -349,6 +394,7 @@ pub fn analyze(cohort: &Cohort, spec: &Spec) -> Result<Report, AnalysisError> {
             time_unit: spec.time_unit.name(),
             conf_type: spec.conf_type.r_name(),
             conf_level: spec.conf_level,
+            warnings: sample_warnings,
         },
         endpoints: endpoint_reports,
         response,

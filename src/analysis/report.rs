@@ -81,6 +81,8 @@ pub struct SampleSummary {
     pub time_unit: &'static str,
     pub conf_type: &'static str,
     pub conf_level: f64,
+    /// Things noticed while selecting the sample (e.g. arm levels that differ in case).
+    pub warnings: Vec<String>,
 }
 
 /// Kaplan–Meier summary of one arm for one endpoint.

@@ -216,6 +216,18 @@ impl Default for MatchSpec {
     }
 }
 
+/// How event columns code events.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum EventCoding {
+    /// 1/0 (also 1.0/0.0, TRUE/FALSE, yes/no, dead/alive, progressed/censored, event/censored).
+    #[default]
+    Standard,
+    /// R's `Surv` convention 2 = event, 1 = censored; only when the user says so.
+    #[serde(rename = "1-2")]
+    OneTwo,
+}
+
 /// Everything that defines an analysis. Defaults match the CLI's.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -242,6 +254,10 @@ pub struct Spec {
     pub time_unit: TimeUnit,
     /// `None`: no matching.
     pub matching: Option<MatchSpec>,
+    /// How event columns code events. Defaults to 1/0 and its word forms.
+    pub event_coding: EventCoding,
+    /// Role → column of the file (`--map os_months="OS (months)"`), applied when loading.
+    pub column_map: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for Spec {
@@ -259,6 +275,8 @@ impl Default for Spec {
             rmst_horizon: None,
             time_unit: TimeUnit::Months,
             matching: None,
+            event_coding: EventCoding::Standard,
+            column_map: Default::default(),
         }
     }
 }

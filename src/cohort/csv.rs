@@ -1,13 +1,245 @@
-//! CSV bytes → [`Cohort`], through polars' CSV reader with every column read as text.
+//! CSV bytes → [`Cohort`]. The bytes are checked and sniffed here (encoding, binary or
+//! archive content, separator, decimal comma, record structure with line numbers); polars'
+//! CSV reader then splits the fields, every column read as text, and [`build_column`] types
+//! them. Every failure is a one-line message naming the file, the line and what was expected.
 
 use std::io::Cursor;
 
 use polars::prelude::*;
 
-use super::{build_column, Cohort, CohortError};
+use super::{build_column_with, Cohort, CohortError};
 
-/// Parses CSV bytes (comma-separated, header row) into a cohort. `file` names the source in
-/// messages.
+/// How the text is laid out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CsvFormat {
+    pub separator: u8,
+    pub decimal_comma: bool,
+}
+
+fn sep_name(b: u8) -> &'static str {
+    match b {
+        b';' => "semicolon",
+        b'\t' => "tab",
+        _ => "comma",
+    }
+}
+
+/// Decodes the bytes as UTF-8 (BOM dropped), or as Latin-1 with a warning; refuses binary
+/// data, archives and UTF-16 with a message that says what the file is.
+fn decode(file: &str, bytes: Vec<u8>, warnings: &mut Vec<String>) -> Result<String, CohortError> {
+    let fail = |message: String| CohortError::Format {
+        file: file.to_string(),
+        message,
+    };
+    if bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"PK\x05\x06") {
+        return Err(fail(
+            "this is a ZIP archive (an Excel .xlsx workbook or a zipped file), not CSV text: save it from Excel as CSV".to_string(),
+        ));
+    }
+    if bytes.starts_with(b"\xFF\xFE") || bytes.starts_with(b"\xFE\xFF") {
+        return Err(fail(
+            "the file is UTF-16 text: save it as CSV in UTF-8 (\"CSV UTF-8\" in Excel)".to_string(),
+        ));
+    }
+    if let Some(pos) = bytes.iter().position(|&b| b == 0) {
+        let line = bytes[..pos].iter().filter(|&&b| b == b'\n').count() + 1;
+        return Err(fail(format!(
+            "line {line}: binary data (a NUL byte), not CSV text"
+        )));
+    }
+    let bytes = match bytes.strip_prefix(b"\xEF\xBB\xBF") {
+        Some(rest) => rest.to_vec(),
+        None => bytes,
+    };
+    match String::from_utf8(bytes) {
+        Ok(s) => Ok(s),
+        Err(e) => {
+            let bytes = e.into_bytes();
+            // Control characters other than tab/CR/LF mean binary content, not old Excel text.
+            let controls = bytes
+                .iter()
+                .filter(|&&b| b < 0x20 && !matches!(b, b'\t' | b'\r' | b'\n'))
+                .count();
+            if controls > 0 {
+                return Err(fail("binary data, not CSV text".to_string()));
+            }
+            warnings.push(
+                "the file is not UTF-8; it was read as Latin-1 (Windows-1252), as old Excel writes it"
+                    .to_string(),
+            );
+            Ok(bytes.iter().map(|&b| b as char).collect())
+        }
+    }
+}
+
+/// The header's field names (quotes removed, spaces trimmed).
+fn header_names(header: &str, separator: u8) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut cur = String::new();
+    let mut inside = false;
+    let mut chars = header.trim_end_matches('\r').chars().peekable();
+    while let Some(c) = chars.next() {
+        if inside {
+            if c == '"' {
+                if chars.peek() == Some(&'"') {
+                    cur.push('"');
+                    chars.next();
+                } else {
+                    inside = false;
+                }
+            } else {
+                cur.push(c);
+            }
+        } else if c == '"' && cur.trim().is_empty() {
+            inside = true;
+        } else if c as u32 == separator as u32 {
+            names.push(cur.trim().to_string());
+            cur.clear();
+        } else {
+            cur.push(c);
+        }
+    }
+    names.push(cur.trim().to_string());
+    names
+}
+
+/// One pass over the records (quotes respected): field counts per line, the separator from the
+/// header, and whether numbers use a decimal comma.
+fn sniff(file: &str, text: &str) -> Result<(CsvFormat, usize), CohortError> {
+    let fail = |message: String| CohortError::Format {
+        file: file.to_string(),
+        message,
+    };
+    let header_end = text.find('\n').unwrap_or(text.len());
+    let header = &text[..header_end];
+    let count_outside_quotes = |sep: u8| {
+        let mut inside = false;
+        header
+            .bytes()
+            .filter(|&b| {
+                if b == b'"' {
+                    inside = !inside;
+                }
+                !inside && b == sep
+            })
+            .count()
+    };
+    let (mut separator, mut best) = (b',', count_outside_quotes(b','));
+    for sep in [b';', b'\t'] {
+        let c = count_outside_quotes(sep);
+        if c > best {
+            separator = sep;
+            best = c;
+        }
+    }
+    let expected = best + 1;
+    let bytes = text.as_bytes();
+    let (mut i, mut line, mut record_line) = (0usize, 1usize, 1usize);
+    let (mut fields, mut inside, mut at_field_start) = (1usize, false, true);
+    let mut quote_line = 0usize;
+    let mut records = 0usize;
+    let mut decimal_comma = false;
+    let mut field_start = 0usize;
+    let mut check_field = |start: usize, end: usize| {
+        if separator != b',' {
+            let f = text[start..end].trim();
+            if let Some((a, b)) = f.split_once(',') {
+                let a = a.strip_prefix('-').unwrap_or(a);
+                if !a.is_empty()
+                    && !b.is_empty()
+                    && a.bytes().all(|c| c.is_ascii_digit())
+                    && b.bytes().all(|c| c.is_ascii_digit())
+                {
+                    decimal_comma = true;
+                }
+            }
+        }
+    };
+    while i < bytes.len() {
+        let b = bytes[i];
+        if inside {
+            if b == b'"' {
+                if bytes.get(i + 1) == Some(&b'"') {
+                    i += 1;
+                } else {
+                    inside = false;
+                }
+            } else if b == b'\n' {
+                line += 1;
+            }
+        } else if b == b'"' && at_field_start {
+            inside = true;
+            quote_line = line;
+        } else if b == separator {
+            check_field(field_start, i);
+            fields += 1;
+            at_field_start = true;
+            field_start = i + 1;
+            i += 1;
+            continue;
+        } else if b == b'\n' {
+            check_field(field_start, i);
+            let blank = text[line_start(bytes, i)..i].trim().is_empty();
+            if !blank {
+                if fields != expected {
+                    return Err(fail(format!(
+                        "line {record_line}: {fields} fields, but the header has {expected} ({} separated); is a separator or a quote missing?",
+                        sep_name(separator)
+                    )));
+                }
+                records += 1;
+            }
+            line += 1;
+            record_line = line;
+            fields = 1;
+            at_field_start = true;
+            field_start = i + 1;
+            i += 1;
+            continue;
+        }
+        if !matches!(b, b' ' | b'\r') {
+            at_field_start = false;
+        }
+        i += 1;
+    }
+    if inside {
+        return Err(fail(format!(
+            "line {quote_line}: a quoted field is never closed (unterminated quote)"
+        )));
+    }
+    if !text[line_start(bytes, bytes.len())..].trim().is_empty() {
+        check_field(field_start, bytes.len());
+        if fields != expected {
+            return Err(fail(format!(
+                "line {record_line}: {fields} fields, but the header has {expected} ({} separated)",
+                sep_name(separator)
+            )));
+        }
+        records += 1;
+    }
+    // The header itself was counted as a record.
+    Ok((
+        CsvFormat {
+            separator,
+            decimal_comma,
+        },
+        records.saturating_sub(1),
+    ))
+}
+
+fn text_header_end(text: &str) -> usize {
+    text.find('\n').unwrap_or(text.len())
+}
+
+fn line_start(bytes: &[u8], end: usize) -> usize {
+    bytes[..end]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |p| p + 1)
+}
+
+/// Parses CSV bytes (header row; comma, semicolon or tab separated, detected) into a cohort.
+/// `file` names the source in messages.
 pub fn read_csv_bytes(file: &str, bytes: Vec<u8>) -> Result<Cohort, CohortError> {
     let format_err = |message: String| CohortError::Format {
         file: file.to_string(),
@@ -18,16 +250,39 @@ pub fn read_csv_bytes(file: &str, bytes: Vec<u8>) -> Result<Cohort, CohortError>
             file: file.to_string(),
         });
     }
-    let bytes = match bytes.strip_prefix(b"\xEF\xBB\xBF") {
-        Some(rest) => rest.to_vec(),
-        None => bytes,
-    };
-    let frame = CsvReadOptions::default()
+    let mut warnings = Vec::new();
+    let text = decode(file, bytes, &mut warnings)?;
+    let (format, n_records) = sniff(file, &text)?;
+    let header_line = text[..text_header_end(&text)].to_string();
+    if n_records == 0 {
+        return Err(CohortError::Empty {
+            file: file.to_string(),
+        });
+    }
+    if format.separator != b',' {
+        warnings.push(format!(
+            "read as {}-separated{}",
+            sep_name(format.separator),
+            if format.decimal_comma {
+                ", with decimal commas"
+            } else {
+                ""
+            }
+        ));
+    }
+    let parse = CsvParseOptions::default()
+        .with_separator(format.separator)
+        .with_missing_is_null(true);
+    let reader = CsvReadOptions::default()
         .with_has_header(true)
         .with_infer_schema_length(Some(0))
         .with_raise_if_empty(false)
-        .into_reader_with_file_handle(Cursor::new(bytes))
-        .finish()
+        .with_parse_options(parse)
+        .into_reader_with_file_handle(Cursor::new(text.into_bytes()));
+    // polars is a large dependency: a panic inside it on unforeseen input must not take the
+    // window down, so it becomes an error message.
+    let frame = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| reader.finish()))
+        .map_err(|_| format_err("the CSV reader failed on this file".to_string()))?
         .map_err(|e| format_err(format!("not a readable CSV file: {e}")))?;
     let n_rows = frame.height();
     if n_rows == 0 {
@@ -35,10 +290,20 @@ pub fn read_csv_bytes(file: &str, bytes: Vec<u8>) -> Result<Cohort, CohortError>
             file: file.to_string(),
         });
     }
+    // Names from the header as written (polars would rename duplicates silently).
+    let header_end = text_header_end(&header_line);
+    let names = header_names(&header_line[..header_end], format.separator);
     let mut columns = Vec::with_capacity(frame.width());
     let mut seen = std::collections::HashSet::new();
-    for col in frame.columns() {
-        let name = col.name().trim().to_string();
+    for (k, col) in frame.columns().iter().enumerate() {
+        let mut name = names
+            .get(k)
+            .cloned()
+            .unwrap_or_else(|| col.name().trim().to_string());
+        if name.is_empty() {
+            name = format!("column_{}", k + 1);
+            warnings.push(format!("column {} has no name; called it '{name}'", k + 1));
+        }
         if !seen.insert(name.clone()) {
             return Err(CohortError::DuplicateColumn {
                 file: file.to_string(),
@@ -49,12 +314,14 @@ pub fn read_csv_bytes(file: &str, bytes: Vec<u8>) -> Result<Cohort, CohortError>
             .str()
             .map_err(|e| format_err(format!("column '{name}': {e}")))?;
         let cells: Vec<Option<&str>> = strings.iter().collect();
-        columns.push(build_column(name, &cells));
+        columns.push(build_column_with(name, &cells, format.decimal_comma));
     }
-    Ok(Cohort {
+    let mut cohort = Cohort {
         source: file.to_string(),
         n_rows,
         columns,
-        warnings: Vec::new(),
-    })
+        warnings,
+    };
+    cohort.check_patient_ids();
+    Ok(cohort)
 }

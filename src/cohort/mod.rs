@@ -14,6 +14,120 @@ pub use csv::read_csv_bytes;
 /// Cell texts read as missing (after trimming spaces).
 pub const MISSING_CODES: [&str; 7] = ["", "NA", "N/A", "NaN", "nan", ".", "-"];
 
+/// Common names of each role's column, matched case- and punctuation-insensitively.
+pub const ROLE_ALIASES: [(&str, &[&str]); 9] = [
+    (
+        "patient_id",
+        &[
+            "id",
+            "patient",
+            "patient id",
+            "subject",
+            "subject_id",
+            "record_id",
+            "pid",
+        ],
+    ),
+    (
+        "arm",
+        &[
+            "treatment",
+            "trt",
+            "group",
+            "drug",
+            "second line",
+            "second_line_drug",
+            "tki",
+        ],
+    ),
+    (
+        "pfs_months",
+        &[
+            "pfs",
+            "pfs time",
+            "pfs_time",
+            "pfs (months)",
+            "pfs months",
+            "pfs_mo",
+        ],
+    ),
+    (
+        "pfs_event",
+        &[
+            "pfs status",
+            "pfs_status",
+            "pfs event",
+            "progression",
+            "pfs censor",
+            "pfs_cens",
+        ],
+    ),
+    (
+        "os_months",
+        &[
+            "os",
+            "os time",
+            "os_time",
+            "os (months)",
+            "os months",
+            "os_mo",
+            "survival time",
+        ],
+    ),
+    (
+        "os_event",
+        &[
+            "os status",
+            "os_status",
+            "os event",
+            "death",
+            "dead",
+            "vital status",
+            "status",
+        ],
+    ),
+    (
+        "first_line_months",
+        &[
+            "first line months",
+            "ab months",
+            "a+b months",
+            "time on ab",
+            "time on a+b",
+            "first_line",
+        ],
+    ),
+    (
+        "best_response",
+        &[
+            "response",
+            "best response",
+            "bor",
+            "best overall response",
+            "recist",
+        ],
+    ),
+    (
+        "prior_io_response",
+        &[
+            "prior io response",
+            "io response",
+            "ab response",
+            "response to ab",
+            "response to a+b",
+            "prior response",
+        ],
+    ),
+];
+
+/// A column name for matching: lower case, letters and digits only ("OS (months)" → "osmonths").
+pub fn normalize_name(name: &str) -> String {
+    name.to_lowercase()
+        .chars()
+        .filter(|c| c.is_alphanumeric() || *c == '+')
+        .collect()
+}
+
 /// Code of a missing value in a text column.
 pub const MISSING: u32 = u32::MAX;
 
@@ -142,7 +256,87 @@ impl Cohort {
             file: file.clone(),
             source,
         })?;
-        read_csv_bytes(&file, bytes)
+        let mut cohort = read_csv_bytes(&file, bytes)?;
+        cohort.apply_column_map(&Default::default())?;
+        Ok(cohort)
+    }
+
+    /// Warns about patient ids that appear more than once (the rows are still analysed).
+    pub fn check_patient_ids(&mut self) {
+        let Some(col) = self.column("patient_id") else {
+            return;
+        };
+        let mut seen = std::collections::HashMap::new();
+        let mut first_dup: Option<(String, usize, usize)> = None;
+        let mut n_dup = 0usize;
+        for r in 0..self.n_rows {
+            let Some(id) = col.text_at(r) else { continue };
+            if let Some(&prev) = seen.get(&id) {
+                n_dup += 1;
+                if first_dup.is_none() {
+                    first_dup = Some((id.clone(), prev, r));
+                }
+            } else {
+                seen.insert(id, r);
+            }
+        }
+        if let Some((id, a, b)) = first_dup {
+            self.warnings.push(format!(
+                "patient_id: {n_dup} duplicate ids (first: '{id}' on rows {} and {}); each row is analysed as a patient",
+                a + 1,
+                b + 1
+            ));
+        }
+    }
+
+    /// Renames columns to the canonical roles: first the user's explicit map (role → column),
+    /// then, for roles still absent, a column whose name is a known alias (case and punctuation
+    /// ignored, e.g. "OS (months)" → `os_months`, "Death" → `os_event`). Each rename is a
+    /// warning, so the user sees what was read as what.
+    pub fn apply_column_map(
+        &mut self,
+        map: &std::collections::BTreeMap<String, String>,
+    ) -> Result<(), CohortError> {
+        for (role, column) in map {
+            if role == column {
+                continue;
+            }
+            let Some(k) = self.columns.iter().position(|c| c.name == *column) else {
+                return Err(CohortError::Format {
+                    file: self.source.clone(),
+                    message: format!(
+                        "--map {role}={column}: there is no column '{column}'; the columns are: {}",
+                        self.columns
+                            .iter()
+                            .map(|c| c.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                });
+            };
+            if let Some(old) = self.columns.iter().position(|c| c.name == *role) {
+                self.columns[old].name = format!("{role} (original)");
+            }
+            self.columns[k].name = role.clone();
+            self.warnings
+                .push(format!("column '{column}' is used as {role}"));
+        }
+        for (role, aliases) in ROLE_ALIASES {
+            if self.has_column(role) {
+                continue;
+            }
+            let found = self.columns.iter().position(|c| {
+                let n = normalize_name(&c.name);
+                aliases.iter().any(|a| normalize_name(a) == n)
+            });
+            if let Some(k) = found {
+                let old = std::mem::replace(&mut self.columns[k].name, role.to_string());
+                self.warnings.push(format!(
+                    "column '{old}' is read as {role} (a common name for it)"
+                ));
+            }
+        }
+        Ok(())
     }
 
     pub fn column(&self, name: &str) -> Option<&Column> {
@@ -171,16 +365,28 @@ impl Cohort {
     }
 }
 
-/// Builds a typed column from cell texts (already trimmed): numeric when every non-missing
-/// cell parses as a finite or infinite number, text otherwise.
+/// Builds a typed column from cell texts: numeric when every non-missing cell parses as a
+/// number, text otherwise.
 pub fn build_column(name: String, cells: &[Option<&str>]) -> Column {
+    build_column_with(name, cells, false)
+}
+
+/// [`build_column`], reading "3,5" as 3.5 when `decimal_comma`.
+pub fn build_column_with(name: String, cells: &[Option<&str>], decimal_comma: bool) -> Column {
     let mut numbers = Vec::with_capacity(cells.len());
     let mut numeric = true;
+    let parse = |s: &str| {
+        if decimal_comma && s.contains(',') {
+            parse_number(&s.replacen(',', ".", 1))
+        } else {
+            parse_number(s)
+        }
+    };
     for cell in cells {
         match cell.map(str::trim) {
             None => numbers.push(f64::NAN),
             Some(s) if is_missing_code(s) => numbers.push(f64::NAN),
-            Some(s) => match parse_number(s) {
+            Some(s) => match parse(s) {
                 Some(v) => numbers.push(v),
                 None => {
                     numeric = false;
