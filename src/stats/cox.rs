@@ -86,6 +86,7 @@ fn derivs(d: &CoxData, xc: &[f64], beta: &[f64], ties: Ties) -> Derivs {
     let mut cmat2 = vec![0.0; p * p];
     let mut denom = 0.0;
     let mut xi = vec![0.0; p];
+    let mut cache = [(f64::NAN, 0.0); 2];
     let mut end = n;
     while end > 0 {
         let t = d.time[end - 1];
@@ -104,7 +105,7 @@ fn derivs(d: &CoxData, xc: &[f64], beta: &[f64], ties: Ties) -> Derivs {
                 zbeta += xi[j] * beta[j];
             }
             let w = d.weight[i];
-            let risk = zbeta.exp() * w;
+            let risk = exp_cached(&mut cache, zbeta) * w;
             denom += risk;
             for j in 0..p {
                 a[j] += risk * xi[j];
@@ -162,6 +163,23 @@ fn derivs(d: &CoxData, xc: &[f64], beta: &[f64], ties: Ties) -> Derivs {
         }
     }
     Derivs { loglik, u, imat }
+}
+
+/// exp(z) remembering the last two arguments: with one binary covariate (the arm) every
+/// subject has one of two linear predictors, so this saves nearly every exp().
+#[inline]
+fn exp_cached(cache: &mut [(f64, f64); 2], z: f64) -> f64 {
+    if cache[0].0 == z {
+        return cache[0].1;
+    }
+    if cache[1].0 == z {
+        cache.swap(0, 1);
+        return cache[0].1;
+    }
+    let e = z.exp();
+    cache[1] = cache[0];
+    cache[0] = (z, e);
+    e
 }
 
 fn centred(d: &CoxData) -> Vec<f64> {

@@ -200,11 +200,13 @@ fn find_quantile(x: &[f64], y: &[f64], p: f64, tol: f64) -> f64 {
     let mut xs: Vec<f64> = Vec::with_capacity(x.len());
     let mut ys: Vec<f64> = Vec::with_capacity(y.len());
     let mut seen_nan = false;
+    // R's duplicated(): a value seen anywhere before (by bits; -0 and 0 never both occur here).
+    let mut seen = std::collections::HashSet::with_capacity(y.len());
     for (&xv, &yv) in x.iter().zip(y) {
         let duplicate = if yv.is_nan() {
             std::mem::replace(&mut seen_nan, true)
         } else {
-            ys.contains(&yv)
+            !seen.insert((yv + 0.0).to_bits())
         };
         if !duplicate {
             xs.push(xv);

@@ -17,8 +17,9 @@ pub struct SurvSample {
     pub weight: Vec<f64>,
 }
 
-/// Indices that sort `time` ascending, ties in input order (stable), in one unstable sort of
-/// (key, index) pairs.
+/// Indices that sort `time` ascending, ties in input order (stable). Large inputs use an LSD
+/// radix sort on the order-preserving bit pattern of the f64 (linear time); small ones a
+/// comparison sort of (key, index) pairs.
 pub fn sorted_order(time: &[f64]) -> Vec<u32> {
     // Map f64 to u64 preserving the total order (sign-magnitude to two's complement).
     let key = |x: f64| {
@@ -29,13 +30,48 @@ pub fn sorted_order(time: &[f64]) -> Vec<u32> {
             b | (1 << 63)
         }
     };
-    let mut pairs: Vec<(u64, u32)> = time
-        .iter()
-        .enumerate()
-        .map(|(i, &t)| (key(t), i as u32))
-        .collect();
-    pairs.sort_unstable();
-    pairs.into_iter().map(|(_, i)| i).collect()
+    let n = time.len();
+    if n < 4096 {
+        let mut pairs: Vec<(u64, u32)> = time
+            .iter()
+            .enumerate()
+            .map(|(i, &t)| (key(t), i as u32))
+            .collect();
+        pairs.sort_unstable();
+        return pairs.into_iter().map(|(_, i)| i).collect();
+    }
+    const BITS: u32 = 11;
+    const BUCKETS: usize = 1 << BITS;
+    let mut keys: Vec<u64> = time.iter().map(|&t| key(t)).collect();
+    let mut idx: Vec<u32> = (0..n as u32).collect();
+    let mut keys2 = vec![0u64; n];
+    let mut idx2 = vec![0u32; n];
+    // Only digits in which some keys differ need a pass.
+    let first = keys[0];
+    let differing = keys.iter().fold(0u64, |acc, &k| acc | (k ^ first));
+    let mut shift = 0u32;
+    while shift < 64 {
+        if (differing >> shift) & ((BUCKETS as u64) - 1) != 0 {
+            let mut count = vec![0usize; BUCKETS + 1];
+            for &k in &keys {
+                count[((k >> shift) as usize & (BUCKETS - 1)) + 1] += 1;
+            }
+            for b in 0..BUCKETS {
+                count[b + 1] += count[b];
+            }
+            for i in 0..n {
+                let d = (keys[i] >> shift) as usize & (BUCKETS - 1);
+                let pos = count[d];
+                count[d] += 1;
+                keys2[pos] = keys[i];
+                idx2[pos] = idx[i];
+            }
+            std::mem::swap(&mut keys, &mut keys2);
+            std::mem::swap(&mut idx, &mut idx2);
+        }
+        shift += BITS;
+    }
+    idx
 }
 
 impl SurvSample {
@@ -188,6 +224,23 @@ mod tests {
             timefix(&mut a);
             timefix_sorted(&mut t);
             assert_eq!(a, t);
+        }
+    }
+
+    #[test]
+    fn radix_order_equals_stable_sort() {
+        let mut rng = crate::rng::SplitMix64::new(9);
+        for n in [10, 5000, 20_000] {
+            let t: Vec<f64> = (0..n)
+                .map(|_| match rng.below(4) {
+                    0 => -(rng.below(50) as f64) / 7.0,
+                    1 => f64::INFINITY,
+                    _ => (rng.below(300) as f64) / 3.0,
+                })
+                .collect();
+            let mut expect: Vec<u32> = (0..n as u32).collect();
+            expect.sort_by(|&a, &b| t[a as usize].total_cmp(&t[b as usize]));
+            assert_eq!(sorted_order(&t), expect, "n = {n}");
         }
     }
 
