@@ -58,18 +58,6 @@ fn mu_eta(eta: f64) -> f64 {
     }
 }
 
-fn deviance(y: &[f64], mu: &[f64]) -> f64 {
-    y.iter()
-        .zip(mu)
-        .map(|(&yi, &m)| {
-            if yi > 0.5 {
-                -2.0 * m.ln()
-            } else {
-                -2.0 * (1.0 - m).ln()
-            }
-        })
-        .sum()
-}
 
 /// Rows with identical covariates, grouped: `group_of[i]` indexes `first_row`. Grouping makes
 /// the fit O(groups) per iteration instead of O(n) — clinical covariates are mostly categorical.
