@@ -210,3 +210,14 @@ fn spec_save_and_open_restore_the_analysis_and_figures_export() {
     let text = std::fs::read_to_string(&svg).unwrap();
     assert!(text.contains("Number at risk") && text.contains("prior_io_response = PD"));
 }
+
+#[test]
+fn copying_a_figure_never_panics() {
+    let mut h = harness();
+    h.run();
+    h.state_mut().copy_figure();
+    // Headless there is usually no clipboard: then the window says so instead of failing.
+    if let Some(e) = &h.state().error {
+        assert!(e.contains("clipboard") || e.contains("copy"), "{e}");
+    }
+}

@@ -480,6 +480,30 @@ impl App {
         crate::spec_file::write_atomic(path, &bytes, true)
     }
 
+    /// Copies the current view as a PNG image (slide size) to the system clipboard, for
+    /// pasting straight into slides.
+    pub fn copy_figure(&mut self) {
+        let result = (|| -> Result<(), String> {
+            let path = std::env::temp_dir().join(format!("se-clip-{}.png", std::process::id()));
+            self.write_figure(&path, false, crate::export::FigureSize::SLIDE_16_9)?;
+            let bytes = std::fs::read(&path).map_err(|e| e.to_string())?;
+            let _ = std::fs::remove_file(&path);
+            let rgba = decode_png_rgba(&bytes)?;
+            let mut clipboard =
+                arboard::Clipboard::new().map_err(|e| format!("no clipboard: {e}"))?;
+            clipboard
+                .set_image(arboard::ImageData {
+                    width: rgba.0 as usize,
+                    height: rgba.1 as usize,
+                    bytes: rgba.2.into(),
+                })
+                .map_err(|e| format!("could not copy the figure: {e}"))
+        })();
+        if let Err(e) = result {
+            self.error = Some(e);
+        }
+    }
+
     pub fn set_presentation(&mut self, ctx: &egui::Context, on: bool) {
         self.presentation = on;
         ctx.send_viewport_cmd(egui::ViewportCommand::Fullscreen(on));
@@ -621,6 +645,10 @@ impl App {
                         self.export_figure(svg, size);
                     }
                 }
+                if ui.button("Copy figure to clipboard (PNG)").clicked() {
+                    ui.close();
+                    self.copy_figure();
+                }
                 if !self.settings.recent.is_empty() {
                     ui.separator();
                     ui.label("Recent files");
@@ -721,6 +749,26 @@ impl App {
             self.error = None;
         }
     }
+}
+
+/// Decodes a PNG to (width, height, RGBA bytes).
+fn decode_png_rgba(bytes: &[u8]) -> Result<(u32, u32, Vec<u8>), String> {
+    let mut reader = png::Decoder::new(std::io::Cursor::new(bytes))
+        .read_info()
+        .map_err(|e| e.to_string())?;
+    let size = reader.output_buffer_size().ok_or("PNG too large")?;
+    let mut buf = vec![0; size];
+    let info = reader.next_frame(&mut buf).map_err(|e| e.to_string())?;
+    let rgb = &buf[..info.buffer_size()];
+    let rgba = match info.color_type {
+        png::ColorType::Rgba => rgb.to_vec(),
+        png::ColorType::Rgb => rgb
+            .chunks(3)
+            .flat_map(|c| [c[0], c[1], c[2], 255])
+            .collect(),
+        other => return Err(format!("unexpected PNG colour type {other:?}")),
+    };
+    Ok((info.width, info.height, rgba))
 }
 
 /// What the views need besides the reports.

@@ -58,7 +58,6 @@ fn mu_eta(eta: f64) -> f64 {
     }
 }
 
-
 /// Rows with identical covariates, grouped: `group_of[i]` indexes `first_row`. Grouping makes
 /// the fit O(groups) per iteration instead of O(n) — clinical covariates are mostly categorical.
 struct Groups {
