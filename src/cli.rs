@@ -221,6 +221,12 @@ pub struct AnalyzeArgs {
     /// Cox SE clustered on the matched set.
     #[arg(long)]
     pub robust: bool,
+    /// Add the caliper sensitivity sweep (HR and pairs over 0.01–1 SD) per endpoint.
+    #[arg(long)]
+    pub caliper_sweep: bool,
+    /// Add the subgroup forest plot (HR per level, interaction p) per endpoint.
+    #[arg(long)]
+    pub forest: bool,
     /// Use a column for a role: ROLE=COLUMN, e.g. os_months="OS (months)" (repeatable).
     #[arg(long = "map", value_name = "ROLE=COLUMN")]
     pub map: Vec<String>,
@@ -314,6 +320,8 @@ impl AnalyzeArgs {
         if let Some(h) = self.rmst_horizon {
             spec.rmst_horizon = Some(h);
         }
+        spec.caliper_sweep |= self.caliper_sweep;
+        spec.forest |= self.forest;
         for m in &self.map {
             let Some((role, column)) = m.split_once('=') else {
                 return Err(format!("--map '{m}': expected ROLE=COLUMN"));

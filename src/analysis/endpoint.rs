@@ -209,12 +209,24 @@ fn arm_cox(spec: &Spec, all: &SurvSample, x: &[f64], set_id: &[u32], weighted: b
     }
 }
 
-pub(crate) fn analyze_endpoint(
+/// An endpoint's usable rows in time order (one sort), with arm, covariate and matched set.
+pub(crate) struct Prepared {
+    pub all: SurvSample,
+    pub is_treated: Vec<bool>,
+    pub x: Vec<f64>,
+    pub set_id: Vec<u32>,
+    /// Position in the sample of each row of `all`.
+    pub sample_pos: Vec<usize>,
+    pub excluded: Vec<Exclusion>,
+    pub n_excluded: usize,
+}
+
+pub(crate) fn prepare_endpoint(
     cohort: &Cohort,
     spec: &Spec,
     ep: &EndpointSpec,
     sample: &Sample,
-) -> Result<EndpointReport, AnalysisError> {
+) -> Result<Prepared, AnalysisError> {
     let role = format!("time of endpoint '{}'", ep.name);
     let time_cols: Vec<&[f64]> = ep
         .time
@@ -288,6 +300,53 @@ pub(crate) fn analyze_endpoint(
         .iter()
         .map(|&i| sample.set_id[keep[i as usize]])
         .collect();
+    let sample_pos = order.iter().map(|&i| keep[i as usize]).collect();
+    Ok(Prepared {
+        all,
+        is_treated,
+        x,
+        set_id,
+        sample_pos,
+        excluded,
+        n_excluded,
+    })
+}
+
+/// The Cox model of the arm only (caliper sweeps need nothing else).
+pub(crate) fn endpoint_cox(spec: &Spec, p: &Prepared, weighted: bool) -> CoxReport {
+    let events = |arm: bool| -> f64 {
+        (0..p.all.len())
+            .filter(|&i| p.is_treated[i] == arm && p.all.status[i])
+            .map(|i| p.all.weight[i])
+            .sum()
+    };
+    let (e_t, e_c) = (events(true), events(false));
+    if e_t == 0.0 || e_c == 0.0 {
+        let which = match (e_t == 0.0, e_c == 0.0) {
+            (true, true) => "no events in either arm".to_string(),
+            (true, false) => format!("no events in the {} arm", spec.treated),
+            _ => format!("no events in the {} arm", spec.control),
+        };
+        return not_estimable_cox(spec, format!("{which}: the hazard ratio is 0 or infinite"));
+    }
+    arm_cox(spec, &p.all, &p.x, &p.set_id, weighted)
+}
+
+pub(crate) fn analyze_endpoint(
+    cohort: &Cohort,
+    spec: &Spec,
+    ep: &EndpointSpec,
+    sample: &Sample,
+) -> Result<EndpointReport, AnalysisError> {
+    let Prepared {
+        all,
+        is_treated,
+        x,
+        set_id,
+        excluded,
+        n_excluded,
+        ..
+    } = prepare_endpoint(cohort, spec, ep, sample)?;
     let s_t = all.select(&is_treated);
     let is_control: Vec<bool> = is_treated.iter().map(|t| !t).collect();
     let s_c = all.select(&is_control);
@@ -404,5 +463,7 @@ pub(crate) fn analyze_endpoint(
         median_follow_up: overall_follow_up,
         logrank,
         cox,
+        caliper_sweep: None,
+        forest: None,
     })
 }

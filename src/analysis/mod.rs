@@ -4,6 +4,7 @@
 //! (Kaplan–Meier, medians, landmarks, RMST, follow-up, log-rank, Cox) → response.
 
 mod endpoint;
+pub mod explore;
 mod report;
 mod response;
 mod spec;
@@ -356,6 +357,11 @@ pub fn analyze(cohort: &Cohort, spec: &Spec) -> Result<Report, AnalysisError> {
     let (subgroup, excluded, sample_warnings) = subgroup_sample_with_warnings(cohort, spec)?;
     let endpoints = resolve_endpoints(cohort, spec)?;
     let n_subgroup = counts_by_arm(spec, &subgroup);
+    let subgroup_for_sweep = if spec.caliper_sweep {
+        subgroup.clone()
+    } else {
+        Sample::default()
+    };
     let (sample, matching) = match &spec.matching {
         None => (subgroup, None),
         Some(ms) => {
@@ -368,9 +374,20 @@ pub fn analyze(cohort: &Cohort, spec: &Spec) -> Result<Report, AnalysisError> {
             (outcome.sample, Some(outcome.report))
         }
     };
+    let mut sweeps = if spec.caliper_sweep {
+        explore::caliper_sweep(cohort, spec, &subgroup_for_sweep, &endpoints)?
+    } else {
+        OrderedMap::default()
+    };
     let mut endpoint_reports = OrderedMap::default();
     for ep in &endpoints {
-        let rep = endpoint::analyze_endpoint(cohort, spec, ep, &sample)?;
+        let mut rep = endpoint::analyze_endpoint(cohort, spec, ep, &sample)?;
+        if spec.forest {
+            rep.forest = Some(explore::forest(cohort, spec, &sample, ep, &endpoints)?);
+        }
+        if let Some(pos) = sweeps.0.iter().position(|(k, _)| *k == ep.name) {
+            rep.caliper_sweep = Some(sweeps.0.swap_remove(pos).1);
+        }
         endpoint_reports.insert(ep.name.clone(), rep);
     }
     let response = response::analyze_response(cohort, spec, &sample)?;

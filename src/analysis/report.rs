@@ -159,6 +159,12 @@ pub struct EndpointReport {
     pub median_follow_up: FollowUp,
     pub logrank: LogRankReport,
     pub cox: CoxReport,
+    /// HR over a grid of calipers (`--caliper-sweep`, matching only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub caliper_sweep: Option<Vec<super::explore::SweepPoint>>,
+    /// HR per level of each categorical covariate with interaction tests (`--forest`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub forest: Option<Vec<super::explore::ForestRow>>,
 }
 
 /// Best-response counts and rates of one arm.

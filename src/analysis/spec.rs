@@ -258,6 +258,10 @@ pub struct Spec {
     pub event_coding: EventCoding,
     /// Role → column of the file (`--map os_months="OS (months)"`), applied when loading.
     pub column_map: std::collections::BTreeMap<String, String>,
+    /// Also compute the caliper sensitivity sweep (matching only).
+    pub caliper_sweep: bool,
+    /// Also compute the subgroup forest plot.
+    pub forest: bool,
 }
 
 impl Default for Spec {
@@ -277,6 +281,8 @@ impl Default for Spec {
             matching: None,
             event_coding: EventCoding::Standard,
             column_map: Default::default(),
+            caliper_sweep: false,
+            forest: false,
         }
     }
 }

@@ -333,13 +333,23 @@ fn order_of(ms: &MatchSpec) -> Order {
     }
 }
 
-/// Fits the propensity model inside `subgroup`, matches, and returns the matched sample.
-pub fn match_sample(
+/// A fitted propensity model over the complete cases of a sample.
+pub struct PsModel {
+    pub(crate) design: Design,
+    pub(crate) fit: crate::stats::logistic::LogisticFit,
+    pub(crate) treated: Vec<bool>,
+    pub(crate) warnings: Vec<String>,
+    pub(crate) excluded: Vec<Exclusion>,
+}
+
+/// Fits the propensity model (logistic regression of treatment on the covariates) inside
+/// `subgroup`. Fitted once, it serves any caliper, order or ratio.
+pub fn fit_propensity(
     cohort: &Cohort,
     spec: &Spec,
     ms: &MatchSpec,
     subgroup: &Sample,
-) -> Result<MatchOutcome, MatchError> {
+) -> Result<PsModel, MatchError> {
     let mut warnings = Vec::new();
     let mut excluded = Vec::new();
     let design = build_design(
@@ -372,45 +382,68 @@ pub fn match_sample(
                 .to_string(),
         );
     }
+    let treated = y.iter().map(|&v| v == 1.0).collect();
+    Ok(PsModel {
+        design,
+        fit,
+        treated,
+        warnings,
+        excluded,
+    })
+}
+
+/// The result of one matching run on a fitted model.
+pub struct MatchCore {
+    pub distance: Vec<f64>,
+    pub caliper_width: f64,
+    pub matches: Matches,
+    pub weights: Vec<f64>,
+    pub set_of: Vec<u32>,
+    /// The matched sample (rows of the file, arms, weights, matched sets).
+    pub sample: Sample,
+}
+
+/// Matches on a fitted model with the settings of `ms` (caliper, scale, order, ratio,
+/// replacement).
+pub fn match_core(
+    model: &PsModel,
+    ms: &MatchSpec,
+    subgroup: &Sample,
+) -> Result<MatchCore, MatchError> {
     let distance: Vec<f64> = match ms.scale {
-        CaliperScale::Logit => fit.linear_predictor.clone(),
-        CaliperScale::Ps => fit.fitted.clone(),
+        CaliperScale::Logit => model.fit.linear_predictor.clone(),
+        CaliperScale::Ps => model.fit.fitted.clone(),
     };
     let spread = sd(&distance);
     if spread.is_nan() || spread <= 0.0 {
         return Err(MatchError::NoSpread);
     }
     let caliper_width = ms.caliper * spread;
-    let treated: Vec<bool> = y.iter().map(|&v| v == 1.0).collect();
+    let treated = &model.treated;
+    let used = &model.design.used;
     let matches = greedy_match(
         &distance,
-        &treated,
+        treated,
         caliper_width,
         order_of(ms),
         ms.ratio as usize,
         ms.replace,
     );
-    let weights = att_weights(&matches, design.used.len());
+    let weights = att_weights(&matches, used.len());
     // Matched set of each unit: the treated unit's set; a reused control keeps its first set.
-    let mut set_of = vec![u32::MAX; design.used.len()];
+    let mut set_of = vec![u32::MAX; used.len()];
     let mut by_treated: Vec<&(usize, Vec<usize>)> = matches.controls_of.iter().collect();
     by_treated.sort_by_key(|(t, _)| *t);
-    let mut pairs = Vec::new();
-    for (next_set, (t, cs)) in by_treated
+    for (set, (t, cs)) in by_treated
         .iter()
         .filter(|(_, cs)| !cs.is_empty())
         .enumerate()
     {
-        let next_set = next_set as u32;
-        set_of[*t] = next_set;
+        set_of[*t] = set as u32;
         for &c in cs {
             if set_of[c] == u32::MAX {
-                set_of[c] = next_set;
+                set_of[c] = set as u32;
             }
-            pairs.push((
-                cohort.patient_id(subgroup.rows[design.used[*t]]),
-                cohort.patient_id(subgroup.rows[design.used[c]]),
-            ));
         }
     }
     // With replacement a control belongs to several sets; cluster on the patient instead.
@@ -421,6 +454,63 @@ pub fn match_sample(
             }
         }
     }
+    let mut sample = Sample::default();
+    for (u, &k) in used.iter().enumerate() {
+        if weights[u] > 0.0 {
+            sample.rows.push(subgroup.rows[k]);
+            sample.treated.push(treated[u]);
+            sample.weight.push(weights[u]);
+            sample.set_id.push(set_of[u]);
+        }
+    }
+    sample.weighted = sample.weight.iter().any(|&w| (w - 1.0).abs() > 1e-12);
+    Ok(MatchCore {
+        distance,
+        caliper_width,
+        matches,
+        weights,
+        set_of,
+        sample,
+    })
+}
+
+/// Fits the propensity model inside `subgroup`, matches, and returns the matched sample.
+pub fn match_sample(
+    cohort: &Cohort,
+    spec: &Spec,
+    ms: &MatchSpec,
+    subgroup: &Sample,
+) -> Result<MatchOutcome, MatchError> {
+    let model = fit_propensity(cohort, spec, ms, subgroup)?;
+    let core = match_core(&model, ms, subgroup)?;
+    let PsModel {
+        design,
+        fit,
+        treated,
+        warnings,
+        excluded,
+    } = model;
+    let MatchCore {
+        distance,
+        caliper_width,
+        matches,
+        weights,
+        set_of,
+        sample,
+    } = core;
+    let mut by_treated: Vec<&(usize, Vec<usize>)> = matches.controls_of.iter().collect();
+    by_treated.sort_by_key(|(t, _)| *t);
+    let pairs: Vec<_> = by_treated
+        .iter()
+        .flat_map(|(t, cs)| {
+            cs.iter().map(|&c| {
+                (
+                    cohort.patient_id(subgroup.rows[design.used[*t]]),
+                    cohort.patient_id(subgroup.rows[design.used[c]]),
+                )
+            })
+        })
+        .collect();
     let units = design
         .used
         .iter()
@@ -435,16 +525,6 @@ pub fn match_sample(
             set: (weights[u] > 0.0).then_some(set_of[u]),
         })
         .collect();
-    let mut sample = Sample::default();
-    for (u, &k) in design.used.iter().enumerate() {
-        if weights[u] > 0.0 {
-            sample.rows.push(subgroup.rows[k]);
-            sample.treated.push(treated[u]);
-            sample.weight.push(weights[u]);
-            sample.set_id.push(set_of[u]);
-        }
-    }
-    sample.weighted = sample.weight.iter().any(|&w| (w - 1.0).abs() > 1e-12);
     let n_t_used = treated.iter().filter(|&&t| t).count();
     let n_c_used = treated.len() - n_t_used;
     let n_t_matched = sample.treated.iter().filter(|&&t| t).count();

@@ -1,0 +1,282 @@
+//! Beyond one analysis: how a matched result depends on the caliper (sweep), and whether the
+//! effect differs across subgroups (forest plot with interaction tests).
+
+use serde::Serialize;
+
+use super::endpoint::{endpoint_cox, prepare_endpoint};
+use super::{AnalysisError, EndpointSpec, OrderedMap, Sample, Spec};
+use crate::cohort::{format_number, Cohort, Column, ColumnData, MISSING};
+use crate::matching::{fit_propensity, match_core};
+use crate::stats::cox::{cox_fit, CoxData};
+use crate::stats::dist::chi_square_upper;
+
+/// One caliper of a sweep: matched pairs and the Cox HR of the arm.
+#[derive(Clone, Debug, Serialize)]
+pub struct SweepPoint {
+    pub caliper: f64,
+    /// Treated patients with a match.
+    pub n_pairs: usize,
+    pub hr: f64,
+    pub ci: [f64; 2],
+    pub p_value: f64,
+}
+
+/// `n` calipers log-spaced from 0.01 to 1 SD, plus `current` (so the sweep passes through the
+/// analysis on screen), sorted.
+pub fn caliper_grid(n: usize, current: f64) -> Vec<f64> {
+    let mut g: Vec<f64> = (0..n)
+        .map(|k| 10f64.powf(-2.0 + 2.0 * k as f64 / (n - 1) as f64))
+        .collect();
+    if !g.iter().any(|&c| (c - current).abs() < 1e-12) {
+        g.push(current);
+    }
+    g.sort_by(f64::total_cmp);
+    g
+}
+
+/// Re-runs matching and the Cox model over a grid of calipers, reusing one fitted propensity
+/// model. Per endpoint.
+pub fn caliper_sweep(
+    cohort: &Cohort,
+    spec: &Spec,
+    subgroup: &Sample,
+    endpoints: &[EndpointSpec],
+) -> Result<OrderedMap<Vec<SweepPoint>>, AnalysisError> {
+    let Some(ms) = &spec.matching else {
+        return Ok(OrderedMap::default());
+    };
+    let wrap = |source| AnalysisError::Matching {
+        file: cohort.source.clone(),
+        source,
+    };
+    let model = fit_propensity(cohort, spec, ms, subgroup).map_err(wrap)?;
+    let mut out: OrderedMap<Vec<SweepPoint>> = OrderedMap::default();
+    for ep in endpoints {
+        out.insert(ep.name.clone(), Vec::new());
+    }
+    for caliper in caliper_grid(50, ms.caliper) {
+        let mut m = ms.clone();
+        m.caliper = caliper;
+        let core = match_core(&model, &m, subgroup).map_err(wrap)?;
+        let n_pairs = core.sample.treated.iter().filter(|&&t| t).count();
+        for ep in endpoints {
+            let prepared = prepare_endpoint(cohort, spec, ep, &core.sample)?;
+            let cox = endpoint_cox(spec, &prepared, core.sample.weighted);
+            if let Some(v) = out.0.iter_mut().find(|(k, _)| *k == ep.name) {
+                v.1.push(SweepPoint {
+                    caliper,
+                    n_pairs,
+                    hr: cox.hr,
+                    ci: cox.ci,
+                    p_value: cox.p_value,
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// One row of the forest plot: the effect within one level of one covariate.
+#[derive(Clone, Debug, Serialize)]
+pub struct ForestRow {
+    pub covariate: String,
+    pub level: String,
+    /// Patients per arm (with a usable endpoint).
+    pub n: OrderedMap<f64>,
+    pub events: OrderedMap<f64>,
+    pub hr: f64,
+    pub ci: [f64; 2],
+    pub p_value: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_estimable: Option<String>,
+    /// Likelihood-ratio test of arm × covariate (same for every level of a covariate).
+    pub interaction_p_value: f64,
+    pub interaction_chi_square: f64,
+    pub interaction_df: usize,
+}
+
+/// Columns offered as subgroups: text with ≤ 12 levels or numbers with ≤ 8 distinct values,
+/// other than the arm, identifiers, times, events and best response.
+pub fn subgroup_columns<'a>(
+    cohort: &'a Cohort,
+    spec: &Spec,
+    endpoints: &[EndpointSpec],
+) -> Vec<&'a Column> {
+    const ROLES: [&str; 3] = ["patient_id", "best_response", "first_line_months"];
+    cohort
+        .columns
+        .iter()
+        .filter(|c| {
+            c.name != spec.arm_column
+                && !ROLES.contains(&c.name.as_str())
+                && !endpoints
+                    .iter()
+                    .any(|e| e.event == c.name || e.time.contains(&c.name))
+        })
+        .filter(|c| {
+            let k = c.n_distinct();
+            k >= 2
+                && match c.data {
+                    ColumnData::Text { .. } => k <= 12,
+                    ColumnData::Numeric(_) => k <= 8,
+                }
+        })
+        .collect()
+}
+
+/// Level index (into `levels`, sorted as R's factor) of each file row, MISSING when missing.
+fn level_codes(col: &Column) -> (Vec<String>, Vec<u32>) {
+    let levels = col.levels();
+    let codes = match &col.data {
+        ColumnData::Text { codes, .. } => codes.clone(),
+        ColumnData::Numeric(v) => v
+            .iter()
+            .map(|&x| {
+                if x.is_nan() {
+                    MISSING
+                } else {
+                    levels
+                        .iter()
+                        .position(|l| *l == format_number(x))
+                        .map_or(MISSING, |k| k as u32)
+                }
+            })
+            .collect(),
+    };
+    (levels, codes)
+}
+
+fn restrict(sample: &Sample, keep: impl Fn(usize) -> bool) -> Sample {
+    let mut s = Sample {
+        weighted: sample.weighted,
+        ..Sample::default()
+    };
+    for k in 0..sample.rows.len() {
+        if keep(sample.rows[k]) {
+            s.rows.push(sample.rows[k]);
+            s.treated.push(sample.treated[k]);
+            s.weight.push(sample.weight[k]);
+            s.set_id.push(sample.set_id[k]);
+        }
+    }
+    s
+}
+
+/// The forest plot of one endpoint over the analysed sample: per level of each categorical
+/// covariate the HR of the arm, and per covariate the likelihood-ratio test of the arm ×
+/// factor interaction (Cox, k − 1 df counting only estimable coefficients).
+pub fn forest(
+    cohort: &Cohort,
+    spec: &Spec,
+    sample: &Sample,
+    ep: &EndpointSpec,
+    endpoints: &[EndpointSpec],
+) -> Result<Vec<ForestRow>, AnalysisError> {
+    let mut rows = Vec::new();
+    for col in subgroup_columns(cohort, spec, endpoints) {
+        let (levels, codes) = level_codes(col);
+        let with_value = restrict(sample, |r| codes[r] != MISSING);
+        let (chi, df) = interaction_test(cohort, spec, ep, &with_value, &codes, levels.len())?;
+        let p = if df > 0 {
+            chi_square_upper(chi, df as f64)
+        } else {
+            f64::NAN
+        };
+        for (k, level) in levels.iter().enumerate() {
+            let sub = restrict(sample, |r| codes[r] == k as u32);
+            if sub.rows.is_empty() {
+                continue;
+            }
+            let prepared = prepare_endpoint(cohort, spec, ep, &sub)?;
+            let cox = endpoint_cox(spec, &prepared, sub.weighted);
+            let mut n = OrderedMap::default();
+            let mut events = OrderedMap::default();
+            for (arm, is_t) in [(&spec.treated, true), (&spec.control, false)] {
+                let idx = (0..prepared.all.len()).filter(|&i| prepared.is_treated[i] == is_t);
+                let (mut nn, mut ee) = (0.0, 0.0);
+                for i in idx {
+                    nn += prepared.all.weight[i];
+                    if prepared.all.status[i] {
+                        ee += prepared.all.weight[i];
+                    }
+                }
+                n.insert(arm.clone(), nn);
+                events.insert(arm.clone(), ee);
+            }
+            rows.push(ForestRow {
+                covariate: col.name.clone(),
+                level: level.clone(),
+                n,
+                events,
+                hr: cox.hr,
+                ci: cox.ci,
+                p_value: cox.p_value,
+                not_estimable: cox.not_estimable.clone(),
+                interaction_p_value: p,
+                interaction_chi_square: chi,
+                interaction_df: df,
+            });
+        }
+    }
+    Ok(rows)
+}
+
+/// 2·(loglik of arm * factor − loglik of arm + factor), and the number of interaction
+/// coefficients that could be estimated (a level without patients of one arm has none).
+fn interaction_test(
+    cohort: &Cohort,
+    spec: &Spec,
+    ep: &EndpointSpec,
+    sample: &Sample,
+    codes: &[u32],
+    n_levels: usize,
+) -> Result<(f64, usize), AnalysisError> {
+    let prepared = prepare_endpoint(cohort, spec, ep, sample)?;
+    let level: Vec<u32> = prepared
+        .sample_pos
+        .iter()
+        .map(|&k| codes[sample.rows[k]])
+        .collect();
+    // Columns: arm, then level indicators (reference = first level present), then arm × level.
+    let present: Vec<usize> = (0..n_levels)
+        .filter(|&l| level.iter().any(|&x| x as usize == l))
+        .collect();
+    if present.len() < 2 {
+        return Ok((f64::NAN, 0));
+    }
+    let mut main: Vec<Vec<f64>> = vec![prepared.x.clone()];
+    let mut inter: Vec<Vec<f64>> = Vec::new();
+    for &l in &present[1..] {
+        let ind: Vec<f64> = level
+            .iter()
+            .map(|&x| f64::from(u8::from(x as usize == l)))
+            .collect();
+        let prod: Vec<f64> = ind.iter().zip(&prepared.x).map(|(a, b)| a * b).collect();
+        // Not estimable: the level has no treated (all zero) or no control (equals the
+        // indicator) patients.
+        let estimable = prod.iter().any(|&v| v != 0.0) && prod != ind;
+        main.push(ind);
+        if estimable {
+            inter.push(prod);
+        }
+    }
+    let fit = |cols: &[Vec<f64>]| -> Option<f64> {
+        let x: Vec<f64> = cols.iter().flatten().copied().collect();
+        let d = CoxData {
+            time: &prepared.all.time,
+            status: &prepared.all.status,
+            weight: &prepared.all.weight,
+            x: &x,
+            p: cols.len(),
+        };
+        cox_fit(&d, spec.ties, false).ok().map(|f| f.loglik)
+    };
+    let reduced = fit(&main);
+    let mut full_cols = main.clone();
+    full_cols.extend(inter.iter().cloned());
+    let full = fit(&full_cols);
+    Ok(match (reduced, full) {
+        (Some(r), Some(f)) => ((2.0 * (f - r)).max(0.0), inter.len()),
+        _ => (f64::NAN, 0),
+    })
+}
