@@ -221,6 +221,9 @@ pub struct AnalyzeArgs {
     /// Cox SE clustered on the matched set.
     #[arg(long)]
     pub robust: bool,
+    /// Print an R script (survival, MatchIt) that reproduces this analysis, instead of JSON.
+    #[arg(long)]
+    pub emit_r: bool,
     /// Add the caliper sensitivity sweep (HR and pairs over 0.01–1 SD) per endpoint.
     #[arg(long)]
     pub caliper_sweep: bool,
@@ -423,6 +426,19 @@ pub fn run_analysis(args: &AnalyzeArgs) -> anyhow::Result<Report> {
     } else {
         report
     })
+}
+
+/// The R script that reproduces the analysis these options describe.
+pub fn run_emit_r(args: &AnalyzeArgs) -> anyhow::Result<String> {
+    let (spec, file) = args.resolve().map_err(anyhow::Error::msg)?;
+    let cohort = load_for(&file, &spec)?;
+    let endpoints: Vec<(String, Vec<String>, String)> =
+        crate::analysis::resolve_endpoints(&cohort, &spec)?
+            .into_iter()
+            .map(|e| (e.name, e.time, e.event))
+            .collect();
+    let abs = std::fs::canonicalize(&file).unwrap_or(file);
+    Ok(crate::export::rcode::r_script(&spec, &abs, &endpoints))
 }
 
 /// Warning lines for stderr: load warnings, rows left out, matching warnings.

@@ -4,11 +4,23 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use survival_explorer::app::{StartOptions, View};
-use survival_explorer::cli::{run_analysis, run_report, run_simulate, warning_lines, Cli, Command};
+use survival_explorer::cli::{
+    run_analysis, run_emit_r, run_report, run_simulate, warning_lines, Cli, Command,
+};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Some(Command::Analyze(args)) if args.emit_r => match run_emit_r(&args) {
+            Ok(script) => {
+                print!("{script}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
         Some(Command::Analyze(args)) => match run_analysis(&args) {
             Ok(report) => {
                 for w in warning_lines(&report) {

@@ -3,6 +3,7 @@
 //! writes are atomic and never touch the input file.
 
 pub mod figure;
+pub mod rcode;
 mod tables;
 
 use std::path::Path;

@@ -1,0 +1,226 @@
+//! "Show as R code": an R script (survival, MatchIt) that reproduces an analysis — the same
+//! file, subgroup, matching and estimators — and prints the same medians, hazard ratios and
+//! disease control rates, so a statistician can check any number on screen.
+
+use std::fmt::Write;
+use std::path::Path;
+
+use crate::analysis::{CaliperScale, MatchOrder, Spec, Subgroup};
+use crate::stats::km::ConfType;
+
+fn r_str(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+fn r_vec(v: &[String]) -> String {
+    format!(
+        "c({})",
+        v.iter().map(|s| r_str(s)).collect::<Vec<_>>().join(", ")
+    )
+}
+
+/// The R script for `spec` on `file`. `endpoints` are (name, time columns, event column).
+pub fn r_script(spec: &Spec, file: &Path, endpoints: &[(String, Vec<String>, String)]) -> String {
+    let mut r = String::new();
+    let _ = writeln!(
+        r,
+        "# Survival Explorer {}: reproduces the analysis in R with survival and MatchIt.\n# Run: Rscript this_file.R",
+        env!("CARGO_PKG_VERSION")
+    );
+    r.push_str("suppressPackageStartupMessages(library(survival))\n");
+    let _ = writeln!(r, "file <- {}", r_str(&file.display().to_string()));
+    r.push_str(
+        "first <- readLines(file, n = 1, warn = FALSE)\n\
+         sep <- if (grepl(\"\\t\", first)) \"\\t\" else if (grepl(\";\", first)) \";\" else \",\"\n\
+         d <- read.table(file, header = TRUE, sep = sep, dec = if (sep == \";\") \",\" else \".\",\n\
+         \x20               quote = \"\\\"\", check.names = FALSE, stringsAsFactors = FALSE,\n\
+         \x20               na.strings = c(\"\", \"NA\", \"N/A\", \"NaN\", \".\", \"-\"), strip.white = TRUE)\n",
+    );
+    let _ = writeln!(
+        r,
+        "arm <- trimws(as.character(d[[{}]]))\nd <- d[!is.na(arm) & arm %in% c({}, {}), , drop = FALSE]\nd$treated <- as.integer(trimws(as.character(d[[{}]])) == {})",
+        r_str(&spec.arm_column),
+        r_str(&spec.treated),
+        r_str(&spec.control),
+        r_str(&spec.arm_column),
+        r_str(&spec.treated)
+    );
+    for sg in &spec.subgroups {
+        match sg {
+            Subgroup::Levels { column, values } => {
+                let _ = writeln!(
+                    r,
+                    "d <- d[!is.na(d[[{c}]]) & as.character(d[[{c}]]) %in% {v}, , drop = FALSE]",
+                    c = r_str(column),
+                    v = r_vec(values)
+                );
+            }
+            Subgroup::Range { column, min, max } => {
+                let lo = min.map_or("-Inf".to_string(), |v| format!("{v}"));
+                let hi = max.map_or("Inf".to_string(), |v| format!("{v}"));
+                let _ = writeln!(
+                    r,
+                    "d <- d[!is.na(d[[{c}]]) & d[[{c}]] >= {lo} & d[[{c}]] <= {hi}, , drop = FALSE]",
+                    c = r_str(column)
+                );
+            }
+        }
+    }
+    r.push_str("d$w <- 1\n");
+    if let Some(m) = &spec.matching {
+        let covs: Vec<String> = m
+            .covariates
+            .iter()
+            .map(|c| match c.strip_suffix(":factor") {
+                Some(n) => format!("factor(`{n}`)"),
+                None => format!("`{c}`"),
+            })
+            .collect();
+        let plain: Vec<String> = m
+            .covariates
+            .iter()
+            .map(|c| c.strip_suffix(":factor").unwrap_or(c).to_string())
+            .collect();
+        let _ = writeln!(
+            r,
+            "covs <- {}\nd <- d[complete.cases(d[, covs, drop = FALSE]), , drop = FALSE]\n\
+             ps_fit <- glm(treated ~ {}, family = binomial, data = d)\n\
+             d$distance <- {}\n\
+             width <- {} * sd(d$distance)",
+            r_vec(&plain),
+            covs.join(" + "),
+            match m.scale {
+                CaliperScale::Logit => "predict(ps_fit)",
+                CaliperScale::Ps => "fitted(ps_fit)",
+            },
+            m.caliper
+        );
+        let order = match m.order {
+            MatchOrder::Largest => "largest",
+            MatchOrder::Smallest => "smallest",
+            MatchOrder::Data => "data",
+            MatchOrder::Random => "random",
+        };
+        let _ = writeln!(
+            r,
+            "# Greedy nearest-neighbour matching, as MatchIt's method = \"nearest\". MatchIt 4.5.1-4.5.3\n\
+             # ignore the caliper on this path (MatchIt issue #163): there, a plain-R version of the\n\
+             # same algorithm is used (stable sort by distance; the nearer of the nearest free controls\n\
+             # left and right, the left one on a tie; kept when within the caliper).\n\
+             greedy <- function(dist, tr, width, order, ratio, replace, seed) {{\n\
+             \x20 o <- order(dist)\n\
+             \x20 ctrl <- o[tr[o] == 0]\n\
+             \x20 rank <- integer(length(dist)); rank[o] <- seq_along(o)\n\
+             \x20 t_idx <- which(tr == 1)\n\
+             \x20 visit <- switch(order, largest = t_idx[order(-dist[t_idx])], smallest = t_idx[order(dist[t_idx])],\n\
+             \x20                 data = t_idx, random = {{ set.seed(seed); t_idx[sample.int(length(t_idx))] }})\n\
+             \x20 free <- rep(TRUE, length(ctrl)); links <- NULL; active <- visit\n\
+             \x20 for (round in seq_len(ratio)) {{\n\
+             \x20   still <- integer(0)\n\
+             \x20   for (t in active) {{\n\
+             \x20     k <- sum(rank[ctrl] < rank[t])\n\
+             \x20     cand <- if (replace) seq_along(ctrl) else which(free)\n\
+             \x20     if (replace && !is.null(links)) cand <- setdiff(cand, match(links[links[, 1] == t, 2], ctrl))\n\
+             \x20     l <- cand[cand <= k]; rgt <- cand[cand > k]\n\
+             \x20     l <- if (length(l)) max(l) else NA; rgt <- if (length(rgt)) min(rgt) else NA\n\
+             \x20     dl <- if (is.na(l)) Inf else abs(dist[t] - dist[ctrl[l]])\n\
+             \x20     dr <- if (is.na(rgt)) Inf else abs(dist[ctrl[rgt]] - dist[t])\n\
+             \x20     pick <- if (dl <= dr) l else rgt; gap <- min(dl, dr)\n\
+             \x20     if (!is.na(pick) && gap <= width) {{\n\
+             \x20       links <- rbind(links, c(t, ctrl[pick])); if (!replace) free[pick] <- FALSE\n\
+             \x20       still <- c(still, t)\n\
+             \x20     }}\n\
+             \x20   }}\n\
+             \x20   active <- still\n\
+             \x20 }}\n\
+             \x20 links\n\
+             }}\n\
+             use_matchit <- requireNamespace(\"MatchIt\", quietly = TRUE) &&\n\
+             \x20 !(packageVersion(\"MatchIt\") >= \"4.5.1\" && packageVersion(\"MatchIt\") <= \"4.5.3\")\n\
+             if (!use_matchit) message(\"MatchIt is absent or 4.5.1-4.5.3 (caliper ignored, issue #163): plain-R greedy matching\")\n\
+             links <- greedy(d$distance, d$treated, width, {o}, {ratio}, {replace}, {seed})\n\
+             if (use_matchit) {{\n\
+             \x20 mm <- MatchIt::matchit(treated ~ 1, data = d, method = \"nearest\", distance = d$distance,\n\
+             \x20        caliper = {cal}, std.caliper = TRUE, m.order = {o}, ratio = {ratio}, replace = {replace})\n\
+             \x20 d$w <- mm$weights\n\
+             }} else {{\n\
+             \x20 d$w <- 0\n\
+             \x20 for (t in unique(links[, 1])) {{\n\
+             \x20   cs <- links[links[, 1] == t, 2]\n\
+             \x20   d$w[t] <- 1; d$w[cs] <- d$w[cs] + 1 / length(cs)\n\
+             \x20 }}\n\
+             \x20 used <- unique(links[, 2])\n\
+             \x20 if (length(used)) d$w[used] <- d$w[used] * length(used) / sum(d$w[used])\n\
+             }}\n\
+             d <- d[d$w > 0, , drop = FALSE]\n\
+             cat(sprintf(\"RESULT matched_treated %d\\n\", sum(d$treated == 1)))",
+            o = r_str(order),
+            ratio = m.ratio,
+            replace = if m.replace { "TRUE" } else { "FALSE" },
+            seed = m.seed,
+            cal = m.caliper,
+        );
+    }
+    let weighted = spec
+        .matching
+        .as_ref()
+        .is_some_and(|m| m.ratio > 1 || m.replace);
+    let conf = match spec.conf_type {
+        ConfType::LogLog => "log-log",
+        ConfType::Log => "log",
+        ConfType::Plain => "plain",
+    };
+    for (name, time, event) in endpoints {
+        let time_expr = time
+            .iter()
+            .map(|c| format!("d[[{}]]", r_str(c)))
+            .collect::<Vec<_>>()
+            .join(" + ");
+        let _ = writeln!(
+            r,
+            "\n# Endpoint {name}\n\
+             e <- d; e$time <- {time_expr}; e$status <- as.integer(e[[{ev}]])\n\
+             e <- e[!is.na(e$time) & is.finite(e$time) & e$time >= 0 & !is.na(e$status), , drop = FALSE]\n\
+             e$arm <- factor(ifelse(e$treated == 1, {t}, {c}), levels = c({t}, {c}))\n\
+             fit <- survfit(Surv(time, status) ~ arm, data = e, conf.type = {conf}, conf.int = {lvl}{wts})\n\
+             q <- quantile(fit, 0.5)\n\
+             for (a in levels(e$arm)) {{\n\
+             \x20 k <- paste0(\"arm=\", a)\n\
+             \x20 cat(sprintf(\"RESULT {name}_median_%s %.10g %.10g %.10g\\n\", a, q$quantile[k, 1], q$lower[k, 1], q$upper[k, 1]))\n\
+             }}\n\
+             cx <- coxph(Surv(time, status) ~ treated, data = e, ties = {ties}{cox_w})\n\
+             ci <- exp(confint(cx, level = {lvl}))\n\
+             cat(sprintf(\"RESULT {name}_hr %.10g %.10g %.10g\\n\", exp(coef(cx)), ci[1], ci[2]))",
+            ev = r_str(event),
+            t = r_str(&spec.treated),
+            c = r_str(&spec.control),
+            conf = r_str(conf),
+            lvl = spec.conf_level,
+            wts = if weighted { ", weights = w" } else { "" },
+            ties = r_str(spec.ties.name()),
+            cox_w = if weighted {
+                ", weights = w, robust = TRUE"
+            } else if spec.matching.as_ref().is_some_and(|m| m.robust) {
+                ", cluster = set"
+            } else {
+                ""
+            },
+        );
+    }
+    r.push_str(
+        "\n# Best response: disease control (CR+PR+SD) among evaluable patients (NE left out)\n\
+         if (\"best_response\" %in% names(d)) {\n\
+         \x20 resp <- toupper(trimws(d$best_response))\n\
+         \x20 ok <- resp %in% c(\"CR\", \"PR\", \"SD\", \"PD\")\n\
+         \x20 for (a in c(1, 0)) {\n\
+         \x20   sel <- ok & d$treated == a\n\
+         \x20   x <- sum(resp[sel] %in% c(\"CR\", \"PR\", \"SD\")); n <- sum(sel)\n\
+         \x20   bt <- binom.test(x, n)\n\
+         \x20   cat(sprintf(\"RESULT dcr_%s %.10g %.10g %.10g\\n\", if (a == 1) \"treated\" else \"control\", x / n, bt$conf.int[1], bt$conf.int[2]))\n\
+         \x20 }\n\
+         \x20 tab <- table(factor(d$treated[ok], levels = c(1, 0)), factor(resp[ok] %in% c(\"CR\", \"PR\", \"SD\"), levels = c(TRUE, FALSE)))\n\
+         \x20 cat(sprintf(\"RESULT dcr_fisher_p %.10g\\n\", fisher.test(tab)$p.value))\n\
+         }\n",
+    );
+    r
+}

@@ -1,0 +1,160 @@
+//! "Show as R code": the emitted script, run by R (survival, MatchIt), prints the same medians,
+//! hazard ratios, DCRs and matched count as `analyze`. Needs Rscript (installed by .ci/run);
+//! without it the test says it was skipped.
+
+use std::collections::HashMap;
+use std::process::Command;
+
+fn has_r() -> bool {
+    Command::new("Rscript")
+        .arg("--version")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
+}
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_survival-explorer"))
+}
+
+fn r_results(args: &[&str]) -> HashMap<String, Vec<f64>> {
+    let script = bin()
+        .args(["analyze"])
+        .args(args)
+        .arg("--emit-r")
+        .output()
+        .unwrap();
+    assert!(
+        script.status.success(),
+        "{}",
+        String::from_utf8_lossy(&script.stderr)
+    );
+    let dir = std::env::temp_dir().join(format!("se-r-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("s{}.R", args.len()));
+    std::fs::write(&path, &script.stdout).unwrap();
+    let out = Command::new("Rscript").arg(&path).output().unwrap();
+    assert!(
+        out.status.success(),
+        "R failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.strip_prefix("RESULT "))
+        .map(|l| {
+            let mut it = l.split_whitespace();
+            let k = it.next().unwrap().to_string();
+            (
+                k,
+                it.map(|v| v.parse::<f64>().unwrap_or(f64::NAN)).collect(),
+            )
+        })
+        .collect()
+}
+
+#[track_caller]
+fn close(what: &str, ours: f64, theirs: f64) {
+    if ours.is_nan() || theirs.is_nan() {
+        assert!(
+            ours.is_nan() && theirs.is_nan(),
+            "{what}: ours {ours}, R {theirs}"
+        );
+        return;
+    }
+    // R prints 10 significant digits.
+    assert!(
+        (ours - theirs).abs() <= 1e-9 * theirs.abs().max(1e-12),
+        "{what}: ours {ours}, R {theirs}"
+    );
+}
+
+#[test]
+fn the_emitted_r_script_reproduces_the_numbers() {
+    if !has_r() {
+        eprintln!("SKIPPED: Rscript is not installed (.ci/run installs r-base-core, r-cran-survival, r-cran-matchit)");
+        return;
+    }
+    let demo = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/demo_cohort.csv");
+    let demo = demo.to_str().unwrap();
+    for args in [
+        vec![demo],
+        vec![demo, "--subgroup", "prior_io_response=PD"],
+        vec![demo, "--match", "ecog,albi_grade,prior_io_response"],
+        vec![
+            demo,
+            "--match",
+            "ecog,albi_grade,prior_io_response",
+            "--caliper",
+            "0.05",
+            "--caliper-scale",
+            "ps",
+        ],
+    ] {
+        let r = r_results(&args);
+        let out = bin()
+            .arg("analyze")
+            .args(&args)
+            .arg("--summary")
+            .output()
+            .unwrap();
+        let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let f = |v: &serde_json::Value| v.as_f64().unwrap_or(f64::NAN);
+        let label = args.join(" ");
+        for (ep, e) in j["endpoints"].as_object().unwrap() {
+            for (arm, a) in e["arms"].as_object().unwrap() {
+                let got = &r[&format!("{ep}_median_{arm}")];
+                close(
+                    &format!("{label}: {ep} {arm} median"),
+                    f(&a["median"]),
+                    got[0],
+                );
+                close(
+                    &format!("{label}: {ep} {arm} lower"),
+                    f(&a["median_ci"][0]),
+                    got[1],
+                );
+                close(
+                    &format!("{label}: {ep} {arm} upper"),
+                    f(&a["median_ci"][1]),
+                    got[2],
+                );
+            }
+            let hr = &r[&format!("{ep}_hr")];
+            close(&format!("{label}: {ep} hr"), f(&e["cox"]["hr"]), hr[0]);
+            close(
+                &format!("{label}: {ep} hr lower"),
+                f(&e["cox"]["ci"][0]),
+                hr[1],
+            );
+        }
+        let resp = &j["response"];
+        close(
+            &format!("{label}: dcr treated"),
+            f(&resp["arms"]["lenvatinib"]["dcr"]),
+            r["dcr_treated"][0],
+        );
+        close(
+            &format!("{label}: dcr control"),
+            f(&resp["arms"]["sorafenib"]["dcr"]),
+            r["dcr_control"][0],
+        );
+        close(
+            &format!("{label}: dcr ci"),
+            f(&resp["arms"]["lenvatinib"]["dcr_ci"][0]),
+            r["dcr_treated"][1],
+        );
+        close(
+            &format!("{label}: fisher"),
+            f(&resp["dcr_p_value"]),
+            r["dcr_fisher_p"][0],
+        );
+        if let Some(m) = j.get("matching") {
+            assert_eq!(
+                f(&m["n_matched"]["lenvatinib"]),
+                r["matched_treated"][0],
+                "{label}: matched"
+            );
+        }
+    }
+}
