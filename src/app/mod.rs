@@ -4,6 +4,7 @@
 
 mod balance_view;
 mod controls;
+mod explore_view;
 mod plot_util;
 mod response_view;
 mod survival_view;
@@ -31,6 +32,8 @@ pub enum View {
     Survival,
     Response,
     Balance,
+    Sensitivity,
+    Subgroups,
 }
 
 impl View {
@@ -39,6 +42,8 @@ impl View {
             "survival" => Some(View::Survival),
             "response" => Some(View::Response),
             "balance" => Some(View::Balance),
+            "sensitivity" => Some(View::Sensitivity),
+            "subgroups" => Some(View::Subgroups),
             _ => None,
         }
     }
@@ -90,6 +95,8 @@ impl Settings {
     pub fn unmatched_spec(&self) -> Spec {
         Spec {
             matching: None,
+            forest: self.view == View::Subgroups,
+            caliper_sweep: false,
             ..self.spec.clone()
         }
     }
@@ -98,6 +105,8 @@ impl Settings {
     pub fn matched_spec(&self) -> Option<Spec> {
         self.matching_on.then(|| Spec {
             matching: Some(self.matching.clone()),
+            forest: self.view == View::Subgroups,
+            caliper_sweep: self.view == View::Sensitivity,
             ..self.spec.clone()
         })
     }
@@ -166,6 +175,8 @@ pub struct App {
     generation: u64,
     pending: Option<Pending>,
     pub error: Option<String>,
+    /// The "Show as R code" window's script, when open.
+    pub r_code: Option<String>,
     pub presentation: bool,
     screenshot: Option<ScreenshotJob>,
     /// Time of the last analysis, shown in the status bar.
@@ -225,6 +236,7 @@ impl App {
             generation: 0,
             pending: None,
             error: None,
+            r_code: None,
             presentation: false,
             screenshot: None,
             last_analysis_ms: 0.0,
@@ -304,7 +316,9 @@ impl App {
         self.generation += 1;
         let cohort = Arc::clone(&self.loaded.cohort);
         let settings = self.settings.clone();
-        if cohort.n_rows <= INLINE_ROWS || ctx.is_none() {
+        // Sweeps and forests re-run many analyses: always off the UI thread.
+        let heavy = matches!(settings.view, View::Sensitivity | View::Subgroups);
+        if (cohort.n_rows <= INLINE_ROWS && !heavy) || ctx.is_none() {
             let t0 = Instant::now();
             self.reports = Some(run_reports(&cohort, &settings));
             self.last_analysis_ms = t0.elapsed().as_secs_f64() * 1e3;
@@ -469,6 +483,9 @@ impl App {
             View::Survival => Figure::Km(self.settings.endpoint.clone()),
             View::Response => Figure::Response,
             View::Balance => Figure::Balance,
+            View::Sensitivity | View::Subgroups => {
+                return Err("this view cannot be exported as a figure yet: use `analyze --caliper-sweep` / `--forest` for its numbers".to_string())
+            }
         };
         let balance = crate::export::balance_source(&self.loaded.cohort, &self.current_spec());
         let demo = self.loaded.is_demo;
@@ -501,6 +518,60 @@ impl App {
         })();
         if let Err(e) = result {
             self.error = Some(e);
+        }
+    }
+
+    /// Opens a window with the R script that reproduces what the window shows.
+    pub fn show_r_code(&mut self) {
+        let spec = self.current_spec();
+        let endpoints = crate::analysis::resolve_endpoints(&self.loaded.cohort, &spec)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|e| (e.name, e.time, e.event))
+            .collect::<Vec<_>>();
+        let file = if self.loaded.is_demo {
+            PathBuf::from("demo_cohort.csv")
+        } else {
+            PathBuf::from(&self.loaded.label)
+        };
+        let mut script = crate::export::rcode::r_script(&spec, &file, &endpoints);
+        if self.loaded.is_demo {
+            script.insert_str(
+                0,
+                "# The demo cohort: write it first with `survival-explorer simulate --out demo_cohort.csv`\n",
+            );
+        }
+        self.r_code = Some(script);
+    }
+
+    fn r_code_ui(&mut self, ctx: &egui::Context) {
+        let Some(code) = self.r_code.clone() else {
+            return;
+        };
+        let mut open = true;
+        egui::Window::new("R code for this analysis")
+            .open(&mut open)
+            .default_size([720.0, 520.0])
+            .show(ctx, |ui| {
+                ui.horizontal(|ui| {
+                    if ui.button("Copy").clicked() {
+                        ui.ctx().copy_text(code.clone());
+                    }
+                    ui.weak(
+                        "Runs with R's survival and MatchIt; prints the same medians, HRs and DCR.",
+                    );
+                });
+                egui::ScrollArea::both().show(ui, |ui| {
+                    let mut text = code.clone();
+                    ui.add(
+                        egui::TextEdit::multiline(&mut text)
+                            .code_editor()
+                            .desired_width(f32::INFINITY),
+                    );
+                });
+            });
+        if !open {
+            self.r_code = None;
         }
     }
 
@@ -577,6 +648,7 @@ impl App {
         }
         egui::CentralPanel::default_margins().show(ui, |ui| self.central_ui(ui));
         self.error_ui(&ctx);
+        self.r_code_ui(&ctx);
         if self.settings.dark != before.dark {
             theme::apply(&ctx, self.settings.dark, self.presentation);
         }
@@ -649,6 +721,11 @@ impl App {
                     ui.close();
                     self.copy_figure();
                 }
+                ui.separator();
+                if ui.button("Show as R code…").clicked() {
+                    ui.close();
+                    self.show_r_code();
+                }
                 if !self.settings.recent.is_empty() {
                     ui.separator();
                     ui.label("Recent files");
@@ -675,6 +752,8 @@ impl App {
                 (View::Survival, "Survival"),
                 (View::Response, "Response"),
                 (View::Balance, "Balance"),
+                (View::Sensitivity, "Caliper sensitivity"),
+                (View::Subgroups, "Subgroups"),
             ] {
                 ui.selectable_value(&mut self.settings.view, v, label);
             }
@@ -720,10 +799,16 @@ impl App {
             loaded: &self.loaded,
             presentation: self.presentation,
         };
+        let mut command = None;
         match self.settings.view {
             View::Survival => survival_view::survival_ui(ui, &ctx, &reports),
             View::Response => response_view::response_ui(ui, &ctx, &reports),
             View::Balance => balance_view::balance_ui(ui, &ctx, &reports),
+            View::Sensitivity => command = explore_view::sweep_ui(ui, &ctx, &reports),
+            View::Subgroups => explore_view::forest_ui(ui, &ctx, &reports),
+        }
+        if let Some(explore_view::ExploreCommand::SetCaliper(c)) = command {
+            self.settings.matching.caliper = c;
         }
     }
 
