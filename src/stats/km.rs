@@ -196,16 +196,24 @@ fn find_quantile(x: &[f64], y: &[f64], p: f64, tol: f64) -> f64 {
     let Some(&xmax) = x.last() else {
         return f64::NAN;
     };
-    // Drop repeated y values (censoring times), keeping the first; NaN repeats NaN.
+    // Drop repeated y values (censoring times), keeping the first; NaN repeats NaN. For a
+    // non-decreasing y (the usual case) repeats are adjacent and the knots already sorted.
+    let finite = || y.iter().copied().filter(|v| !v.is_nan());
+    let monotone = finite().zip(finite().skip(1)).all(|(a, b)| a <= b);
     let mut xs: Vec<f64> = Vec::with_capacity(x.len());
     let mut ys: Vec<f64> = Vec::with_capacity(y.len());
     let mut seen_nan = false;
-    // R's duplicated(): a value seen anywhere before (by bits; -0 and 0 never both occur here).
-    let mut seen = std::collections::HashSet::with_capacity(y.len());
+    let mut seen = std::collections::HashSet::new();
+    let mut last = f64::NAN;
     for (&xv, &yv) in x.iter().zip(y) {
         let duplicate = if yv.is_nan() {
             std::mem::replace(&mut seen_nan, true)
+        } else if monotone {
+            let dup = yv == last;
+            last = yv;
+            dup
         } else {
+            // R's duplicated(): a value seen anywhere before.
             !seen.insert((yv + 0.0).to_bits())
         };
         if !duplicate {
@@ -221,12 +229,15 @@ fn find_quantile(x: &[f64], y: &[f64], p: f64, tol: f64) -> f64 {
             .filter(|(_, v)| !v.is_nan())
             .map(|(k, &v)| (v + shift, k))
             .collect();
-        knots.sort_by(|a, b| a.0.total_cmp(&b.0));
+        if !monotone {
+            knots.sort_by(|a, b| a.0.total_cmp(&b.0));
+        }
         let (first, last) = (knots.first()?, knots.last()?);
         if p < first.0 || p > last.0 {
             return None;
         }
-        knots.iter().find(|(v, _)| *v >= p).map(|&(_, k)| k)
+        let at = knots.partition_point(|(v, _)| *v < p);
+        knots.get(at).map(|&(_, k)| k)
     };
     let i1 = first_knot_at_or_above(tol);
     let i2 = first_knot_at_or_above(-tol);
