@@ -74,8 +74,71 @@ struct Derivs {
     imat: DMatrix<f64>,
 }
 
+/// [`derivs`] for one covariate, with scalar accumulators (the arm-only model of every
+/// endpoint, many times per recompute).
+fn derivs1(d: &CoxData, xc: &[f64], beta: f64, ties: Ties) -> Derivs {
+    let n = d.time.len();
+    let (mut loglik, mut u, mut imat) = (0.0, 0.0, 0.0);
+    let (mut denom, mut a, mut c) = (0.0, 0.0, 0.0);
+    let mut cache = [(f64::NAN, 0.0); 2];
+    let mut end = n;
+    while end > 0 {
+        let t = d.time[end - 1];
+        let mut start = end;
+        while start > 0 && d.time[start - 1] == t {
+            start -= 1;
+        }
+        let (mut ndead, mut deadwt, mut denom2, mut a2, mut c2) = (0u32, 0.0, 0.0, 0.0, 0.0);
+        for i in start..end {
+            let x = xc[i];
+            let zbeta = x * beta;
+            let w = d.weight[i];
+            let risk = exp_cached(&mut cache, zbeta) * w;
+            denom += risk;
+            a += risk * x;
+            c += risk * x * x;
+            if d.status[i] {
+                ndead += 1;
+                deadwt += w;
+                denom2 += risk;
+                loglik += w * zbeta;
+                u += w * x;
+                a2 += risk * x;
+                c2 += risk * x * x;
+            }
+        }
+        if ndead > 0 {
+            if ties == Ties::Breslow || ndead == 1 {
+                loglik -= deadwt * denom.ln();
+                let tj = a / denom;
+                u -= deadwt * tj;
+                imat += deadwt * (c - tj * a) / denom;
+            } else {
+                let meanwt = deadwt / ndead as f64;
+                for m in 0..ndead {
+                    let frac = m as f64 / ndead as f64;
+                    let d2 = denom - frac * denom2;
+                    loglik -= meanwt * d2.ln();
+                    let tj = (a - frac * a2) / d2;
+                    u -= meanwt * tj;
+                    imat += meanwt * ((c - frac * c2) / d2 - tj * tj);
+                }
+            }
+        }
+        end = start;
+    }
+    Derivs {
+        loglik,
+        u: DVector::from_element(1, u),
+        imat: DMatrix::from_element(1, 1, imat),
+    }
+}
+
 /// Log partial likelihood, score and information at `beta` (x already centred).
 fn derivs(d: &CoxData, xc: &[f64], beta: &[f64], ties: Ties) -> Derivs {
+    if d.p == 1 {
+        return derivs1(d, xc, beta[0], ties);
+    }
     let (n, p) = (d.time.len(), d.p);
     let mut loglik = 0.0;
     let mut u = DVector::zeros(p);
