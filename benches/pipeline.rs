@@ -85,6 +85,16 @@ fn bench_stages(c: &mut Criterion) {
                 .matching
         })
     });
+    let sweep_spec = Spec {
+        caliper_sweep: true,
+        ..matched_spec()
+    };
+    g.bench_function("analyze_with_caliper_sweep/100000", |b| {
+        b.iter(|| analyze(black_box(&data), black_box(&sweep_spec)).unwrap())
+    });
+    g.bench_function("simulate/1000000", |b| {
+        b.iter(|| simulate_csv(black_box(1_000_000), 42).len())
+    });
     // Matching alone on 1,000,000 units.
     let m = 1_000_000;
     let mut rng = SplitMix64::new(7);
