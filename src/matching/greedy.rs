@@ -72,8 +72,11 @@ pub fn greedy_match(
     replace: bool,
 ) -> Matches {
     let n = distance.len();
-    let mut sorted: Vec<usize> = (0..n).collect();
-    sorted.sort_by(|&a, &b| distance[a].total_cmp(&distance[b]));
+    // Stable (radix) ordering: equal distances keep input order.
+    let sorted: Vec<usize> = crate::stats::sorted_order(distance)
+        .into_iter()
+        .map(|i| i as usize)
+        .collect();
     // Controls in sorted order, and each treated unit's insertion point among them.
     let mut controls: Vec<usize> = Vec::new();
     let mut insert_at = vec![0usize; n];
@@ -89,8 +92,14 @@ pub fn greedy_match(
     let mut visit: Vec<usize> = (0..n).filter(|&u| treated[u]).collect();
     match order {
         Order::Data => {}
-        Order::Largest => visit.sort_by(|&a, &b| distance[b].total_cmp(&distance[a])),
-        Order::Smallest => visit.sort_by(|&a, &b| distance[a].total_cmp(&distance[b])),
+        Order::Largest => {
+            let negated: Vec<f64> = visit.iter().map(|&u| -distance[u]).collect();
+            visit = crate::stats::sorted_order(&negated)
+                .into_iter()
+                .map(|k| visit[k as usize])
+                .collect();
+        }
+        Order::Smallest => visit = sorted.iter().copied().filter(|&u| treated[u]).collect(),
         Order::Random(seed) => SplitMix64::new(seed).shuffle(&mut visit),
     }
     let mut result: Vec<Vec<usize>> = vec![Vec::new(); n];

@@ -22,8 +22,9 @@ pub struct SurvSample {
 /// comparison sort of (key, index) pairs.
 pub fn sorted_order(time: &[f64]) -> Vec<u32> {
     // Map f64 to u64 preserving the total order (sign-magnitude to two's complement).
+    // `+ 0.0` folds -0 into +0: they are equal times (and equal distances).
     let key = |x: f64| {
-        let b = x.to_bits();
+        let b = (x + 0.0).to_bits();
         if b >> 63 == 1 {
             !b
         } else {
