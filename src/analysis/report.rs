@@ -34,6 +34,17 @@ impl<V> OrderedMap<V> {
     }
 }
 
+impl<V: std::fmt::Display> OrderedMap<V> {
+    /// "lenvatinib 125 · sorafenib 105" style text of the entries, joined by `sep`.
+    pub fn joined(&self, sep: &str) -> String {
+        self.0
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect::<Vec<_>>()
+            .join(sep)
+    }
+}
+
 impl<V: Serialize> Serialize for OrderedMap<V> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut map = s.serialize_map(Some(self.0.len()))?;

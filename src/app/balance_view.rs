@@ -48,20 +48,10 @@ pub fn balance_ui(ui: &mut egui::Ui, ctx: &ViewContext, reports: &Reports) {
                 .color(super::theme::WARNING),
         );
     }
-    let matched: Vec<String> = mr
-        .n_matched
-        .iter()
-        .map(|(k, v)| format!("{k} {v}"))
-        .collect();
-    let unmatched: Vec<String> = mr
-        .n_unmatched
-        .iter()
-        .map(|(k, v)| format!("{k} {v}"))
-        .collect();
     ui.label(format!(
         "Matched: {} · unmatched: {} · {} pairs (links)",
-        matched.join(", "),
-        unmatched.join(", "),
+        mr.n_matched.joined(", "),
+        mr.n_unmatched.joined(", "),
         mr.pairs.len()
     ));
     for w in &mr.warnings {

@@ -100,13 +100,7 @@ fn data_ui(
     let Some(Ok(r)) = reports.map(|r| &r.unmatched) else {
         return;
     };
-    let arms: Vec<String> = r
-        .cohort
-        .arms
-        .iter()
-        .map(|(k, v)| format!("{k} {v}"))
-        .collect();
-    ui.label(format!("Per arm: {}", arms.join(" · ")));
+    ui.label(format!("Per arm: {}", r.cohort.arms.joined(" · ")));
     for e in &r.sample.excluded {
         ui.weak(format!("{} left out: {}", e.n, e.reason));
     }
@@ -179,13 +173,10 @@ fn subgroup_ui(
 ) {
     ui.heading("Subgroup");
     if let Some(Ok(r)) = reports.map(|r| &r.unmatched) {
-        let n: Vec<String> = r
-            .sample
-            .n_subgroup
-            .iter()
-            .map(|(k, v)| format!("{k} {v}"))
-            .collect();
-        ui.label(format!("n in subgroup: {}", n.join(" · ")));
+        ui.label(format!(
+            "n in subgroup: {}",
+            r.sample.n_subgroup.joined(" · ")
+        ));
     }
     if cohort.has_column("prior_io_response") {
         let resistant = Subgroup::Levels {
@@ -336,18 +327,8 @@ fn matching_ui(
     }
     if let Some(Some(Ok(m))) = reports.map(|r| &r.matched) {
         if let Some(mr) = &m.matching {
-            let matched: Vec<String> = mr
-                .n_matched
-                .iter()
-                .map(|(k, v)| format!("{k} {v}"))
-                .collect();
-            let unmatched: Vec<String> = mr
-                .n_unmatched
-                .iter()
-                .map(|(k, v)| format!("{k} {v}"))
-                .collect();
-            ui.label(format!("Matched: {}", matched.join(" · ")));
-            ui.weak(format!("Unmatched: {}", unmatched.join(" · ")));
+            ui.label(format!("Matched: {}", mr.n_matched.joined(" · ")));
+            ui.weak(format!("Unmatched: {}", mr.n_unmatched.joined(" · ")));
         }
     } else if let Some(Some(Err(e))) = reports.map(|r| &r.matched) {
         ui.colored_label(super::theme::IMBALANCE, e);

@@ -71,11 +71,7 @@ pub fn sample_line(report: &Report) -> String {
             "propensity-matched sample ({} caliper {} SD; {})",
             m.caliper_scale,
             m.caliper,
-            m.n_matched
-                .iter()
-                .map(|(k, v)| format!("{k} {v}"))
-                .collect::<Vec<_>>()
-                .join(", ")
+            m.n_matched.joined(", ")
         ),
         None => "unmatched sample".to_string(),
     };
@@ -93,6 +89,45 @@ fn nr(x: f64, d: usize) -> String {
     } else {
         "NR".to_string()
     }
+}
+
+/// Title, the sample line under it, and the demo mark at the top right.
+fn draw_header<DB: DrawingBackend>(
+    header: &DrawingArea<DB, Shift>,
+    title: &str,
+    subtitle: &str,
+    scale: Scale,
+    demo: bool,
+) -> DResult {
+    let f = scale.font;
+    let (w, _) = header.dim_in_pixel();
+    header
+        .draw(&Text::new(
+            title.to_string(),
+            (f as i32, (f * 0.6) as i32),
+            scale.text(1.35),
+        ))
+        .map_err(err)?;
+    header
+        .draw(&Text::new(
+            subtitle.to_string(),
+            (f as i32, (f * 2.3) as i32),
+            scale.text(0.9).color(&GREY),
+        ))
+        .map_err(err)?;
+    if demo {
+        header
+            .draw(&Text::new(
+                crate::DEMO_LABEL.to_string(),
+                (w as i32 - f as i32, (f * 0.6) as i32),
+                scale
+                    .text(0.85)
+                    .color(&WARN)
+                    .pos(Pos::new(HPos::Right, VPos::Top)),
+            ))
+            .map_err(err)?;
+    }
+    Ok(())
 }
 
 /// p-value text for print: 3 decimals, or "6.7 × 10^-6" written out.
@@ -184,7 +219,7 @@ pub fn draw_km<DB: DrawingBackend>(
         .ok_or_else(|| format!("no endpoint '{endpoint}' in the report"))?;
     let unit = report.sample.time_unit;
     let f = scale.font;
-    let (w, h) = root.dim_in_pixel();
+    let (_, h) = root.dim_in_pixel();
     let n_arms = ep.arms.0.len();
     let row_h = f * 1.45;
     let table_h = (row_h * (n_arms as f64 + 1.5)) as u32;
@@ -193,33 +228,13 @@ pub fn draw_km<DB: DrawingBackend>(
     let (chart_area, table_area) = rest.split_vertically(h.saturating_sub(header_h + table_h));
 
     // Header: title, sample line, legend.
-    let title = format!("{} by arm", ep.label);
-    header
-        .draw(&Text::new(
-            title,
-            (f as i32, (f * 0.6) as i32),
-            scale.text(1.35),
-        ))
-        .map_err(err)?;
-    header
-        .draw(&Text::new(
-            sample_line(report),
-            (f as i32, (f * 2.3) as i32),
-            scale.text(0.9).color(&GREY),
-        ))
-        .map_err(err)?;
-    if demo {
-        header
-            .draw(&Text::new(
-                crate::DEMO_LABEL.to_string(),
-                (w as i32 - f as i32, (f * 0.6) as i32),
-                scale
-                    .text(0.85)
-                    .color(&WARN)
-                    .pos(Pos::new(HPos::Right, VPos::Top)),
-            ))
-            .map_err(err)?;
-    }
+    draw_header(
+        &header,
+        &format!("{} by arm", ep.label),
+        &sample_line(report),
+        scale,
+        demo,
+    )?;
     for (k, (arm, a)) in ep.arms.iter().enumerate() {
         let y = (f * 3.7 + row_h * k as f64) as i32;
         let x0 = f as i32;
@@ -473,34 +488,14 @@ pub fn draw_response<DB: DrawingBackend>(
             ))
             .map_err(err);
     };
-    let (w, _) = root.dim_in_pixel();
     let (header, chart_area) = root.split_vertically((f * 3.8) as u32);
-    header
-        .draw(&Text::new(
-            "Best response by arm",
-            (f as i32, (f * 0.6) as i32),
-            scale.text(1.35),
-        ))
-        .map_err(err)?;
-    header
-        .draw(&Text::new(
-            sample_line(report),
-            (f as i32, (f * 2.3) as i32),
-            scale.text(0.9).color(&GREY),
-        ))
-        .map_err(err)?;
-    if demo {
-        header
-            .draw(&Text::new(
-                crate::DEMO_LABEL.to_string(),
-                (w as i32 - f as i32, (f * 0.6) as i32),
-                scale
-                    .text(0.85)
-                    .color(&WARN)
-                    .pos(Pos::new(HPos::Right, VPos::Top)),
-            ))
-            .map_err(err)?;
-    }
+    draw_header(
+        &header,
+        "Best response by arm",
+        &sample_line(report),
+        scale,
+        demo,
+    )?;
     let mut chart = ChartBuilder::on(&chart_area)
         .margin((f * 0.8) as u32)
         .x_label_area_size((f * 2.6) as u32)
@@ -595,7 +590,6 @@ pub fn draw_love<DB: DrawingBackend>(
     ensure_font();
     root.fill(&WHITE).map_err(err)?;
     let f = scale.font;
-    let (w, _) = root.dim_in_pixel();
     let rows: Vec<_> = matching
         .balance
         .iter()
@@ -608,44 +602,8 @@ pub fn draw_love<DB: DrawingBackend>(
     } else {
         "Covariate balance (unmatched)"
     };
-    header
-        .draw(&Text::new(
-            title,
-            (f as i32, (f * 0.6) as i32),
-            scale.text(1.35),
-        ))
-        .map_err(err)?;
-    let sub = if after {
-        sample_line(report)
-    } else {
-        format!(
-            "unmatched sample · {}",
-            if report.sample.subgroup.is_empty() {
-                "all patients".to_string()
-            } else {
-                format!("subgroup: {}", report.sample.subgroup.join(", "))
-            }
-        )
-    };
-    header
-        .draw(&Text::new(
-            sub,
-            (f as i32, (f * 2.3) as i32),
-            scale.text(0.9).color(&GREY),
-        ))
-        .map_err(err)?;
-    if demo {
-        header
-            .draw(&Text::new(
-                crate::DEMO_LABEL.to_string(),
-                (w as i32 - f as i32, (f * 0.6) as i32),
-                scale
-                    .text(0.85)
-                    .color(&WARN)
-                    .pos(Pos::new(HPos::Right, VPos::Top)),
-            ))
-            .map_err(err)?;
-    }
+    // For the unmatched figure `report` is the unmatched analysis: its sample line says so.
+    draw_header(&header, title, &sample_line(report), scale, demo)?;
     let max_x = rows
         .iter()
         .flat_map(|b| [b.smd_before.abs(), b.smd_after.abs()])
