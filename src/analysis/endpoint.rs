@@ -185,6 +185,21 @@ fn arm_cox(spec: &Spec, all: &SurvSample, x: &[f64], set_id: &[u32], weighted: b
         Err(CoxError::NoEvents) => return not_estimable_cox(spec, "no events".to_string()),
         Err(e) => return not_estimable_cox(spec, e.to_string()),
     };
+    if fit.may_be_infinite {
+        return not_estimable_cox(
+            spec,
+            "the hazard ratio may be 0 or infinite (monotone likelihood: the log-likelihood converged while the coefficient kept growing, as R warns)".to_string(),
+        );
+    }
+    if !fit.converged {
+        return not_estimable_cox(
+            spec,
+            format!(
+                "the Cox model did not converge in {} iterations",
+                fit.iterations
+            ),
+        );
+    }
     let coef = fit.coef[0];
     let mut se = fit.se(0);
     if need_robust {
@@ -434,7 +449,13 @@ pub(crate) fn analyze_endpoint(
             p_value: lr.p_value,
             observed,
             expected,
-            not_available: (lr.variance <= 0.0).then(|| "no events".to_string()),
+            not_available: (lr.variance <= 0.0).then(|| {
+                if lr.observed_a + lr.observed_b == 0.0 {
+                    "no events".to_string()
+                } else {
+                    "not defined: an arm has no patients at risk at any event time".to_string()
+                }
+            }),
         }
     };
 

@@ -272,11 +272,22 @@ fn interaction_test(
         cox_fit(&d, spec.ties, false).ok().map(|f| f.loglik)
     };
     let reduced = fit(&main);
-    let mut full_cols = main.clone();
-    full_cols.extend(inter.iter().cloned());
-    let full = fit(&full_cols);
+    // Aliased interaction columns (e.g. the reference level holds one arm only) are dropped,
+    // last first, as R leaves their coefficients NA; df counts the ones kept.
+    let mut kept = inter;
+    let full = loop {
+        let mut cols = main.clone();
+        cols.extend(kept.iter().cloned());
+        match fit(&cols) {
+            Some(f) => break Some(f),
+            None if !kept.is_empty() => {
+                kept.pop();
+            }
+            None => break None,
+        }
+    };
     Ok(match (reduced, full) {
-        (Some(r), Some(f)) => ((2.0 * (f - r)).max(0.0), inter.len()),
+        (Some(r), Some(f)) if !kept.is_empty() => ((2.0 * (f - r)).max(0.0), kept.len()),
         _ => (f64::NAN, 0),
     })
 }

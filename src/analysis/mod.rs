@@ -230,6 +230,16 @@ fn subgroup_sample_with_warnings(
     spec: &Spec,
 ) -> Result<(Sample, Vec<Exclusion>, Vec<String>), AnalysisError> {
     let arm_col = require(cohort, &spec.arm_column, "arm")?;
+    let same_number = matches!(
+        (parse_number(&spec.treated), parse_number(&spec.control)),
+        (Some(a), Some(b)) if a == b
+    );
+    if normalize_level(&spec.treated) == normalize_level(&spec.control) || same_number {
+        return Err(AnalysisError::Spec(format!(
+            "treated '{}' and control '{}' are the same arm level",
+            spec.treated, spec.control
+        )));
+    }
     let mut warnings = Vec::new();
     let is_treated = arm_matcher(arm_col, &spec.treated, &mut warnings);
     let is_control = arm_matcher(arm_col, &spec.control, &mut warnings);

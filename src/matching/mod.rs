@@ -29,6 +29,10 @@ pub enum MatchError {
     EmptyArm(String),
     #[error("the distance has no spread (standard deviation 0): every patient has the same propensity score")]
     NoSpread,
+    #[error("no patient has every matching covariate ({0})")]
+    NoCompleteCases(String),
+    #[error("no pair is within the caliper ({caliper} SD = {width:.4}): widen the caliper")]
+    NoMatches { caliper: f64, width: f64 },
 }
 
 /// One covariate as it enters the model: a numeric column or treatment-coded indicators.
@@ -84,7 +88,7 @@ fn term_values(cohort: &Cohort, column: &str, factor: bool, sample: &Sample) -> 
                 .iter()
                 .map(|&r| {
                     let x = v[r];
-                    if x.is_nan() {
+                    if !x.is_finite() {
                         MISSING
                     } else {
                         distinct.partition_point(|&d| d < x) as u32
@@ -160,6 +164,15 @@ pub(crate) fn build_design(
             reason: format!("missing matching covariate: {}", which.join(", ")),
             n: n_missing,
         });
+    }
+    if used.is_empty() {
+        return Err(MatchError::NoCompleteCases(
+            names_factor
+                .iter()
+                .map(|(n, _)| n.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        ));
     }
     // Levels present among the rows used; constant terms are dropped.
     let mut kept: Vec<Term> = Vec::new();
@@ -483,6 +496,13 @@ pub fn match_sample(
 ) -> Result<MatchOutcome, MatchError> {
     let model = fit_propensity(cohort, spec, ms, subgroup)?;
     let core = match_core(&model, ms, subgroup)?;
+    let n_t = core.sample.treated.iter().filter(|&&t| t).count();
+    if n_t == 0 || n_t == core.sample.rows.len() {
+        return Err(MatchError::NoMatches {
+            caliper: ms.caliper,
+            width: core.caliper_width,
+        });
+    }
     let PsModel {
         design,
         fit,

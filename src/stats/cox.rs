@@ -51,6 +51,8 @@ pub struct CoxFit {
     pub score_test: f64,
     pub iterations: u32,
     pub converged: bool,
+    /// R's "Loglik converged before variable …; coefficient may be infinite".
+    pub may_be_infinite: bool,
     pub ties: Ties,
     /// Score residuals at the estimate (n × p), kept for the robust variance.
     score_residuals: Option<DMatrix<f64>>,
@@ -319,8 +321,17 @@ pub fn cox_fit(d: &CoxData, ties: Ties, keep_residuals: bool) -> Result<CoxFit, 
         .cholesky()
         .map(|c| c.inverse())
         .ok_or(CoxError::Singular)?;
+    // R's coxph.fit: |U·V| beyond eps and toler.inf·|β| means the log-likelihood converged
+    // while a coefficient was still running away (monotone likelihood: β may be infinite).
+    let uv = var.clone() * last.u.clone();
+    let may_be_infinite = converged
+        && (0..p).any(|j| {
+            let v = uv[j].abs();
+            v > COX_EPS && v > COX_EPS.sqrt() * beta[j].abs()
+        });
     let score_residuals = keep_residuals.then(|| score_residuals(d, &xc, &beta, ties));
     Ok(CoxFit {
+        may_be_infinite,
         coef: beta,
         var,
         loglik_null,

@@ -143,13 +143,19 @@ pub fn kaplan_meier(sample: &SurvSample, conf_type: ConfType, conf_level: f64) -
         ..Default::default()
     };
     let len = sample.time.len();
-    let mut at_risk = n_total;
+    // At risk = the weights from here to the end, summed backwards (exact at the last time
+    // even with fractional matching weights, unlike repeated subtraction).
+    let mut suffix = vec![0.0; len + 1];
+    for i in (0..len).rev() {
+        suffix[i] = suffix[i + 1] + sample.weight[i];
+    }
     let mut surv = 1.0_f64;
     let mut varhaz = 0.0_f64;
     let mut i = 0;
     while i < len {
         let t = sample.time[i];
-        let (mut d, mut c, mut removed) = (0.0, 0.0, 0.0);
+        let at_risk = suffix[i];
+        let (mut d, mut c) = (0.0, 0.0);
         while i < len && sample.time[i] == t {
             let w = sample.weight[i];
             if sample.status[i] {
@@ -157,13 +163,23 @@ pub fn kaplan_meier(sample: &SurvSample, conf_type: ConfType, conf_level: f64) -
             } else {
                 c += w;
             }
-            removed += w;
             i += 1;
         }
         if d > 0.0 {
-            surv *= 1.0 - d / at_risk;
+            // With fractional weights, "everyone left has the event" can miss zero by an ulp.
+            let left = at_risk - d;
+            let left = if left.abs() <= 1e-12 * at_risk {
+                0.0
+            } else {
+                left
+            };
+            surv = if left == 0.0 {
+                0.0
+            } else {
+                (surv * (1.0 - d / at_risk)).max(0.0)
+            };
             // n - d == 0 gives +inf, as R does where the curve drops to zero.
-            varhaz += d / (at_risk * (at_risk - d));
+            varhaz += d / (at_risk * left);
         }
         let se = varhaz.sqrt();
         let (lo, hi) = confidence_limits(surv, se, conf_type, z);
@@ -176,7 +192,6 @@ pub fn kaplan_meier(sample: &SurvSample, conf_type: ConfType, conf_level: f64) -
         curve.lower.push(lo);
         curve.upper.push(hi);
         curve.events += d;
-        at_risk -= removed;
     }
     curve
 }
@@ -313,6 +328,13 @@ impl KmCurve {
     /// `survmean` (start time 0; the variance sums, over event times, the squared area
     /// beyond each time times the Greenwood increment).
     pub fn rmst(&self, horizon: f64) -> Rmst {
+        if self.time.is_empty() {
+            return Rmst {
+                horizon,
+                value: f64::NAN,
+                se: f64::NAN,
+            };
+        }
         let keep = self.time.partition_point(|&x| x <= horizon);
         let mut times: Vec<f64> = self.time[..keep].to_vec();
         let mut survs: Vec<f64> = self.surv[..keep].to_vec();

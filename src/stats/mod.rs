@@ -76,11 +76,15 @@ pub fn sorted_order(time: &[f64]) -> Vec<u32> {
 }
 
 impl SurvSample {
-    /// Builds a sample, sorting by time. `weight = None` means every weight is 1.
+    /// Builds a sample, sorting by time. `weight = None` means every weight is 1. Subjects
+    /// with a NaN time are dropped (the estimators group equal times and NaN equals nothing).
     pub fn new(time: Vec<f64>, status: Vec<bool>, weight: Option<Vec<f64>>) -> Self {
         let n = time.len();
         let weight = weight.unwrap_or_else(|| vec![1.0; n]);
-        let order = sorted_order(&time);
+        let order: Vec<u32> = sorted_order(&time)
+            .into_iter()
+            .filter(|&i| !time[i as usize].is_nan())
+            .collect();
         SurvSample {
             time: order.iter().map(|&i| time[i as usize]).collect(),
             status: order.iter().map(|&i| status[i as usize]).collect(),

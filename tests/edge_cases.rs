@@ -1,0 +1,105 @@
+//! Edge cases found in review: each gives an honest answer, never a made-up number.
+
+use survival_explorer::analysis::{analyze, MatchSpec, Spec};
+use survival_explorer::cohort::read_csv_bytes;
+use survival_explorer::stats::km::{kaplan_meier, ConfType};
+use survival_explorer::stats::SurvSample;
+
+fn cohort(text: &str) -> survival_explorer::cohort::Cohort {
+    read_csv_bytes("edge.csv", text.as_bytes().to_vec()).unwrap()
+}
+
+#[test]
+fn monotone_likelihood_is_not_an_estimate() {
+    // Every treated event comes after every control has left the risk set: the MLE of the
+    // log-HR is +infinity (R warns "coefficient may be infinite").
+    let c = cohort(
+        "arm,os_months,os_event\nsorafenib,1,1\nsorafenib,2,1\nsorafenib,3,1\nlenvatinib,10,1\nlenvatinib,11,1\nlenvatinib,12,0\n",
+    );
+    let r = analyze(&c, &Spec::default()).unwrap();
+    let cox = &r.endpoints.get("os").unwrap().cox;
+    assert!(cox.hr.is_nan(), "HR {}", cox.hr);
+    assert!(cox.not_estimable.as_deref().unwrap().contains("infinite"));
+}
+
+#[test]
+fn weighted_curve_reaches_exactly_zero() {
+    let w = vec![1.0 / 3.0, 1.0 / 3.0, 1.0 / 3.0, 0.7, 0.1];
+    let s = SurvSample::new(vec![1.0, 2.0, 2.0, 3.0, 3.0], vec![true; 5], Some(w));
+    let km = kaplan_meier(&s, ConfType::LogLog, 0.95);
+    assert_eq!(*km.surv.last().unwrap(), 0.0);
+    assert!(km.surv.iter().all(|&v| (0.0..=1.0).contains(&v)));
+    assert_eq!(*km.std_err.last().unwrap(), f64::INFINITY);
+}
+
+#[test]
+fn an_arm_without_usable_times_has_no_rmst() {
+    let c = cohort(
+        "arm,os_months,os_event\nsorafenib,1,1\nsorafenib,2,0\nlenvatinib,NA,1\nlenvatinib,NA,0\n",
+    );
+    let r = analyze(&c, &Spec::default()).unwrap();
+    let ep = r.endpoints.get("os").unwrap();
+    assert!(ep.arms.get("lenvatinib").unwrap().rmst.value.is_nan());
+    assert!(ep.rmst_difference.value.is_nan());
+}
+
+#[test]
+fn a_caliper_that_matches_nobody_is_an_error() {
+    let mut text = String::from("arm,os_months,os_event,x\n");
+    for i in 0..20 {
+        text.push_str(&format!("lenvatinib,{},1,{}\n", i + 1, 100 + i));
+        text.push_str(&format!("sorafenib,{},1,{}\n", i + 2, i));
+    }
+    let spec = Spec {
+        matching: Some(MatchSpec {
+            covariates: vec!["x".into()],
+            caliper: 0.01,
+            ..MatchSpec::default()
+        }),
+        ..Spec::default()
+    };
+    let e = analyze(&cohort(&text), &spec).unwrap_err().to_string();
+    assert!(e.contains("caliper"), "{e}");
+}
+
+#[test]
+fn treated_and_control_must_differ_beyond_case() {
+    let c = cohort("arm,os_months,os_event\nSora,1,1\nsora ,2,0\n");
+    let spec = Spec {
+        treated: "Sora".into(),
+        control: "sora ".into(),
+        ..Spec::default()
+    };
+    let e = analyze(&c, &spec).unwrap_err().to_string();
+    assert!(e.contains("same arm level"), "{e}");
+}
+
+#[test]
+fn infinite_covariates_are_missing_for_the_propensity_model() {
+    let mut text = String::from("arm,os_months,os_event,x\n");
+    for i in 0..30 {
+        let arm = if i % 2 == 0 {
+            "lenvatinib"
+        } else {
+            "sorafenib"
+        };
+        let x = if i == 3 {
+            "Inf".to_string()
+        } else {
+            format!("{}", i % 7 + 2 * (i % 2))
+        };
+        text.push_str(&format!("{arm},{},1,{x}\n", i + 1));
+    }
+    let spec = Spec {
+        matching: Some(MatchSpec {
+            covariates: vec!["x".into()],
+            caliper: 1.0,
+            ..MatchSpec::default()
+        }),
+        ..Spec::default()
+    };
+    let r = analyze(&cohort(&text), &spec).unwrap();
+    let m = r.matching.unwrap();
+    assert_eq!(m.n_excluded, 1);
+    assert!(m.propensity.coefficients.get("x").unwrap().is_finite());
+}
