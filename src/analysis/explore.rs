@@ -45,9 +45,9 @@ pub fn caliper_sweep(
     let Some(ms) = &spec.matching else {
         return Ok(OrderedMap::default());
     };
-    let wrap = |source| AnalysisError::Matching {
+    let wrap = |error| AnalysisError::Matching {
         file: cohort.source.clone(),
-        source,
+        error,
     };
     let model = fit_propensity(cohort, spec, ms, subgroup).map_err(wrap)?;
     let mut out: OrderedMap<Vec<SweepPoint>> = OrderedMap::default();

@@ -57,12 +57,9 @@ pub enum AnalysisError {
     },
     #[error("{file}: no endpoint to analyse: the file has none of pfs_months/pfs_event, os_months/os_event; name one with --endpoint NAME:TIME_COLUMN:EVENT_COLUMN")]
     NoEndpoint { file: String },
-    #[error("{file}: {source}")]
-    Matching {
-        file: String,
-        #[source]
-        source: MatchError,
-    },
+    // The match error is part of this message (not a `#[source]`), so it is printed once.
+    #[error("{file}: {error}")]
+    Matching { file: String, error: MatchError },
 }
 
 /// Which arm a row belongs to.
@@ -375,10 +372,10 @@ pub fn analyze(cohort: &Cohort, spec: &Spec) -> Result<Report, AnalysisError> {
     let (sample, matching) = match &spec.matching {
         None => (subgroup, None),
         Some(ms) => {
-            let outcome = match_sample(cohort, spec, ms, &subgroup).map_err(|source| {
+            let outcome = match_sample(cohort, spec, ms, &subgroup).map_err(|error| {
                 AnalysisError::Matching {
                     file: cohort.source.clone(),
-                    source,
+                    error,
                 }
             })?;
             (outcome.sample, Some(outcome.report))

@@ -162,12 +162,9 @@ pub enum ColumnData {
 /// Why a file could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum CohortError {
-    #[error("{file}: cannot read the file: {source}")]
-    Io {
-        file: String,
-        #[source]
-        source: std::io::Error,
-    },
+    // The I/O error is part of this message (not a `#[source]`), so it is printed once.
+    #[error("{file}: cannot read the file: {error}")]
+    Io { file: String, error: std::io::Error },
     #[error("{file}: {message}")]
     Format { file: String, message: String },
     #[error("{file}: the file has no data rows")]
@@ -252,9 +249,9 @@ impl Cohort {
     /// Loads a cohort file (CSV). The file is only read, never written.
     pub fn load(path: &Path) -> Result<Cohort, CohortError> {
         let file = path.display().to_string();
-        let bytes = std::fs::read(path).map_err(|source| CohortError::Io {
+        let bytes = std::fs::read(path).map_err(|error| CohortError::Io {
             file: file.clone(),
-            source,
+            error,
         })?;
         let mut cohort = read_csv_bytes(&file, bytes)?;
         cohort.apply_column_map(&Default::default())?;

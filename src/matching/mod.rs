@@ -71,15 +71,20 @@ enum Values {
 fn term_values(cohort: &Cohort, column: &str, factor: bool, sample: &Sample) -> Option<Values> {
     let col = cohort.column(column)?;
     Some(match (&col.data, factor) {
-        (ColumnData::Numeric(v), false) => {
-            Values::Numeric(sample.rows.iter().map(|&r| v[r]).collect())
-        }
+        // Infinite covariate values count as missing: a model cannot use them.
+        (ColumnData::Numeric(v), false) => Values::Numeric(
+            sample
+                .rows
+                .iter()
+                .map(|&r| if v[r].is_finite() { v[r] } else { f64::NAN })
+                .collect(),
+        ),
         (ColumnData::Numeric(v), true) => {
             let mut distinct: Vec<f64> = sample
                 .rows
                 .iter()
                 .map(|&r| v[r])
-                .filter(|x| !x.is_nan())
+                .filter(|x| x.is_finite())
                 .collect();
             distinct.sort_by(f64::total_cmp);
             distinct.dedup();
