@@ -8,6 +8,7 @@
 
 pub mod analysis;
 pub mod app;
+pub mod axis;
 pub mod cli;
 pub mod cohort;
 pub mod export;

@@ -178,6 +178,16 @@ pub struct EndpointReport {
     pub forest: Option<Vec<super::explore::ForestRow>>,
 }
 
+impl EndpointReport {
+    /// The largest time on either arm's curve (0 when there are none).
+    pub fn last_time(&self) -> f64 {
+        self.arms
+            .iter()
+            .filter_map(|(_, a)| a.curve.as_ref().and_then(|c| c.time.last().copied()))
+            .fold(0.0f64, f64::max)
+    }
+}
+
 /// Best-response counts and rates of one arm.
 #[derive(Clone, Debug, Serialize)]
 pub struct ArmResponse {

@@ -94,12 +94,7 @@ fn one_report_ui(ui: &mut egui::Ui, ctx: &ViewContext, report: &Arc<Report>) {
     let row_h = ui.text_style_height(&egui::TextStyle::Body) + 4.0;
     let table_h = row_h * (table_rows as f32 + 1.0) + 8.0;
     let plot_h = (ui.available_height() - table_h).max(200.0);
-    let x_max = ep
-        .arms
-        .iter()
-        .filter_map(|(_, a)| a.curve.as_ref().and_then(|c| c.time.last().copied()))
-        .fold(0.0f64, f64::max)
-        .max(1e-9);
+    let x_max = ep.last_time().max(1e-9);
     let step = time_step(x_max, unit == "months");
     let tick_values = ticks(x_max, step);
     let width = curve_width(ctx.presentation);

@@ -142,23 +142,6 @@ pub fn p_text(p: f64) -> String {
     format!("{:.1} × 10^{exp}", p / 10f64.powi(exp))
 }
 
-fn nice_step(max: f64, months: bool) -> f64 {
-    if months {
-        for s in [1.0, 2.0, 3.0, 6.0, 12.0, 24.0, 48.0] {
-            if max / s <= 10.0 {
-                return s;
-            }
-        }
-    }
-    let raw = (max / 8.0).max(f64::MIN_POSITIVE);
-    let mag = 10f64.powf(raw.log10().floor());
-    [1.0, 2.0, 5.0, 10.0]
-        .into_iter()
-        .map(|m| m * mag)
-        .find(|s| raw <= *s)
-        .unwrap_or(10.0 * mag)
-}
-
 /// Draws "prefix 6.7 × 10⁻⁶" right-aligned at (x, y), the exponent raised and smaller (the
 /// embedded font has no superscript minus).
 fn draw_p_right<DB: DrawingBackend>(
@@ -265,16 +248,8 @@ pub fn draw_km<DB: DrawingBackend>(
     }
 
     // Chart.
-    let x_max = ep
-        .arms
-        .iter()
-        .filter_map(|(_, a)| a.curve.as_ref().and_then(|c| c.time.last().copied()))
-        .fold(0.0f64, f64::max)
-        .max(1e-9);
-    let step = nice_step(x_max, unit == "months");
-    let ticks: Vec<f64> = (0..=((x_max / step).floor() as usize))
-        .map(|k| k as f64 * step)
-        .collect();
+    let x_max = ep.last_time().max(1e-9);
+    let ticks = crate::axis::ticks(x_max, crate::axis::time_step(x_max, unit == "months"));
     // Room left of the axis for the y labels and, below, the arm names of the at-risk table.
     let longest = ep
         .arms
