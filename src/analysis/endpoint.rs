@@ -232,6 +232,8 @@ pub(crate) struct Prepared {
     pub set_id: Vec<u32>,
     /// Position in the sample of each row of `all`.
     pub sample_pos: Vec<usize>,
+    /// The times of `all` before R's timefix (which depends on the set of times analysed).
+    pub raw_time: Vec<f64>,
     pub excluded: Vec<Exclusion>,
     pub n_excluded: usize,
 }
@@ -305,6 +307,7 @@ pub(crate) fn prepare_endpoint(
             .map(|&i| sample.weight[keep[i as usize]])
             .collect(),
     };
+    let raw_time = all.time.clone();
     timefix_sorted(&mut all.time);
     let is_treated: Vec<bool> = order
         .iter()
@@ -322,9 +325,43 @@ pub(crate) fn prepare_endpoint(
         x,
         set_id,
         sample_pos,
+        raw_time,
         excluded,
         n_excluded,
     })
+}
+
+impl Prepared {
+    /// The rows whose sample position has a positive weight, re-weighted, with timefix
+    /// applied to their own times — exactly what `prepare_endpoint` gives for that sample.
+    pub(crate) fn reweighted(&self, weight_of_pos: &[f64], set_of_pos: &[u32]) -> Prepared {
+        let keep: Vec<usize> = (0..self.all.len())
+            .filter(|&i| weight_of_pos[self.sample_pos[i]] > 0.0)
+            .collect();
+        let mut time: Vec<f64> = keep.iter().map(|&i| self.raw_time[i]).collect();
+        let raw_time = time.clone();
+        timefix_sorted(&mut time);
+        Prepared {
+            all: SurvSample {
+                time,
+                status: keep.iter().map(|&i| self.all.status[i]).collect(),
+                weight: keep
+                    .iter()
+                    .map(|&i| weight_of_pos[self.sample_pos[i]])
+                    .collect(),
+            },
+            is_treated: keep.iter().map(|&i| self.is_treated[i]).collect(),
+            x: keep.iter().map(|&i| self.x[i]).collect(),
+            set_id: keep
+                .iter()
+                .map(|&i| set_of_pos[self.sample_pos[i]])
+                .collect(),
+            sample_pos: keep.iter().map(|&i| self.sample_pos[i]).collect(),
+            raw_time,
+            excluded: Vec::new(),
+            n_excluded: 0,
+        }
+    }
 }
 
 /// The Cox model of the arm only (caliper sweeps need nothing else).

@@ -6,7 +6,7 @@ use serde::Serialize;
 use super::endpoint::{endpoint_cox, prepare_endpoint};
 use super::{AnalysisError, EndpointSpec, OrderedMap, Sample, Spec};
 use crate::cohort::{format_number, Cohort, Column, ColumnData, MISSING};
-use crate::matching::{fit_propensity, match_core};
+use crate::matching::{att_weights, fit_propensity, matched_sets, order_of, GreedyPlan};
 use crate::stats::cox::{cox_fit, CoxData};
 use crate::stats::dist::chi_square_upper;
 
@@ -34,8 +34,9 @@ pub fn caliper_grid(n: usize, current: f64) -> Vec<f64> {
     g
 }
 
-/// Re-runs matching and the Cox model over a grid of calipers, reusing one fitted propensity
-/// model. Per endpoint.
+/// Re-runs matching and the Cox model over a grid of calipers, per endpoint. The propensity
+/// model, the matching order and each endpoint's time ordering are computed once; each caliper
+/// then costs one greedy pass and one Cox fit per endpoint.
 pub fn caliper_sweep(
     cohort: &Cohort,
     spec: &Spec,
@@ -50,18 +51,34 @@ pub fn caliper_sweep(
         error,
     };
     let model = fit_propensity(cohort, spec, ms, subgroup).map_err(wrap)?;
+    let (distance, spread) = model.distance(ms.scale).map_err(wrap)?;
+    let (treated, used) = model.units();
+    let plan = GreedyPlan::new(&distance, treated, order_of(ms));
+    let prepared: Vec<_> = endpoints
+        .iter()
+        .map(|ep| prepare_endpoint(cohort, spec, ep, subgroup))
+        .collect::<Result<_, _>>()?;
     let mut out: OrderedMap<Vec<SweepPoint>> = OrderedMap::default();
     for ep in endpoints {
         out.insert(ep.name.clone(), Vec::new());
     }
+    let n_pos = subgroup.rows.len();
     for caliper in caliper_grid(50, ms.caliper) {
-        let mut m = ms.clone();
-        m.caliper = caliper;
-        let core = match_core(&model, &m, subgroup).map_err(wrap)?;
-        let n_pairs = core.sample.treated.iter().filter(|&&t| t).count();
-        for ep in endpoints {
-            let prepared = prepare_endpoint(cohort, spec, ep, &core.sample)?;
-            let cox = endpoint_cox(spec, &prepared, core.sample.weighted);
+        let matches = plan.run(caliper * spread, ms.ratio as usize, ms.replace);
+        let weights = att_weights(&matches, used.len());
+        let sets = matched_sets(&matches, &weights, ms.replace);
+        let mut weight_of_pos = vec![0.0; n_pos];
+        let mut set_of_pos = vec![u32::MAX; n_pos];
+        for (u, &k) in used.iter().enumerate() {
+            weight_of_pos[k] = weights[u];
+            set_of_pos[k] = sets[u];
+        }
+        let n_pairs = (0..used.len())
+            .filter(|&u| treated[u] && weights[u] > 0.0)
+            .count();
+        let weighted = weights.iter().any(|&w| w > 0.0 && (w - 1.0).abs() > 1e-12);
+        for (ep, p) in endpoints.iter().zip(&prepared) {
+            let cox = endpoint_cox(spec, &p.reweighted(&weight_of_pos, &set_of_pos), weighted);
             if let Some(v) = out.0.iter_mut().find(|(k, _)| *k == ep.name) {
                 v.1.push(SweepPoint {
                     caliper,

@@ -71,94 +71,125 @@ pub fn greedy_match(
     ratio: usize,
     replace: bool,
 ) -> Matches {
-    let n = distance.len();
-    // Stable (radix) ordering: equal distances keep input order.
-    let sorted: Vec<usize> = crate::stats::sorted_order(distance)
-        .into_iter()
-        .map(|i| i as usize)
-        .collect();
-    // Controls in sorted order, and each treated unit's insertion point among them.
-    let mut controls: Vec<usize> = Vec::new();
-    let mut insert_at = vec![0usize; n];
-    for &u in &sorted {
-        if treated[u] {
-            insert_at[u] = controls.len();
+    GreedyPlan::new(distance, treated, order).run(caliper_width, ratio, replace)
+}
+
+/// The caliper-independent part of greedy matching: the sorted order, the controls in it,
+/// each treated unit's insertion point and the visiting order. Built once, it serves any
+/// caliper (the caliper sweep).
+pub struct GreedyPlan<'a> {
+    distance: &'a [f64],
+    controls: Vec<usize>,
+    insert_at: Vec<usize>,
+    visit: Vec<usize>,
+}
+
+impl<'a> GreedyPlan<'a> {
+    pub fn new(distance: &'a [f64], treated: &[bool], order: Order) -> Self {
+        let n = distance.len();
+        // Stable (radix) ordering: equal distances keep input order.
+        let sorted: Vec<usize> = crate::stats::sorted_order(distance)
+            .into_iter()
+            .map(|i| i as usize)
+            .collect();
+        // Controls in sorted order, and each treated unit's insertion point among them.
+        let mut controls: Vec<usize> = Vec::new();
+        let mut insert_at = vec![0usize; n];
+        for &u in &sorted {
+            if treated[u] {
+                insert_at[u] = controls.len();
+            } else {
+                controls.push(u);
+            }
+        }
+        // Treated units in input order, then a stable sort: equal distances keep input order.
+        let mut visit: Vec<usize> = (0..n).filter(|&u| treated[u]).collect();
+        match order {
+            Order::Data => {}
+            Order::Largest => {
+                let negated: Vec<f64> = visit.iter().map(|&u| -distance[u]).collect();
+                visit = crate::stats::sorted_order(&negated)
+                    .into_iter()
+                    .map(|k| visit[k as usize])
+                    .collect();
+            }
+            Order::Smallest => visit = sorted.iter().copied().filter(|&u| treated[u]).collect(),
+            Order::Random(seed) => SplitMix64::new(seed).shuffle(&mut visit),
+        }
+        GreedyPlan {
+            distance,
+            controls,
+            insert_at,
+            visit,
+        }
+    }
+
+    /// Matches with this caliper width, ratio and replacement.
+    pub fn run(&self, caliper_width: f64, ratio: usize, replace: bool) -> Matches {
+        let distance = self.distance;
+        let controls = &self.controls;
+        let insert_at = &self.insert_at;
+        let visit = &self.visit;
+        let n = distance.len();
+        let nc = controls.len();
+        let mut result: Vec<Vec<usize>> = vec![Vec::new(); n];
+        if replace {
+            for &t in visit {
+                result[t] = nearest_k(
+                    distance,
+                    controls,
+                    insert_at[t],
+                    distance[t],
+                    caliper_width,
+                    ratio,
+                );
+            }
         } else {
-            controls.push(u);
-        }
-    }
-    let nc = controls.len();
-    // Treated units in input order, then a stable sort: equal distances keep input order.
-    let mut visit: Vec<usize> = (0..n).filter(|&u| treated[u]).collect();
-    match order {
-        Order::Data => {}
-        Order::Largest => {
-            let negated: Vec<f64> = visit.iter().map(|&u| -distance[u]).collect();
-            visit = crate::stats::sorted_order(&negated)
-                .into_iter()
-                .map(|k| visit[k as usize])
-                .collect();
-        }
-        Order::Smallest => visit = sorted.iter().copied().filter(|&u| treated[u]).collect(),
-        Order::Random(seed) => SplitMix64::new(seed).shuffle(&mut visit),
-    }
-    let mut result: Vec<Vec<usize>> = vec![Vec::new(); n];
-    if replace {
-        for &t in &visit {
-            result[t] = nearest_k(
-                distance,
-                &controls,
-                insert_at[t],
-                distance[t],
-                caliper_width,
-                ratio,
-            );
-        }
-    } else {
-        // right.find(i): smallest available control slot >= i (nc = none).
-        // left.find(j): with slots shifted by one, largest available slot < j (0 = none).
-        let mut right = Avail::new(nc);
-        let mut left = LeftAvail::new(nc);
-        let mut active: Vec<usize> = visit.clone();
-        for round in 0..ratio {
-            let mut still = Vec::with_capacity(active.len());
-            for &t in &active {
-                let dt = distance[t];
-                let pos = insert_at[t];
-                let l = left.find(pos);
-                let r = right.find(pos);
-                let dl = l.map(|k| (dt - distance[controls[k]]).abs());
-                let dr = (r < nc).then(|| (distance[controls[r]] - dt).abs());
-                let pick = match (dl, dr) {
-                    (Some(a), Some(b)) => Some(if left_wins(a, b) {
-                        (l.unwrap_or(0), a)
-                    } else {
-                        (r, b)
-                    }),
-                    (Some(a), None) => Some((l.unwrap_or(0), a)),
-                    (None, Some(b)) => Some((r, b)),
-                    (None, None) => None,
-                };
-                if let Some((k, gap)) = pick {
-                    if gap <= caliper_width {
-                        result[t].push(controls[k]);
-                        right.remove(k);
-                        left.remove(k);
-                        still.push(t);
+            // right.find(i): smallest available control slot >= i (nc = none).
+            // left.find(j): with slots shifted by one, largest available slot < j (0 = none).
+            let mut right = Avail::new(nc);
+            let mut left = LeftAvail::new(nc);
+            let mut active: Vec<usize> = visit.to_vec();
+            for round in 0..ratio {
+                let mut still = Vec::with_capacity(active.len());
+                for &t in &active {
+                    let dt = distance[t];
+                    let pos = insert_at[t];
+                    let l = left.find(pos);
+                    let r = right.find(pos);
+                    let dl = l.map(|k| (dt - distance[controls[k]]).abs());
+                    let dr = (r < nc).then(|| (distance[controls[r]] - dt).abs());
+                    let pick = match (dl, dr) {
+                        (Some(a), Some(b)) => Some(if left_wins(a, b) {
+                            (l.unwrap_or(0), a)
+                        } else {
+                            (r, b)
+                        }),
+                        (Some(a), None) => Some((l.unwrap_or(0), a)),
+                        (None, Some(b)) => Some((r, b)),
+                        (None, None) => None,
+                    };
+                    if let Some((k, gap)) = pick {
+                        if gap <= caliper_width {
+                            result[t].push(controls[k]);
+                            right.remove(k);
+                            left.remove(k);
+                            still.push(t);
+                        }
                     }
                 }
+                // Only units matched in this round go on to the next one.
+                active = still;
+                let _ = round;
             }
-            // Only units matched in this round go on to the next one.
-            active = still;
-            let _ = round;
         }
-    }
-    Matches {
-        controls_of: visit
-            .iter()
-            .map(|&t| (t, std::mem::take(&mut result[t])))
-            .collect(),
-        visit_order: visit,
+        Matches {
+            controls_of: visit
+                .iter()
+                .map(|&t| (t, std::mem::take(&mut result[t])))
+                .collect(),
+            visit_order: visit.to_vec(),
+        }
     }
 }
 

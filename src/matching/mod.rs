@@ -14,7 +14,7 @@ use crate::analysis::{
 use crate::cohort::{format_number, Cohort, ColumnData, MISSING};
 use crate::stats::logistic::{logistic_fit, LogisticError};
 
-pub use greedy::{greedy_match, Matches, Order};
+pub use greedy::{greedy_match, GreedyPlan, Matches, Order};
 
 /// Why matching could not be done.
 #[derive(Debug, thiserror::Error)]
@@ -342,7 +342,7 @@ pub struct MatchOutcome {
     pub report: MatchingReport,
 }
 
-fn order_of(ms: &MatchSpec) -> Order {
+pub(crate) fn order_of(ms: &MatchSpec) -> Order {
     match ms.order {
         MatchOrder::Largest => Order::Largest,
         MatchOrder::Smallest => Order::Smallest,
@@ -410,6 +410,55 @@ pub fn fit_propensity(
     })
 }
 
+impl PsModel {
+    /// The matching distance per unit (logit or PS) and its SD over all units (n − 1).
+    pub fn distance(&self, scale: CaliperScale) -> Result<(Vec<f64>, f64), MatchError> {
+        let distance: Vec<f64> = match scale {
+            CaliperScale::Logit => self.fit.linear_predictor.clone(),
+            CaliperScale::Ps => self.fit.fitted.clone(),
+        };
+        let spread = sd(&distance);
+        if spread.is_nan() || spread <= 0.0 {
+            return Err(MatchError::NoSpread);
+        }
+        Ok((distance, spread))
+    }
+
+    /// Units of the model: treated flags and their positions in the sample.
+    pub fn units(&self) -> (&[bool], &[usize]) {
+        (&self.treated, &self.design.used)
+    }
+}
+
+/// Matched set of each unit: the treated unit's set; a reused control keeps its first set.
+/// With replacement a control belongs to several sets, so every unit is its own cluster.
+pub fn matched_sets(matches: &Matches, weights: &[f64], replace: bool) -> Vec<u32> {
+    let n = weights.len();
+    let mut set_of = vec![u32::MAX; n];
+    let mut by_treated: Vec<&(usize, Vec<usize>)> = matches.controls_of.iter().collect();
+    by_treated.sort_by_key(|(t, _)| *t);
+    for (set, (t, cs)) in by_treated
+        .iter()
+        .filter(|(_, cs)| !cs.is_empty())
+        .enumerate()
+    {
+        set_of[*t] = set as u32;
+        for &c in cs {
+            if set_of[c] == u32::MAX {
+                set_of[c] = set as u32;
+            }
+        }
+    }
+    if replace {
+        for (u, s) in set_of.iter_mut().enumerate() {
+            if weights[u] > 0.0 {
+                *s = u as u32;
+            }
+        }
+    }
+    set_of
+}
+
 /// The result of one matching run on a fitted model.
 pub struct MatchCore {
     pub distance: Vec<f64>,
@@ -428,14 +477,7 @@ pub fn match_core(
     ms: &MatchSpec,
     subgroup: &Sample,
 ) -> Result<MatchCore, MatchError> {
-    let distance: Vec<f64> = match ms.scale {
-        CaliperScale::Logit => model.fit.linear_predictor.clone(),
-        CaliperScale::Ps => model.fit.fitted.clone(),
-    };
-    let spread = sd(&distance);
-    if spread.is_nan() || spread <= 0.0 {
-        return Err(MatchError::NoSpread);
-    }
+    let (distance, spread) = model.distance(ms.scale)?;
     let caliper_width = ms.caliper * spread;
     let treated = &model.treated;
     let used = &model.design.used;
@@ -448,30 +490,7 @@ pub fn match_core(
         ms.replace,
     );
     let weights = att_weights(&matches, used.len());
-    // Matched set of each unit: the treated unit's set; a reused control keeps its first set.
-    let mut set_of = vec![u32::MAX; used.len()];
-    let mut by_treated: Vec<&(usize, Vec<usize>)> = matches.controls_of.iter().collect();
-    by_treated.sort_by_key(|(t, _)| *t);
-    for (set, (t, cs)) in by_treated
-        .iter()
-        .filter(|(_, cs)| !cs.is_empty())
-        .enumerate()
-    {
-        set_of[*t] = set as u32;
-        for &c in cs {
-            if set_of[c] == u32::MAX {
-                set_of[c] = set as u32;
-            }
-        }
-    }
-    // With replacement a control belongs to several sets; cluster on the patient instead.
-    if ms.replace {
-        for (u, s) in set_of.iter_mut().enumerate() {
-            if weights[u] > 0.0 {
-                *s = u as u32;
-            }
-        }
-    }
+    let set_of = matched_sets(&matches, &weights, ms.replace);
     let mut sample = Sample::default();
     for (u, &k) in used.iter().enumerate() {
         if weights[u] > 0.0 {
