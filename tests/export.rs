@@ -180,3 +180,43 @@ fn png_presets_have_their_pixel_sizes() {
     }
     assert!(FigureSize::parse("10x10").is_none());
 }
+
+#[test]
+fn forest_figure_lists_every_subgroup_and_the_caveat() {
+    let cohort = Cohort::load(&demo_path()).unwrap();
+    let spec = Spec {
+        forest: true,
+        ..Spec::default()
+    };
+    let report = analyze(&cohort, &spec).unwrap();
+    let svg = survival_explorer::export::render_svg(
+        &Figure::Forest("pfs".into()),
+        &report,
+        None,
+        FigureSize::SLIDE_16_9,
+        true,
+    )
+    .unwrap();
+    let doc = roxmltree::Document::parse(&svg).unwrap();
+    let texts: Vec<String> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("text"))
+        .map(|n| n.text().unwrap_or("").trim().to_string())
+        .collect();
+    let rows = report
+        .endpoints
+        .get("pfs")
+        .unwrap()
+        .forest
+        .as_ref()
+        .unwrap();
+    for r in rows {
+        let label = format!("{} = {} (n", r.covariate, r.level);
+        assert!(
+            texts.iter().any(|t| t.starts_with(&label)),
+            "no row '{label}'"
+        );
+    }
+    assert!(texts.iter().any(|t| t.contains("chance findings")));
+    assert!(texts.iter().any(|t| t.contains("p int")));
+}

@@ -483,8 +483,9 @@ impl App {
             View::Survival => Figure::Km(self.settings.endpoint.clone()),
             View::Response => Figure::Response,
             View::Balance => Figure::Balance,
-            View::Sensitivity | View::Subgroups => {
-                return Err("this view cannot be exported as a figure yet: use `analyze --caliper-sweep` / `--forest` for its numbers".to_string())
+            View::Subgroups => Figure::Forest(self.settings.endpoint.clone()),
+            View::Sensitivity => {
+                return Err("the caliper-sensitivity view cannot be exported as a figure yet: `analyze --caliper-sweep` gives its numbers".to_string())
             }
         };
         let balance = crate::export::balance_source(&self.loaded.cohort, &self.current_spec());

@@ -97,6 +97,8 @@ pub enum Figure {
     Response,
     /// Love plot; `after` = the report is matched and shows after-matching SMDs too.
     Balance,
+    /// Subgroup forest plot of an endpoint (the report must hold the forest).
+    Forest(String),
 }
 
 fn draw<DB: DrawingBackend>(
@@ -110,6 +112,7 @@ fn draw<DB: DrawingBackend>(
     match fig {
         Figure::Km(ep) => figure::draw_km(area, report, ep, scale, demo),
         Figure::Response => figure::draw_response(area, report, scale, demo),
+        Figure::Forest(ep) => figure::draw_forest(area, report, ep, scale, demo),
         Figure::Balance => {
             let src = balance_from.unwrap_or(report);
             let m = src
@@ -233,6 +236,15 @@ pub fn write_report(
         figures.push((format!("km_{name}"), Figure::Km(name.clone()), report));
         if let Some(u) = unmatched {
             figures.push((format!("km_{name}_unmatched"), Figure::Km(name.clone()), u));
+        }
+    }
+    for (name, ep) in report.endpoints.iter() {
+        if ep.forest.is_some() {
+            figures.push((
+                format!("forest_{name}"),
+                Figure::Forest(name.clone()),
+                report,
+            ));
         }
     }
     if report.response.is_some() {
