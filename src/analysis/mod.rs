@@ -382,7 +382,12 @@ pub fn analyze(cohort: &Cohort, spec: &Spec) -> Result<Report, AnalysisError> {
         }
     };
     let mut sweeps = if spec.caliper_sweep {
-        explore::caliper_sweep(cohort, spec, &subgroup_for_sweep, &endpoints)?
+        let swept: Vec<EndpointSpec> = endpoints
+            .iter()
+            .filter(|e| spec.sweep_endpoint.as_ref().is_none_or(|n| *n == e.name))
+            .cloned()
+            .collect();
+        explore::caliper_sweep(cohort, spec, &subgroup_for_sweep, &swept)?
     } else {
         OrderedMap::default()
     };

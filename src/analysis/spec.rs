@@ -260,6 +260,8 @@ pub struct Spec {
     pub column_map: std::collections::BTreeMap<String, String>,
     /// Also compute the caliper sensitivity sweep (matching only).
     pub caliper_sweep: bool,
+    /// Sweep only this endpoint (the window shows one); `None`: every endpoint.
+    pub sweep_endpoint: Option<String>,
     /// Also compute the subgroup forest plot.
     pub forest: bool,
 }
@@ -282,6 +284,7 @@ impl Default for Spec {
             event_coding: EventCoding::Standard,
             column_map: Default::default(),
             caliper_sweep: false,
+            sweep_endpoint: None,
             forest: false,
         }
     }

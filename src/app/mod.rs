@@ -107,6 +107,7 @@ impl Settings {
             matching: Some(self.matching.clone()),
             forest: self.view == View::Subgroups,
             caliper_sweep: self.view == View::Sensitivity,
+            sweep_endpoint: (self.view == View::Sensitivity).then(|| self.endpoint.clone()),
             ..self.spec.clone()
         })
     }
