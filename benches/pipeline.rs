@@ -92,6 +92,14 @@ fn bench_stages(c: &mut Criterion) {
     g.bench_function("analyze_with_caliper_sweep/100000", |b| {
         b.iter(|| analyze(black_box(&data), black_box(&sweep_spec)).unwrap())
     });
+    let window_sweep = Spec {
+        caliper_sweep: true,
+        sweep_endpoint: Some("pfs".to_string()),
+        ..matched_spec()
+    };
+    g.bench_function("analyze_with_window_sweep/100000", |b| {
+        b.iter(|| analyze(black_box(&data), black_box(&window_sweep)).unwrap())
+    });
     g.bench_function("simulate/1000000", |b| {
         b.iter(|| simulate_csv(black_box(1_000_000), 42).len())
     });
