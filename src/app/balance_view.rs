@@ -3,7 +3,7 @@
 
 use eframe::egui;
 use egui::RichText;
-use egui_plot::{Bar, BarChart, GridMark, Legend, MarkerShape, Plot, Points, VLine};
+use egui_plot::{Bar, BarChart, Legend, MarkerShape, Plot, Points, VLine};
 
 use super::plot_util::num;
 use super::theme::{Palette, IMBALANCE};
@@ -109,26 +109,13 @@ fn love_plot_ui(ui: &mut egui::Ui, mr: &MatchingReport) {
         .flat_map(|b| [b.smd_before.abs(), b.smd_after.abs()])
         .filter(|v| v.is_finite())
         .fold(0.25f64, f64::max);
-    Plot::new("love plot")
+    super::plot_util::row_axis(Plot::new("love plot"), names)
         .height((22.0 * n as f32 + 80.0).max(160.0))
         .allow_zoom(false)
         .allow_drag(false)
         .allow_scroll(false)
         .default_x_bounds(0.0, max_x * 1.1)
-        .default_y_bounds(0.3, n + 0.7)
         .x_axis_label("|standardized mean difference|")
-        .y_grid_spacer(move |_| {
-            (1..=rows.len())
-                .map(|k| GridMark {
-                    value: k as f64,
-                    step_size: 1.0,
-                })
-                .collect()
-        })
-        .y_axis_formatter(move |m, _| {
-            let i = (n - m.value).round() as usize;
-            names.get(i).cloned().unwrap_or_default()
-        })
         .y_axis_min_width(140.0)
         .legend(Legend::default())
         .show(ui, |pui| {

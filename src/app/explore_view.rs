@@ -192,13 +192,12 @@ pub fn forest_ui(ui: &mut egui::Ui, ctx: &ViewContext, reports: &Reports) {
         }))
         .collect();
     let labels_for_axis = labels.clone();
-    Plot::new("forest")
+    super::plot_util::row_axis(Plot::new("forest"), labels_for_axis)
         .height(ui.available_height() - 8.0)
         .allow_zoom(false)
         .allow_drag(false)
         .allow_scroll(false)
         .y_axis_min_width(330.0)
-        .default_y_bounds(0.3, n + 0.7)
         .x_axis_label("hazard ratio (log scale)")
         .x_axis_formatter(|m, _| format!("{}", (m.value.exp() * 100.0).round() / 100.0))
         .x_grid_spacer(|_| {
@@ -209,18 +208,6 @@ pub fn forest_ui(ui: &mut egui::Ui, ctx: &ViewContext, reports: &Reports) {
                     step_size: 0.7,
                 })
                 .collect()
-        })
-        .y_grid_spacer(move |_| {
-            (1..=n as usize)
-                .map(|k| GridMark {
-                    value: k as f64,
-                    step_size: 1.0,
-                })
-                .collect()
-        })
-        .y_axis_formatter(move |m, _| {
-            let i = (n - m.value).round() as usize;
-            labels_for_axis.get(i).cloned().unwrap_or_default()
         })
         .show(ui, |pui| {
             pui.vline(

@@ -474,6 +474,12 @@ impl App {
         svg: bool,
         size: crate::export::FigureSize,
     ) -> Result<(), String> {
+        let bytes = self.figure_bytes(svg, size)?;
+        crate::spec_file::write_atomic(path, &bytes, true)
+    }
+
+    /// The current view's figure as SVG text or PNG bytes.
+    fn figure_bytes(&self, svg: bool, size: crate::export::FigureSize) -> Result<Vec<u8>, String> {
         use crate::export::{render_png, render_svg, Figure};
         let reports = self.reports.as_ref().ok_or("nothing to export yet")?;
         let shown = match (&reports.matched, self.settings.sample_view) {
@@ -491,22 +497,18 @@ impl App {
         };
         let balance = crate::export::balance_source(&self.loaded.cohort, &self.current_spec());
         let demo = self.loaded.is_demo;
-        let bytes = if svg {
-            render_svg(&fig, &shown, balance.as_ref(), size, demo)?.into_bytes()
+        if svg {
+            Ok(render_svg(&fig, &shown, balance.as_ref(), size, demo)?.into_bytes())
         } else {
-            render_png(&fig, &shown, balance.as_ref(), size, demo)?
-        };
-        crate::spec_file::write_atomic(path, &bytes, true)
+            render_png(&fig, &shown, balance.as_ref(), size, demo)
+        }
     }
 
     /// Copies the current view as a PNG image (slide size) to the system clipboard, for
     /// pasting straight into slides.
     pub fn copy_figure(&mut self) {
         let result = (|| -> Result<(), String> {
-            let path = std::env::temp_dir().join(format!("se-clip-{}.png", std::process::id()));
-            self.write_figure(&path, false, crate::export::FigureSize::SLIDE_16_9)?;
-            let bytes = std::fs::read(&path).map_err(|e| e.to_string())?;
-            let _ = std::fs::remove_file(&path);
+            let bytes = self.figure_bytes(false, crate::export::FigureSize::SLIDE_16_9)?;
             let rgba = decode_png_rgba(&bytes)?;
             let mut clipboard =
                 arboard::Clipboard::new().map_err(|e| format!("no clipboard: {e}"))?;

@@ -82,6 +82,24 @@ pub fn draw_curve(km: &KmCurve, bins: usize) -> DrawCurve {
 
 pub use crate::axis::{ticks, time_step};
 
+/// A plot whose y axis names rows: `labels[0]` at the top (y = n) down to y = 1.
+pub fn row_axis<'a>(plot: egui_plot::Plot<'a>, labels: Vec<String>) -> egui_plot::Plot<'a> {
+    let n = labels.len();
+    plot.default_y_bounds(0.3, n as f64 + 0.7)
+        .y_grid_spacer(move |_| {
+            (1..=n)
+                .map(|k| egui_plot::GridMark {
+                    value: k as f64,
+                    step_size: 1.0,
+                })
+                .collect()
+        })
+        .y_axis_formatter(move |m, _| {
+            let i = (n as f64 - m.value).round() as usize;
+            labels.get(i).cloned().unwrap_or_default()
+        })
+}
+
 /// Number with `d` decimals, "—" when missing.
 pub fn num(x: f64, d: usize) -> String {
     if x.is_finite() {

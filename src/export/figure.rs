@@ -130,6 +130,20 @@ fn draw_header<DB: DrawingBackend>(
     Ok(())
 }
 
+/// Draws `text` on `area` at the pixel of a chart point `(px, py)` (from `backend_coord`),
+/// shifted by `dy` pixels.
+fn text_at<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    text: String,
+    (px, py): (i32, i32),
+    dy: i32,
+    style: TextStyle,
+) -> DResult {
+    let base = area.get_base_pixel();
+    area.draw(&Text::new(text, (px - base.0, py - base.1 + dy), style))
+        .map_err(err)
+}
+
 /// p-value text for print: 3 decimals, or "6.7 × 10^-6" written out.
 pub fn p_text(p: f64) -> String {
     if !p.is_finite() {
@@ -381,13 +395,13 @@ pub fn draw_km<DB: DrawingBackend>(
     let (px, py) = chart.backend_coord(&(x_max, 1.0));
     let base = chart_area.get_base_pixel();
     let (rx, ry) = (px - base.0, py - base.1);
-    chart_area
-        .draw(&Text::new(
-            hr,
-            (rx, ry),
-            scale.text(1.0).pos(Pos::new(HPos::Right, VPos::Top)),
-        ))
-        .map_err(err)?;
+    text_at(
+        &chart_area,
+        hr,
+        (px, py),
+        0,
+        scale.text(1.0).pos(Pos::new(HPos::Right, VPos::Top)),
+    )?;
     match &ep.logrank.not_available {
         Some(r) if ep.logrank.p_value.is_nan() => {
             chart_area
@@ -428,17 +442,18 @@ pub fn draw_km<DB: DrawingBackend>(
             .map_err(err)?;
         let Some(km) = &a.curve else { continue };
         for &t in &ticks {
+            // The column sits at the tick's x; its row is this table row.
             let (x, _) = chart.backend_coord(&(t, 0.0));
-            table_area
-                .draw(&Text::new(
-                    nr(km.at(t).n_risk, 0),
-                    (x - base.0, y),
-                    scale
-                        .text(0.9)
-                        .color(&arm_color(k))
-                        .pos(Pos::new(HPos::Center, VPos::Top)),
-                ))
-                .map_err(err)?;
+            text_at(
+                &table_area,
+                nr(km.at(t).n_risk, 0),
+                (x, base.1),
+                y,
+                scale
+                    .text(0.9)
+                    .color(&arm_color(k))
+                    .pos(Pos::new(HPos::Center, VPos::Top)),
+            )?;
         }
     }
     root.present().map_err(err)
@@ -523,33 +538,29 @@ pub fn draw_response<DB: DrawingBackend>(
         }
     }
     for (x, text, k) in labels {
-        let (px, py) = chart.backend_coord(&(x, 0.0));
-        let base = chart_area.get_base_pixel();
-        chart_area
-            .draw(&Text::new(
-                text,
-                (px - base.0, py - base.1 + (f * 0.4) as i32),
-                scale
-                    .text(0.8)
-                    .color(&arm_color(k))
-                    .pos(Pos::new(HPos::Center, VPos::Top)),
-            ))
-            .map_err(err)?;
+        text_at(
+            &chart_area,
+            text,
+            chart.backend_coord(&(x, 0.0)),
+            (f * 0.4) as i32,
+            scale
+                .text(0.8)
+                .color(&arm_color(k))
+                .pos(Pos::new(HPos::Center, VPos::Top)),
+        )?;
     }
     let p_line = format!(
         "Fisher's exact test: DCR p = {}, ORR p = {}",
         p_text(resp.dcr_p_value),
         p_text(resp.orr_p_value)
     );
-    let (px, py) = chart.backend_coord(&(4.5, 98.0));
-    let base = chart_area.get_base_pixel();
-    chart_area
-        .draw(&Text::new(
-            p_line,
-            (px - base.0, py - base.1),
-            scale.text(0.95).pos(Pos::new(HPos::Right, VPos::Top)),
-        ))
-        .map_err(err)?;
+    text_at(
+        &chart_area,
+        p_line,
+        chart.backend_coord(&(4.5, 98.0)),
+        0,
+        scale.text(0.95).pos(Pos::new(HPos::Right, VPos::Top)),
+    )?;
     root.present().map_err(err)
 }
 
@@ -639,15 +650,13 @@ pub fn draw_love<DB: DrawingBackend>(
     } else {
         "open: unmatched · dashed: 0.1"
     };
-    let (px, py) = chart.backend_coord(&(max_x, n + 0.45));
-    let base = chart_area.get_base_pixel();
-    chart_area
-        .draw(&Text::new(
-            legend,
-            (px - base.0, py - base.1),
-            scale.text(0.85).pos(Pos::new(HPos::Right, VPos::Top)),
-        ))
-        .map_err(err)?;
+    text_at(
+        &chart_area,
+        legend.to_string(),
+        chart.backend_coord(&(max_x, n + 0.45)),
+        0,
+        scale.text(0.85).pos(Pos::new(HPos::Right, VPos::Top)),
+    )?;
     root.present().map_err(err)
 }
 
@@ -732,16 +741,14 @@ pub fn draw_forest<DB: DrawingBackend>(
         .axis_desc_style(scale.text(1.0))
         .draw()
         .map_err(err)?;
-    let base = chart_area.get_base_pixel();
     for t in &ticks {
-        let (x, y) = chart.backend_coord(&(t.ln(), 0.5));
-        chart_area
-            .draw(&Text::new(
-                format!("{t}"),
-                (x - base.0, y - base.1 + (f * 0.4) as i32),
-                scale.text(0.9).pos(Pos::new(HPos::Center, VPos::Top)),
-            ))
-            .map_err(err)?;
+        text_at(
+            &chart_area,
+            format!("{t}"),
+            chart.backend_coord(&(t.ln(), 0.5)),
+            (f * 0.4) as i32,
+            scale.text(0.9).pos(Pos::new(HPos::Center, VPos::Top)),
+        )?;
     }
     chart
         .draw_series(DashedLineSeries::new(
