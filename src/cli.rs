@@ -28,12 +28,15 @@ pub struct Cli {
     /// Render the window for a few frames, save it as PNG and exit.
     #[arg(long, value_name = "OUT.png")]
     pub screenshot: Option<PathBuf>,
-    /// The view to open: survival, response or balance.
+    /// The view to open: survival, response, balance, sensitivity or subgroups.
     #[arg(long, value_name = "VIEW")]
     pub view: Option<String>,
     /// Start in presentation mode (full screen, large type).
     #[arg(long)]
     pub presentation: bool,
+    /// Open the "Columns and roles" dialog at start (which column plays each role).
+    #[arg(long)]
+    pub columns: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -237,6 +240,13 @@ pub struct AnalyzeArgs {
     /// [default: 0-1].
     #[arg(long)]
     pub event_coding: Option<String>,
+    /// The spreadsheet's sheet, by name or number from 1 [default: the first with data].
+    #[arg(long)]
+    pub sheet: Option<String>,
+    /// How dates written with the year last are read: dmy (15/03/2024) or mdy (03/15/2024)
+    /// [default: decided by the data; ISO dates need nothing].
+    #[arg(long)]
+    pub date_format: Option<String>,
 }
 
 fn parse_endpoint(s: &str) -> Result<EndpointSpec, String> {
@@ -339,6 +349,12 @@ impl AnalyzeArgs {
                 other => return Err(format!("--event-coding '{other}': expected 0-1 or 1-2")),
             };
         }
+        if let Some(sheet) = &self.sheet {
+            spec.sheet = Some(sheet.clone());
+        }
+        if let Some(f) = &self.date_format {
+            spec.date_format = f.parse()?;
+        }
         if let Some(u) = &self.time_unit {
             spec.time_unit = TimeUnit::parse(u).ok_or_else(|| {
                 format!("--time-unit '{u}': expected months, weeks, days or years")
@@ -409,9 +425,7 @@ impl AnalyzeArgs {
 /// Loads, analyses and returns the report (with `timing.load_ms` filled in).
 /// Loads a cohort and applies the spec's column map.
 pub fn load_for(file: &std::path::Path, spec: &Spec) -> anyhow::Result<Cohort> {
-    let mut cohort = Cohort::load(file)?;
-    cohort.apply_column_map(&spec.column_map)?;
-    Ok(cohort)
+    Ok(Cohort::load_with(file, &spec.load_options())?)
 }
 
 pub fn run_analysis(args: &AnalyzeArgs) -> anyhow::Result<Report> {

@@ -69,7 +69,9 @@ fn main() -> ExitCode {
                 None => None,
                 Some(Some(v)) => Some(v),
                 Some(None) => {
-                    eprintln!("error: --view: expected survival, response or balance");
+                    eprintln!(
+                        "error: --view: expected survival, response, balance, sensitivity or subgroups"
+                    );
                     return ExitCode::FAILURE;
                 }
             };
@@ -79,6 +81,7 @@ fn main() -> ExitCode {
                 screenshot: cli.screenshot,
                 view,
                 presentation: cli.presentation,
+                columns_dialog: cli.columns,
             };
             match survival_explorer::app::run(options) {
                 Ok(()) => ExitCode::SUCCESS,

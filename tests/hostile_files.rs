@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use proptest::prelude::*;
 use survival_explorer::analysis::{analyze, Spec};
 use survival_explorer::cli::{run_analysis, AnalyzeArgs};
-use survival_explorer::cohort::read_csv_bytes;
+use survival_explorer::cohort::{read_bytes, read_csv_bytes, LoadOptions};
 
 fn path(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -161,6 +161,53 @@ fn the_input_file_is_never_written() {
 fn load_and_analyse(bytes: Vec<u8>) {
     if let Ok(c) = read_csv_bytes("fuzz.csv", bytes) {
         let _ = analyze(&c, &Spec::default());
+    }
+}
+
+/// Flips, drops or inserts bytes of a file.
+fn mutate(mut bytes: Vec<u8>, edits: Vec<(prop::sample::Index, u8, u8)>) -> Vec<u8> {
+    for (at, b, kind) in edits {
+        if bytes.is_empty() {
+            break;
+        }
+        let i = at.index(bytes.len());
+        match kind {
+            0 => bytes[i] = b,
+            1 => {
+                bytes.remove(i);
+            }
+            _ => bytes.insert(i, b),
+        }
+    }
+    bytes
+}
+
+fn format_fixture(name: &str) -> Vec<u8> {
+    std::fs::read(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/formats")
+            .join(name),
+    )
+    .unwrap()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// Workbooks and Parquet files with damaged bytes: a message or a cohort, never a panic
+    /// or a hang.
+    #[test]
+    fn mutated_workbooks_and_parquet_never_panic(
+        which in 0usize..4,
+        edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>(), 0u8..3), 1..6)
+    ) {
+        let name = ["demo.xlsx", "demo.ods", "demo.xls", "demo.parquet"][which];
+        let bytes = mutate(format_fixture(name), edits);
+        if let Ok(mut c) = read_bytes(name, bytes, None) {
+            if c.prepare(&LoadOptions::default()).is_ok() {
+                let _ = analyze(&c, &Spec::default());
+            }
+        }
     }
 }
 

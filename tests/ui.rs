@@ -221,3 +221,89 @@ fn copying_a_figure_never_panics() {
         assert!(e.contains("clipboard") || e.contains("copy"), "{e}");
     }
 }
+
+#[test]
+fn the_columns_dialog_maps_a_role_and_a_bad_map_keeps_the_cohort() {
+    use survival_explorer::cohort::LoadOptions;
+    let mut h = harness();
+    // The dialog lists every role with the column it is read from now.
+    h.get_by_label("Columns…").click();
+    h.run();
+    for label in [
+        "Treatment arm",
+        "OS time (months)",
+        "Date of death",
+        "Start of A+B (date)",
+    ] {
+        h.get_by_label(label);
+    }
+    h.get_by_label("Cancel").click();
+    h.run();
+    assert!(h.state().columns_dialog.is_none());
+
+    // Mapping OS to the PFS columns: the window's OS numbers are the core's on a cohort
+    // with that map (CLI --map os_months=pfs_months --map os_event=pfs_event), i.e. PFS's.
+    let map = |pairs: &[(&str, &str)]| LoadOptions {
+        column_map: pairs
+            .iter()
+            .map(|(r, c)| (r.to_string(), c.to_string()))
+            .collect(),
+        ..LoadOptions::default()
+    };
+    let os_from_pfs = [("os_months", "pfs_months"), ("os_event", "pfs_event")];
+    h.state_mut().apply_load_options(map(&os_from_pfs));
+    h.state_mut().settings.endpoint = "os".to_string();
+    h.run();
+    let mut mapped = (*demo_cohort().raw).clone();
+    mapped.prepare(&map(&os_from_pfs)).unwrap();
+    let spec = h.state().settings.matched_spec().unwrap();
+    let report = analyze(&mapped, &spec).unwrap();
+    let pfs = core(&spec);
+    assert_eq!(
+        report.endpoints.get("os").unwrap().cox.hr,
+        pfs.endpoints.get("pfs").unwrap().cox.hr,
+        "OS read from the PFS columns"
+    );
+    for text in expected_survival_texts(&report, "os") {
+        assert_shows(&h, &text);
+    }
+    assert_eq!(
+        h.state()
+            .settings
+            .spec
+            .column_map
+            .get("os_months")
+            .map(String::as_str),
+        Some("pfs_months")
+    );
+    // A map to a column that does not exist: an error, the mapped cohort stays.
+    let rows_before = h.state().loaded.cohort.n_rows;
+    h.state_mut()
+        .apply_load_options(map(&[("arm", "no_such_column")]));
+    h.run();
+    let e = h.state().error.clone().expect("an error is shown");
+    assert!(e.contains("no_such_column"), "{e}");
+    assert_eq!(h.state().loaded.cohort.n_rows, rows_before);
+    assert_eq!(
+        h.state()
+            .settings
+            .spec
+            .column_map
+            .get("os_months")
+            .map(String::as_str),
+        Some("pfs_months")
+    );
+}
+
+#[test]
+fn a_workbook_opens_in_the_window_with_the_demo_numbers() {
+    let mut h = harness();
+    let xlsx = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/formats/demo.xlsx");
+    h.state_mut().open_file(&xlsx);
+    h.run();
+    assert!(h.state().error.is_none(), "{:?}", h.state().error);
+    assert_eq!(h.state().loaded.cohort.n_rows, 230);
+    assert_eq!(h.state().loaded.raw.sheets, vec!["Cohort", "Codebook"]);
+    assert_survival_matches_core(&h);
+}

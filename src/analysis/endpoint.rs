@@ -38,7 +38,7 @@ pub(crate) fn numeric<'a>(
             Err(AnalysisError::BadValue {
                 file: cohort.source.clone(),
                 column: col.name.clone(),
-                row: row + 1,
+                row: cohort.row_number(row),
                 value,
                 expected: expected.to_string(),
             })

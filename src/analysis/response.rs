@@ -66,7 +66,7 @@ pub(crate) fn analyze_response(
                 return Err(AnalysisError::BadValue {
                     file: cohort.source.clone(),
                     column: col.name.clone(),
-                    row: r + 1,
+                    row: cohort.row_number(r),
                     value: crate::cohort::format_number(v[r]),
                     expected: format!("a response category ({})", CATEGORIES.join("/")),
                 });

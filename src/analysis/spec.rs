@@ -258,6 +258,10 @@ pub struct Spec {
     pub event_coding: EventCoding,
     /// Role → column of the file (`--map os_months="OS (months)"`), applied when loading.
     pub column_map: std::collections::BTreeMap<String, String>,
+    /// The spreadsheet's sheet (name or number from 1); `None`: the first with data.
+    pub sheet: Option<String>,
+    /// Day/month order of dates written with the year last (`--date-format`).
+    pub date_format: crate::cohort::DateFormat,
     /// Also compute the caliper sensitivity sweep (matching only).
     pub caliper_sweep: bool,
     /// Sweep only this endpoint (the window shows one); `None`: every endpoint.
@@ -283,6 +287,8 @@ impl Default for Spec {
             matching: None,
             event_coding: EventCoding::Standard,
             column_map: Default::default(),
+            sheet: None,
+            date_format: Default::default(),
             caliper_sweep: false,
             sweep_endpoint: None,
             forest: false,
@@ -291,6 +297,15 @@ impl Default for Spec {
 }
 
 impl Spec {
+    /// How to read the cohort file for this spec.
+    pub fn load_options(&self) -> crate::cohort::LoadOptions {
+        crate::cohort::LoadOptions {
+            sheet: self.sheet.clone(),
+            date_format: self.date_format,
+            column_map: self.column_map.clone(),
+        }
+    }
+
     /// Checks values that do not depend on the data.
     pub fn validate(&self) -> Result<(), String> {
         if !(self.conf_level > 0.0 && self.conf_level < 1.0) {

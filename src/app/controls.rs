@@ -59,14 +59,15 @@ fn is_categorical(col: &Column) -> bool {
     }
 }
 
+/// Draws the controls; true when the user asked for the column-mapping dialog.
 pub fn controls_ui(
     ui: &mut egui::Ui,
     settings: &mut Settings,
     loaded: &LoadedCohort,
     reports: Option<&Reports>,
-) {
+) -> bool {
     let cohort = &loaded.cohort;
-    data_ui(ui, settings, loaded, reports);
+    let columns = data_ui(ui, settings, loaded, reports);
     ui.separator();
     arms_ui(ui, settings, cohort);
     ui.separator();
@@ -77,6 +78,7 @@ pub fn controls_ui(
     matching_ui(ui, settings, cohort, reports);
     ui.separator();
     method_ui(ui, settings);
+    columns
 }
 
 fn data_ui(
@@ -84,8 +86,15 @@ fn data_ui(
     settings: &Settings,
     loaded: &LoadedCohort,
     reports: Option<&Reports>,
-) {
-    ui.heading("Data");
+) -> bool {
+    let columns = ui
+        .horizontal(|ui| {
+            ui.heading("Data");
+            ui.button("Columns…")
+                .on_hover_text("Which column is which role; sheet; date format")
+                .clicked()
+        })
+        .inner;
     if loaded.is_demo {
         ui.label(
             RichText::new("Synthetic demo data (no real patients)").color(super::theme::WARNING),
@@ -98,7 +107,7 @@ fn data_ui(
         short_name(&loaded.label)
     ));
     let Some(Ok(r)) = reports.map(|r| &r.unmatched) else {
-        return;
+        return columns;
     };
     ui.label(format!("Per arm: {}", r.cohort.arms.joined(" · ")));
     for e in &r.sample.excluded {
@@ -112,6 +121,7 @@ fn data_ui(
     for w in &r.cohort.warnings {
         ui.colored_label(super::theme::WARNING, w);
     }
+    columns
 }
 
 fn short_name(label: &str) -> &str {

@@ -3,6 +3,7 @@
 //! frame, on a worker thread otherwise) and the curves redraw.
 
 mod balance_view;
+mod columns_view;
 mod controls;
 mod explore_view;
 mod plot_util;
@@ -20,7 +21,7 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 use crate::analysis::{analyze, MatchSpec, Report, Spec};
-use crate::cohort::{read_csv_bytes, Cohort};
+use crate::cohort::{read_csv_bytes, Cohort, LoadOptions};
 use crate::{DEMO_COHORT_CSV, DEMO_LABEL};
 
 pub use theme::Palette;
@@ -134,9 +135,33 @@ fn run_reports(cohort: &Cohort, settings: &Settings) -> Reports {
 
 /// A loaded cohort and where it came from.
 pub struct LoadedCohort {
+    /// The cohort analysed: columns in their roles, times derived from dates.
     pub cohort: Arc<Cohort>,
+    /// The file as read, columns named as in the file (for the column-mapping dialog).
+    pub raw: Arc<Cohort>,
+    /// How it was read (sheet, date order, column map).
+    pub options: LoadOptions,
     pub is_demo: bool,
     pub label: String,
+}
+
+/// Files up to this size are read on the UI thread (well under a frame's worth of waiting);
+/// larger ones on a worker, with progress in the status bar.
+const INLINE_FILE_BYTES: u64 = 4 << 20;
+
+/// A file being read on a worker thread.
+struct Loading {
+    path: PathBuf,
+    started: Instant,
+    rx: Receiver<Result<(Cohort, Cohort, LoadOptions), String>>,
+}
+
+/// Reads a file and prepares it with `options`: (as read, prepared).
+fn read_and_prepare(path: &Path, options: &LoadOptions) -> Result<(Cohort, Cohort), String> {
+    let raw = Cohort::read(path, options.sheet.as_deref()).map_err(|e| e.to_string())?;
+    let mut cohort = raw.clone();
+    cohort.prepare(options).map_err(|e| e.to_string())?;
+    Ok((raw, cohort))
 }
 
 /// Cohorts up to this many rows are analysed inline (well within a 16 ms frame); larger ones
@@ -165,6 +190,8 @@ pub struct StartOptions {
     pub presentation: bool,
     /// Ignore saved settings (tests, screenshots).
     pub fresh_settings: bool,
+    /// Open the column-mapping dialog at start.
+    pub columns_dialog: bool,
 }
 
 pub struct App {
@@ -182,14 +209,21 @@ pub struct App {
     screenshot: Option<ScreenshotJob>,
     /// Time of the last analysis, shown in the status bar.
     pub last_analysis_ms: f64,
+    /// The column-mapping dialog, when open.
+    pub columns_dialog: Option<columns_view::ColumnsDialog>,
+    loading: Option<Loading>,
 }
 
 /// Loads the bundled demo cohort.
 pub fn demo_cohort() -> LoadedCohort {
-    let cohort = read_csv_bytes(DEMO_LABEL, DEMO_COHORT_CSV.as_bytes().to_vec())
-        .expect("the bundled demo cohort is valid (checked by tests)");
+    let cohort = Arc::new(
+        read_csv_bytes(DEMO_LABEL, DEMO_COHORT_CSV.as_bytes().to_vec())
+            .expect("the bundled demo cohort is valid (checked by tests)"),
+    );
     LoadedCohort {
-        cohort: Arc::new(cohort),
+        raw: Arc::clone(&cohort),
+        cohort,
+        options: LoadOptions::default(),
         is_demo: true,
         label: DEMO_LABEL.to_string(),
     }
@@ -213,6 +247,9 @@ impl App {
             app.open_file(path);
         }
         app.presentation = options.presentation;
+        if options.columns_dialog {
+            app.open_columns_dialog();
+        }
         if let Some(path) = options.screenshot {
             app.screenshot = Some(ScreenshotJob {
                 path,
@@ -241,18 +278,54 @@ impl App {
             presentation: false,
             screenshot: None,
             last_analysis_ms: 0.0,
+            columns_dialog: None,
+            loading: None,
         };
         app.fit_settings_to_cohort();
         app.recompute_if_needed(None);
         app
     }
 
-    /// Opens a cohort file; on failure the previous cohort stays and the error is shown.
+    /// Opens a cohort file (columns found by their common names); on failure the previous
+    /// cohort stays and the error is shown.
     pub fn open_file(&mut self, path: &Path) {
-        match Cohort::load(path) {
-            Ok(c) => {
+        self.open_file_with(path, LoadOptions::default());
+    }
+
+    /// Opens a cohort file read with `options`. Large files are read on a worker thread.
+    pub fn open_file_with(&mut self, path: &Path, options: LoadOptions) {
+        let large = std::fs::metadata(path).is_ok_and(|m| m.len() > INLINE_FILE_BYTES);
+        if large {
+            let (tx, rx) = channel();
+            let p = path.to_path_buf();
+            std::thread::spawn(move || {
+                let _ = tx.send(read_and_prepare(&p, &options).map(|(raw, c)| (raw, c, options)));
+            });
+            self.loading = Some(Loading {
+                path: path.to_path_buf(),
+                started: Instant::now(),
+                rx,
+            });
+            return;
+        }
+        let result = read_and_prepare(path, &options);
+        self.finish_loading(path, result.map(|(raw, c)| (raw, c, options)));
+    }
+
+    fn finish_loading(
+        &mut self,
+        path: &Path,
+        result: Result<(Cohort, Cohort, LoadOptions), String>,
+    ) {
+        match result {
+            Ok((raw, cohort, options)) => {
+                self.settings.spec.column_map = options.column_map.clone();
+                self.settings.spec.sheet = options.sheet.clone();
+                self.settings.spec.date_format = options.date_format;
                 self.set_cohort(LoadedCohort {
-                    cohort: Arc::new(c),
+                    cohort: Arc::new(cohort),
+                    raw: Arc::new(raw),
+                    options,
                     is_demo: false,
                     label: path.display().to_string(),
                 });
@@ -260,7 +333,58 @@ impl App {
                 self.settings.recent.insert(0, path.to_path_buf());
                 self.settings.recent.truncate(8);
             }
+            Err(e) => self.error = Some(e),
+        }
+    }
+
+    /// Re-reads the current cohort with other options (the column-mapping dialog). The file
+    /// is read again only when the sheet changes; on failure the current cohort stays.
+    pub fn apply_load_options(&mut self, options: LoadOptions) {
+        if !self.loaded.is_demo && options.sheet != self.loaded.options.sheet {
+            let path = PathBuf::from(&self.loaded.label);
+            self.open_file_with(&path, options);
+            return;
+        }
+        let mut cohort = (*self.loaded.raw).clone();
+        match cohort.prepare(&options) {
+            Ok(()) => {
+                self.settings.spec.column_map = options.column_map.clone();
+                self.settings.spec.sheet = options.sheet.clone();
+                self.settings.spec.date_format = options.date_format;
+                let loaded = LoadedCohort {
+                    cohort: Arc::new(cohort),
+                    raw: Arc::clone(&self.loaded.raw),
+                    options,
+                    is_demo: self.loaded.is_demo,
+                    label: self.loaded.label.clone(),
+                };
+                self.set_cohort(loaded);
+            }
             Err(e) => self.error = Some(e.to_string()),
+        }
+    }
+
+    /// The file being read on a worker, and for how long, if any.
+    pub fn loading(&self) -> Option<(&Path, f64)> {
+        self.loading
+            .as_ref()
+            .map(|l| (l.path.as_path(), l.started.elapsed().as_secs_f64()))
+    }
+
+    fn poll_loading(&mut self) {
+        let Some(l) = &self.loading else { return };
+        match l.rx.try_recv() {
+            Ok(result) => {
+                let path = l.path.clone();
+                self.loading = None;
+                self.finish_loading(&path, result);
+            }
+            Err(std::sync::mpsc::TryRecvError::Empty) => {}
+            Err(std::sync::mpsc::TryRecvError::Disconnected) => {
+                let path = l.path.display().to_string();
+                self.loading = None;
+                self.error = Some(format!("{path}: reading the file failed"));
+            }
         }
     }
 
@@ -386,7 +510,11 @@ impl App {
 
     pub fn open_dialog(&mut self) {
         if let Some(path) = rfd::FileDialog::new()
-            .add_filter("Cohort (CSV)", &["csv"])
+            .add_filter(
+                "Cohort (CSV, Excel, OpenDocument, Parquet)",
+                &["csv", "tsv", "txt", "xlsx", "xlsm", "xls", "ods", "parquet"],
+            )
+            .add_filter("All files", &["*"])
             .pick_file()
         {
             self.open_file(&path);
@@ -437,7 +565,7 @@ impl App {
         match crate::spec_file::SpecFile::load(path) {
             Ok(f) => {
                 if let Some(file) = &f.file {
-                    self.open_file(file);
+                    self.open_file_with(file, f.spec.load_options());
                 }
                 self.settings.matching_on = f.spec.matching.is_some();
                 if let Some(m) = &f.spec.matching {
@@ -631,6 +759,7 @@ impl App {
     pub fn ui_all(&mut self, ui: &mut egui::Ui) {
         let ctx = ui.ctx().clone();
         self.poll_worker();
+        self.poll_loading();
         self.handle_input(&ctx);
         let before = self.settings.clone();
         if !self.presentation {
@@ -640,24 +769,30 @@ impl App {
                 .resizable(true)
                 .default_size(330.0)
                 .show(ui, |ui| {
-                    egui::ScrollArea::vertical().show(ui, |ui| {
-                        controls::controls_ui(
-                            ui,
-                            &mut self.settings,
-                            &self.loaded,
-                            self.reports.as_ref(),
-                        );
-                    });
+                    let columns = egui::ScrollArea::vertical()
+                        .show(ui, |ui| {
+                            controls::controls_ui(
+                                ui,
+                                &mut self.settings,
+                                &self.loaded,
+                                self.reports.as_ref(),
+                            )
+                        })
+                        .inner;
+                    if columns {
+                        self.open_columns_dialog();
+                    }
                 });
         }
         egui::CentralPanel::default_margins().show(ui, |ui| self.central_ui(ui));
         self.error_ui(&ctx);
         self.r_code_ui(&ctx);
+        self.columns_ui(&ctx);
         if self.settings.dark != before.dark {
             theme::apply(&ctx, self.settings.dark, self.presentation);
         }
         self.recompute_if_needed(Some(&ctx));
-        if self.pending.is_some() {
+        if self.pending.is_some() || self.loading.is_some() {
             ctx.request_repaint_after(std::time::Duration::from_millis(30));
         }
         self.drive_screenshot(&ctx);
@@ -673,6 +808,10 @@ impl App {
                 if ui.button("Open the synthetic demo cohort").clicked() {
                     ui.close();
                     self.open_demo();
+                }
+                if ui.button("Columns and roles…").clicked() {
+                    ui.close();
+                    self.open_columns_dialog();
                 }
                 ui.separator();
                 if ui.button("Save analysis spec…  (Ctrl+S)").clicked() {
@@ -777,6 +916,14 @@ impl App {
 
     fn status_ui(&mut self, ui: &mut egui::Ui) {
         ui.horizontal(|ui| {
+            if let Some((path, secs)) = self.loading() {
+                ui.spinner();
+                ui.label(format!(
+                    "reading {} … {secs:.1} s",
+                    path.file_name().unwrap_or_default().to_string_lossy()
+                ));
+                ui.weak("·");
+            }
             if self.pending.is_some() {
                 ui.spinner();
                 ui.label("computing…");

@@ -65,6 +65,11 @@ pub fn survival_ui(ui: &mut egui::Ui, ctx: &ViewContext, reports: &Reports) {
                 Ok(report) => one_report_ui(col, ctx, report),
                 Err(e) => {
                     col.colored_label(super::theme::IMBALANCE, e);
+                    if e.contains("no column") || e.contains("no endpoint") {
+                        col.label(
+                            "“Columns…” (left, under Data) chooses which column plays each role.",
+                        );
+                    }
                 }
             }
         }

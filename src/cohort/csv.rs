@@ -7,7 +7,7 @@ use std::io::Cursor;
 
 use polars::prelude::*;
 
-use super::{build_column_with, Cohort, CohortError};
+use super::{build_column_with, column_names, Cohort, CohortError};
 
 /// How the text is laid out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,7 +33,7 @@ fn decode(file: &str, bytes: Vec<u8>, warnings: &mut Vec<String>) -> Result<Stri
     };
     if bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"PK\x05\x06") {
         return Err(fail(
-            "this is a ZIP archive (an Excel .xlsx workbook or a zipped file), not CSV text: save it from Excel as CSV".to_string(),
+            "this is a ZIP archive that holds no .xlsx or .ods workbook, not CSV text: unzip it first".to_string(),
         ));
     }
     if bytes.starts_with(b"\xFF\xFE") || bytes.starts_with(b"\xFE\xFF") {
@@ -105,7 +105,8 @@ fn header_names(header: &str, separator: u8) -> Vec<String> {
 
 /// One pass over the records (quotes respected): field counts per line, the separator from the
 /// header, and whether numbers use a decimal comma.
-fn sniff(file: &str, text: &str) -> Result<(CsvFormat, usize), CohortError> {
+/// `first_line` is the file's line number of the text's first line (title lines skipped).
+fn sniff(file: &str, text: &str, first_line: usize) -> Result<(CsvFormat, usize), CohortError> {
     let fail = |message: String| CohortError::Format {
         file: file.to_string(),
         message,
@@ -134,7 +135,7 @@ fn sniff(file: &str, text: &str) -> Result<(CsvFormat, usize), CohortError> {
     }
     let expected = best + 1;
     let bytes = text.as_bytes();
-    let (mut i, mut line, mut record_line) = (0usize, 1usize, 1usize);
+    let (mut i, mut line, mut record_line) = (0usize, first_line, first_line);
     let (mut fields, mut inside, mut at_field_start) = (1usize, false, true);
     let mut quote_line = 0usize;
     let mut records = 0usize;
@@ -227,6 +228,27 @@ fn sniff(file: &str, text: &str) -> Result<(CsvFormat, usize), CohortError> {
     ))
 }
 
+/// How many lines at the top are a title, not the header: blank lines and lines with at most
+/// one non-empty field whichever separator is used ("Cohort March 2026;;;;"), when a line with
+/// several fields follows within the first 30 lines.
+fn title_lines(text: &str) -> usize {
+    let fields = |line: &str| {
+        [',', ';', '\t']
+            .iter()
+            .map(|&sep| {
+                line.split(sep)
+                    .filter(|f| !f.trim().trim_matches('"').trim().is_empty())
+                    .count()
+            })
+            .max()
+            .unwrap_or(0)
+    };
+    text.lines()
+        .take(30)
+        .position(|line| fields(line) >= 2)
+        .unwrap_or(0)
+}
+
 fn text_header_end(text: &str) -> usize {
     text.find('\n').unwrap_or(text.len())
 }
@@ -252,7 +274,21 @@ pub fn read_csv_bytes(file: &str, bytes: Vec<u8>) -> Result<Cohort, CohortError>
     }
     let mut warnings = Vec::new();
     let text = decode(file, bytes, &mut warnings)?;
-    let (format, n_records) = sniff(file, &text)?;
+    let n_title = title_lines(&text);
+    let text = if n_title > 0 {
+        let start = text
+            .match_indices('\n')
+            .nth(n_title - 1)
+            .map_or(text.len(), |(k, _)| k + 1);
+        warnings.push(format!(
+            "{} line(s) above the header skipped (a title)",
+            n_title
+        ));
+        text[start..].to_string()
+    } else {
+        text
+    };
+    let (format, n_records) = sniff(file, &text, n_title + 1)?;
     let header_line = text[..text_header_end(&text)].to_string();
     if n_records == 0 {
         return Err(CohortError::Empty {
@@ -293,23 +329,20 @@ pub fn read_csv_bytes(file: &str, bytes: Vec<u8>) -> Result<Cohort, CohortError>
     // Names from the header as written (polars would rename duplicates silently).
     let header_end = text_header_end(&header_line);
     let names = header_names(&header_line[..header_end], format.separator);
+    let raw_names = frame
+        .columns()
+        .iter()
+        .enumerate()
+        .map(|(k, col)| {
+            names
+                .get(k)
+                .cloned()
+                .unwrap_or_else(|| col.name().trim().to_string())
+        })
+        .collect();
+    let names = column_names(file, raw_names, &mut warnings)?;
     let mut columns = Vec::with_capacity(frame.width());
-    let mut seen = std::collections::HashSet::new();
-    for (k, col) in frame.columns().iter().enumerate() {
-        let mut name = names
-            .get(k)
-            .cloned()
-            .unwrap_or_else(|| col.name().trim().to_string());
-        if name.is_empty() {
-            name = format!("column_{}", k + 1);
-            warnings.push(format!("column {} has no name; called it '{name}'", k + 1));
-        }
-        if !seen.insert(name.clone()) {
-            return Err(CohortError::DuplicateColumn {
-                file: file.to_string(),
-                column: name,
-            });
-        }
+    for (col, name) in frame.columns().iter().zip(names) {
         let strings = col
             .str()
             .map_err(|e| format_err(format!("column '{name}': {e}")))?;
@@ -321,6 +354,8 @@ pub fn read_csv_bytes(file: &str, bytes: Vec<u8>) -> Result<Cohort, CohortError>
         n_rows,
         columns,
         warnings,
+        sheets: Vec::new(),
+        sheet_rows: None,
     };
     cohort.check_patient_ids();
     Ok(cohort)

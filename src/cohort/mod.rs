@@ -4,18 +4,76 @@
 //! types them itself, so that every bad cell can be reported with its row.
 
 mod csv;
+mod dates;
+mod parquet;
+mod sheet;
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::Serialize;
 
 pub use csv::read_csv_bytes;
+pub use dates::{day_number, DateFormat, DATE_ROLES, DAYS_PER_MONTH};
+pub use parquet::read_parquet_bytes;
+pub use sheet::read_spreadsheet_bytes;
+
+/// How to read a file: the choices a user can make that the file cannot tell.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LoadOptions {
+    /// The spreadsheet's sheet (name or number from 1); `None`: the first with data.
+    pub sheet: Option<String>,
+    /// Day/month order of dates written with the year last.
+    pub date_format: DateFormat,
+    /// Role → column of the file, before the automatic aliases.
+    pub column_map: BTreeMap<String, String>,
+}
+
+/// What a file holds, from its first bytes (not its name: a workbook renamed `.csv` is still
+/// read as a workbook).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileKind {
+    Csv,
+    /// `.xlsx`, `.xlsm`, `.ods` (ZIP) or `.xls` (OLE2).
+    Spreadsheet,
+    Parquet,
+}
+
+impl FileKind {
+    pub fn sniff(bytes: &[u8]) -> FileKind {
+        const OLE2: &[u8] = b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1";
+        if bytes.starts_with(b"PAR1") {
+            FileKind::Parquet
+        } else if bytes.starts_with(OLE2) || is_workbook_zip(bytes) {
+            FileKind::Spreadsheet
+        } else {
+            FileKind::Csv
+        }
+    }
+}
+
+/// A ZIP archive holding an Office Open XML or OpenDocument workbook.
+fn is_workbook_zip(bytes: &[u8]) -> bool {
+    let needle_in = |needle: &[u8]| bytes.windows(needle.len()).any(|w| w == needle);
+    bytes.starts_with(b"PK\x03\x04")
+        && (needle_in(b"xl/workbook")
+            || needle_in(b"application/vnd.oasis.opendocument.spreadsheet"))
+}
+
+/// Reads a cohort file's bytes by what they hold (see [`FileKind`]); no roles applied yet.
+pub fn read_bytes(file: &str, bytes: Vec<u8>, sheet: Option<&str>) -> Result<Cohort, CohortError> {
+    match FileKind::sniff(&bytes) {
+        FileKind::Parquet => read_parquet_bytes(file, bytes),
+        FileKind::Spreadsheet => read_spreadsheet_bytes(file, bytes, sheet),
+        FileKind::Csv => read_csv_bytes(file, bytes),
+    }
+}
 
 /// Cell texts read as missing (after trimming spaces).
 pub const MISSING_CODES: [&str; 7] = ["", "NA", "N/A", "NaN", "nan", ".", "-"];
 
 /// Common names of each role's column, matched case- and punctuation-insensitively.
-pub const ROLE_ALIASES: [(&str, &[&str]); 9] = [
+pub const ROLE_ALIASES: [(&str, &[&str]); 14] = [
     (
         "patient_id",
         &[
@@ -118,6 +176,84 @@ pub const ROLE_ALIASES: [(&str, &[&str]); 9] = [
             "prior response",
         ],
     ),
+    (
+        "start_date",
+        &[
+            "start date",
+            "date of start",
+            "second line start",
+            "second line start date",
+            "start of second line",
+            "date of second line",
+            "tki start",
+            "tki start date",
+            "date tki start",
+            "start 2l",
+            "date start",
+        ],
+    ),
+    (
+        "progression_date",
+        &[
+            "progression date",
+            "date of progression",
+            "date progression",
+            "pd date",
+            "pfs date",
+            "date of pd",
+        ],
+    ),
+    (
+        "death_date",
+        &["death date", "date of death", "date death", "dod"],
+    ),
+    (
+        "last_followup_date",
+        &[
+            "last follow-up",
+            "last follow up",
+            "last followup",
+            "last follow-up date",
+            "date of last follow-up",
+            "date last follow-up",
+            "last contact",
+            "date of last contact",
+            "date last contact",
+            "last fu",
+            "lfu",
+        ],
+    ),
+    (
+        "first_line_start_date",
+        &[
+            "ab start",
+            "a+b start",
+            "ab start date",
+            "a+b start date",
+            "start of a+b",
+            "date of a+b start",
+            "first line start",
+            "first line start date",
+        ],
+    ),
+];
+
+/// What each role means, for people (the column-mapping dialog, messages).
+pub const ROLE_LABELS: [(&str, &str); 14] = [
+    ("patient_id", "Patient id"),
+    ("arm", "Treatment arm"),
+    ("pfs_months", "PFS time (months)"),
+    ("pfs_event", "PFS event (progression or death)"),
+    ("os_months", "OS time (months)"),
+    ("os_event", "OS event (death)"),
+    ("first_line_months", "Time on A+B (months)"),
+    ("best_response", "Best response to the second line"),
+    ("prior_io_response", "Best response to A+B"),
+    ("start_date", "Start of the second line (date)"),
+    ("progression_date", "Date of progression"),
+    ("death_date", "Date of death"),
+    ("last_followup_date", "Date of last follow-up"),
+    ("first_line_start_date", "Start of A+B (date)"),
 ];
 
 /// A column name for matching: lower case, letters and digits only ("OS (months)" → "osmonths").
@@ -140,6 +276,11 @@ pub struct Cohort {
     pub columns: Vec<Column>,
     /// Things noticed while loading that did not stop it.
     pub warnings: Vec<String>,
+    /// For a spreadsheet, the workbook's sheets (the one read is named in the warnings).
+    pub sheets: Vec<String>,
+    /// For a spreadsheet, the sheet's row number of each data row (title and blank rows are
+    /// skipped, so messages name the row the user sees); `None` for text files.
+    pub sheet_rows: Option<Vec<usize>>,
 }
 
 #[derive(Clone, Debug)]
@@ -246,16 +387,34 @@ impl Column {
 }
 
 impl Cohort {
-    /// Loads a cohort file (CSV). The file is only read, never written.
+    /// Loads a cohort file (CSV, spreadsheet or Parquet) with the default options. The file is
+    /// only read, never written.
     pub fn load(path: &Path) -> Result<Cohort, CohortError> {
+        Cohort::load_with(path, &LoadOptions::default())
+    }
+
+    /// Loads a cohort file: reads it ([`read_bytes`]), then [`Cohort::prepare`]s it.
+    pub fn load_with(path: &Path, options: &LoadOptions) -> Result<Cohort, CohortError> {
+        let mut cohort = Cohort::read(path, options.sheet.as_deref())?;
+        cohort.prepare(options)?;
+        Ok(cohort)
+    }
+
+    /// Reads a cohort file as it is, columns named as in the file.
+    pub fn read(path: &Path, sheet: Option<&str>) -> Result<Cohort, CohortError> {
         let file = path.display().to_string();
         let bytes = std::fs::read(path).map_err(|error| CohortError::Io {
             file: file.clone(),
             error,
         })?;
-        let mut cohort = read_csv_bytes(&file, bytes)?;
-        cohort.apply_column_map(&Default::default())?;
-        Ok(cohort)
+        read_bytes(&file, bytes, sheet)
+    }
+
+    /// Gives the columns their roles (the user's map, then the common names) and derives
+    /// times from dates where the file has dates instead of durations.
+    pub fn prepare(&mut self, options: &LoadOptions) -> Result<(), CohortError> {
+        self.apply_column_map(&options.column_map)?;
+        self.derive_times_from_dates(options.date_format)
     }
 
     /// Warns about patient ids that appear more than once (the rows are still analysed).
@@ -290,10 +449,7 @@ impl Cohort {
     /// then, for roles still absent, a column whose name is a known alias (case and punctuation
     /// ignored, e.g. "OS (months)" → `os_months`, "Death" → `os_event`). Each rename is a
     /// warning, so the user sees what was read as what.
-    pub fn apply_column_map(
-        &mut self,
-        map: &std::collections::BTreeMap<String, String>,
-    ) -> Result<(), CohortError> {
+    pub fn apply_column_map(&mut self, map: &BTreeMap<String, String>) -> Result<(), CohortError> {
         for (role, column) in map {
             if role == column {
                 continue;
@@ -302,7 +458,7 @@ impl Cohort {
                 return Err(CohortError::Format {
                     file: self.source.clone(),
                     message: format!(
-                        "--map {role}={column}: there is no column '{column}'; the columns are: {}",
+                        "column map {role}={column}: there is no column '{column}'; the columns are: {}",
                         self.columns
                             .iter()
                             .map(|c| c.name.as_str())
@@ -336,6 +492,15 @@ impl Cohort {
         Ok(())
     }
 
+    /// The row number a message should name for data row `row` (from 0): the data row from
+    /// 1 for text files, the sheet's row for spreadsheets.
+    pub fn row_number(&self, row: usize) -> usize {
+        self.sheet_rows
+            .as_ref()
+            .and_then(|r| r.get(row).copied())
+            .unwrap_or(row + 1)
+    }
+
     pub fn column(&self, name: &str) -> Option<&Column> {
         self.columns.iter().find(|c| c.name == name)
     }
@@ -360,6 +525,34 @@ impl Cohort {
             None => PatientId::Number((row + 1) as f64),
         }
     }
+}
+
+/// The header's names, checked: an empty name becomes `column_K` (with a warning), a name
+/// that appears twice is an error.
+pub(crate) fn column_names(
+    file: &str,
+    names: Vec<String>,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<String>, CohortError> {
+    let mut seen = std::collections::HashSet::new();
+    names
+        .into_iter()
+        .enumerate()
+        .map(|(k, name)| {
+            let mut name = name.trim().to_string();
+            if name.is_empty() {
+                name = format!("column_{}", k + 1);
+                warnings.push(format!("column {} has no name; called it '{name}'", k + 1));
+            }
+            if !seen.insert(name.clone()) {
+                return Err(CohortError::DuplicateColumn {
+                    file: file.to_string(),
+                    column: name,
+                });
+            }
+            Ok(name)
+        })
+        .collect()
 }
 
 /// Builds a typed column from cell texts: numeric when every non-missing cell parses as a
