@@ -452,7 +452,12 @@ pub fn run_emit_r(args: &AnalyzeArgs) -> anyhow::Result<String> {
             .map(|e| (e.name, e.time, e.event))
             .collect();
     let abs = std::fs::canonicalize(&file).unwrap_or(file);
-    Ok(crate::export::rcode::r_script(&spec, &abs, &endpoints))
+    Ok(crate::export::rcode::r_script(
+        &spec,
+        &abs,
+        &endpoints,
+        &cohort.read_info,
+    ))
 }
 
 /// Warning lines for stderr: load warnings, rows left out, matching warnings.

@@ -31,7 +31,7 @@ fn r_results(args: &[&str]) -> HashMap<String, Vec<f64>> {
     );
     let dir = std::env::temp_dir().join(format!("se-r-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(format!("s{}.R", args.len()));
+    let path = dir.join(format!("s{}.R", args.join(" ").len()));
     std::fs::write(&path, &script.stdout).unwrap();
     let out = Command::new("Rscript").arg(&path).output().unwrap();
     assert!(
@@ -77,7 +77,43 @@ fn the_emitted_r_script_reproduces_the_numbers() {
     }
     let demo = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/demo_cohort.csv");
     let demo = demo.to_str().unwrap();
-    for args in [
+    let formats =
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/formats");
+    let format = |name: &str| formats.join(name).to_str().unwrap().to_string();
+    let (eu, iso, dmy, xlsx, xlsx_dates) = (
+        format("demo_excel_eu.csv"),
+        format("demo_dates_iso.csv"),
+        format("demo_dates_dmy.csv"),
+        format("demo.xlsx"),
+        format("demo_dates.xlsx"),
+    );
+    let mut cases = vec![
+        // A European-Excel CSV (title line, semicolons, decimal commas, Latin-1, clinical
+        // column names) and times derived from dates: R reads and derives them the same way.
+        vec![eu.as_str(), "--match", "ecog,albi_grade,prior_io_response"],
+        vec![iso.as_str()],
+        vec![dmy.as_str(), "--subgroup", "prior_io_response=PD"],
+    ];
+    let has_readxl = Command::new("Rscript")
+        .args([
+            "-e",
+            "quit(status = !requireNamespace('readxl', quietly = TRUE))",
+        ])
+        .status()
+        .is_ok_and(|s| s.success());
+    if has_readxl {
+        cases.push(vec![
+            xlsx.as_str(),
+            "--match",
+            "ecog,albi_grade,prior_io_response",
+        ]);
+        cases.push(vec![xlsx_dates.as_str()]);
+    } else {
+        eprintln!(
+            "SKIPPED the .xlsx cases: R's readxl is not installed (.ci/run installs r-cran-readxl)"
+        );
+    }
+    for args in cases.into_iter().chain([
         vec![demo],
         vec![demo, "--subgroup", "prior_io_response=PD"],
         vec![demo, "--match", "ecog,albi_grade,prior_io_response"],
@@ -90,7 +126,7 @@ fn the_emitted_r_script_reproduces_the_numbers() {
             "--caliper-scale",
             "ps",
         ],
-    ] {
+    ]) {
         let r = r_results(&args);
         let out = bin()
             .arg("analyze")

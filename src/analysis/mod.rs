@@ -11,6 +11,7 @@ mod spec;
 
 use std::time::Instant;
 
+pub use endpoint::{CENSOR_WORDS, EVENT_WORDS};
 pub use report::*;
 pub use spec::*;
 

@@ -666,7 +666,8 @@ impl App {
         } else {
             PathBuf::from(&self.loaded.label)
         };
-        let mut script = crate::export::rcode::r_script(&spec, &file, &endpoints);
+        let mut script =
+            crate::export::rcode::r_script(&spec, &file, &endpoints, &self.loaded.cohort.read_info);
         if self.loaded.is_demo {
             script.insert_str(
                 0,

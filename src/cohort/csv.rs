@@ -26,7 +26,12 @@ fn sep_name(b: u8) -> &'static str {
 
 /// Decodes the bytes as UTF-8 (BOM dropped), or as Latin-1 with a warning; refuses binary
 /// data, archives and UTF-16 with a message that says what the file is.
-fn decode(file: &str, bytes: Vec<u8>, warnings: &mut Vec<String>) -> Result<String, CohortError> {
+fn decode(
+    file: &str,
+    bytes: Vec<u8>,
+    warnings: &mut Vec<String>,
+    latin1: &mut bool,
+) -> Result<String, CohortError> {
     let fail = |message: String| CohortError::Format {
         file: file.to_string(),
         message,
@@ -67,6 +72,7 @@ fn decode(file: &str, bytes: Vec<u8>, warnings: &mut Vec<String>) -> Result<Stri
                 "the file is not UTF-8; it was read as Latin-1 (Windows-1252), as old Excel writes it"
                     .to_string(),
             );
+            *latin1 = true;
             Ok(bytes.iter().map(|&b| b as char).collect())
         }
     }
@@ -273,7 +279,8 @@ pub fn read_csv_bytes(file: &str, bytes: Vec<u8>) -> Result<Cohort, CohortError>
         });
     }
     let mut warnings = Vec::new();
-    let text = decode(file, bytes, &mut warnings)?;
+    let mut latin1 = false;
+    let text = decode(file, bytes, &mut warnings, &mut latin1)?;
     let n_title = title_lines(&text);
     let text = if n_title > 0 {
         let start = text
@@ -354,6 +361,13 @@ pub fn read_csv_bytes(file: &str, bytes: Vec<u8>) -> Result<Cohort, CohortError>
         n_rows,
         columns,
         warnings,
+        read_info: super::ReadInfo {
+            separator: format.separator,
+            decimal_comma: format.decimal_comma,
+            latin1,
+            skip: n_title,
+            ..Default::default()
+        },
         sheets: Vec::new(),
         sheet_rows: None,
     };

@@ -363,6 +363,8 @@ impl Cohort {
             self.push_derived("first_line_months", time, &mut derived);
         }
         if !derived.is_empty() {
+            self.read_info.derived = derived.clone();
+            self.read_info.date_format = order;
             warnings.push(format!(
                 "{} derived from dates (months = days / 30.4375)",
                 derived.join(", ")

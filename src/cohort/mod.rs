@@ -31,8 +31,9 @@ pub struct LoadOptions {
 
 /// What a file holds, from its first bytes (not its name: a workbook renamed `.csv` is still
 /// read as a workbook).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum FileKind {
+    #[default]
     Csv,
     /// `.xlsx`, `.xlsm`, `.ods` (ZIP) or `.xls` (OLE2).
     Spreadsheet,
@@ -50,6 +51,28 @@ impl FileKind {
             FileKind::Csv
         }
     }
+}
+
+/// How a cohort was read — enough for the R script to read the file the same way.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ReadInfo {
+    pub kind: FileKind,
+    /// Text files: the field separator (0 when not a text file).
+    pub separator: u8,
+    pub decimal_comma: bool,
+    /// Text files read as Latin-1 (not UTF-8).
+    pub latin1: bool,
+    /// Lines (text) or sheet rows (workbooks) above the header.
+    pub skip: usize,
+    /// Workbooks: the sheet read.
+    pub sheet: Option<String>,
+    /// Workbooks: an OpenDocument file (else Excel).
+    pub ods: bool,
+    /// Column renames in the order applied: (name before, name after).
+    pub renamed: Vec<(String, String)>,
+    /// Columns derived from dates, and the day/month order used for year-last dates.
+    pub derived: Vec<String>,
+    pub date_format: DateFormat,
 }
 
 /// A ZIP archive holding an Office Open XML or OpenDocument workbook.
@@ -276,6 +299,8 @@ pub struct Cohort {
     pub columns: Vec<Column>,
     /// Things noticed while loading that did not stop it.
     pub warnings: Vec<String>,
+    /// How the file was read (format, header position, renames, derived columns).
+    pub read_info: ReadInfo,
     /// For a spreadsheet, the workbook's sheets (the one read is named in the warnings).
     pub sheets: Vec<String>,
     /// For a spreadsheet, the sheet's row number of each data row (title and blank rows are
@@ -469,8 +494,12 @@ impl Cohort {
             };
             if let Some(old) = self.columns.iter().position(|c| c.name == *role) {
                 self.columns[old].name = format!("{role} (original)");
+                self.read_info
+                    .renamed
+                    .push((role.clone(), self.columns[old].name.clone()));
             }
             self.columns[k].name = role.clone();
+            self.read_info.renamed.push((column.clone(), role.clone()));
             self.warnings
                 .push(format!("column '{column}' is used as {role}"));
         }
@@ -484,6 +513,7 @@ impl Cohort {
             });
             if let Some(k) = found {
                 let old = std::mem::replace(&mut self.columns[k].name, role.to_string());
+                self.read_info.renamed.push((old.clone(), role.to_string()));
                 self.warnings.push(format!(
                     "column '{old}' is read as {role} (a common name for it)"
                 ));

@@ -69,6 +69,10 @@ pub fn read_parquet_bytes(file: &str, bytes: Vec<u8>) -> Result<Cohort, CohortEr
         n_rows,
         columns,
         warnings,
+        read_info: super::ReadInfo {
+            kind: super::FileKind::Parquet,
+            ..Default::default()
+        },
         sheets: Vec::new(),
         sheet_rows: None,
     };

@@ -57,6 +57,10 @@ pub fn read_spreadsheet_bytes(
         file: file.to_string(),
         message,
     };
+    let is_ods = bytes
+        .windows(46)
+        .take(200)
+        .any(|w| w == b"application/vnd.oasis.opendocument.spreadsheet");
     // calamine is a parser of complex binary formats: a panic on an unforeseen file must
     // become a message, not take the window down.
     let read = std::panic::catch_unwind(|| -> Result<_, CohortError> {
@@ -197,6 +201,13 @@ pub fn read_spreadsheet_bytes(
         n_rows: rows.len(),
         columns,
         warnings,
+        read_info: super::ReadInfo {
+            kind: super::FileKind::Spreadsheet,
+            skip: sheet_row(header_at) - 1,
+            sheet: Some(sheet_name),
+            ods: is_ods,
+            ..Default::default()
+        },
         sheets,
         sheet_rows: Some(sheet_rows),
     };

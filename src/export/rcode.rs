@@ -5,7 +5,8 @@
 use std::fmt::Write;
 use std::path::Path;
 
-use crate::analysis::{CaliperScale, MatchOrder, Spec, Subgroup};
+use crate::analysis::{CaliperScale, EventCoding, MatchOrder, Spec, Subgroup};
+use crate::cohort::{DateFormat, FileKind, ReadInfo, MISSING_CODES};
 use crate::stats::km::ConfType;
 
 fn r_str(s: &str) -> String {
@@ -19,8 +20,104 @@ fn r_vec(v: &[String]) -> String {
     )
 }
 
-/// The R script for `spec` on `file`. `endpoints` are (name, time columns, event column).
-pub fn r_script(spec: &Spec, file: &Path, endpoints: &[(String, Vec<String>, String)]) -> String {
+/// R code that reads the file as `read` says it was read: format, header position, column
+/// renames, times derived from dates.
+fn read_code(read: &ReadInfo) -> String {
+    let na = r_vec(&MISSING_CODES.map(String::from));
+    let mut r = String::new();
+    match read.kind {
+        FileKind::Csv => {
+            let sep = match read.separator {
+                b';' => "\";\"",
+                b'\t' => "\"\\t\"",
+                _ => "\",\"",
+            };
+            let _ = writeln!(
+                r,
+                "d <- read.table(file, header = TRUE, sep = {sep}, dec = {dec}, skip = {skip}, quote = \"\\\"\",\n\
+                 \x20               check.names = FALSE, stringsAsFactors = FALSE, comment.char = \"\",\n\
+                 \x20               fileEncoding = {enc}, na.strings = {na}, strip.white = TRUE)",
+                dec = if read.decimal_comma { "\",\"" } else { "\".\"" },
+                skip = read.skip,
+                enc = if read.latin1 { "\"latin1\"" } else { "\"UTF-8-BOM\"" },
+            );
+        }
+        FileKind::Spreadsheet => {
+            let sheet = r_str(read.sheet.as_deref().unwrap_or("1"));
+            let _ = if read.ods {
+                writeln!(
+                    r,
+                    "# Needs the readODS package.\n\
+                     d <- as.data.frame(readODS::read_ods(file, sheet = {sheet}, skip = {}, na = {na}))",
+                    read.skip
+                )
+            } else {
+                writeln!(
+                    r,
+                    "# Needs the readxl package (Debian: r-cran-readxl).\n\
+                     d <- as.data.frame(readxl::read_excel(file, sheet = {sheet}, skip = {}, na = {na},\n\
+                     \x20                                      .name_repair = \"minimal\"))",
+                    read.skip
+                )
+            };
+        }
+        FileKind::Parquet => {
+            r.push_str(
+                "# Needs the arrow package.\nd <- as.data.frame(arrow::read_parquet(file))\n",
+            );
+        }
+    }
+    for (from, to) in &read.renamed {
+        let _ = writeln!(r, "names(d)[names(d) == {}] <- {}", r_str(from), r_str(to));
+    }
+    if !read.derived.is_empty() {
+        let year_last = match read.date_format {
+            DateFormat::Mdy => "%m/%d/%Y",
+            _ => "%d/%m/%Y",
+        };
+        let _ = writeln!(
+            r,
+            "# Times from dates, as Survival Explorer derives them: months = days / 30.4375.\n\
+             day <- function(x) {{\n\
+             \x20 if (inherits(x, \"Date\") || inherits(x, \"POSIXt\")) return(as.numeric(as.Date(x)))\n\
+             \x20 x <- sub(\"[T ].*$\", \"\", trimws(as.character(x)))\n\
+             \x20 iso <- grepl(\"^[0-9]{{4}}[-/.]\", x)\n\
+             \x20 out <- rep(NA_real_, length(x))\n\
+             \x20 out[iso] <- as.numeric(as.Date(gsub(\"[/.]\", \"-\", x[iso]), \"%Y-%m-%d\"))\n\
+             \x20 other <- !iso & !is.na(x) & x != \"\"\n\
+             \x20 out[other] <- as.numeric(as.Date(gsub(\"[-.]\", \"/\", x[other]), {fmt}))\n\
+             \x20 out\n\
+             }}\n\
+             col_day <- function(name) if (name %in% names(d)) day(d[[name]]) else rep(NA_real_, nrow(d))\n\
+             start <- col_day(\"start_date\"); prog <- col_day(\"progression_date\")\n\
+             death <- col_day(\"death_date\"); last <- col_day(\"last_followup_date\")\n\
+             ab <- col_day(\"first_line_start_date\")",
+            fmt = r_str(year_last)
+        );
+        for col in &read.derived {
+            let line = match col.as_str() {
+                "os_months" => "d$os_months <- (ifelse(!is.na(death), death, last) - start) / 30.4375",
+                "os_event" => "d$os_event <- ifelse(is.na(start), NA, ifelse(!is.na(death), 1, ifelse(!is.na(last), 0, NA)))",
+                "pfs_months" => "pe <- suppressWarnings(pmin(prog, death, na.rm = TRUE))\nd$pfs_months <- (ifelse(!is.na(pe), pe, last) - start) / 30.4375",
+                "pfs_event" => "d$pfs_event <- ifelse(is.na(start), NA, ifelse(!is.na(pe), 1, ifelse(!is.na(last), 0, NA)))",
+                "first_line_months" => "d$first_line_months <- (start - ab) / 30.4375",
+                _ => continue,
+            };
+            r.push_str(line);
+            r.push('\n');
+        }
+    }
+    r
+}
+
+/// The R script for `spec` on `file`, read as `read` says. `endpoints` are (name, time
+/// columns, event column).
+pub fn r_script(
+    spec: &Spec,
+    file: &Path,
+    endpoints: &[(String, Vec<String>, String)],
+    read: &ReadInfo,
+) -> String {
     let mut r = String::new();
     let _ = writeln!(
         r,
@@ -29,21 +126,32 @@ pub fn r_script(spec: &Spec, file: &Path, endpoints: &[(String, Vec<String>, Str
     );
     r.push_str("suppressPackageStartupMessages(library(survival))\n");
     let _ = writeln!(r, "file <- {}", r_str(&file.display().to_string()));
-    r.push_str(
-        "first <- readLines(file, n = 1, warn = FALSE)\n\
-         sep <- if (grepl(\"\\t\", first)) \"\\t\" else if (grepl(\";\", first)) \";\" else \",\"\n\
-         d <- read.table(file, header = TRUE, sep = sep, dec = if (sep == \";\") \",\" else \".\",\n\
-         \x20               quote = \"\\\"\", check.names = FALSE, stringsAsFactors = FALSE,\n\
-         \x20               na.strings = c(\"\", \"NA\", \"N/A\", \"NaN\", \".\", \"-\"), strip.white = TRUE)\n",
-    );
+    r.push_str(&read_code(read));
+    // Arm levels compared as the core compares them: spaces trimmed, case ignored.
     let _ = writeln!(
         r,
-        "arm <- trimws(as.character(d[[{}]]))\nd <- d[!is.na(arm) & arm %in% c({}, {}), , drop = FALSE]\nd$treated <- as.integer(trimws(as.character(d[[{}]])) == {})",
-        r_str(&spec.arm_column),
-        r_str(&spec.treated),
-        r_str(&spec.control),
-        r_str(&spec.arm_column),
-        r_str(&spec.treated)
+        "arm <- tolower(trimws(as.character(d[[{col}]])))\n\
+         keep <- !is.na(arm) & arm %in% tolower(c({t}, {c}))\n\
+         d <- d[keep, , drop = FALSE]\nd$treated <- as.integer(arm[keep] == tolower({t}))",
+        col = r_str(&spec.arm_column),
+        t = r_str(&spec.treated),
+        c = r_str(&spec.control),
+    );
+    // Event codes as the core reads them.
+    let (event_value, censor_value) = match spec.event_coding {
+        EventCoding::Standard => (1, 0),
+        EventCoding::OneTwo => (2, 1),
+    };
+    let _ = writeln!(
+        r,
+        "event01 <- function(x) {{\n\
+         \x20 if (is.logical(x)) return(as.integer(x))\n\
+         \x20 if (is.numeric(x)) return(ifelse(x == {event_value}, 1L, ifelse(x == {censor_value}, 0L, NA)))\n\
+         \x20 y <- tolower(trimws(x))\n\
+         \x20 ifelse(y %in% {ev}, 1L, ifelse(y %in% {ce}, 0L, NA))\n\
+         }}",
+        ev = r_vec(&crate::analysis::EVENT_WORDS.map(String::from)),
+        ce = r_vec(&crate::analysis::CENSOR_WORDS.map(String::from)),
     );
     for sg in &spec.subgroups {
         match sg {
@@ -179,7 +287,7 @@ pub fn r_script(spec: &Spec, file: &Path, endpoints: &[(String, Vec<String>, Str
         let _ = writeln!(
             r,
             "\n# Endpoint {name}\n\
-             e <- d; e$time <- {time_expr}; e$status <- as.integer(e[[{ev}]])\n\
+             e <- d; e$time <- {time_expr}; e$status <- event01(e[[{ev}]])\n\
              e <- e[!is.na(e$time) & is.finite(e$time) & e$time >= 0 & !is.na(e$status), , drop = FALSE]\n\
              e$arm <- factor(ifelse(e$treated == 1, {t}, {c}), levels = c({t}, {c}))\n\
              fit <- survfit(Surv(time, status) ~ arm, data = e, conf.type = {conf}, conf.int = {lvl}{wts})\n\
@@ -210,7 +318,11 @@ pub fn r_script(spec: &Spec, file: &Path, endpoints: &[(String, Vec<String>, Str
     r.push_str(
         "\n# Best response: disease control (CR+PR+SD) among evaluable patients (NE left out)\n\
          if (\"best_response\" %in% names(d)) {\n\
-         \x20 resp <- toupper(trimws(d$best_response))\n\
+         \x20 norm <- gsub(\"[^a-z0-9]\", \"\", tolower(as.character(d$best_response)))\n\
+         \x20 resp <- ifelse(norm %in% c(\"cr\", \"completeresponse\"), \"CR\",\n\
+         \x20         ifelse(norm %in% c(\"pr\", \"partialresponse\"), \"PR\",\n\
+         \x20         ifelse(norm %in% c(\"sd\", \"stabledisease\", \"stable\"), \"SD\",\n\
+         \x20         ifelse(norm %in% c(\"pd\", \"progressivedisease\", \"progression\"), \"PD\", NA))))\n\
          \x20 ok <- resp %in% c(\"CR\", \"PR\", \"SD\", \"PD\")\n\
          \x20 for (a in c(1, 0)) {\n\
          \x20   sel <- ok & d$treated == a\n\

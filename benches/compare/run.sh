@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# Times the same matched-cohort pipeline in our binary, Python and R on simulated cohorts and
+# prints a markdown table (median of 3 runs; 1 run when the first takes more than 60 s; a run
+# still going after LIMIT seconds is stopped and reported as "> LIMIT s").
+#
+#   bash benches/compare/run.sh
+#
+# Environment (all optional):
+#   SE_BIN      the release binary   [/tmp/relclone/target/release/survival-explorer]
+#   CMP_DIR     cohorts and raw output [/tmp/cmp]
+#   SIZES       cohort sizes          ["1000 10000 100000 1000000"]
+#   R_MAX       largest size for R    [100000]
+#   RUNS        runs per measurement  [3]
+#   LONG        a first run longer than this (s) is not repeated [60]
+#   LIMIT       stop a run after this many seconds [600]
+#   WAIT_QUIET  1 = before each measurement wait (up to 30 min) while a rustc/cargo process
+#               is running on the machine, as the CPU is shared [1]
+#   TOOLS       which tools ["ours python r"]
+# Needs: Rscript with survival and MatchIt; python3 with pandas, statsmodels, lifelines, scipy.
+set -u
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+SE_BIN="${SE_BIN:-/tmp/relclone/target/release/survival-explorer}"
+CMP_DIR="${CMP_DIR:-/tmp/cmp}"
+SIZES="${SIZES:-1000 10000 100000 1000000}"
+R_MAX="${R_MAX:-100000}"
+RUNS="${RUNS:-3}"
+LONG="${LONG:-60}"
+LIMIT="${LIMIT:-600}"
+WAIT_QUIET="${WAIT_QUIET:-1}"
+TOOLS="${TOOLS:-ours python r}"
+MATCH="ecog,albi_grade,prior_io_response,bclc,etiology,afp_ge_400,age"
+
+mkdir -p "$CMP_DIR/out"
+RESULTS="$CMP_DIR/results.tsv"
+: > "$RESULTS"
+
+log() { echo "$*" >&2; }
+
+wait_quiet() {
+  [ "$WAIT_QUIET" = 1 ] || return 0
+  local waited=0
+  while pgrep -x rustc >/dev/null || pgrep -x cargo >/dev/null; do
+    if [ "$waited" -ge 1800 ]; then
+      log "  (still busy after 30 min: measuring anyway)"
+      return 0
+    fi
+    [ "$waited" = 0 ] && log "  (a rustc/cargo process is running: waiting for the CPU)"
+    sleep 20
+    waited=$((waited + 20))
+  done
+}
+
+median() { sort -g | awk '{v[NR]=$1} END {if (NR==0) print "NA"; else if (NR%2) print v[(NR+1)/2]; else print (v[NR/2]+v[NR/2+1])/2}'; }
+
+# in-process seconds from one run's stdout
+inproc_of() {
+  local tool=$1 out=$2
+  if [ "$tool" = ours ]; then
+    python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))["timing"]; print((t["load_ms"]+t["analysis_ms"])/1000)' "$out"
+  else
+    sed -n 's/^in_process_s=//p' "$out"
+  fi
+}
+
+# measure TOOL N FILE: runs the tool, appends "tool n wall inproc runs note" to RESULTS
+measure() {
+  local tool=$1 n=$2 file=$3
+  local -a cmd
+  case $tool in
+    ours) cmd=("$SE_BIN" analyze "$file" --summary --match "$MATCH") ;;
+    python) cmd=(python3 "$HERE/pipeline.py" "$file") ;;
+    r) cmd=(Rscript "$HERE/pipeline.R" "$file") ;;
+  esac
+  local walls=() inprocs=() note="" i
+  for ((i = 1; i <= RUNS; i++)); do
+    wait_quiet
+    local out="$CMP_DIR/out/${tool}_${n}_$i.out" err="$CMP_DIR/out/${tool}_${n}_$i.err"
+    local load0 t0 t1 rc wall ip
+    load0=$(cut -d' ' -f1 /proc/loadavg)
+    t0=$(date +%s.%N)
+    timeout "$LIMIT" "${cmd[@]}" > "$out" 2> "$err"
+    rc=$?
+    t1=$(date +%s.%N)
+    wall=$(echo "$t1 - $t0" | bc -l)
+    if [ "$rc" = 124 ]; then
+      note="stopped after ${LIMIT} s"
+      log "  $tool n=$n run $i: stopped after $LIMIT s"
+      break
+    elif [ "$rc" != 0 ]; then
+      note="failed (exit $rc, see $err)"
+      log "  $tool n=$n run $i: exit $rc"
+      break
+    fi
+    ip=$(inproc_of "$tool" "$out")
+    walls+=("$wall")
+    inprocs+=("$ip")
+    log "$(printf '  %-6s n=%-8s run %d: wall %8.3f s, in-process %8.3f s (load avg before %s)' "$tool" "$n" "$i" "$wall" "$ip" "$load0")"
+    if [ "$(echo "$wall > $LONG" | bc -l)" = 1 ]; then
+      break
+    fi
+  done
+  local mw mi
+  if [ ${#walls[@]} -eq 0 ]; then
+    mw="NA"; mi="NA"
+  else
+    mw=$(printf '%s\n' "${walls[@]}" | median)
+    mi=$(printf '%s\n' "${inprocs[@]}" | median)
+  fi
+  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$tool" "$n" "$mw" "$mi" "${#walls[@]}" "$note" >> "$RESULTS"
+}
+
+# machine and versions
+{
+  echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)"
+  echo "ours: $("$SE_BIN" --version) ($SE_BIN)"
+  Rscript -e 'cat(sprintf("R %s.%s, survival %s, MatchIt %s\n", R.version$major, R.version$minor, packageVersion("survival"), packageVersion("MatchIt")))'
+  python3 -c 'import sys,pandas,numpy,statsmodels,lifelines,scipy; print(f"Python {sys.version.split()[0]}, pandas {pandas.__version__}, numpy {numpy.__version__}, statsmodels {statsmodels.__version__}, lifelines {lifelines.__version__}, scipy {scipy.__version__}")'
+} | tee "$CMP_DIR/versions.txt"
+
+# cohorts
+for n in $SIZES; do
+  f="$CMP_DIR/cohort_$n.csv"
+  if [ ! -s "$f" ]; then
+    log "simulating $n rows"
+    "$SE_BIN" simulate --n "$n" --seed 42 > "$f" || exit 1
+  fi
+done
+
+for n in $SIZES; do
+  f="$CMP_DIR/cohort_$n.csv"
+  for tool in $TOOLS; do
+    if [ "$tool" = r ] && [ "$n" -gt "$R_MAX" ]; then
+      printf '%s\t%s\tNA\tNA\t0\tnot run\n' "$tool" "$n" >> "$RESULTS"
+      continue
+    fi
+    log "$tool, $n rows"
+    measure "$tool" "$n" "$f"
+  done
+done
+
+# table
+echo
+echo "| tool | rows | wall, whole process (s) | in-process (s) | runs | note |"
+echo "|---|---:|---:|---:|---:|---|"
+while IFS=$'\t' read -r tool n w ip runs note; do
+  fw=$w; fi=$ip
+  [ "$w" != NA ] && fw=$(printf '%.3f' "$w")
+  [ "$ip" != NA ] && fi=$(printf '%.3f' "$ip")
+  [ -n "$note" ] && [ "$note" != "not run" ] && [ "$w" = NA ] && fw="> $LIMIT"
+  echo "| $tool | $n | $fw | $fi | $runs | $note |"
+done < "$RESULTS"
+
+# ratios against ours
+echo
+echo "| rows | python/ours wall | python/ours in-process | R/ours wall | R/ours in-process |"
+echo "|---:|---:|---:|---:|---:|"
+for n in $SIZES; do
+  awk -F'\t' -v n="$n" '
+    $2 == n { w[$1] = $3; p[$1] = $4 }
+    function r(a, b) { return (a == "NA" || b == "NA" || a == "" || b == "" || b == 0) ? "–" : sprintf("%.1f", a / b) }
+    END { printf "| %s | %s | %s | %s | %s |\n", n, r(w["python"], w["ours"]), r(p["python"], p["ours"]), r(w["r"], w["ours"]), r(p["r"], p["ours"]) }
+  ' "$RESULTS"
+done
+echo
+echo "raw output of every run: $CMP_DIR/out/; results: $RESULTS"
