@@ -220,3 +220,69 @@ fn forest_figure_lists_every_subgroup_and_the_caveat() {
     assert!(texts.iter().any(|t| t.contains("chance findings")));
     assert!(texts.iter().any(|t| t.contains("p int")));
 }
+
+#[test]
+fn sweep_figure_marks_the_current_caliper_with_its_hazard_ratio() {
+    let cohort = Cohort::load(&demo_path()).unwrap();
+    let spec = Spec {
+        matching: Some(survival_explorer::analysis::MatchSpec {
+            covariates: vec![
+                "ecog".into(),
+                "albi_grade".into(),
+                "prior_io_response".into(),
+            ],
+            caliper: 0.1,
+            ..Default::default()
+        }),
+        caliper_sweep: true,
+        ..Spec::default()
+    };
+    let report = analyze(&cohort, &spec).unwrap();
+    let svg = survival_explorer::export::render_svg(
+        &Figure::Sweep("os".into()),
+        &report,
+        None,
+        FigureSize::SLIDE_16_9,
+        true,
+    )
+    .unwrap();
+    let doc = roxmltree::Document::parse(&svg).unwrap();
+    let texts: Vec<String> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("text"))
+        .map(|n| n.text().unwrap_or("").trim().to_string())
+        .collect();
+    // The label at the current caliper carries the matched analysis's own HR.
+    let cox = &report.endpoints.get("os").unwrap().cox;
+    let label = format!(
+        "caliper 0.1 SD: HR {:.2} ({:.2}–{:.2})",
+        cox.hr, cox.ci[0], cox.ci[1]
+    );
+    assert!(texts.contains(&label), "no '{label}' in {texts:?}");
+    for needle in ["hazard ratio by caliper", "matched treated", "caliper (SD"] {
+        assert!(
+            texts.iter().any(|t| t.contains(needle)),
+            "no '{needle}' in the figure"
+        );
+    }
+    // PNG too, and a report without the sweep says what is missing.
+    let png = render_png(
+        &Figure::Sweep("os".into()),
+        &report,
+        None,
+        FigureSize::SLIDE_16_9,
+        false,
+    )
+    .unwrap();
+    assert_eq!(png_info(&png).0, 1920);
+    let plain = analyze(&cohort, &Spec::default()).unwrap();
+    let e = render_png(
+        &Figure::Sweep("os".into()),
+        &plain,
+        None,
+        FigureSize::SLIDE_16_9,
+        false,
+    )
+    .unwrap_err();
+    assert!(e.contains("--caliper-sweep"), "{e}");
+}

@@ -307,3 +307,33 @@ fn a_workbook_opens_in_the_window_with_the_demo_numbers() {
     assert_eq!(h.state().loaded.raw.sheets, vec!["Cohort", "Codebook"]);
     assert_survival_matches_core(&h);
 }
+
+#[test]
+fn the_sensitivity_view_exports_its_figure() {
+    let mut h = harness();
+    h.state_mut().settings.view = View::Sensitivity;
+    h.step();
+    for _ in 0..600 {
+        if !h.state().is_busy() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        h.step();
+    }
+    assert!(!h.state().is_busy(), "the sweep did not finish");
+    let dir = std::env::temp_dir().join(format!("se-ui-sweep-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let svg = dir.join("sweep.svg");
+    h.state()
+        .write_figure(
+            &svg,
+            true,
+            survival_explorer::export::FigureSize::SLIDE_16_9,
+        )
+        .unwrap();
+    let text = std::fs::read_to_string(&svg).unwrap();
+    let endpoint = h.state().settings.endpoint.clone();
+    let report = core(&h.state().settings.matched_spec().unwrap());
+    let label = report.endpoints.get(&endpoint).unwrap().label.clone();
+    assert!(text.contains(&format!("{label}: hazard ratio by caliper")));
+}

@@ -619,9 +619,7 @@ impl App {
             View::Response => Figure::Response,
             View::Balance => Figure::Balance,
             View::Subgroups => Figure::Forest(self.settings.endpoint.clone()),
-            View::Sensitivity => {
-                return Err("the caliper-sensitivity view cannot be exported as a figure yet: `analyze --caliper-sweep` gives its numbers".to_string())
-            }
+            View::Sensitivity => Figure::Sweep(self.settings.endpoint.clone()),
         };
         let balance = crate::export::balance_source(&self.loaded.cohort, &self.current_spec());
         let demo = self.loaded.is_demo;

@@ -99,6 +99,8 @@ pub enum Figure {
     Balance,
     /// Subgroup forest plot of an endpoint (the report must hold the forest).
     Forest(String),
+    /// Caliper sensitivity of an endpoint (the report must hold the sweep).
+    Sweep(String),
 }
 
 fn draw<DB: DrawingBackend>(
@@ -113,6 +115,7 @@ fn draw<DB: DrawingBackend>(
         Figure::Km(ep) => figure::draw_km(area, report, ep, scale, demo),
         Figure::Response => figure::draw_response(area, report, scale, demo),
         Figure::Forest(ep) => figure::draw_forest(area, report, ep, scale, demo),
+        Figure::Sweep(ep) => figure::draw_sweep(area, report, ep, scale, demo),
         Figure::Balance => {
             let src = balance_from.unwrap_or(report);
             let m = src
@@ -243,6 +246,13 @@ pub fn write_report(
             figures.push((
                 format!("forest_{name}"),
                 Figure::Forest(name.clone()),
+                report,
+            ));
+        }
+        if ep.caliper_sweep.is_some() {
+            figures.push((
+                format!("caliper_sweep_{name}"),
+                Figure::Sweep(name.clone()),
                 report,
             ));
         }
