@@ -13,8 +13,10 @@
 #   RUNS        runs per measurement  [3]
 #   LONG        a first run longer than this (s) is not repeated [60]
 #   LIMIT       stop a run after this many seconds [600]
-#   WAIT_QUIET  1 = before each measurement wait (up to 30 min) while a rustc/cargo process
-#               is running on the machine, as the CPU is shared [1]
+#   WAIT_QUIET  1 = before each run wait while the CPU is busy with other work (the machine
+#               is shared): until less than QUIET_BUSY of all cores' time is used over 3 s and
+#               no rustc runs, at most QUIET_MAX seconds [1]
+#   QUIET_BUSY  [0.15]   QUIET_MAX [1800]
 #   TOOLS       which tools ["ours python r"]
 # Needs: Rscript with survival and MatchIt; python3 with pandas, statsmodels, lifelines, scipy.
 set -u
@@ -27,6 +29,8 @@ RUNS="${RUNS:-3}"
 LONG="${LONG:-60}"
 LIMIT="${LIMIT:-600}"
 WAIT_QUIET="${WAIT_QUIET:-1}"
+QUIET_BUSY="${QUIET_BUSY:-0.15}"
+QUIET_MAX="${QUIET_MAX:-1800}"
 TOOLS="${TOOLS:-ours python r}"
 MATCH="ecog,albi_grade,prior_io_response,bclc,etiology,afp_ge_400,age"
 
@@ -36,17 +40,32 @@ RESULTS="$CMP_DIR/results.tsv"
 
 log() { echo "$*" >&2; }
 
+# CPU busy share (0-1, all cores) over 3 s, from /proc/stat
+cpu_busy() {
+  local a b
+  a=($(head -1 /proc/stat)); sleep 3; b=($(head -1 /proc/stat))
+  local idle=$(( (b[4] + b[5]) - (a[4] + a[5]) )) total=0 i
+  for i in 1 2 3 4 5 6 7 8; do total=$(( total + b[i] - a[i] )); done
+  echo "scale=3; 1 - $idle / $total" | bc -l
+}
+
 wait_quiet() {
+  LAST_BUSY="n/a"
   [ "$WAIT_QUIET" = 1 ] || return 0
-  local waited=0
-  while pgrep -x rustc >/dev/null || pgrep -x cargo >/dev/null; do
-    if [ "$waited" -ge 1800 ]; then
-      log "  (still busy after 30 min: measuring anyway)"
+  local waited=0 busy
+  while :; do
+    busy=$(cpu_busy)
+    LAST_BUSY=$busy
+    if [ "$(echo "$busy < $QUIET_BUSY" | bc -l)" = 1 ] && ! pgrep -x rustc >/dev/null; then
       return 0
     fi
-    [ "$waited" = 0 ] && log "  (a rustc/cargo process is running: waiting for the CPU)"
-    sleep 20
-    waited=$((waited + 20))
+    if [ "$waited" -ge "$QUIET_MAX" ]; then
+      log "  (CPU still busy ($busy) after $QUIET_MAX s: measuring anyway)"
+      return 0
+    fi
+    [ "$waited" = 0 ] && log "  (CPU busy: $busy of 2 cores' time used by other processes; waiting)"
+    sleep 10
+    waited=$((waited + 13))
   done
 }
 
@@ -94,7 +113,7 @@ measure() {
     ip=$(inproc_of "$tool" "$out")
     walls+=("$wall")
     inprocs+=("$ip")
-    log "$(printf '  %-6s n=%-8s run %d: wall %8.3f s, in-process %8.3f s (load avg before %s)' "$tool" "$n" "$i" "$wall" "$ip" "$load0")"
+    log "$(printf '  %-6s n=%-8s run %d: wall %8.3f s, in-process %8.3f s (CPU busy before: %s, load avg %s)' "$tool" "$n" "$i" "$wall" "$ip" "$LAST_BUSY" "$load0")"
     if [ "$(echo "$wall > $LONG" | bc -l)" = 1 ]; then
       break
     fi

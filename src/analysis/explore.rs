@@ -58,12 +58,9 @@ pub fn caliper_sweep(
         .iter()
         .map(|ep| prepare_endpoint(cohort, spec, ep, subgroup))
         .collect::<Result<_, _>>()?;
-    let mut out: OrderedMap<Vec<SweepPoint>> = OrderedMap::default();
-    for ep in endpoints {
-        out.insert(ep.name.clone(), Vec::new());
-    }
     let n_pos = subgroup.rows.len();
-    for caliper in caliper_grid(50, ms.caliper) {
+    // One caliper: match, then the Cox model of each endpoint on the matched sample.
+    let point = |caliper: f64| -> Vec<SweepPoint> {
         let matches = plan.run(caliper * spread, ms.ratio as usize, ms.replace);
         let weights = att_weights(&matches, used.len());
         let sets = matched_sets(&matches, &weights, ms.replace);
@@ -77,18 +74,45 @@ pub fn caliper_sweep(
             .filter(|&u| treated[u] && weights[u] > 0.0)
             .count();
         let weighted = weights.iter().any(|&w| w > 0.0 && (w - 1.0).abs() > 1e-12);
-        for (ep, p) in endpoints.iter().zip(&prepared) {
-            let cox = endpoint_cox(spec, &p.reweighted(&weight_of_pos, &set_of_pos), weighted);
-            if let Some(v) = out.0.iter_mut().find(|(k, _)| *k == ep.name) {
-                v.1.push(SweepPoint {
+        prepared
+            .iter()
+            .map(|p| {
+                let cox = endpoint_cox(spec, &p.reweighted(&weight_of_pos, &set_of_pos), weighted);
+                SweepPoint {
                     caliper,
                     n_pairs,
                     hr: cox.hr,
                     ci: cox.ci,
                     p_value: cox.p_value,
-                });
-            }
+                }
+            })
+            .collect()
+    };
+    // The calipers are independent: shared among the cores (each result lands in its slot,
+    // so the order and the numbers do not depend on the number of threads).
+    let grid = caliper_grid(50, ms.caliper);
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(grid.len())
+        .max(1);
+    let mut points: Vec<Vec<SweepPoint>> = vec![Vec::new(); grid.len()];
+    std::thread::scope(|scope| {
+        let chunk = grid.len().div_ceil(threads);
+        for (cal, slots) in grid.chunks(chunk).zip(points.chunks_mut(chunk)) {
+            let point = &point;
+            scope.spawn(move || {
+                for (c, slot) in cal.iter().zip(slots) {
+                    *slot = point(*c);
+                }
+            });
         }
+    });
+    let mut out: OrderedMap<Vec<SweepPoint>> = OrderedMap::default();
+    for (j, ep) in endpoints.iter().enumerate() {
+        out.insert(
+            ep.name.clone(),
+            points.iter().map(|per_ep| per_ep[j].clone()).collect(),
+        );
     }
     Ok(out)
 }

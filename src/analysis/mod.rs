@@ -370,6 +370,7 @@ pub fn analyze(cohort: &Cohort, spec: &Spec) -> Result<Report, AnalysisError> {
     } else {
         Sample::default()
     };
+    let mut stages = StageTiming::default();
     let (sample, matching) = match &spec.matching {
         None => (subgroup, None),
         Some(ms) => {
@@ -379,9 +380,11 @@ pub fn analyze(cohort: &Cohort, spec: &Spec) -> Result<Report, AnalysisError> {
                     error,
                 }
             })?;
+            (stages.propensity_ms, stages.matching_ms, stages.balance_ms) = outcome.timing;
             (outcome.sample, Some(outcome.report))
         }
     };
+    let t_endpoints = Instant::now();
     let mut sweeps = if spec.caliper_sweep {
         let swept: Vec<EndpointSpec> = endpoints
             .iter()
@@ -403,7 +406,10 @@ pub fn analyze(cohort: &Cohort, spec: &Spec) -> Result<Report, AnalysisError> {
         }
         endpoint_reports.insert(ep.name.clone(), rep);
     }
+    stages.endpoints_ms = t_endpoints.elapsed().as_secs_f64() * 1e3;
+    let t_response = Instant::now();
     let response = response::analyze_response(cohort, spec, &sample)?;
+    stages.response_ms = t_response.elapsed().as_secs_f64() * 1e3;
     let report = Report {
         cohort: CohortSummary {
             file: cohort.source.clone(),
@@ -432,6 +438,7 @@ pub fn analyze(cohort: &Cohort, spec: &Spec) -> Result<Report, AnalysisError> {
         timing: Timing {
             load_ms: 0.0,
             analysis_ms: started.elapsed().as_secs_f64() * 1e3,
+            stages,
         },
         software: Software::default(),
     };

@@ -216,7 +216,21 @@ pub struct ResponseReport {
 #[derive(Clone, Copy, Debug, Default, Serialize)]
 pub struct Timing {
     pub load_ms: f64,
+    /// Everything after loading: the sum of the stages below and the bookkeeping between.
     pub analysis_ms: f64,
+    /// Stages of `analysis_ms`: propensity fit (design and logistic regression), matching,
+    /// balance (SMDs, Table 1, PS histogram, pairs), every endpoint (KM, log-rank, Cox …,
+    /// sweep and forest when asked), response.
+    pub stages: StageTiming,
+}
+
+#[derive(Clone, Copy, Debug, Default, Serialize)]
+pub struct StageTiming {
+    pub propensity_ms: f64,
+    pub matching_ms: f64,
+    pub balance_ms: f64,
+    pub endpoints_ms: f64,
+    pub response_ms: f64,
 }
 
 /// Propensity model, pairs and balance (present when matching was asked for).

@@ -541,7 +541,13 @@ impl Cohort {
 
     /// Patient identifiers: the `patient_id` column, or row numbers from 1.
     pub fn patient_id(&self, row: usize) -> PatientId {
-        match self.column("patient_id").map(|c| &c.data) {
+        self.patient_ids()(row)
+    }
+
+    /// [`Cohort::patient_id`] with the column looked up once, for many rows.
+    pub fn patient_ids(&self) -> impl Fn(usize) -> PatientId + '_ {
+        let data = self.column("patient_id").map(|c| &c.data);
+        move |row| match data {
             Some(ColumnData::Numeric(v)) => match v.get(row) {
                 Some(x) if !x.is_nan() => PatientId::Number(*x),
                 _ => PatientId::Number((row + 1) as f64),

@@ -11,75 +11,80 @@ const ZERO_DIFF: f64 = 1.490_116_119_384_765_6e-8;
 /// |SMD| above this is flagged as imbalance.
 pub const SMD_THRESHOLD: f64 = 0.1;
 
-fn wmean(x: &[f64], w: &[f64]) -> f64 {
-    let sw: f64 = w.iter().sum();
-    x.iter().zip(w).map(|(a, b)| a * b).sum::<f64>() / sw
+/// Weighted sums of one covariate in the four groups (treated/control × before/after),
+/// gathered in one pass without copying the values: `[t_before, c_before, t_after, c_after]`.
+#[derive(Clone, Copy, Default)]
+struct Moments {
+    n: usize,
+    sw: f64,
+    sw2: f64,
+    swx: f64,
 }
 
-/// Weighted variance with the "unbiased" denominator Σw − Σw²/Σw (n − 1 when all w = 1).
-fn wvar(x: &[f64], w: &[f64]) -> f64 {
-    let sw: f64 = w.iter().sum();
-    let sw2: f64 = w.iter().map(|v| v * v).sum();
-    let m = wmean(x, w);
-    x.iter()
-        .zip(w)
-        .map(|(a, b)| b * (a - m).powi(2))
-        .sum::<f64>()
-        / (sw - sw2 / sw)
-}
-
-struct Groups {
-    t_before: (Vec<f64>, Vec<f64>),
-    c_before: (Vec<f64>, Vec<f64>),
-    t_after: (Vec<f64>, Vec<f64>),
-    c_after: (Vec<f64>, Vec<f64>),
-}
-
-fn split(values: &[f64], treated: &[bool], weights: &[f64]) -> Groups {
-    let mut g = Groups {
-        t_before: (vec![], vec![]),
-        c_before: (vec![], vec![]),
-        t_after: (vec![], vec![]),
-        c_after: (vec![], vec![]),
-    };
+/// Group of unit `i` before (0 treated, 1 control); after matching it is that + 2, when kept.
+fn groups_of(values: &[f64], treated: &[bool], weights: &[f64]) -> [Moments; 4] {
+    let mut g = [Moments::default(); 4];
     for (i, &x) in values.iter().enumerate() {
-        let (before, after) = if treated[i] {
-            (&mut g.t_before, &mut g.t_after)
-        } else {
-            (&mut g.c_before, &mut g.c_after)
-        };
-        before.0.push(x);
-        before.1.push(1.0);
-        if weights[i] > 0.0 {
-            after.0.push(x);
-            after.1.push(weights[i]);
+        let a = usize::from(!treated[i]);
+        let b = &mut g[a];
+        b.n += 1;
+        b.sw += 1.0;
+        b.sw2 += 1.0;
+        b.swx += x;
+        let w = weights[i];
+        if w > 0.0 {
+            let c = &mut g[a + 2];
+            c.n += 1;
+            c.sw += w;
+            c.sw2 += w * w;
+            c.swx += x * w;
         }
     }
     g
 }
 
+/// Weighted variances of the four groups with the "unbiased" denominator Σw − Σw²/Σw (n − 1
+/// when all w = 1), around each group's weighted mean; NaN with fewer than 2 units.
+fn group_variances(
+    values: &[f64],
+    treated: &[bool],
+    weights: &[f64],
+    g: &[Moments; 4],
+) -> [f64; 4] {
+    let mean = g.map(|m| m.swx / m.sw);
+    let mut ss = [0.0f64; 4];
+    for (i, &x) in values.iter().enumerate() {
+        let a = usize::from(!treated[i]);
+        ss[a] += (x - mean[a]).powi(2);
+        let w = weights[i];
+        if w > 0.0 {
+            ss[a + 2] += w * (x - mean[a + 2]).powi(2);
+        }
+    }
+    let mut out = [f64::NAN; 4];
+    for k in 0..4 {
+        if g[k].n >= 2 {
+            out[k] = ss[k] / (g[k].sw - g[k].sw2 / g[k].sw);
+        }
+    }
+    out
+}
+
 fn balance_row(name: &str, values: &[f64], treated: &[bool], weights: &[f64]) -> BalanceRow {
     let binary = values.iter().all(|&x| x == 0.0 || x == 1.0);
-    let g = split(values, treated, weights);
-    let m = |p: &(Vec<f64>, Vec<f64>)| {
-        if p.0.is_empty() {
-            f64::NAN
-        } else {
-            wmean(&p.0, &p.1)
-        }
+    let g = groups_of(values, treated, weights);
+    let mean = g.map(|m| if m.n == 0 { f64::NAN } else { m.swx / m.sw });
+    let [mtb, mcb, mta, mca] = mean;
+    // Variances only where they are used (continuous covariates).
+    let var = if binary {
+        [f64::NAN; 4]
+    } else {
+        group_variances(values, treated, weights, &g)
     };
-    let v = |p: &(Vec<f64>, Vec<f64>)| {
-        if p.0.len() < 2 {
-            f64::NAN
-        } else {
-            wvar(&p.0, &p.1)
-        }
-    };
-    let (mtb, mcb, mta, mca) = (m(&g.t_before), m(&g.c_before), m(&g.t_after), m(&g.c_after));
     let denom = if binary {
         (mtb * (1.0 - mtb)).sqrt()
     } else {
-        v(&g.t_before).sqrt()
+        var[0].sqrt()
     };
     let smd = |a: f64, b: f64| {
         let d = a - b;
@@ -90,13 +95,6 @@ fn balance_row(name: &str, values: &[f64], treated: &[bool], weights: &[f64]) ->
         }
     };
     let (smd_before, smd_after) = (smd(mtb, mcb), smd(mta, mca));
-    let vr = |t: &(Vec<f64>, Vec<f64>), c: &(Vec<f64>, Vec<f64>)| {
-        if binary {
-            f64::NAN
-        } else {
-            v(t) / v(c)
-        }
-    };
     BalanceRow {
         covariate: name.to_string(),
         binary,
@@ -106,8 +104,8 @@ fn balance_row(name: &str, values: &[f64], treated: &[bool], weights: &[f64]) ->
         mean_control_after: mca,
         smd_before,
         smd_after,
-        variance_ratio_before: vr(&g.t_before, &g.c_before),
-        variance_ratio_after: vr(&g.t_after, &g.c_after),
+        variance_ratio_before: var[0] / var[1],
+        variance_ratio_after: var[2] / var[3],
         imbalanced_before: smd_before.abs() > SMD_THRESHOLD,
         imbalanced_after: smd_after.abs() > SMD_THRESHOLD,
     }
@@ -121,9 +119,16 @@ pub(crate) fn balance_rows(
     weights: &[f64],
 ) -> Vec<BalanceRow> {
     let mut rows = vec![balance_row("distance", distance, treated, weights)];
+    let n = design.x.nrows();
+    // The matrix is column-major: column j is one contiguous slice.
+    let x = design.x.as_slice();
     for j in 1..design.names.len() {
-        let col: Vec<f64> = design.x.column(j).iter().copied().collect();
-        rows.push(balance_row(&design.names[j], &col, treated, weights));
+        rows.push(balance_row(
+            &design.names[j],
+            &x[j * n..(j + 1) * n],
+            treated,
+            weights,
+        ));
     }
     rows
 }
@@ -159,48 +164,90 @@ pub(crate) fn ps_histogram(ps: &[f64], treated: &[bool], weights: &[f64]) -> PsH
     h
 }
 
-/// Weighted quantile: R's type 7 when all weights are 1, else the smallest value whose
-/// cumulative weight reaches p of the total.
-fn quantile(values: &[(f64, f64)], p: f64) -> f64 {
-    if values.is_empty() {
-        return f64::NAN;
-    }
-    let mut v = values.to_vec();
-    v.sort_by(|a, b| a.0.total_cmp(&b.0));
-    if v.iter().all(|x| x.1 == 1.0) {
-        let h = (v.len() - 1) as f64 * p;
-        let lo = h.floor() as usize;
-        let hi = (lo + 1).min(v.len() - 1);
-        return v[lo].0 + (h - lo as f64) * (v[hi].0 - v[lo].0);
-    }
-    let total: f64 = v.iter().map(|x| x.1).sum();
-    let mut cum = 0.0;
-    for (x, w) in &v {
-        cum += w;
-        if cum >= p * total {
-            return *x;
+/// Quartiles (q1, median, q3) of a covariate in the four groups, read off the units in value
+/// order: R's type 7 when a group's weights are all 1, else the smallest value whose cumulative
+/// weight reaches p of the group's total.
+// Four groups × three quartiles, indexed in parallel across several small arrays.
+#[allow(clippy::needless_range_loop)]
+fn group_quartiles(order: &[u32], x: &[f64], treated: &[bool], weights: &[f64]) -> [[f64; 3]; 4] {
+    const P: [f64; 3] = [0.25, 0.5, 0.75];
+    let unit_groups = |u: usize| {
+        let a = usize::from(!treated[u]);
+        let w = weights[u];
+        [(a, 1.0), (a + 2, w)].into_iter().filter(|&(_, w)| w > 0.0)
+    };
+    let (mut n, mut total, mut all_one) = ([0usize; 4], [0.0f64; 4], [true; 4]);
+    for &u in order {
+        for (g, w) in unit_groups(u as usize) {
+            n[g] += 1;
+            total[g] += w;
+            all_one[g] &= w == 1.0;
         }
     }
-    v[v.len() - 1].0
-}
-
-fn numeric_cell(values: &[(f64, f64)]) -> BaselineCell {
-    let (x, w): (Vec<f64>, Vec<f64>) = values.iter().copied().unzip();
-    BaselineCell::Numeric {
-        mean: if x.is_empty() {
-            f64::NAN
-        } else {
-            wmean(&x, &w)
-        },
-        sd: if x.len() < 2 {
-            f64::NAN
-        } else {
-            wvar(&x, &w).sqrt()
-        },
-        median: quantile(values, 0.5),
-        q1: quantile(values, 0.25),
-        q3: quantile(values, 0.75),
+    // Type 7: the values at ranks floor(h) and floor(h) + 1, h = (n − 1) p.
+    let mut ranks = [[(0usize, 0usize, 0.0f64); 3]; 4];
+    for g in 0..4 {
+        for k in 0..3 {
+            let h = (n[g].max(1) - 1) as f64 * P[k];
+            let lo = h.floor() as usize;
+            ranks[g][k] = (lo, (lo + 1).min(n[g].max(1) - 1), h - lo as f64);
+        }
     }
+    let mut out = [[f64::NAN; 3]; 4];
+    let (mut lo_v, mut hi_v) = ([[f64::NAN; 3]; 4], [[f64::NAN; 3]; 4]);
+    // Each group waits for its next needed rank (type 7: the six ranks in order) or its next
+    // cumulative-weight threshold (weighted), so each unit costs one comparison per group.
+    let mut wanted: [Vec<(usize, usize, bool)>; 4] = Default::default();
+    for g in 0..4 {
+        for k in 0..3 {
+            let (lo, hi, _) = ranks[g][k];
+            wanted[g].push((lo, k, false));
+            wanted[g].push((hi, k, true));
+        }
+        wanted[g].sort_unstable();
+    }
+    let (mut next, mut next_k) = ([0usize; 4], [0usize; 4]);
+    let (mut rank, mut cum, mut last) = ([0usize; 4], [0.0f64; 4], [f64::NAN; 4]);
+    for &u in order {
+        let v = x[u as usize];
+        for (g, w) in unit_groups(u as usize) {
+            let r = rank[g];
+            rank[g] += 1;
+            cum[g] += w;
+            last[g] = v;
+            if all_one[g] {
+                while let Some(&(at, k, is_hi)) = wanted[g].get(next[g]) {
+                    if at != r {
+                        break;
+                    }
+                    if is_hi {
+                        hi_v[g][k] = v;
+                    } else {
+                        lo_v[g][k] = v;
+                    }
+                    next[g] += 1;
+                }
+            } else {
+                while next_k[g] < 3 && cum[g] >= P[next_k[g]] * total[g] {
+                    out[g][next_k[g]] = v;
+                    next_k[g] += 1;
+                }
+            }
+        }
+    }
+    for g in 0..4 {
+        for k in 0..3 {
+            if n[g] == 0 {
+                out[g][k] = f64::NAN;
+            } else if all_one[g] {
+                let (_, _, frac) = ranks[g][k];
+                out[g][k] = lo_v[g][k] + frac * (hi_v[g][k] - lo_v[g][k]);
+            } else if out[g][k].is_nan() {
+                out[g][k] = last[g];
+            }
+        }
+    }
+    out
 }
 
 /// "Table 1" over the matching covariates, per arm, before and after matching.
@@ -251,24 +298,97 @@ pub(crate) fn baseline_table(
                 });
             }
         } else {
-            let mut groups: [Vec<(f64, f64)>; 4] = Default::default();
-            for u in 0..n_units {
-                let x = term.value_of_unit[u];
-                let a = if treated[u] { 0 } else { 1 };
-                groups[a].push((x, 1.0));
-                if weights[u] > 0.0 {
-                    groups[a + 2].push((x, weights[u]));
-                }
-            }
+            // One sort of the units by value; each group's quartiles are read off in order.
+            let x = &term.value_of_unit;
+            let order = crate::stats::sorted_order(x);
+            let q = group_quartiles(&order, x, treated, weights);
+            let g = groups_of(x, treated, weights);
+            let var = group_variances(x, treated, weights, &g);
+            let cell = |k: usize| BaselineCell::Numeric {
+                mean: if g[k].n == 0 {
+                    f64::NAN
+                } else {
+                    g[k].swx / g[k].sw
+                },
+                sd: var[k].sqrt(),
+                median: q[k][1],
+                q1: q[k][0],
+                q3: q[k][2],
+            };
             rows.push(BaselineRow {
                 covariate: term.column.clone(),
                 level: None,
-                treated_before: numeric_cell(&groups[0]),
-                control_before: numeric_cell(&groups[1]),
-                treated_after: numeric_cell(&groups[2]),
-                control_after: numeric_cell(&groups[3]),
+                treated_before: cell(0),
+                control_before: cell(1),
+                treated_after: cell(2),
+                control_after: cell(3),
             });
         }
     }
     rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::SplitMix64;
+
+    /// The definition, written plainly: sort the group's (value, weight) pairs.
+    fn naive_quantile(mut v: Vec<(f64, f64)>, p: f64) -> f64 {
+        if v.is_empty() {
+            return f64::NAN;
+        }
+        v.sort_by(|a, b| a.0.total_cmp(&b.0));
+        if v.iter().all(|x| x.1 == 1.0) {
+            let h = (v.len() - 1) as f64 * p;
+            let lo = h.floor() as usize;
+            let hi = (lo + 1).min(v.len() - 1);
+            return v[lo].0 + (h - lo as f64) * (v[hi].0 - v[lo].0);
+        }
+        let total: f64 = v.iter().map(|x| x.1).sum();
+        let mut cum = 0.0;
+        for (x, w) in &v {
+            cum += w;
+            if cum >= p * total {
+                return *x;
+            }
+        }
+        v[v.len() - 1].0
+    }
+
+    #[test]
+    #[allow(clippy::needless_range_loop)]
+    fn one_pass_quartiles_equal_the_sorted_definition() {
+        let mut rng = SplitMix64::new(11);
+        for case in 0..300 {
+            let n = 1 + (rng.next_f64() * 60.0) as usize;
+            // Few distinct values (ties), weights 0, 1 or fractional as matching gives.
+            let x: Vec<f64> = (0..n).map(|_| (rng.next_f64() * 7.0).floor()).collect();
+            let treated: Vec<bool> = (0..n).map(|_| rng.next_f64() < 0.4).collect();
+            let weights: Vec<f64> = (0..n)
+                .map(|_| match (rng.next_f64() * 4.0) as u32 {
+                    0 => 0.0,
+                    1 if case % 2 == 0 => 0.5,
+                    _ => 1.0,
+                })
+                .collect();
+            let order = crate::stats::sorted_order(&x);
+            let got = group_quartiles(&order, &x, &treated, &weights);
+            for g in 0..4 {
+                let members: Vec<(f64, f64)> = (0..n)
+                    .filter(|&u| treated[u] == (g % 2 == 0))
+                    .map(|u| (x[u], if g < 2 { 1.0 } else { weights[u] }))
+                    .filter(|&(_, w)| w > 0.0)
+                    .collect();
+                for (k, p) in [0.25, 0.5, 0.75].into_iter().enumerate() {
+                    let want = naive_quantile(members.clone(), p);
+                    assert!(
+                        got[g][k] == want || (got[g][k].is_nan() && want.is_nan()),
+                        "case {case} group {g} p {p}: {} vs {want}",
+                        got[g][k]
+                    );
+                }
+            }
+        }
+    }
 }

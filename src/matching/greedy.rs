@@ -126,69 +126,90 @@ impl<'a> GreedyPlan<'a> {
 
     /// Matches with this caliper width, ratio and replacement.
     pub fn run(&self, caliper_width: f64, ratio: usize, replace: bool) -> Matches {
+        if !replace {
+            return self.run_without_replacement(caliper_width, ratio);
+        }
         let distance = self.distance;
-        let controls = &self.controls;
-        let insert_at = &self.insert_at;
-        let visit = &self.visit;
-        let n = distance.len();
+        Matches {
+            controls_of: self
+                .visit
+                .iter()
+                .map(|&t| {
+                    let cs = nearest_k(
+                        distance,
+                        &self.controls,
+                        self.insert_at[t],
+                        distance[t],
+                        caliper_width,
+                        ratio,
+                    );
+                    (t, cs)
+                })
+                .collect(),
+            visit_order: self.visit.clone(),
+        }
+    }
+
+    fn run_without_replacement(&self, caliper_width: f64, ratio: usize) -> Matches {
+        let distance = self.distance;
+        let (controls, insert_at, visit) = (&self.controls, &self.insert_at, &self.visit);
         let nc = controls.len();
-        let mut result: Vec<Vec<usize>> = vec![Vec::new(); n];
-        if replace {
-            for &t in visit {
-                result[t] = nearest_k(
-                    distance,
-                    controls,
-                    insert_at[t],
-                    distance[t],
-                    caliper_width,
-                    ratio,
-                );
-            }
-        } else {
-            // right.find(i): smallest available control slot >= i (nc = none).
-            // left.find(j): with slots shifted by one, largest available slot < j (0 = none).
-            let mut right = Avail::new(nc);
-            let mut left = LeftAvail::new(nc);
-            let mut active: Vec<usize> = visit.to_vec();
-            for round in 0..ratio {
-                let mut still = Vec::with_capacity(active.len());
-                for &t in &active {
-                    let dt = distance[t];
-                    let pos = insert_at[t];
-                    let l = left.find(pos);
-                    let r = right.find(pos);
-                    let dl = l.map(|k| (dt - distance[controls[k]]).abs());
-                    let dr = (r < nc).then(|| (distance[controls[r]] - dt).abs());
-                    let pick = match (dl, dr) {
-                        (Some(a), Some(b)) => Some(if left_wins(a, b) {
-                            (l.unwrap_or(0), a)
-                        } else {
-                            (r, b)
-                        }),
-                        (Some(a), None) => Some((l.unwrap_or(0), a)),
-                        (None, Some(b)) => Some((r, b)),
-                        (None, None) => None,
-                    };
-                    if let Some((k, gap)) = pick {
-                        if gap <= caliper_width {
-                            result[t].push(controls[k]);
-                            right.remove(k);
-                            left.remove(k);
-                            still.push(t);
-                        }
+        // The controls' distances in sorted order, contiguous.
+        let cdist: Vec<f64> = controls.iter().map(|&c| distance[c]).collect();
+        // right.find(i): smallest available control slot >= i (nc = none).
+        // left.find(j): with slots shifted by one, largest available slot < j (0 = none).
+        let mut right = Avail::new(nc);
+        let mut left = LeftAvail::new(nc);
+        // picks[round * visit.len() + v]: the control slot the v-th visited unit took.
+        let mut picks = vec![u32::MAX; ratio * visit.len()];
+        let mut active: Vec<u32> = (0..visit.len() as u32).collect();
+        for round in 0..ratio {
+            let mut still = Vec::with_capacity(active.len());
+            for &v in &active {
+                let t = visit[v as usize];
+                let dt = distance[t];
+                let pos = insert_at[t];
+                let l = left.find(pos);
+                let r = right.find(pos);
+                let dl = l.map(|k| (dt - cdist[k]).abs());
+                let dr = (r < nc).then(|| (cdist[r] - dt).abs());
+                let pick = match (dl, dr) {
+                    (Some(a), Some(b)) => Some(if left_wins(a, b) {
+                        (l.unwrap_or(0), a)
+                    } else {
+                        (r, b)
+                    }),
+                    (Some(a), None) => Some((l.unwrap_or(0), a)),
+                    (None, Some(b)) => Some((r, b)),
+                    (None, None) => None,
+                };
+                if let Some((k, gap)) = pick {
+                    if gap <= caliper_width {
+                        picks[round * visit.len() + v as usize] = k as u32;
+                        right.remove(k);
+                        left.remove(k);
+                        still.push(v);
                     }
                 }
-                // Only units matched in this round go on to the next one.
-                active = still;
-                let _ = round;
             }
+            // Only units matched in this round go on to the next one.
+            active = still;
         }
+        let controls_of = visit
+            .iter()
+            .enumerate()
+            .map(|(v, &t)| {
+                let cs: Vec<usize> = (0..ratio)
+                    .map(|round| picks[round * visit.len() + v])
+                    .take_while(|&k| k != u32::MAX)
+                    .map(|k| controls[k as usize])
+                    .collect();
+                (t, cs)
+            })
+            .collect();
         Matches {
-            controls_of: visit
-                .iter()
-                .map(|&t| (t, std::mem::take(&mut result[t])))
-                .collect(),
-            visit_order: visit.to_vec(),
+            controls_of,
+            visit_order: visit.clone(),
         }
     }
 }

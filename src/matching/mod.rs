@@ -340,6 +340,8 @@ pub fn att_weights(matches: &Matches, n_units: usize) -> Vec<f64> {
 pub struct MatchOutcome {
     pub sample: Sample,
     pub report: MatchingReport,
+    /// Milliseconds spent: (propensity fit, matching, balance and report).
+    pub timing: (f64, f64, f64),
 }
 
 pub(crate) fn order_of(ms: &MatchSpec) -> Order {
@@ -435,13 +437,16 @@ impl PsModel {
 pub fn matched_sets(matches: &Matches, weights: &[f64], replace: bool) -> Vec<u32> {
     let n = weights.len();
     let mut set_of = vec![u32::MAX; n];
-    let mut by_treated: Vec<&(usize, Vec<usize>)> = matches.controls_of.iter().collect();
-    by_treated.sort_by_key(|(t, _)| *t);
-    for (set, (t, cs)) in by_treated
+    // Sets are numbered in the order of the treated units (each appears once): bucket by unit.
+    let mut entry_of = vec![u32::MAX; n];
+    for (i, (t, _)) in matches.controls_of.iter().enumerate() {
+        entry_of[*t] = i as u32;
+    }
+    let by_treated = entry_of
         .iter()
-        .filter(|(_, cs)| !cs.is_empty())
-        .enumerate()
-    {
+        .filter(|&&i| i != u32::MAX)
+        .map(|&i| &matches.controls_of[i as usize]);
+    for (set, (t, cs)) in by_treated.filter(|(_, cs)| !cs.is_empty()).enumerate() {
         set_of[*t] = set as u32;
         for &c in cs {
             if set_of[c] == u32::MAX {
@@ -518,8 +523,14 @@ pub fn match_sample(
     ms: &MatchSpec,
     subgroup: &Sample,
 ) -> Result<MatchOutcome, MatchError> {
+    let ms_since = |t: std::time::Instant| t.elapsed().as_secs_f64() * 1e3;
+    let t0 = std::time::Instant::now();
     let model = fit_propensity(cohort, spec, ms, subgroup)?;
+    let propensity_ms = ms_since(t0);
+    let t1 = std::time::Instant::now();
     let core = match_core(&model, ms, subgroup)?;
+    let matching_ms = ms_since(t1);
+    let t2 = std::time::Instant::now();
     let n_t = core.sample.treated.iter().filter(|&&t| t).count();
     if n_t == 0 || n_t == core.sample.rows.len() {
         return Err(MatchError::NoMatches {
@@ -543,25 +554,25 @@ pub fn match_sample(
         sample,
     } = core;
     let mut by_treated: Vec<&(usize, Vec<usize>)> = matches.controls_of.iter().collect();
-    by_treated.sort_by_key(|(t, _)| *t);
-    let pairs: Vec<_> = by_treated
-        .iter()
-        .flat_map(|(t, cs)| {
-            cs.iter().map(|&c| {
-                (
-                    cohort.patient_id(subgroup.rows[design.used[*t]]),
-                    cohort.patient_id(subgroup.rows[design.used[c]]),
-                )
-            })
-        })
-        .collect();
+    by_treated.sort_unstable_by_key(|(t, _)| *t);
+    let patient_id = cohort.patient_ids();
+    let mut pairs = Vec::with_capacity(by_treated.iter().map(|(_, cs)| cs.len()).sum());
+    for (t, cs) in &by_treated {
+        let treated_id = patient_id(subgroup.rows[design.used[*t]]);
+        for &c in cs {
+            pairs.push((
+                treated_id.clone(),
+                patient_id(subgroup.rows[design.used[c]]),
+            ));
+        }
+    }
     let units = design
         .used
         .iter()
         .enumerate()
         .map(|(u, &k)| MatchedUnit {
             row: subgroup.rows[k],
-            patient_id: cohort.patient_id(subgroup.rows[k]),
+            patient_id: patient_id(subgroup.rows[k]),
             treated: treated[u],
             ps: fit.fitted[u],
             distance: distance[u],
@@ -642,5 +653,9 @@ pub fn match_sample(
         warnings,
         units,
     };
-    Ok(MatchOutcome { sample, report })
+    Ok(MatchOutcome {
+        sample,
+        report,
+        timing: (propensity_ms, matching_ms, ms_since(t2)),
+    })
 }

@@ -67,14 +67,15 @@ struct Groups {
 
 fn group_rows(x: &DMatrix<f64>) -> Groups {
     let (n, p) = (x.nrows(), x.ncols());
-    let hash_row = |i: usize| -> u64 {
-        let mut h: u64 = 0x9E37_79B9_7F4A_7C15;
-        for j in 0..p {
-            h = (h ^ (x[(i, j)] + 0.0).to_bits()).wrapping_mul(0x100_0000_01B3);
-            h ^= h >> 29;
+    // Row hashes built column by column (the matrix is column-major: each column is one
+    // contiguous slice).
+    let mut hashes = vec![0x9E37_79B9_7F4A_7C15u64; n];
+    for j in 0..p {
+        for (h, &v) in hashes.iter_mut().zip(x.column(j).iter()) {
+            let m = (*h ^ (v + 0.0).to_bits()).wrapping_mul(0x100_0000_01B3);
+            *h = m ^ (m >> 29);
         }
-        h
-    };
+    }
     let same = |a: usize, b: usize| (0..p).all(|j| x[(a, j)] == x[(b, j)]);
     let cap = (2 * n).next_power_of_two().max(16);
     let mask = cap - 1;
@@ -84,7 +85,7 @@ fn group_rows(x: &DMatrix<f64>) -> Groups {
         first_row: Vec::new(),
     };
     for i in 0..n {
-        let mut slot = hash_row(i) as usize & mask;
+        let mut slot = hashes[i] as usize & mask;
         loop {
             let g = table[slot];
             if g == u32::MAX {
@@ -93,7 +94,8 @@ fn group_rows(x: &DMatrix<f64>) -> Groups {
                 groups.first_row.push(i);
                 break;
             }
-            if same(groups.first_row[g as usize], i) {
+            let first = groups.first_row[g as usize];
+            if hashes[first] == hashes[i] && same(first, i) {
                 groups.group_of.push(g);
                 break;
             }
@@ -171,6 +173,7 @@ pub fn logistic_fit(x: &DMatrix<f64>, y: &[f64]) -> Result<LogisticFit, Logistic
         iterations = iter;
         let mut xw = xu.clone();
         let mut zw = DVector::zeros(k);
+        let mut sws = vec![0.0; k];
         for u in 0..k {
             let (z, w) = if iter == 1 {
                 let ybar = s[u] / m[u];
@@ -182,8 +185,11 @@ pub fn logistic_fit(x: &DMatrix<f64>, y: &[f64]) -> Result<LogisticFit, Logistic
             };
             let sw = w.sqrt();
             zw[u] = z * sw;
-            for j in 0..p {
-                xw[(u, j)] *= sw;
+            sws[u] = sw;
+        }
+        for j in 0..p {
+            for (v, sw) in xw.column_mut(j).iter_mut().zip(&sws) {
+                *v *= sw;
             }
         }
         // Column scale for the rank check, as dqrdc2's relative tolerance.
