@@ -5,9 +5,13 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
-use survival_explorer::analysis::{analyze, MatchSpec, Spec};
+use survival_explorer::analysis::{
+    analyze, analyze_cached, subgroup_sample, AnalysisCache, MatchSpec, Spec,
+};
 use survival_explorer::cohort::{read_csv_bytes, Cohort};
-use survival_explorer::matching::{greedy_match, Order};
+use survival_explorer::matching::{
+    fit_propensity, greedy_match, match_core, match_with_model, Order,
+};
 use survival_explorer::rng::SplitMix64;
 use survival_explorer::simulate::simulate_csv;
 use survival_explorer::stats::cox::{cox_fit, CoxData, Ties};
@@ -78,11 +82,34 @@ fn bench_stages(c: &mut Criterion) {
     g.bench_function("analyze_unmatched/100000", |b| {
         b.iter(|| analyze(black_box(&data), black_box(&unmatched)).unwrap())
     });
-    g.bench_function("ps_fit_and_match/100000", |b| {
+    // The stages of the matched analysis, each alone.
+    let ms = spec.matching.clone().expect("matched spec");
+    let (subgroup, _) = subgroup_sample(&data, &spec).expect("sample");
+    g.bench_function("ps_fit/100000", |b| {
+        b.iter(|| fit_propensity(black_box(&data), &spec, &ms, &subgroup).unwrap())
+    });
+    let model = fit_propensity(&data, &spec, &ms, &subgroup).unwrap();
+    g.bench_function("match/100000", |b| {
+        b.iter(|| match_core(black_box(&model), &ms, &subgroup).unwrap())
+    });
+    g.bench_function("match_and_balance/100000", |b| {
+        b.iter(|| match_with_model(&data, &spec, &ms, &subgroup, black_box(&model)).unwrap())
+    });
+    // The window's live path: the caliper moves, the propensity model is reused.
+    let mut cache = AnalysisCache::default();
+    analyze_cached(&data, &spec, &mut cache).unwrap();
+    let mut caliper = 0.2;
+    g.bench_function("caliper_move/100000", |b| {
         b.iter(|| {
-            analyze(black_box(&data), black_box(&spec))
-                .unwrap()
-                .matching
+            caliper = if caliper == 0.2 { 0.1 } else { 0.2 };
+            let moved = Spec {
+                matching: Some(MatchSpec {
+                    caliper,
+                    ..ms.clone()
+                }),
+                ..spec.clone()
+            };
+            analyze_cached(black_box(&data), &moved, &mut cache).unwrap()
         })
     });
     let sweep_spec = Spec {

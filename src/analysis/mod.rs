@@ -16,7 +16,7 @@ pub use report::*;
 pub use spec::*;
 
 use crate::cohort::{format_number, parse_number, Cohort, Column, ColumnData, MISSING};
-use crate::matching::{match_sample, MatchError};
+use crate::matching::{fit_propensity, match_with_model, MatchError, PsModel};
 
 /// Why an analysis could not run. Each message names the file, and where it applies the
 /// column and row, and what was expected.
@@ -359,6 +359,68 @@ fn counts_by_arm(spec: &Spec, sample: &Sample) -> OrderedMap<usize> {
 
 /// Runs the whole analysis. `load_ms` is recorded as given; `analysis_ms` is measured here.
 pub fn analyze(cohort: &Cohort, spec: &Spec) -> Result<Report, AnalysisError> {
+    analyze_cached(cohort, spec, &mut AnalysisCache::default())
+}
+
+/// What a front end keeps between analyses of one cohort, so that a live edit redoes only
+/// what it changed: the propensity model is refitted only when the sample (arms, subgroup) or
+/// the covariates change — moving the caliper, or changing the distance, order, ratio or
+/// replacement, reuses it. One cache per cohort: start a new one when the cohort changes.
+#[derive(Default)]
+pub struct AnalysisCache {
+    propensity: Option<(PropensityKey, std::sync::Arc<PsModel>)>,
+}
+
+/// Everything the propensity model depends on besides the cohort.
+#[derive(Clone, Debug, PartialEq)]
+struct PropensityKey {
+    arm_column: String,
+    treated: String,
+    control: String,
+    subgroups: Vec<Subgroup>,
+    covariates: Vec<String>,
+}
+
+impl AnalysisCache {
+    /// The propensity model for `spec`'s sample and covariates: the cached one when they are
+    /// unchanged, else a new fit (then cached).
+    fn propensity(
+        &mut self,
+        cohort: &Cohort,
+        spec: &Spec,
+        ms: &MatchSpec,
+        subgroup: &Sample,
+    ) -> Result<std::sync::Arc<PsModel>, MatchError> {
+        let key = PropensityKey {
+            arm_column: spec.arm_column.clone(),
+            treated: spec.treated.clone(),
+            control: spec.control.clone(),
+            subgroups: spec.subgroups.clone(),
+            covariates: ms.covariates.clone(),
+        };
+        if let Some((k, model)) = &self.propensity {
+            if *k == key {
+                return Ok(std::sync::Arc::clone(model));
+            }
+        }
+        let model = std::sync::Arc::new(fit_propensity(cohort, spec, ms, subgroup)?);
+        self.propensity = Some((key, std::sync::Arc::clone(&model)));
+        Ok(model)
+    }
+
+    /// True when a propensity model is cached.
+    pub fn has_propensity_model(&self) -> bool {
+        self.propensity.is_some()
+    }
+}
+
+/// [`analyze`] reusing what `cache` holds from earlier analyses of the same cohort. The report
+/// is the one `analyze` gives for `spec` (only `timing` differs).
+pub fn analyze_cached(
+    cohort: &Cohort,
+    spec: &Spec,
+    cache: &mut AnalysisCache,
+) -> Result<Report, AnalysisError> {
     let started = Instant::now();
     spec.validate().map_err(AnalysisError::Spec)?;
     let arm_col = require(cohort, &spec.arm_column, "arm")?;
@@ -371,18 +433,27 @@ pub fn analyze(cohort: &Cohort, spec: &Spec) -> Result<Report, AnalysisError> {
         Sample::default()
     };
     let mut stages = StageTiming::default();
-    let (sample, matching) = match &spec.matching {
-        None => (subgroup, None),
-        Some(ms) => {
-            let outcome = match_sample(cohort, spec, ms, &subgroup).map_err(|error| {
-                AnalysisError::Matching {
-                    file: cohort.source.clone(),
-                    error,
-                }
-            })?;
-            (stages.propensity_ms, stages.matching_ms, stages.balance_ms) = outcome.timing;
+    let wrap = |error| AnalysisError::Matching {
+        file: cohort.source.clone(),
+        error,
+    };
+    let t_fit = Instant::now();
+    let model = match &spec.matching {
+        Some(ms) => Some(
+            cache
+                .propensity(cohort, spec, ms, &subgroup)
+                .map_err(wrap)?,
+        ),
+        None => None,
+    };
+    stages.propensity_ms = t_fit.elapsed().as_secs_f64() * 1e3;
+    let (sample, matching) = match (&spec.matching, &model) {
+        (Some(ms), Some(model)) => {
+            let outcome = match_with_model(cohort, spec, ms, &subgroup, model).map_err(wrap)?;
+            (_, stages.matching_ms, stages.balance_ms) = outcome.timing;
             (outcome.sample, Some(outcome.report))
         }
+        _ => (subgroup, None),
     };
     let t_endpoints = Instant::now();
     let mut sweeps = if spec.caliper_sweep {
@@ -391,7 +462,12 @@ pub fn analyze(cohort: &Cohort, spec: &Spec) -> Result<Report, AnalysisError> {
             .filter(|e| spec.sweep_endpoint.as_ref().is_none_or(|n| *n == e.name))
             .cloned()
             .collect();
-        explore::caliper_sweep(cohort, spec, &subgroup_for_sweep, &swept)?
+        match &model {
+            Some(model) => {
+                explore::caliper_sweep(cohort, spec, &subgroup_for_sweep, &swept, model)?
+            }
+            None => OrderedMap::default(),
+        }
     } else {
         OrderedMap::default()
     };

@@ -20,7 +20,7 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use crate::analysis::{analyze, MatchSpec, Report, Spec};
+use crate::analysis::{analyze_cached, AnalysisCache, MatchSpec, Report, Spec};
 use crate::cohort::{read_csv_bytes, Cohort, LoadOptions};
 use crate::{DEMO_COHORT_CSV, DEMO_LABEL};
 
@@ -117,18 +117,35 @@ impl Settings {
 /// The two analyses the window shows; each is the core's report or its error message.
 #[derive(Clone, Debug)]
 pub struct Reports {
+    /// The spec `unmatched` was computed for.
+    pub unmatched_spec: Spec,
     pub unmatched: Result<Arc<Report>, String>,
     pub matched: Option<Result<Arc<Report>, String>>,
 }
 
-fn run_reports(cohort: &Cohort, settings: &Settings) -> Reports {
-    let run = |spec: &Spec| {
-        analyze(cohort, spec)
+/// The analyses for `settings`. The unmatched report of `previous` is reused when its spec is
+/// unchanged (moving the caliper leaves it alone), and `cache` keeps the propensity model
+/// between runs, so a matching edit refits nothing it does not have to.
+fn run_reports(
+    cohort: &Cohort,
+    settings: &Settings,
+    cache: &std::sync::Mutex<AnalysisCache>,
+    previous: Option<Reports>,
+) -> Reports {
+    let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
+    let mut run = |spec: &Spec| {
+        analyze_cached(cohort, spec, &mut cache)
             .map(Arc::new)
             .map_err(|e| e.to_string())
     };
+    let unmatched_spec = settings.unmatched_spec();
+    let unmatched = match previous {
+        Some(reports) if reports.unmatched_spec == unmatched_spec => reports.unmatched,
+        _ => run(&unmatched_spec),
+    };
     Reports {
-        unmatched: run(&settings.unmatched_spec()),
+        unmatched_spec,
+        unmatched,
         matched: settings.matched_spec().map(|s| run(&s)),
     }
 }
@@ -212,6 +229,8 @@ pub struct App {
     /// The column-mapping dialog, when open.
     pub columns_dialog: Option<columns_view::ColumnsDialog>,
     loading: Option<Loading>,
+    /// What the core keeps between analyses of the loaded cohort (the propensity model).
+    cache: Arc<std::sync::Mutex<AnalysisCache>>,
 }
 
 /// Loads the bundled demo cohort.
@@ -280,6 +299,7 @@ impl App {
             last_analysis_ms: 0.0,
             columns_dialog: None,
             loading: None,
+            cache: Default::default(),
         };
         app.fit_settings_to_cohort();
         app.recompute_if_needed(None);
@@ -394,6 +414,9 @@ impl App {
 
     fn set_cohort(&mut self, loaded: LoadedCohort) {
         self.loaded = loaded;
+        // A new cohort: nothing cached fits it.
+        self.cache = Default::default();
+        self.reports = None;
         self.cohort_generation += 1;
         self.fit_settings_to_cohort();
         self.recompute_if_needed(None);
@@ -445,7 +468,12 @@ impl App {
         let heavy = matches!(settings.view, View::Sensitivity | View::Subgroups);
         if (cohort.n_rows <= INLINE_ROWS && !heavy) || ctx.is_none() {
             let t0 = Instant::now();
-            self.reports = Some(run_reports(&cohort, &settings));
+            self.reports = Some(run_reports(
+                &cohort,
+                &settings,
+                &self.cache,
+                self.reports.clone(),
+            ));
             self.last_analysis_ms = t0.elapsed().as_secs_f64() * 1e3;
             self.pending = None;
             return;
@@ -453,8 +481,10 @@ impl App {
         let (tx, rx) = channel();
         let generation = self.generation;
         let repaint = ctx.cloned();
+        let cache = Arc::clone(&self.cache);
+        let previous = self.reports.clone();
         std::thread::spawn(move || {
-            let reports = run_reports(&cohort, &settings);
+            let reports = run_reports(&cohort, &settings, &cache, previous);
             // The receiver is gone when a newer job replaced this one: nothing to do.
             let _ = tx.send((generation, reports));
             if let Some(c) = repaint {

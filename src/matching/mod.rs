@@ -523,12 +523,26 @@ pub fn match_sample(
     ms: &MatchSpec,
     subgroup: &Sample,
 ) -> Result<MatchOutcome, MatchError> {
-    let ms_since = |t: std::time::Instant| t.elapsed().as_secs_f64() * 1e3;
     let t0 = std::time::Instant::now();
     let model = fit_propensity(cohort, spec, ms, subgroup)?;
-    let propensity_ms = ms_since(t0);
+    let mut outcome = match_with_model(cohort, spec, ms, subgroup, &model)?;
+    outcome.timing.0 = t0.elapsed().as_secs_f64() * 1e3 - outcome.timing.1 - outcome.timing.2;
+    Ok(outcome)
+}
+
+/// Matches on a fitted propensity model (fitted in the same `subgroup` with the same
+/// covariates) and returns the matched sample and the report.
+pub fn match_with_model(
+    cohort: &Cohort,
+    spec: &Spec,
+    ms: &MatchSpec,
+    subgroup: &Sample,
+    model: &PsModel,
+) -> Result<MatchOutcome, MatchError> {
+    let ms_since = |t: std::time::Instant| t.elapsed().as_secs_f64() * 1e3;
+    let propensity_ms = 0.0;
     let t1 = std::time::Instant::now();
-    let core = match_core(&model, ms, subgroup)?;
+    let core = match_core(model, ms, subgroup)?;
     let matching_ms = ms_since(t1);
     let t2 = std::time::Instant::now();
     let n_t = core.sample.treated.iter().filter(|&&t| t).count();
@@ -545,6 +559,7 @@ pub fn match_sample(
         warnings,
         excluded,
     } = model;
+    let (warnings, excluded) = (warnings.clone(), excluded.clone());
     let MatchCore {
         distance,
         caliper_width,
@@ -612,9 +627,9 @@ pub fn match_sample(
             .collect::<Vec<_>>()
             .join(" + ")
     );
-    let balance = balance::balance_rows(&design, &distance, &treated, &weights);
-    let ps_histogram = balance::ps_histogram(&fit.fitted, &treated, &weights);
-    let baseline_table = balance::baseline_table(&design, &treated, &weights);
+    let balance = balance::balance_rows(design, &distance, treated, &weights);
+    let ps_histogram = balance::ps_histogram(&fit.fitted, treated, &weights);
+    let baseline_table = balance::baseline_table(design, treated, &weights);
     let report = MatchingReport {
         covariates: ms.covariates.clone(),
         caliper: ms.caliper,
