@@ -9,6 +9,7 @@ use survival_explorer::cli::{
 };
 
 fn main() -> ExitCode {
+    let started = std::time::Instant::now();
     let cli = Cli::parse();
     match cli.command {
         Some(Command::Analyze(args)) if args.emit_r => match run_emit_r(&args) {
@@ -82,6 +83,7 @@ fn main() -> ExitCode {
                 view,
                 presentation: cli.presentation,
                 columns_dialog: cli.columns,
+                started: Some(started),
             };
             match survival_explorer::app::run(options) {
                 Ok(()) => ExitCode::SUCCESS,

@@ -337,3 +337,40 @@ fn the_sensitivity_view_exports_its_figure() {
     let label = report.endpoints.get(&endpoint).unwrap().label.clone();
     assert!(text.contains(&format!("{label}: hazard ratio by caliper")));
 }
+
+/// The speed issue's frame budget: while the caliper moves every frame on a 100,000-patient
+/// cohort, no frame's UI work exceeds 16 ms (the analysis runs on the worker). Meaningful in
+/// release only: `cargo test --release --test ui -- --ignored frame_budget`.
+#[test]
+#[ignore]
+fn frame_budget_while_dragging_the_caliper_at_100000() {
+    let dir = std::env::temp_dir().join(format!("se-ui-frames-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("c100000.csv");
+    std::fs::write(
+        &file,
+        survival_explorer::simulate::simulate_csv(100_000, 42),
+    )
+    .unwrap();
+    let mut h = harness();
+    h.state_mut().open_file(&file);
+    for _ in 0..2000 {
+        h.step();
+        if h.state().loading().is_none() && !h.state().is_busy() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert_eq!(h.state().loaded.cohort.n_rows, 100_000);
+    h.state_mut().frames.max_frame_ms = 0.0;
+    let mut slowest = 0.0f64;
+    for k in 0..120 {
+        h.state_mut().settings.matching.caliper = 0.05 + 0.005 * (k % 60) as f64;
+        let t = std::time::Instant::now();
+        h.step();
+        slowest = slowest.max(t.elapsed().as_secs_f64() * 1e3);
+    }
+    let ui_max = h.state().frames.max_frame_ms;
+    eprintln!("120 frames while dragging: slowest UI work {ui_max:.1} ms, slowest whole frame (with kittest's rendering) {slowest:.1} ms");
+    assert!(ui_max <= 16.0, "a frame took {ui_max:.1} ms");
+}

@@ -209,6 +209,9 @@ pub struct StartOptions {
     pub fresh_settings: bool,
     /// Open the column-mapping dialog at start.
     pub columns_dialog: bool,
+    /// When the process started (for the start-up time, printed with
+    /// `SURVIVAL_EXPLORER_TIMING=1`).
+    pub started: Option<Instant>,
 }
 
 pub struct App {
@@ -231,6 +234,20 @@ pub struct App {
     loading: Option<Loading>,
     /// What the core keeps between analyses of the loaded cohort (the propensity model).
     cache: Arc<std::sync::Mutex<AnalysisCache>>,
+    /// Frame timing: process start, first frame, the slowest frame's UI time.
+    pub frames: FrameStats,
+}
+
+/// How long frames take to build (the UI thread's work; drawing on the GPU is not included).
+#[derive(Clone, Debug, Default)]
+pub struct FrameStats {
+    pub started: Option<Instant>,
+    /// Milliseconds from process start to the end of the first frame.
+    pub first_frame_ms: Option<f64>,
+    pub frames: u64,
+    pub max_frame_ms: f64,
+    /// `SURVIVAL_EXPLORER_TIMING` is set: print the numbers on stderr.
+    pub print: bool,
 }
 
 /// Loads the bundled demo cohort.
@@ -266,6 +283,7 @@ impl App {
             app.open_file(path);
         }
         app.presentation = options.presentation;
+        app.frames.started = options.started;
         if options.columns_dialog {
             app.open_columns_dialog();
         }
@@ -300,6 +318,10 @@ impl App {
             columns_dialog: None,
             loading: None,
             cache: Default::default(),
+            frames: FrameStats {
+                print: std::env::var_os("SURVIVAL_EXPLORER_TIMING").is_some(),
+                ..FrameStats::default()
+            },
         };
         app.fit_settings_to_cohort();
         app.recompute_if_needed(None);
@@ -786,6 +808,32 @@ impl App {
 
     /// Draws the whole window (also called by the UI tests).
     pub fn ui_all(&mut self, ui: &mut egui::Ui) {
+        let frame_start = Instant::now();
+        self.ui_frame(ui);
+        let ms = frame_start.elapsed().as_secs_f64() * 1e3;
+        let f = &mut self.frames;
+        f.frames += 1;
+        // The first frame includes one-time set-up (fonts, the first analysis).
+        if f.frames > 1 {
+            f.max_frame_ms = f.max_frame_ms.max(ms);
+        }
+        if f.first_frame_ms.is_none() {
+            f.first_frame_ms = f.started.map(|s| s.elapsed().as_secs_f64() * 1e3);
+            if f.print {
+                eprintln!(
+                    "timing: first frame {:.0} ms after start",
+                    f.first_frame_ms.unwrap_or(f64::NAN)
+                );
+            }
+        } else if f.print && f.frames.is_multiple_of(100) {
+            eprintln!(
+                "timing: {} frames, slowest {:.1} ms",
+                f.frames, f.max_frame_ms
+            );
+        }
+    }
+
+    fn ui_frame(&mut self, ui: &mut egui::Ui) {
         let ctx = ui.ctx().clone();
         self.poll_worker();
         self.poll_loading();

@@ -439,6 +439,15 @@ impl Cohort {
     /// times from dates where the file has dates instead of durations.
     pub fn prepare(&mut self, options: &LoadOptions) -> Result<(), CohortError> {
         self.apply_column_map(&options.column_map)?;
+        // A file's own `patient_id` was checked when read; one found by name only now.
+        if self
+            .read_info
+            .renamed
+            .iter()
+            .any(|(_, to)| to == "patient_id")
+        {
+            self.check_patient_ids();
+        }
         self.derive_times_from_dates(options.date_format)
     }
 
@@ -447,25 +456,65 @@ impl Cohort {
         let Some(col) = self.column("patient_id") else {
             return;
         };
-        let mut seen = std::collections::HashMap::new();
-        let mut first_dup: Option<(String, usize, usize)> = None;
+        // Rows of each distinct id, in row order: from one radix order of the numbers, or
+        // from the text codes.
         let mut n_dup = 0usize;
-        for r in 0..self.n_rows {
-            let Some(id) = col.text_at(r) else { continue };
-            if let Some(&prev) = seen.get(&id) {
-                n_dup += 1;
-                if first_dup.is_none() {
-                    first_dup = Some((id.clone(), prev, r));
+        // (the second row of an id, the first row): the earliest second row is reported.
+        let mut first_dup: Option<(usize, usize)> = None;
+        let mut note = |first: usize, second: usize, extra: usize| {
+            n_dup += extra;
+            if first_dup.is_none_or(|(s, _)| second < s) {
+                first_dup = Some((second, first));
+            }
+        };
+        match &col.data {
+            ColumnData::Numeric(v) => {
+                let order = crate::stats::sorted_order(v);
+                let rows: Vec<usize> = order
+                    .iter()
+                    .map(|&r| r as usize)
+                    .filter(|&r| !v[r].is_nan())
+                    .collect();
+                let mut i = 0;
+                while i < rows.len() {
+                    let mut j = i + 1;
+                    while j < rows.len() && v[rows[j]] == v[rows[i]] {
+                        j += 1;
+                    }
+                    if j - i > 1 {
+                        note(rows[i], rows[i + 1], j - i - 1);
+                    }
+                    i = j;
                 }
-            } else {
-                seen.insert(id, r);
+            }
+            ColumnData::Text { codes, levels } => {
+                let mut first = vec![usize::MAX; levels.len()];
+                let mut count = vec![0usize; levels.len()];
+                let mut second = vec![usize::MAX; levels.len()];
+                for (r, &c) in codes.iter().enumerate() {
+                    let Some(k) = (c != MISSING).then_some(c as usize) else {
+                        continue;
+                    };
+                    count[k] += 1;
+                    if first[k] == usize::MAX {
+                        first[k] = r;
+                    } else if second[k] == usize::MAX {
+                        second[k] = r;
+                    }
+                }
+                for k in 0..levels.len() {
+                    if count[k] > 1 {
+                        note(first[k], second[k], count[k] - 1);
+                    }
+                }
             }
         }
-        if let Some((id, a, b)) = first_dup {
+        if let Some((second, first)) = first_dup {
+            let id = col.text_at(second).unwrap_or_default();
             self.warnings.push(format!(
                 "patient_id: {n_dup} duplicate ids (first: '{id}' on rows {} and {}); each row is analysed as a patient",
-                a + 1,
-                b + 1
+                first + 1,
+                second + 1
             ));
         }
     }
@@ -627,21 +676,37 @@ pub fn build_column_with(name: String, cells: &[Option<&str>], decimal_comma: bo
             data: ColumnData::Numeric(numbers),
         };
     }
-    let mut levels: Vec<String> = cells
-        .iter()
-        .filter_map(|c| c.map(str::trim))
-        .filter(|s| !is_missing_code(s))
-        .map(str::to_string)
-        .collect();
-    levels.sort();
-    levels.dedup();
-    let codes = cells
+    // Distinct texts in order of first appearance (no copies), then sorted into levels.
+    let mut index: std::collections::HashMap<&str, u32> = std::collections::HashMap::new();
+    let mut seen: Vec<&str> = Vec::new();
+    let first_codes: Vec<u32> = cells
         .iter()
         .map(|c| match c.map(str::trim) {
-            Some(s) if !is_missing_code(s) => levels
-                .binary_search_by(|l| l.as_str().cmp(s))
-                .map_or(MISSING, |k| k as u32),
+            Some(s) if !is_missing_code(s) => *index.entry(s).or_insert_with(|| {
+                seen.push(s);
+                (seen.len() - 1) as u32
+            }),
             _ => MISSING,
+        })
+        .collect();
+    let mut by_text: Vec<u32> = (0..seen.len() as u32).collect();
+    by_text.sort_unstable_by(|&a, &b| seen[a as usize].cmp(seen[b as usize]));
+    let mut rank = vec![0u32; seen.len()];
+    for (r, &k) in by_text.iter().enumerate() {
+        rank[k as usize] = r as u32;
+    }
+    let levels: Vec<String> = by_text
+        .iter()
+        .map(|&k| seen[k as usize].to_string())
+        .collect();
+    let codes = first_codes
+        .iter()
+        .map(|&k| {
+            if k == MISSING {
+                MISSING
+            } else {
+                rank[k as usize]
+            }
         })
         .collect();
     Column {
