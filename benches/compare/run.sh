@@ -34,7 +34,12 @@ QUIET_MAX="${QUIET_MAX:-1800}"
 TOOLS="${TOOLS:-ours python r}"
 MATCH="ecog,albi_grade,prior_io_response,bclc,etiology,afp_ge_400,age"
 
-mkdir -p "$CMP_DIR/out"
+mkdir -p "$CMP_DIR/out" "$CMP_DIR/bin"
+# Work on a copy of the binary: a rebuild of SE_BIN during the runs must not change what is
+# measured.
+cp "$SE_BIN" "$CMP_DIR/bin/survival-explorer" || exit 1
+SE_BIN_ORIG="$SE_BIN"
+SE_BIN="$CMP_DIR/bin/survival-explorer"
 RESULTS="$CMP_DIR/results.tsv"
 : > "$RESULTS"
 
@@ -131,7 +136,9 @@ measure() {
 # machine and versions
 {
   echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)"
-  echo "ours: $("$SE_BIN" --version) ($SE_BIN)"
+  echo "ours: $("$SE_BIN" --version), copy of $SE_BIN_ORIG, sha256 $(sha256sum "$SE_BIN" | cut -c1-16)"
+  src_dir="$(cd "$(dirname "$SE_BIN_ORIG")/../.." 2>/dev/null && git rev-parse --short HEAD 2>/dev/null)" &&
+    echo "      built from commit $src_dir (if the tree was clean and the build finished)"
   Rscript -e 'cat(sprintf("R %s.%s, survival %s, MatchIt %s\n", R.version$major, R.version$minor, packageVersion("survival"), packageVersion("MatchIt")))'
   python3 -c 'import sys,pandas,numpy,statsmodels,lifelines,scipy; print(f"Python {sys.version.split()[0]}, pandas {pandas.__version__}, numpy {numpy.__version__}, statsmodels {statsmodels.__version__}, lifelines {lifelines.__version__}, scipy {scipy.__version__}")'
 } | tee "$CMP_DIR/versions.txt"

@@ -210,13 +210,12 @@ fn subgroup_ui(
             }
         }
     }
-    let columns: Vec<Column> = cohort
+    let columns: Vec<&Column> = cohort
         .columns
         .iter()
         .filter(|c| !is_role(settings, cohort, c))
-        .cloned()
         .collect();
-    for col in &columns {
+    for col in columns {
         if is_categorical(col) {
             levels_filter_ui(ui, settings, col);
         } else if let ColumnData::Numeric(v) = &col.data {

@@ -375,10 +375,8 @@ impl Cohort {
     }
 
     fn push_derived(&mut self, name: &str, values: Vec<f64>, derived: &mut Vec<String>) {
-        self.columns.push(Column {
-            name: name.to_string(),
-            data: ColumnData::Numeric(values),
-        });
+        self.columns
+            .push(Column::new(name.to_string(), ColumnData::Numeric(values)));
         derived.push(name.to_string());
     }
 }

@@ -312,6 +312,8 @@ pub struct Cohort {
 pub struct Column {
     pub name: String,
     pub data: ColumnData,
+    /// Distinct values, computed on first use (the window asks every frame).
+    levels: std::sync::OnceLock<Vec<String>>,
 }
 
 /// A column's values. Numbers use NaN for missing; text uses codes into sorted `levels`
@@ -371,6 +373,14 @@ pub fn is_missing_code(s: &str) -> bool {
 }
 
 impl Column {
+    pub fn new(name: String, data: ColumnData) -> Column {
+        Column {
+            name,
+            data,
+            levels: std::sync::OnceLock::new(),
+        }
+    }
+
     /// The value in `row` as text (numbers formatted), `None` when missing.
     pub fn text_at(&self, row: usize) -> Option<String> {
         match &self.data {
@@ -391,23 +401,25 @@ impl Column {
 
     /// Distinct non-missing values, sorted (numbers numerically), as text.
     pub fn levels(&self) -> Vec<String> {
+        self.distinct().to_vec()
+    }
+
+    /// [`Column::levels`] without a copy; computed once per column.
+    pub fn distinct(&self) -> &[String] {
         match &self.data {
-            ColumnData::Numeric(v) => {
+            ColumnData::Numeric(v) => self.levels.get_or_init(|| {
                 let mut xs: Vec<f64> = v.iter().copied().filter(|x| !x.is_nan()).collect();
                 xs.sort_by(f64::total_cmp);
                 xs.dedup();
                 xs.into_iter().map(format_number).collect()
-            }
-            ColumnData::Text { levels, .. } => levels.clone(),
+            }),
+            ColumnData::Text { levels, .. } => levels,
         }
     }
 
     /// Number of distinct non-missing values.
     pub fn n_distinct(&self) -> usize {
-        match &self.data {
-            ColumnData::Numeric(_) => self.levels().len(),
-            ColumnData::Text { levels, .. } => levels.len(),
-        }
+        self.distinct().len()
     }
 }
 
@@ -671,10 +683,7 @@ pub fn build_column_with(name: String, cells: &[Option<&str>], decimal_comma: bo
         }
     }
     if numeric {
-        return Column {
-            name,
-            data: ColumnData::Numeric(numbers),
-        };
+        return Column::new(name, ColumnData::Numeric(numbers));
     }
     // Distinct texts in order of first appearance (no copies), then sorted into levels.
     let mut index: std::collections::HashMap<&str, u32> = std::collections::HashMap::new();
@@ -709,10 +718,7 @@ pub fn build_column_with(name: String, cells: &[Option<&str>], decimal_comma: bo
             }
         })
         .collect();
-    Column {
-        name,
-        data: ColumnData::Text { codes, levels },
-    }
+    Column::new(name, ColumnData::Text { codes, levels })
 }
 
 /// Parses a number as written in a data file ("12", "-3.5", "1e3", "Inf"); `None` if not one.

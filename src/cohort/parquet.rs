@@ -46,10 +46,7 @@ pub fn read_parquet_bytes(file: &str, bytes: Vec<u8>) -> Result<Cohort, CohortEr
                 .iter()
                 .map(|v| v.unwrap_or(f64::NAN))
                 .collect();
-            Column {
-                name,
-                data: ColumnData::Numeric(values),
-            }
+            Column::new(name, ColumnData::Numeric(values))
         } else {
             let text = col.cast(&DataType::String).map_err(|_| {
                 fail(format!(
