@@ -143,6 +143,9 @@ pub fn p_value_parts(p: f64) -> (String, Option<String>) {
 
 /// The p-value on one line ("6.7e−6" style when small), for tables and tooltips.
 pub fn p_value(p: f64) -> String {
+    if p == 0.0 {
+        return "< 1e−300".to_string();
+    }
     match p_value_parts(p) {
         (s, None) => s,
         (s, Some(e)) => format!("{}e{e}", s.trim_end_matches(" × 10")),
@@ -165,6 +168,8 @@ mod tests {
     #[test]
     fn p_values_keep_their_digits() {
         assert_eq!(p_value(0.0123), "0.012");
+        assert_eq!(p_value(0.0), "< 1e−300");
+        assert_eq!(crate::export::figure::p_text(0.0), "< 10^-300");
         assert_eq!(p_value(3.2e-6), "3.2e−6");
         assert_eq!(
             p_value_parts(3.2e-6),

@@ -152,6 +152,10 @@ pub fn p_text(p: f64) -> String {
     if p >= 0.001 {
         return format!("{p:.3}");
     }
+    if p <= 0.0 {
+        // Below the smallest double: the p-value underflowed.
+        return "< 10^-300".to_string();
+    }
     let exp = p.log10().floor() as i32;
     format!("{:.1} × 10^{exp}", p / 10f64.powi(exp))
 }
@@ -174,6 +178,10 @@ fn draw_p_right<DB: DrawingBackend>(
             format!("{prefix}{:.1} × 10", p / 10f64.powi(e)),
             Some(format!("{e}").replace('-', "−")),
         )
+    } else if p == 0.0 {
+        // Underflow: "p < 10⁻³⁰⁰", not "p = 0".
+        let prefix = prefix.trim_end().trim_end_matches('=').trim_end();
+        (format!("{prefix} < 10"), Some("−300".to_string()))
     } else {
         (format!("{prefix}{}", p_text(p)), None)
     };
