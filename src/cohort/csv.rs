@@ -348,14 +348,51 @@ pub fn read_csv_bytes(file: &str, bytes: Vec<u8>) -> Result<Cohort, CohortError>
         })
         .collect();
     let names = column_names(file, raw_names, &mut warnings)?;
-    let mut columns = Vec::with_capacity(frame.width());
-    for (col, name) in frame.columns().iter().zip(names) {
+    // Typing the columns (number parsing, text levels) is independent per column: shared
+    // among the cores, each result in its column's slot; each text column of polars is
+    // dropped as soon as it is typed, so the peak memory stays near one copy of the data.
+    let decimal_comma = format.decimal_comma;
+    let type_column = |name: String, col: polars::prelude::Column| {
         let strings = col
             .str()
             .map_err(|e| format_err(format!("column '{name}': {e}")))?;
         let cells: Vec<Option<&str>> = strings.iter().collect();
-        columns.push(build_column_with(name, &cells, format.decimal_comma));
+        Ok::<_, CohortError>(build_column_with(name, &cells, decimal_comma))
+    };
+    let threads = if n_rows < 10_000 {
+        1
+    } else {
+        std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(names.len())
+            .max(1)
+    };
+    let mut slots: Vec<Option<Result<super::Column, CohortError>>> =
+        (0..names.len()).map(|_| None).collect();
+    let mut per_thread: Vec<Vec<_>> = (0..threads).map(|_| Vec::new()).collect();
+    // Interleaved, so text and numeric columns spread evenly.
+    for (k, ((slot, col), name)) in slots
+        .iter_mut()
+        .zip(frame.into_columns())
+        .zip(names)
+        .enumerate()
+    {
+        per_thread[k % threads].push((slot, col, name));
     }
+    std::thread::scope(|scope| {
+        for work in per_thread {
+            let type_column = &type_column;
+            scope.spawn(move || {
+                for (slot, col, name) in work {
+                    *slot = Some(type_column(name, col));
+                }
+            });
+        }
+    });
+    let columns = slots
+        .into_iter()
+        .flatten()
+        .collect::<Result<Vec<super::Column>, CohortError>>()?;
     let mut cohort = Cohort {
         source: file.to_string(),
         n_rows,
