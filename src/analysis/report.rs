@@ -264,9 +264,8 @@ pub struct MatchingReport {
 /// One patient of the propensity model.
 #[derive(Clone, Debug)]
 pub struct MatchedUnit {
-    /// Row in the file (0-based).
+    /// Row in the file (0-based); its id is `Cohort::patient_id(row)`.
     pub row: usize,
-    pub patient_id: PatientId,
     pub treated: bool,
     pub ps: f64,
     /// The matching distance (logit or PS).

@@ -587,7 +587,6 @@ pub fn match_with_model(
         .enumerate()
         .map(|(u, &k)| MatchedUnit {
             row: subgroup.rows[k],
-            patient_id: patient_id(subgroup.rows[k]),
             treated: treated[u],
             ps: fit.fitted[u],
             distance: distance[u],
