@@ -67,13 +67,22 @@ pub fn sweep_ui(ui: &mut egui::Ui, ctx: &ViewContext, reports: &Reports) -> Opti
         .x_grid_spacer(log_ticks)
         .x_axis_formatter(fmt)
         .y_axis_label("hazard ratio (95% CI)")
-        .label_formatter(|pos| match pos {
-            egui_plot::HoverPosition::NearDataPoint { position, .. }
-            | egui_plot::HoverPosition::Elsewhere { position } => Some(format!(
-                "caliper {:.3} SD\nHR {:.2}",
-                10f64.powf(position.x),
-                position.y
-            )),
+        // The hover label shows the sweep point nearest the pointer's caliper (not the
+        // pointer's height, which is no hazard ratio).
+        .label_formatter(|pos| {
+            let position = match pos {
+                egui_plot::HoverPosition::NearDataPoint { position, .. }
+                | egui_plot::HoverPosition::Elsewhere { position } => position,
+            };
+            let p = ok.iter().map(|&i| &sweep[i]).min_by(|a, b| {
+                (a.caliper.log10() - position.x)
+                    .abs()
+                    .total_cmp(&(b.caliper.log10() - position.x).abs())
+            })?;
+            Some(format!(
+                "caliper {:.3} SD: HR {:.2} ({:.2}–{:.2}), {} treated matched",
+                p.caliper, p.hr, p.ci[0], p.ci[1], p.n_pairs
+            ))
         })
         .show(ui, |pui| {
             let bx: Vec<f64> = ok.iter().map(|&i| xs[i]).collect();
