@@ -96,8 +96,8 @@ fn bench_stages(c: &mut Criterion) {
         b.iter(|| match_with_model(&data, &spec, &ms, &subgroup, black_box(&model)).unwrap())
     });
     // The window's live path: the caliper moves, the propensity model is reused.
-    let mut cache = AnalysisCache::default();
-    analyze_cached(&data, &spec, &mut cache).unwrap();
+    let cache = AnalysisCache::default();
+    analyze_cached(&data, &spec, &cache).unwrap();
     let mut caliper = 0.2;
     g.bench_function("caliper_move/100000", |b| {
         b.iter(|| {
@@ -109,7 +109,7 @@ fn bench_stages(c: &mut Criterion) {
                 }),
                 ..spec.clone()
             };
-            analyze_cached(black_box(&data), &moved, &mut cache).unwrap()
+            analyze_cached(black_box(&data), &moved, &cache).unwrap()
         })
     });
     let sweep_spec = Spec {

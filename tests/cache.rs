@@ -53,9 +53,9 @@ fn cached_analyses_equal_fresh_ones_through_a_session_of_edits() {
         with(&|_| {}, vec![]),
         Spec::default(),
     ];
-    let mut cache = AnalysisCache::default();
+    let cache = AnalysisCache::default();
     for (k, spec) in session.iter().enumerate() {
-        let cached = analyze_cached(&cohort, spec, &mut cache).unwrap();
+        let cached = analyze_cached(&cohort, spec, &cache).unwrap();
         let fresh = analyze(&cohort, spec).unwrap();
         assert_eq!(
             without_timing(&cached),

@@ -103,3 +103,25 @@ fn infinite_covariates_are_missing_for_the_propensity_model() {
     assert_eq!(m.n_excluded, 1);
     assert!(m.propensity.coefficients.get("x").unwrap().is_finite());
 }
+
+#[test]
+fn a_huge_ratio_takes_every_control_instead_of_aborting() {
+    use survival_explorer::analysis::{analyze, MatchSpec, Spec};
+    let cohort = survival_explorer::cohort::Cohort::load(
+        &std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/demo_cohort.csv"),
+    )
+    .unwrap();
+    let spec = Spec {
+        matching: Some(MatchSpec {
+            covariates: vec!["ecog".into(), "albi_grade".into()],
+            ratio: 100_000_000,
+            caliper: 10.0,
+            ..MatchSpec::default()
+        }),
+        ..Spec::default()
+    };
+    let r = analyze(&cohort, &spec).unwrap();
+    let m = r.matching.unwrap();
+    // Without replacement every control ends up matched to someone.
+    assert_eq!(m.n_unmatched.get("sorafenib"), Some(&0));
+}

@@ -303,3 +303,31 @@ fn spreadsheet_cells_are_typed_like_csv_cells() {
         assert_eq!(col.is_numeric(), other.is_numeric(), "{}", col.name);
     }
 }
+
+#[test]
+fn an_excel_error_cell_is_missing_and_named_by_its_sheet_row() {
+    let c = Cohort::load(&formats("demo_error_cell.xlsx")).unwrap();
+    let age = c.column("age").unwrap();
+    assert!(age.is_numeric(), "one #DIV/0! must not turn age into text");
+    // Sheet row 10 is data row 6 (title, blank, header above).
+    assert_eq!(age.text_at(6), None);
+    assert_eq!(c.row_number(6), 10);
+    let w = c.warnings.join(" | ");
+    assert!(
+        w.contains("1 Excel error cell(s) read as missing (first: #DIV/0! on row 10"),
+        "{w}"
+    );
+}
+
+#[test]
+fn a_title_line_with_a_date_beside_it_is_still_a_title() {
+    let demo = std::fs::read_to_string(demo()).unwrap();
+    let text = format!("Coorte LEVIATHAN,26/11/2026,,,\n{demo}");
+    let c = survival_explorer::cohort::read_csv_bytes("titled.csv", text.into_bytes()).unwrap();
+    assert_eq!(c.n_rows, 230);
+    assert!(c.column("arm").is_some());
+    assert!(c
+        .warnings
+        .join(" | ")
+        .contains("1 line(s) above the header skipped"));
+}

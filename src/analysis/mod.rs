@@ -359,16 +359,18 @@ fn counts_by_arm(spec: &Spec, sample: &Sample) -> OrderedMap<usize> {
 
 /// Runs the whole analysis. `load_ms` is recorded as given; `analysis_ms` is measured here.
 pub fn analyze(cohort: &Cohort, spec: &Spec) -> Result<Report, AnalysisError> {
-    analyze_cached(cohort, spec, &mut AnalysisCache::default())
+    analyze_cached(cohort, spec, &AnalysisCache::default())
 }
 
 /// What a front end keeps between analyses of one cohort, so that a live edit redoes only
 /// what it changed: the propensity model is refitted only when the sample (arms, subgroup) or
 /// the covariates change — moving the caliper, or changing the distance, order, ratio or
 /// replacement, reuses it. One cache per cohort: start a new one when the cohort changes.
+/// It is shared between threads; its lock is held only to look a model up or store one,
+/// never during an analysis.
 #[derive(Default)]
 pub struct AnalysisCache {
-    propensity: Option<(PropensityKey, std::sync::Arc<PsModel>)>,
+    propensity: std::sync::Mutex<Option<(PropensityKey, std::sync::Arc<PsModel>)>>,
 }
 
 /// Everything the propensity model depends on besides the cohort.
@@ -385,7 +387,7 @@ impl AnalysisCache {
     /// The propensity model for `spec`'s sample and covariates: the cached one when they are
     /// unchanged, else a new fit (then cached).
     fn propensity(
-        &mut self,
+        &self,
         cohort: &Cohort,
         spec: &Spec,
         ms: &MatchSpec,
@@ -398,19 +400,20 @@ impl AnalysisCache {
             subgroups: spec.subgroups.clone(),
             covariates: ms.covariates.clone(),
         };
-        if let Some((k, model)) = &self.propensity {
+        let slot = || self.propensity.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((k, model)) = &*slot() {
             if *k == key {
                 return Ok(std::sync::Arc::clone(model));
             }
         }
         let model = std::sync::Arc::new(fit_propensity(cohort, spec, ms, subgroup)?);
-        self.propensity = Some((key, std::sync::Arc::clone(&model)));
+        *slot() = Some((key, std::sync::Arc::clone(&model)));
         Ok(model)
     }
 
     /// True when a propensity model is cached.
     pub fn has_propensity_model(&self) -> bool {
-        self.propensity.is_some()
+        self.propensity.lock().map(|p| p.is_some()).unwrap_or(false)
     }
 }
 
@@ -419,7 +422,7 @@ impl AnalysisCache {
 pub fn analyze_cached(
     cohort: &Cohort,
     spec: &Spec,
-    cache: &mut AnalysisCache,
+    cache: &AnalysisCache,
 ) -> Result<Report, AnalysisError> {
     let started = Instant::now();
     spec.validate().map_err(AnalysisError::Spec)?;

@@ -129,12 +129,11 @@ pub struct Reports {
 fn run_reports(
     cohort: &Cohort,
     settings: &Settings,
-    cache: &std::sync::Mutex<AnalysisCache>,
+    cache: &AnalysisCache,
     previous: Option<Reports>,
 ) -> Reports {
-    let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
-    let mut run = |spec: &Spec| {
-        analyze_cached(cohort, spec, &mut cache)
+    let run = |spec: &Spec| {
+        analyze_cached(cohort, spec, cache)
             .map(Arc::new)
             .map_err(|e| e.to_string())
     };
@@ -233,7 +232,7 @@ pub struct App {
     pub columns_dialog: Option<columns_view::ColumnsDialog>,
     loading: Option<Loading>,
     /// What the core keeps between analyses of the loaded cohort (the propensity model).
-    cache: Arc<std::sync::Mutex<AnalysisCache>>,
+    cache: Arc<AnalysisCache>,
     /// Frame timing: process start, first frame, the slowest frame's UI time.
     pub frames: FrameStats,
 }
@@ -436,9 +435,10 @@ impl App {
 
     fn set_cohort(&mut self, loaded: LoadedCohort) {
         self.loaded = loaded;
-        // A new cohort: nothing cached fits it.
+        // A new cohort: nothing cached fits it, and a file still being read is superseded.
         self.cache = Default::default();
         self.reports = None;
+        self.loading = None;
         self.cohort_generation += 1;
         self.fit_settings_to_cohort();
         self.recompute_if_needed(None);

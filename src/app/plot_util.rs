@@ -130,7 +130,8 @@ pub fn p_value_parts(p: f64) -> (String, Option<String>) {
     if p >= 0.001 {
         return (format!("{p:.3}"), None);
     }
-    if p == 0.0 {
+    // Below 10^-300 (also subnormal numbers, whose power of ten underflows): a bound.
+    if p < 1e-300 {
         return ("< 10".to_string(), Some("−300".to_string()));
     }
     let exp = p.log10().floor() as i32;
@@ -143,7 +144,7 @@ pub fn p_value_parts(p: f64) -> (String, Option<String>) {
 
 /// The p-value on one line ("6.7e−6" style when small), for tables and tooltips.
 pub fn p_value(p: f64) -> String {
-    if p == 0.0 {
+    if p < 1e-300 {
         return "< 1e−300".to_string();
     }
     match p_value_parts(p) {
@@ -169,6 +170,8 @@ mod tests {
     fn p_values_keep_their_digits() {
         assert_eq!(p_value(0.0123), "0.012");
         assert_eq!(p_value(0.0), "< 1e−300");
+        assert_eq!(p_value(1e-310), "< 1e−300");
+        assert_eq!(crate::export::figure::p_text(1e-310), "< 10^-300");
         assert_eq!(crate::export::figure::p_text(0.0), "< 10^-300");
         assert_eq!(p_value(3.2e-6), "3.2e−6");
         assert_eq!(

@@ -247,7 +247,7 @@ pub fn append_p(job: &mut egui::text::LayoutJob, prefix: &str, p: f64, size: f32
     };
     let (base, exp) = p_value_parts(p);
     // An underflowed p reads "p < 10⁻³⁰⁰", not "p = < 10⁻³⁰⁰".
-    let prefix = if p == 0.0 {
+    let prefix = if p < 1e-300 {
         format!("{} ", prefix.trim_end().trim_end_matches('=').trim_end())
     } else {
         prefix.to_string()

@@ -73,8 +73,21 @@ fn decode(
                     .to_string(),
             );
             *latin1 = true;
-            Ok(bytes.iter().map(|&b| b as char).collect())
+            Ok(bytes.iter().map(|&b| cp1252(b)).collect())
         }
+    }
+}
+
+/// A Windows-1252 byte as a character (Latin-1 but for 0x80–0x9F: €, ‚, „, …, –, —, ’ …).
+fn cp1252(b: u8) -> char {
+    const HIGH: [char; 32] = [
+        '€', '\u{81}', '‚', 'ƒ', '„', '…', '†', '‡', 'ˆ', '‰', 'Š', '‹', 'Œ', '\u{8D}', 'Ž',
+        '\u{8F}', '\u{90}', '‘', '’', '“', '”', '•', '–', '—', '˜', '™', 'š', '›', 'œ', '\u{9D}',
+        'ž', 'Ÿ',
+    ];
+    match b {
+        0x80..=0x9F => HIGH[(b - 0x80) as usize],
+        _ => b as char,
     }
 }
 
@@ -249,9 +262,13 @@ fn title_lines(text: &str) -> usize {
             .max()
             .unwrap_or(0)
     };
-    text.lines()
-        .take(30)
-        .position(|line| fields(line) >= 2)
+    // The header names at least half as many fields as the widest of these lines (a title
+    // with a date beside it, "Cohort;26/11/2026;;;", is still a title).
+    let counts: Vec<usize> = text.lines().take(30).map(fields).collect();
+    let widest = counts.iter().copied().max().unwrap_or(0);
+    counts
+        .iter()
+        .position(|&c| c >= 2 && 2 * c >= widest)
         .unwrap_or(0)
 }
 

@@ -525,8 +525,8 @@ impl Cohort {
             let id = col.text_at(second).unwrap_or_default();
             self.warnings.push(format!(
                 "patient_id: {n_dup} duplicate ids (first: '{id}' on rows {} and {}); each row is analysed as a patient",
-                first + 1,
-                second + 1
+                self.row_number(first),
+                self.row_number(second)
             ));
         }
     }

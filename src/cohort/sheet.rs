@@ -35,8 +35,9 @@ fn cell_text(cell: &Data) -> Option<String> {
         }
         Data::DateTime(dt) => Some(format!("{}", dt.as_f64())),
         Data::DateTimeIso(s) | Data::DurationIso(s) => Some(s.clone()),
-        Data::Error(calamine::CellErrorType::NA) => None,
-        Data::Error(e) => Some(e.to_string()),
+        // Excel's errors (#N/A, #DIV/0!, #VALUE! …) are missing values, as readxl reads them;
+        // the reader warns about the ones other than #N/A.
+        Data::Error(_) => None,
     }
 }
 
@@ -132,6 +133,23 @@ pub fn read_spreadsheet_bytes(
         .map(|r| r.iter().map(cell_text).collect())
         .collect();
     let mut warnings = Vec::new();
+    let errors: Vec<(usize, String)> = range
+        .rows()
+        .enumerate()
+        .flat_map(|(k, r)| {
+            r.iter().filter_map(move |c| match c {
+                Data::Error(e) if *e != calamine::CellErrorType::NA => Some((k, e.to_string())),
+                _ => None,
+            })
+        })
+        .collect();
+    if let Some((k, e)) = errors.first() {
+        warnings.push(format!(
+            "{} Excel error cell(s) read as missing (first: {e} on row {} of the sheet)",
+            errors.len(),
+            first_row + k + 1
+        ));
+    }
     if sheets.len() > 1 {
         warnings.push(format!(
             "read sheet '{sheet_name}' of {list} (choose another with --sheet)"

@@ -152,8 +152,8 @@ pub fn p_text(p: f64) -> String {
     if p >= 0.001 {
         return format!("{p:.3}");
     }
-    if p <= 0.0 {
-        // Below the smallest double: the p-value underflowed.
+    if p < 1e-300 {
+        // Underflowed (0, or subnormal: its power of ten underflows too).
         return "< 10^-300".to_string();
     }
     let exp = p.log10().floor() as i32;
@@ -172,13 +172,13 @@ fn draw_p_right<DB: DrawingBackend>(
 ) -> DResult {
     let normal = scale.text(1.0);
     let small = scale.text(0.7);
-    let (base, exp) = if p.is_finite() && p < 0.001 && p > 0.0 {
+    let (base, exp) = if p.is_finite() && p < 0.001 && p >= 1e-300 {
         let e = p.log10().floor() as i32;
         (
             format!("{prefix}{:.1} × 10", p / 10f64.powi(e)),
             Some(format!("{e}").replace('-', "−")),
         )
-    } else if p == 0.0 {
+    } else if p.is_finite() && p < 1e-300 {
         // Underflow: "p < 10⁻³⁰⁰", not "p = 0".
         let prefix = prefix.trim_end().trim_end_matches('=').trim_end();
         (format!("{prefix} < 10"), Some("−300".to_string()))

@@ -39,7 +39,7 @@ fn read_code(read: &ReadInfo) -> String {
                  \x20               fileEncoding = {enc}, na.strings = {na}, strip.white = TRUE)",
                 dec = if read.decimal_comma { "\",\"" } else { "\".\"" },
                 skip = read.skip,
-                enc = if read.latin1 { "\"latin1\"" } else { "\"UTF-8-BOM\"" },
+                enc = if read.latin1 { "\"CP1252\"" } else { "\"UTF-8-BOM\"" },
             );
         }
         FileKind::Spreadsheet => {
@@ -56,7 +56,7 @@ fn read_code(read: &ReadInfo) -> String {
                     r,
                     "# Needs the readxl package (Debian: r-cran-readxl).\n\
                      d <- as.data.frame(readxl::read_excel(file, sheet = {sheet}, skip = {}, na = {na},\n\
-                     \x20                                      .name_repair = \"minimal\"))",
+                     \x20                                      guess_max = 1048576, .name_repair = \"minimal\"))",
                     read.skip
                 )
             };

@@ -154,6 +154,8 @@ impl<'a> GreedyPlan<'a> {
         let distance = self.distance;
         let (controls, insert_at, visit) = (&self.controls, &self.insert_at, &self.visit);
         let nc = controls.len();
+        // No unit can take more controls than there are.
+        let ratio = ratio.min(nc);
         // The controls' distances in sorted order, contiguous.
         let cdist: Vec<f64> = controls.iter().map(|&c| distance[c]).collect();
         // right.find(i): smallest available control slot >= i (nc = none).
@@ -259,7 +261,7 @@ fn nearest_k(
     width: f64,
     k: usize,
 ) -> Vec<usize> {
-    let mut out = Vec::with_capacity(k);
+    let mut out = Vec::with_capacity(k.min(controls.len()));
     let (mut l, mut r) = (pos, pos);
     while out.len() < k {
         let dl = (l > 0).then(|| (dt - distance[controls[l - 1]]).abs());
