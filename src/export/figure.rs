@@ -172,7 +172,7 @@ fn draw_p_right<DB: DrawingBackend>(
 ) -> DResult {
     let normal = scale.text(1.0);
     let small = scale.text(0.7);
-    let (base, exp) = if p.is_finite() && p < 0.001 && p >= 1e-300 {
+    let (base, exp) = if (1e-300..0.001).contains(&p) {
         let e = p.log10().floor() as i32;
         (
             format!("{prefix}{:.1} × 10", p / 10f64.powi(e)),
