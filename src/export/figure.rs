@@ -5,7 +5,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use crate::analysis::{MatchingReport, Report};
+use crate::analysis::{EndpointReport, MatchingReport, Report};
 
 const FONT: &str = "sans-serif";
 const TREATED: RGBColor = RGBColor(0x00, 0x72, 0xB2);
@@ -132,6 +132,40 @@ fn draw_header<DB: DrawingBackend>(
 
 /// Draws `text` on `area` at the pixel of a chart point `(px, py)` (from `backend_coord`),
 /// shifted by `dy` pixels.
+/// The report's endpoint, or a message naming the one asked for.
+fn endpoint_of<'a>(report: &'a Report, endpoint: &str) -> Result<&'a EndpointReport, String> {
+    report
+        .endpoints
+        .get(endpoint)
+        .ok_or_else(|| format!("no endpoint '{endpoint}' in the report"))
+}
+
+/// A page with the title and sample line on top and a one-line grey note at the bottom;
+/// returns the area between them for the chart.
+fn page_with_note<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    note: &str,
+    report: &Report,
+    scale: Scale,
+    demo: bool,
+) -> Result<DrawingArea<DB, Shift>, String> {
+    let f = scale.font;
+    let (_, h) = root.dim_in_pixel();
+    let (header, rest) = root.split_vertically((f * 3.8) as u32);
+    let (chart_area, footer) =
+        rest.split_vertically(h.saturating_sub((f * 3.8) as u32 + (f * 1.8) as u32));
+    draw_header(&header, title, &sample_line(report), scale, demo)?;
+    footer
+        .draw(&Text::new(
+            note,
+            (f as i32, (f * 0.3) as i32),
+            scale.text(0.8).color(&GREY),
+        ))
+        .map_err(err)?;
+    Ok(chart_area)
+}
+
 fn text_at<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     text: String,
@@ -218,10 +252,7 @@ pub fn draw_km<DB: DrawingBackend>(
 ) -> DResult {
     ensure_font();
     root.fill(&WHITE).map_err(err)?;
-    let ep = report
-        .endpoints
-        .get(endpoint)
-        .ok_or_else(|| format!("no endpoint '{endpoint}' in the report"))?;
+    let ep = endpoint_of(report, endpoint)?;
     let unit = report.sample.time_unit;
     let f = scale.font;
     let (_, h) = root.dim_in_pixel();
@@ -681,22 +712,16 @@ pub fn draw_forest<DB: DrawingBackend>(
     ensure_font();
     root.fill(&WHITE).map_err(err)?;
     let f = scale.font;
-    let ep = report
-        .endpoints
-        .get(endpoint)
-        .ok_or_else(|| format!("no endpoint '{endpoint}' in the report"))?;
+    let ep = endpoint_of(report, endpoint)?;
     let rows = ep
         .forest
         .as_ref()
         .ok_or("the report has no forest plot (analyze with --forest)")?;
-    let (_, h) = root.dim_in_pixel();
-    let (header, rest) = root.split_vertically((f * 3.8) as u32);
-    let (chart_area, footer) =
-        rest.split_vertically(h.saturating_sub((f * 3.8) as u32 + (f * 1.8) as u32));
-    draw_header(
-        &header,
+    let chart_area = page_with_note(
+        root,
         &format!("{}: hazard ratio by subgroup", ep.label),
-        &sample_line(report),
+        "Many subgroups invite chance findings: no correction for multiplicity. p int: likelihood-ratio test of arm × covariate (Cox).",
+        report,
         scale,
         demo,
     )?;
@@ -789,13 +814,6 @@ pub fn draw_forest<DB: DrawingBackend>(
     for (i, r) in rows.iter().enumerate() {
         draw_row(n - 1.0 - i as f64, r.hr, r.ci, TREATED)?;
     }
-    footer
-        .draw(&Text::new(
-            "Many subgroups invite chance findings: no correction for multiplicity. p int: likelihood-ratio test of arm × covariate (Cox).",
-            (f as i32, (f * 0.3) as i32),
-            scale.text(0.8).color(&GREY),
-        ))
-        .map_err(err)?;
     root.present().map_err(err)
 }
 
@@ -811,10 +829,7 @@ pub fn draw_sweep<DB: DrawingBackend>(
     ensure_font();
     root.fill(&WHITE).map_err(err)?;
     let f = scale.font;
-    let ep = report
-        .endpoints
-        .get(endpoint)
-        .ok_or_else(|| format!("no endpoint '{endpoint}' in the report"))?;
+    let ep = endpoint_of(report, endpoint)?;
     let points = ep
         .caliper_sweep
         .as_ref()
@@ -831,14 +846,11 @@ pub fn draw_sweep<DB: DrawingBackend>(
     if usable.is_empty() {
         return Err("no caliper gave an estimable hazard ratio".to_string());
     }
-    let (_, h) = root.dim_in_pixel();
-    let (header, rest) = root.split_vertically((f * 3.8) as u32);
-    let (charts, footer) =
-        rest.split_vertically(h.saturating_sub((f * 3.8) as u32 + (f * 1.8) as u32));
-    draw_header(
-        &header,
+    let charts = page_with_note(
+        root,
         &format!("{}: hazard ratio by caliper", ep.label),
-        &sample_line(report),
+        "Each point re-runs the matching and the Cox model with one propensity model; the dashed orange line is the analysis shown.",
+        report,
         scale,
         demo,
     )?;
@@ -997,12 +1009,5 @@ pub fn draw_sweep<DB: DrawingBackend>(
             scale.text(0.9).pos(Pos::new(HPos::Center, VPos::Top)),
         )?;
     }
-    footer
-        .draw(&Text::new(
-            "Each point re-runs the matching and the Cox model with one propensity model; the dashed orange line is the analysis shown.",
-            (f as i32, (f * 0.3) as i32),
-            scale.text(0.8).color(&GREY),
-        ))
-        .map_err(err)?;
     root.present().map_err(err)
 }
