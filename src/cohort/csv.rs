@@ -7,7 +7,7 @@ use std::io::Cursor;
 
 use polars::prelude::*;
 
-use super::{build_column_with, column_names, Cohort, CohortError};
+use super::{build_column_with, column_names, guard_reader, Cohort, CohortError};
 
 /// How the text is laid out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -339,11 +339,11 @@ pub fn read_csv_bytes(file: &str, bytes: Vec<u8>) -> Result<Cohort, CohortError>
         .with_raise_if_empty(false)
         .with_parse_options(parse)
         .into_reader_with_file_handle(Cursor::new(text.into_bytes()));
-    // polars is a large dependency: a panic inside it on unforeseen input must not take the
-    // window down, so it becomes an error message.
-    let frame = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| reader.finish()))
-        .map_err(|_| format_err("the CSV reader failed on this file".to_string()))?
-        .map_err(|e| format_err(format!("not a readable CSV file: {e}")))?;
+    let frame = guard_reader(file, "CSV", || {
+        reader
+            .finish()
+            .map_err(|e| format_err(format!("not a readable CSV file: {e}")))
+    })?;
     let n_rows = frame.height();
     if n_rows == 0 {
         return Err(CohortError::Empty {
@@ -410,7 +410,7 @@ pub fn read_csv_bytes(file: &str, bytes: Vec<u8>) -> Result<Cohort, CohortError>
         .into_iter()
         .flatten()
         .collect::<Result<Vec<super::Column>, CohortError>>()?;
-    let mut cohort = Cohort {
+    Ok(Cohort {
         source: file.to_string(),
         n_rows,
         columns,
@@ -424,7 +424,5 @@ pub fn read_csv_bytes(file: &str, bytes: Vec<u8>) -> Result<Cohort, CohortError>
         },
         sheets: Vec::new(),
         sheet_rows: None,
-    };
-    cohort.check_patient_ids();
-    Ok(cohort)
+    })
 }

@@ -451,15 +451,8 @@ impl Cohort {
     /// times from dates where the file has dates instead of durations.
     pub fn prepare(&mut self, options: &LoadOptions) -> Result<(), CohortError> {
         self.apply_column_map(&options.column_map)?;
-        // A file's own `patient_id` was checked when read; one found by name only now.
-        if self
-            .read_info
-            .renamed
-            .iter()
-            .any(|(_, to)| to == "patient_id")
-        {
-            self.check_patient_ids();
-        }
+        // After the roles: the id column may be one found by its name ("Patient ID").
+        self.check_patient_ids();
         self.derive_times_from_dates(options.date_format)
     }
 
@@ -622,6 +615,21 @@ impl Cohort {
             None => PatientId::Number((row + 1) as f64),
         }
     }
+}
+
+/// Runs a third-party reader (polars, calamine) so that a panic inside it on an unforeseen
+/// file becomes a message naming the file, not the end of the window.
+pub(crate) fn guard_reader<T>(
+    file: &str,
+    reader: &str,
+    read: impl FnOnce() -> Result<T, CohortError>,
+) -> Result<T, CohortError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)).unwrap_or_else(|_| {
+        Err(CohortError::Format {
+            file: file.to_string(),
+            message: format!("the {reader} reader failed on this file"),
+        })
+    })
 }
 
 /// The header's names, checked: an empty name becomes `column_K` (with a warning), a name

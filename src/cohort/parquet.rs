@@ -6,7 +6,7 @@ use std::io::Cursor;
 
 use polars::prelude::*;
 
-use super::{build_column, column_names, Cohort, CohortError, Column, ColumnData};
+use super::{build_column, column_names, guard_reader, Cohort, CohortError, Column, ColumnData};
 
 /// Reads a Parquet file given as bytes.
 pub fn read_parquet_bytes(file: &str, bytes: Vec<u8>) -> Result<Cohort, CohortError> {
@@ -14,9 +14,11 @@ pub fn read_parquet_bytes(file: &str, bytes: Vec<u8>) -> Result<Cohort, CohortEr
         file: file.to_string(),
         message,
     };
-    let frame = std::panic::catch_unwind(|| ParquetReader::new(Cursor::new(bytes)).finish())
-        .map_err(|_| fail("the Parquet reader failed on this file".to_string()))?
-        .map_err(|e| fail(format!("not a readable Parquet file: {e}")))?;
+    let frame = guard_reader(file, "Parquet", || {
+        ParquetReader::new(Cursor::new(bytes))
+            .finish()
+            .map_err(|e| fail(format!("not a readable Parquet file: {e}")))
+    })?;
     let n_rows = frame.height();
     if n_rows == 0 {
         return Err(CohortError::Empty {
@@ -61,7 +63,7 @@ pub fn read_parquet_bytes(file: &str, bytes: Vec<u8>) -> Result<Cohort, CohortEr
         };
         columns.push(column);
     }
-    let mut cohort = Cohort {
+    Ok(Cohort {
         source: file.to_string(),
         n_rows,
         columns,
@@ -72,7 +74,5 @@ pub fn read_parquet_bytes(file: &str, bytes: Vec<u8>) -> Result<Cohort, CohortEr
         },
         sheets: Vec::new(),
         sheet_rows: None,
-    };
-    cohort.check_patient_ids();
-    Ok(cohort)
+    })
 }

@@ -11,7 +11,7 @@ use std::io::Cursor;
 
 use calamine::{open_workbook_auto_from_rs, Data, Reader};
 
-use super::{build_column_with, column_names, Cohort, CohortError};
+use super::{build_column_with, column_names, guard_reader, Cohort, CohortError};
 
 /// How many rows from the top are searched for the header.
 const HEADER_SEARCH_ROWS: usize = 30;
@@ -62,9 +62,7 @@ pub fn read_spreadsheet_bytes(
         .windows(46)
         .take(200)
         .any(|w| w == b"application/vnd.oasis.opendocument.spreadsheet");
-    // calamine is a parser of complex binary formats: a panic on an unforeseen file must
-    // become a message, not take the window down.
-    let read = std::panic::catch_unwind(|| -> Result<_, CohortError> {
+    let ((sheet_name, range), sheets, list) = guard_reader(file, "spreadsheet", || {
         let mut book = open_workbook_auto_from_rs(Cursor::new(bytes)).map_err(|e| {
             fail(format!(
                 "not a readable Excel or OpenDocument workbook ({e}); save it again from the spreadsheet program, or as CSV"
@@ -123,9 +121,7 @@ pub fn read_spreadsheet_bytes(
             }
         };
         Ok((chosen, names, list))
-    });
-    let ((sheet_name, range), sheets, list) =
-        read.map_err(|_| fail("the spreadsheet reader failed on this file".to_string()))??;
+    })?;
 
     let first_row = range.start().map_or(0, |(r, _)| r as usize);
     let grid: Vec<Vec<Option<String>>> = range
@@ -214,7 +210,7 @@ pub fn read_spreadsheet_bytes(
             build_column_with(name, &cells, false)
         })
         .collect();
-    let mut cohort = Cohort {
+    Ok(Cohort {
         source: file.to_string(),
         n_rows: rows.len(),
         columns,
@@ -228,7 +224,5 @@ pub fn read_spreadsheet_bytes(
         },
         sheets,
         sheet_rows: Some(sheet_rows),
-    };
-    cohort.check_patient_ids();
-    Ok(cohort)
+    })
 }
