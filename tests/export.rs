@@ -29,15 +29,19 @@ fn png_info(bytes: &[u8]) -> (u32, u32, usize) {
     (info.width, info.height, colours.len())
 }
 
+/// The texts of an SVG's `<text>` elements.
+fn text_elements(doc: &roxmltree::Document) -> Vec<String> {
+    doc.descendants()
+        .filter(|n| n.has_tag_name("text"))
+        .map(|n| n.text().unwrap_or("").trim().to_string())
+        .collect()
+}
+
 fn svg_texts(path: &std::path::Path) -> (Vec<String>, usize) {
     let text = std::fs::read_to_string(path).unwrap();
     let doc = roxmltree::Document::parse(&text)
         .unwrap_or_else(|e| panic!("{}: not XML: {e}", path.display()));
-    let texts = doc
-        .descendants()
-        .filter(|n| n.has_tag_name("text"))
-        .map(|n| n.text().unwrap_or("").trim().to_string())
-        .collect();
+    let texts = text_elements(&doc);
     let curves = doc
         .descendants()
         .filter(|n| {
@@ -197,12 +201,7 @@ fn forest_figure_lists_every_subgroup_and_the_caveat() {
         true,
     )
     .unwrap();
-    let doc = roxmltree::Document::parse(&svg).unwrap();
-    let texts: Vec<String> = doc
-        .descendants()
-        .filter(|n| n.has_tag_name("text"))
-        .map(|n| n.text().unwrap_or("").trim().to_string())
-        .collect();
+    let texts = text_elements(&roxmltree::Document::parse(&svg).unwrap());
     let rows = report
         .endpoints
         .get("pfs")
@@ -246,12 +245,7 @@ fn sweep_figure_marks_the_current_caliper_with_its_hazard_ratio() {
         true,
     )
     .unwrap();
-    let doc = roxmltree::Document::parse(&svg).unwrap();
-    let texts: Vec<String> = doc
-        .descendants()
-        .filter(|n| n.has_tag_name("text"))
-        .map(|n| n.text().unwrap_or("").trim().to_string())
-        .collect();
+    let texts = text_elements(&roxmltree::Document::parse(&svg).unwrap());
     // The label at the current caliper carries the matched analysis's own HR.
     let cox = &report.endpoints.get("os").unwrap().cox;
     let label = format!(
