@@ -3,6 +3,7 @@
 use std::collections::{BTreeMap, HashSet};
 
 use proptest::prelude::*;
+use survival_explorer::cohort::ColumnData;
 use survival_explorer::matching::{greedy_match, Order};
 use survival_explorer::stats::km::{kaplan_meier, ConfType};
 use survival_explorer::stats::SurvSample;
@@ -130,6 +131,69 @@ proptest! {
                     taken[c] = true;
                 }
                 None => prop_assert!(best > width),
+            }
+        }
+    }
+}
+
+/// Cells of a numeric column with ties, both zeros and missing values.
+fn cell(code: u8) -> String {
+    match code {
+        0 => "-0".to_string(),
+        1 => "0".to_string(),
+        2 => String::new(),
+        k => format!("{}", f64::from(k) / 4.0 - 1.0),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    /// "largest" visits treated units by decreasing distance, ties in input order (R's
+    /// `order(distance, decreasing = TRUE)`, as MatchIt), whatever the matching settings.
+    #[test]
+    fn largest_first_visits_in_r_order(data in units(), replace in any::<bool>(), ratio in 1usize..3) {
+        let (d, t): (Vec<f64>, Vec<bool>) = data.iter().copied().unzip();
+        let m = greedy_match(&d, &t, 0.05, Order::Largest, ratio, replace);
+        let mut want: Vec<usize> = (0..d.len()).filter(|&u| t[u]).collect();
+        want.sort_by(|&a, &b| d[b].total_cmp(&d[a])); // stable: ties keep input order
+        let got: Vec<usize> = m.controls_of.iter().map(|(tr, _)| *tr).collect();
+        prop_assert_eq!(got, want);
+    }
+
+    /// The cohort's cached row order, read for a subset of rows, is the order a sort of the
+    /// subset's values gives (ties in subset order, -0 equal to 0, missing last), for one
+    /// column and for a sum of two (an endpoint's time can be a sum).
+    #[test]
+    fn cached_row_order_equals_a_sort(
+        rows in prop::collection::vec((0u8..12, 0u8..12, 0u8..4), 1..300)
+    ) {
+        let mut csv = String::from("id,a,b\n");
+        for (i, (a, b, _)) in rows.iter().enumerate() {
+            csv.push_str(&format!("{i},{},{}\n", cell(*a), cell(*b)));
+        }
+        let cohort = survival_explorer::cohort::read_csv_bytes("t.csv", csv.into_bytes()).unwrap();
+        let subset: Vec<usize> = (0..rows.len()).filter(|&r| rows[r].2 != 0).collect();
+        let numeric = |name: &str| match &cohort.column(name).unwrap().data {
+            ColumnData::Numeric(v) => Some(v.clone()),
+            ColumnData::Text { .. } => None,
+        };
+        // A column of missing cells only is read as text: nothing to order.
+        let (Some(a), Some(b)) = (numeric("a"), numeric("b")) else {
+            return Ok(());
+        };
+        let value = |name: &str, r: usize| if name == "a" { a[r] } else { b[r] };
+        for columns in [vec!["a".to_string()], vec!["a".to_string(), "b".to_string()]] {
+            let got = cohort.order_of_rows(&columns, subset.len(), |i| subset[i]);
+            let sums: Vec<f64> = subset
+                .iter()
+                .map(|&r| columns.iter().map(|c| value(c, r)).sum())
+                .collect();
+            let want = survival_explorer::stats::sorted_order(&sums);
+            match got {
+                Some(got) => prop_assert_eq!(got, want),
+                // Only a subset too small for the walk over the whole file is sorted instead.
+                None => prop_assert!(subset.is_empty() || subset.len() * 8 < rows.len()),
             }
         }
     }

@@ -296,9 +296,12 @@ pub(crate) fn prepare_endpoint(
     }
     let n_excluded = excluded.iter().map(|e| e.n).sum();
 
-    // One sort per endpoint: the pooled sample in time order; the arms are its stable
-    // partition, so every later step is linear.
-    let order = sorted_order(&time);
+    // The pooled sample in time order (ties in sample order); the arms are its stable
+    // partition, so every later step is linear. The cohort sorts each endpoint's times once
+    // and every analysis reads its rows off that order.
+    let order = cohort
+        .order_of_rows(&ep.time, keep.len(), |i| sample.rows[keep[i]])
+        .unwrap_or_else(|| sorted_order(&time));
     let mut all = SurvSample {
         time: order.iter().map(|&i| time[i as usize]).collect(),
         status: order.iter().map(|&i| status[i as usize]).collect(),

@@ -424,5 +424,6 @@ pub fn read_csv_bytes(file: &str, bytes: Vec<u8>) -> Result<Cohort, CohortError>
         },
         sheets: Vec::new(),
         sheet_rows: None,
+        orders: Default::default(),
     })
 }

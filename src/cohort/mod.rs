@@ -306,6 +306,29 @@ pub struct Cohort {
     /// For a spreadsheet, the sheet's row number of each data row (title and blank rows are
     /// skipped, so messages name the row the user sees); `None` for text files.
     pub sheet_rows: Option<Vec<usize>>,
+    /// Row orders already computed by [`Cohort::sorted_rows`].
+    pub(crate) orders: OrderCache,
+}
+
+/// Row orders by the sum of some numeric columns, computed once per cohort and shared between
+/// analyses (the endpoints' times, the baseline table's numbers): a live edit does not sort
+/// again. A clone starts empty; [`Cohort::prepare`] empties it, since it renames columns.
+#[derive(Default)]
+pub struct OrderCache(std::sync::Mutex<Vec<CachedOrder>>);
+
+/// The columns summed, and the rows in that order.
+type CachedOrder = (Vec<String>, std::sync::Arc<[u32]>);
+
+impl Clone for OrderCache {
+    fn clone(&self) -> Self {
+        OrderCache::default()
+    }
+}
+
+impl std::fmt::Debug for OrderCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OrderCache")
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -450,6 +473,7 @@ impl Cohort {
     /// Gives the columns their roles (the user's map, then the common names) and derives
     /// times from dates where the file has dates instead of durations.
     pub fn prepare(&mut self, options: &LoadOptions) -> Result<(), CohortError> {
+        self.orders = OrderCache::default();
         self.apply_column_map(&options.column_map)?;
         // After the roles: the id column may be one found by its name ("Patient ID").
         self.check_patient_ids();
@@ -587,6 +611,58 @@ impl Cohort {
 
     pub fn column(&self, name: &str) -> Option<&Column> {
         self.columns.iter().find(|c| c.name == name)
+    }
+
+    /// Every row in ascending order of the sum of the numeric `columns` (ties in row order,
+    /// -0 equal to +0, missing values last: [`crate::stats::sorted_order`]); computed once per
+    /// cohort and list of columns. `None` when a column is missing or not numeric.
+    pub fn sorted_rows(&self, columns: &[String]) -> Option<std::sync::Arc<[u32]>> {
+        let slot = || self.orders.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, order)) = slot().iter().find(|(k, _)| k.as_slice() == columns) {
+            return Some(std::sync::Arc::clone(order));
+        }
+        let mut sum = vec![0.0f64; self.n_rows];
+        for name in columns {
+            let ColumnData::Numeric(v) = &self.column(name)?.data else {
+                return None;
+            };
+            for (s, x) in sum.iter_mut().zip(v) {
+                *s += x;
+            }
+        }
+        let order: std::sync::Arc<[u32]> = crate::stats::sorted_order(&sum).into();
+        slot().push((columns.to_vec(), std::sync::Arc::clone(&order)));
+        Some(order)
+    }
+
+    /// Positions `0..n` of a subset of rows (`row_of(i)`, strictly increasing in `i`) in
+    /// ascending order of the sum of `columns` at those rows, ties in position order: what
+    /// [`crate::stats::sorted_order`] gives for the subset's values, read off the cohort's
+    /// cached order ([`Cohort::sorted_rows`]) instead of sorting again. `None` when the rows
+    /// are not increasing, a column is not numeric, or the subset is too small for the
+    /// whole-file walk to beat a sort.
+    pub fn order_of_rows(
+        &self,
+        columns: &[String],
+        n: usize,
+        row_of: impl Fn(usize) -> usize,
+    ) -> Option<Vec<u32>> {
+        if n == 0 || n.saturating_mul(8) < self.n_rows || (1..n).any(|i| row_of(i - 1) >= row_of(i))
+        {
+            return None;
+        }
+        let order = self.sorted_rows(columns)?;
+        let mut position = vec![u32::MAX; self.n_rows];
+        for i in 0..n {
+            *position.get_mut(row_of(i))? = i as u32;
+        }
+        Some(
+            order
+                .iter()
+                .map(|&r| position[r as usize])
+                .filter(|&i| i != u32::MAX)
+                .collect(),
+        )
     }
 
     pub fn has_column(&self, name: &str) -> bool {

@@ -74,5 +74,6 @@ pub fn read_parquet_bytes(file: &str, bytes: Vec<u8>) -> Result<Cohort, CohortEr
         },
         sheets: Vec::new(),
         sheet_rows: None,
+        orders: Default::default(),
     })
 }

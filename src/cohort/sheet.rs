@@ -224,5 +224,6 @@ pub fn read_spreadsheet_bytes(
         },
         sheets,
         sheet_rows: Some(sheet_rows),
+        orders: Default::default(),
     })
 }

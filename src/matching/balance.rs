@@ -298,10 +298,9 @@ pub(crate) fn baseline_table(
                 });
             }
         } else {
-            // One sort of the units by value; each group's quartiles are read off in order.
+            // Each group's quartiles are read off the units in value order.
             let x = &term.value_of_unit;
-            let order = crate::stats::sorted_order(x);
-            let q = group_quartiles(&order, x, treated, weights);
+            let q = group_quartiles(&term.units_in_order, x, treated, weights);
             let g = groups_of(x, treated, weights);
             let var = group_variances(x, treated, weights, &g);
             let cell = |k: usize| BaselineCell::Numeric {

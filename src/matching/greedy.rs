@@ -107,11 +107,21 @@ impl<'a> GreedyPlan<'a> {
         match order {
             Order::Data => {}
             Order::Largest => {
-                let negated: Vec<f64> = visit.iter().map(|&u| -distance[u]).collect();
-                visit = crate::stats::sorted_order(&negated)
-                    .into_iter()
-                    .map(|k| visit[k as usize])
+                // The ascending order backwards, with each run of equal distances turned
+                // back into input order (no second sort).
+                visit = sorted
+                    .iter()
+                    .rev()
+                    .copied()
+                    .filter(|&u| treated[u])
                     .collect();
+                let mut i = 0;
+                while i < visit.len() {
+                    let d = distance[visit[i]];
+                    let run = visit[i..].iter().take_while(|&&u| distance[u] == d).count();
+                    visit[i..i + run].reverse();
+                    i += run.max(1);
+                }
             }
             Order::Smallest => visit = sorted.iter().copied().filter(|&u| treated[u]).collect(),
             Order::Random(seed) => SplitMix64::new(seed).shuffle(&mut visit),

@@ -47,6 +47,8 @@ pub(crate) struct Term {
     /// or the value (numeric terms).
     pub level_of_unit: Vec<u32>,
     pub value_of_unit: Vec<f64>,
+    /// Numeric terms: the units in ascending order of value, ties in unit order.
+    pub units_in_order: Vec<u32>,
 }
 
 /// The design matrix of the propensity model over the complete-case rows of the sample.
@@ -191,12 +193,20 @@ pub(crate) fn build_design(
                     dropped.push(name);
                     continue;
                 }
+                // The values are the column's (all finite here), so the cohort's cached
+                // order of the column serves.
+                let units_in_order = cohort
+                    .order_of_rows(std::slice::from_ref(&name), used.len(), |u| {
+                        sample.rows[used[u]]
+                    })
+                    .unwrap_or_else(|| crate::stats::sorted_order(&value_of_unit));
                 kept.push(Term {
                     column: name,
                     factor,
                     levels: Vec::new(),
                     level_of_unit: Vec::new(),
                     value_of_unit,
+                    units_in_order,
                 });
             }
             Values::Factor { codes, labels } => {
@@ -232,6 +242,7 @@ pub(crate) fn build_design(
                     levels,
                     level_of_unit,
                     value_of_unit: Vec::new(),
+                    units_in_order: Vec::new(),
                 });
             }
         }

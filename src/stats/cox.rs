@@ -76,13 +76,64 @@ struct Derivs {
     imat: DMatrix<f64>,
 }
 
+/// exp(x·β) when x takes at most two values (the arm, every endpoint's model): each exp() is
+/// taken once, and a subject's is picked without a branch.
+#[derive(Clone, Copy)]
+struct TwoValueExp {
+    x0: f64,
+    e0: f64,
+    e1: f64,
+}
+
+impl TwoValueExp {
+    fn new([x0, x1]: [f64; 2], beta: f64) -> Self {
+        TwoValueExp {
+            x0,
+            e0: (x0 * beta).exp(),
+            e1: (x1 * beta).exp(),
+        }
+    }
+
+    #[inline]
+    fn get(&self, x: f64) -> f64 {
+        if x == self.x0 {
+            self.e0
+        } else {
+            self.e1
+        }
+    }
+}
+
 /// [`derivs`] for one covariate, with scalar accumulators (the arm-only model of every
 /// endpoint, many times per recompute).
-fn derivs1(d: &CoxData, xc: &[f64], beta: f64, ties: Ties) -> Derivs {
+fn derivs1(d: &CoxData, xc: &Centred, beta: f64, ties: Ties) -> Derivs {
+    let x = &xc.x;
+    match xc.two_values {
+        Some(values) => {
+            // black_box: without it LLVM sinks the two exp() calls into the loop, one per
+            // subject (seen in callgrind: 800,000 calls for 20 fits of 20,000 subjects).
+            let table = std::hint::black_box(TwoValueExp::new(values, beta));
+            derivs1_with(d, x, beta, ties, |x, _| table.get(x))
+        }
+        None => {
+            let mut cache = [(f64::NAN, 0.0); 2];
+            derivs1_with(d, x, beta, ties, |_, zbeta| exp_cached(&mut cache, zbeta))
+        }
+    }
+}
+
+/// The pass of [`derivs1`] with `exp_of(x, x·β)`. Deaths are counted by multiplying with
+/// the status (0 or 1) rather than branching on it: the sums are the same to the bit.
+fn derivs1_with(
+    d: &CoxData,
+    xc: &[f64],
+    beta: f64,
+    ties: Ties,
+    mut exp_of: impl FnMut(f64, f64) -> f64,
+) -> Derivs {
     let n = d.time.len();
     let (mut loglik, mut u, mut imat) = (0.0, 0.0, 0.0);
     let (mut denom, mut a, mut c) = (0.0, 0.0, 0.0);
-    let mut cache = [(f64::NAN, 0.0); 2];
     let mut end = n;
     while end > 0 {
         let t = d.time[end - 1];
@@ -95,19 +146,19 @@ fn derivs1(d: &CoxData, xc: &[f64], beta: f64, ties: Ties) -> Derivs {
             let x = xc[i];
             let zbeta = x * beta;
             let w = d.weight[i];
-            let risk = exp_cached(&mut cache, zbeta) * w;
+            let risk = exp_of(x, zbeta) * w;
             denom += risk;
             a += risk * x;
             c += risk * x * x;
-            if d.status[i] {
-                ndead += 1;
-                deadwt += w;
-                denom2 += risk;
-                loglik += w * zbeta;
-                u += w * x;
-                a2 += risk * x;
-                c2 += risk * x * x;
-            }
+            let dead = d.status[i];
+            let s = f64::from(u8::from(dead));
+            ndead += u32::from(dead);
+            deadwt += w * s;
+            denom2 += risk * s;
+            loglik += w * zbeta * s;
+            u += w * x * s;
+            a2 += risk * x * s;
+            c2 += risk * x * x * s;
         }
         if ndead > 0 {
             if ties == Ties::Breslow || ndead == 1 {
@@ -137,10 +188,11 @@ fn derivs1(d: &CoxData, xc: &[f64], beta: f64, ties: Ties) -> Derivs {
 }
 
 /// Log partial likelihood, score and information at `beta` (x already centred).
-fn derivs(d: &CoxData, xc: &[f64], beta: &[f64], ties: Ties) -> Derivs {
+fn derivs(d: &CoxData, xc: &Centred, beta: &[f64], ties: Ties) -> Derivs {
     if d.p == 1 {
         return derivs1(d, xc, beta[0], ties);
     }
+    let xc = &xc.x;
     let (n, p) = (d.time.len(), d.p);
     let mut loglik = 0.0;
     let mut u = DVector::zeros(p);
@@ -247,7 +299,14 @@ fn exp_cached(cache: &mut [(f64, f64); 2], z: f64) -> f64 {
     e
 }
 
-fn centred(d: &CoxData) -> Vec<f64> {
+/// The covariates centred on their weighted means (column-major, as `CoxData::x`).
+struct Centred {
+    x: Vec<f64>,
+    /// With one covariate taking at most two values (the arm): those values.
+    two_values: Option<[f64; 2]>,
+}
+
+fn centred(d: &CoxData) -> Centred {
     let n = d.time.len();
     let wsum: f64 = d.weight.iter().sum();
     let mut xc = d.x.to_vec();
@@ -256,7 +315,14 @@ fn centred(d: &CoxData) -> Vec<f64> {
         let mean = col.iter().zip(d.weight).map(|(x, w)| x * w).sum::<f64>() / wsum;
         col.iter_mut().for_each(|x| *x -= mean);
     }
-    xc
+    let two_values = match xc.first() {
+        Some(&x0) if d.p == 1 => {
+            let x1 = xc.iter().copied().find(|&v| v != x0).unwrap_or(x0);
+            xc.iter().all(|&v| v == x0 || v == x1).then_some([x0, x1])
+        }
+        _ => None,
+    };
+    Centred { x: xc, two_values }
 }
 
 fn solve(imat: &DMatrix<f64>, u: &DVector<f64>) -> Option<DVector<f64>> {
@@ -346,12 +412,17 @@ pub fn cox_fit(d: &CoxData, ties: Ties, keep_residuals: bool) -> Result<CoxFit, 
 
 /// Score residuals (n × p) at `beta`, R's `residuals(fit, type = "score")` (Therneau,
 /// Grambsch & Fleming 1990), with Efron's tie handling as in R's `coxscore2`.
-fn score_residuals(d: &CoxData, xc: &[f64], beta: &[f64], ties: Ties) -> DMatrix<f64> {
+fn score_residuals(d: &CoxData, xc: &Centred, beta: &[f64], ties: Ties) -> DMatrix<f64> {
     let (n, p) = (d.time.len(), d.p);
+    let two_valued = std::hint::black_box(xc.two_values.map(|v| TwoValueExp::new(v, beta[0])));
+    let xc = &xc.x;
     let x = |i: usize, j: usize| xc[j * n + i];
-    let risk: Vec<f64> = (0..n)
-        .map(|i| (0..p).map(|j| x(i, j) * beta[j]).sum::<f64>().exp())
-        .collect();
+    let risk: Vec<f64> = match two_valued {
+        Some(table) => xc.iter().map(|&x| table.get(x)).collect(),
+        None => (0..n)
+            .map(|i| (0..p).map(|j| x(i, j) * beta[j]).sum::<f64>().exp())
+            .collect(),
+    };
     let mut resid = DMatrix::zeros(n, p);
     // Backwards pass: per distinct event time, the hazard increment and the means of x.
     // Forward pass: each subject collects the hazard terms of the event times up to its own.
@@ -520,5 +591,46 @@ impl CoxFit {
             }
         };
         Some(rows.transpose() * rows)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::SplitMix64;
+
+    /// The arm's two-value exp() table changes nothing: every sum is the one plain exp()
+    /// per subject gives, to the bit, with tied times, censoring and fractional weights.
+    #[test]
+    fn two_value_table_gives_the_bits_of_plain_exp() {
+        let mut rng = SplitMix64::new(5);
+        let n = 400;
+        let mut time: Vec<f64> = (0..n).map(|_| (rng.next_f64() * 40.0).floor()).collect();
+        time.sort_by(f64::total_cmp);
+        let status: Vec<bool> = (0..n).map(|_| rng.next_f64() < 0.7).collect();
+        let weight: Vec<f64> = (0..n)
+            .map(|_| if rng.next_f64() < 0.2 { 0.5 } else { 1.0 })
+            .collect();
+        let x: Vec<f64> = (0..n)
+            .map(|_| f64::from(u8::from(rng.next_f64() < 0.4)))
+            .collect();
+        let d = CoxData {
+            time: &time,
+            status: &status,
+            weight: &weight,
+            x: &x,
+            p: 1,
+        };
+        let xc = centred(&d);
+        assert!(xc.two_values.is_some());
+        for beta in [-1.3, 0.0, 0.45] {
+            for ties in [Ties::Efron, Ties::Breslow] {
+                let fast = derivs1(&d, &xc, beta, ties);
+                let plain = derivs1_with(&d, &xc.x, beta, ties, |_, z| z.exp());
+                assert_eq!(fast.loglik.to_bits(), plain.loglik.to_bits());
+                assert_eq!(fast.u[0].to_bits(), plain.u[0].to_bits());
+                assert_eq!(fast.imat[(0, 0)].to_bits(), plain.imat[(0, 0)].to_bits());
+            }
+        }
     }
 }
