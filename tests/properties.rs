@@ -198,3 +198,24 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    /// Splitting a sample by arm keeps each arm's subjects in order, nothing else.
+    #[test]
+    fn split_is_two_filters(data in surv_data(), arms in prop::collection::vec(any::<bool>(), 80)) {
+        let (t, e): (Vec<f64>, Vec<bool>) = data.iter().copied().unzip();
+        let n = t.len();
+        let w: Vec<f64> = (0..n).map(|i| 1.0 + i as f64 / 8.0).collect();
+        let s = SurvSample::new(t, e, Some(w));
+        let first = &arms[..s.len()];
+        let (a, b) = s.split(first);
+        for (part, want) in [(&a, true), (&b, false)] {
+            let keep: Vec<usize> = (0..s.len()).filter(|&i| first[i] == want).collect();
+            prop_assert_eq!(&part.time, &keep.iter().map(|&i| s.time[i]).collect::<Vec<_>>());
+            prop_assert_eq!(&part.status, &keep.iter().map(|&i| s.status[i]).collect::<Vec<_>>());
+            prop_assert_eq!(&part.weight, &keep.iter().map(|&i| s.weight[i]).collect::<Vec<_>>());
+        }
+    }
+}

@@ -402,9 +402,7 @@ pub(crate) fn analyze_endpoint(
         n_excluded,
         ..
     } = prepare_endpoint(cohort, spec, ep, sample)?;
-    let s_t = all.select(&is_treated);
-    let is_control: Vec<bool> = is_treated.iter().map(|t| !t).collect();
-    let s_c = all.select(&is_control);
+    let (s_t, s_c) = all.split(&is_treated);
     let km_t = kaplan_meier(&s_t, spec.conf_type, spec.conf_level);
     let km_c = kaplan_meier(&s_c, spec.conf_type, spec.conf_level);
     let last = |k: &KmCurve| k.time.last().copied().unwrap_or(0.0);

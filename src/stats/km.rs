@@ -143,6 +143,19 @@ pub fn kaplan_meier(sample: &SurvSample, conf_type: ConfType, conf_level: f64) -
         ..Default::default()
     };
     let len = sample.time.len();
+    let n_times = usize::from(len > 0) + sample.time.windows(2).filter(|w| w[0] != w[1]).count();
+    for v in [
+        &mut curve.time,
+        &mut curve.n_risk,
+        &mut curve.n_event,
+        &mut curve.n_censor,
+        &mut curve.surv,
+        &mut curve.std_err,
+        &mut curve.lower,
+        &mut curve.upper,
+    ] {
+        v.reserve_exact(n_times);
+    }
     // At risk = the weights from here to the end, summed backwards (exact at the last time
     // even with fractional matching weights, unlike repeated subtraction).
     let mut suffix = vec![0.0; len + 1];
