@@ -302,26 +302,30 @@ pub(crate) fn prepare_endpoint(
     let order = cohort
         .order_of_rows(&ep.time, keep.len(), |i| sample.rows[keep[i]])
         .unwrap_or_else(|| sorted_order(&time));
+    // Every per-subject vector gathered in one walk of the order.
+    let m = order.len();
     let mut all = SurvSample {
-        time: order.iter().map(|&i| time[i as usize]).collect(),
-        status: order.iter().map(|&i| status[i as usize]).collect(),
-        weight: order
-            .iter()
-            .map(|&i| sample.weight[keep[i as usize]])
-            .collect(),
+        time: Vec::with_capacity(m),
+        status: Vec::with_capacity(m),
+        weight: Vec::with_capacity(m),
     };
+    let mut is_treated = Vec::with_capacity(m);
+    let mut x = Vec::with_capacity(m);
+    let mut set_id = Vec::with_capacity(m);
+    let mut sample_pos = Vec::with_capacity(m);
+    for &i in &order {
+        let (i, k) = (i as usize, keep[i as usize]);
+        all.time.push(time[i]);
+        all.status.push(status[i]);
+        all.weight.push(sample.weight[k]);
+        let treated = sample.treated[k];
+        is_treated.push(treated);
+        x.push(f64::from(u8::from(treated)));
+        set_id.push(sample.set_id[k]);
+        sample_pos.push(k);
+    }
     let raw_time = all.time.clone();
     timefix_sorted(&mut all.time);
-    let is_treated: Vec<bool> = order
-        .iter()
-        .map(|&i| sample.treated[keep[i as usize]])
-        .collect();
-    let x: Vec<f64> = is_treated.iter().map(|&t| f64::from(u8::from(t))).collect();
-    let set_id: Vec<u32> = order
-        .iter()
-        .map(|&i| sample.set_id[keep[i as usize]])
-        .collect();
-    let sample_pos = order.iter().map(|&i| keep[i as usize]).collect();
     Ok(Prepared {
         all,
         is_treated,

@@ -201,6 +201,37 @@ fn balance_row(name: &str, summary: &Summary) -> BalanceRow {
     }
 }
 
+/// The sums of a factor's indicator columns (levels 1.., the reference level has none) in
+/// one pass over the units' levels, not one pass per column. They are the column pass's
+/// sums to the bit: every indicator has the group's count, Σw and Σw²; its Σx is the count of
+/// the group's units at that level, and its Σx·w their weights added in unit order (the
+/// column pass adds the same weights in the same order, and exact zeros in between).
+fn indicator_groups(
+    level_of_unit: &[u32],
+    n_levels: usize,
+    treated: &[bool],
+    weights: &[f64],
+    totals: &[Moments; 4],
+) -> Vec<[Moments; 4]> {
+    let mut count = vec![[0usize; 2]; n_levels];
+    let mut wsum = vec![[0.0f64; 2]; n_levels];
+    for ((&l, &t), &w) in level_of_unit.iter().zip(treated).zip(weights) {
+        let (l, a) = (l as usize, usize::from(!t));
+        count[l][a] += 1;
+        wsum[l][a] += w;
+    }
+    (1..n_levels)
+        .map(|l| {
+            let mut g = *totals;
+            for a in 0..2 {
+                g[a].swx = count[l][a] as f64;
+                g[a + 2].swx = wsum[l][a];
+            }
+            g
+        })
+        .collect()
+}
+
 /// One row for the distance, then one per model column (each factor indicator); with the
 /// summary of every model column (index as in the design; the intercept's is unused).
 pub(crate) fn balance_rows(
@@ -216,26 +247,33 @@ pub(crate) fn balance_rows(
     let n = design.x.nrows();
     // The matrix is column-major: column j is one contiguous slice.
     let x = design.x.as_slice();
-    // Numeric terms' columns also go into "Table 1", which needs their SD.
-    let mut numeric = vec![false; design.names.len()];
-    let mut c = 1;
-    for t in &design.terms {
-        if t.factor {
-            c += t.levels.len() - 1;
-        } else {
-            numeric[c] = true;
-            c += 1;
-        }
-    }
     let mut summaries = vec![Summary {
         g: [Moments::default(); 4],
         var: [f64::NAN; 4],
         binary: false,
     }];
-    for j in 1..design.names.len() {
-        let summary = summarize(&x[j * n..(j + 1) * n], treated, weights, numeric[j]);
-        rows.push(balance_row(&design.names[j], &summary));
-        summaries.push(summary);
+    // Each group's count, Σw and Σw² (the sums of a column of zeros).
+    let totals = groups_of(&vec![0.0; n], treated, weights).0;
+    let mut c = 1;
+    for t in &design.terms {
+        if t.factor {
+            for g in indicator_groups(&t.level_of_unit, t.levels.len(), treated, weights, &totals) {
+                let summary = Summary {
+                    g,
+                    var: [f64::NAN; 4],
+                    binary: true,
+                };
+                rows.push(balance_row(&design.names[c], &summary));
+                summaries.push(summary);
+                c += 1;
+            }
+        } else {
+            // Numeric terms also go into "Table 1", which needs their SD.
+            let summary = summarize(&x[c * n..(c + 1) * n], treated, weights, true);
+            rows.push(balance_row(&design.names[c], &summary));
+            summaries.push(summary);
+            c += 1;
+        }
     }
     (rows, summaries)
 }

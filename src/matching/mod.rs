@@ -443,21 +443,29 @@ impl PsModel {
     }
 }
 
+/// The matches in the order of the treated units (of `n` units): each appears once in
+/// `controls_of`, so a bucket by unit orders them without a sort.
+fn by_treated_unit(matches: &Matches, n: usize) -> impl Iterator<Item = &(usize, Vec<usize>)> {
+    let mut entry_of = vec![u32::MAX; n];
+    for (i, (t, _)) in matches.controls_of.iter().enumerate() {
+        entry_of[*t] = i as u32;
+    }
+    entry_of
+        .into_iter()
+        .filter(|&i| i != u32::MAX)
+        .map(|i| &matches.controls_of[i as usize])
+}
+
 /// Matched set of each unit: the treated unit's set; a reused control keeps its first set.
 /// With replacement a control belongs to several sets, so every unit is its own cluster.
 pub fn matched_sets(matches: &Matches, weights: &[f64], replace: bool) -> Vec<u32> {
     let n = weights.len();
     let mut set_of = vec![u32::MAX; n];
-    // Sets are numbered in the order of the treated units (each appears once): bucket by unit.
-    let mut entry_of = vec![u32::MAX; n];
-    for (i, (t, _)) in matches.controls_of.iter().enumerate() {
-        entry_of[*t] = i as u32;
-    }
-    let by_treated = entry_of
-        .iter()
-        .filter(|&&i| i != u32::MAX)
-        .map(|&i| &matches.controls_of[i as usize]);
-    for (set, (t, cs)) in by_treated.filter(|(_, cs)| !cs.is_empty()).enumerate() {
+    // Sets are numbered in the order of the treated units.
+    for (set, (t, cs)) in by_treated_unit(matches, n)
+        .filter(|(_, cs)| !cs.is_empty())
+        .enumerate()
+    {
         set_of[*t] = set as u32;
         for &c in cs {
             if set_of[c] == u32::MAX {
@@ -579,11 +587,10 @@ pub fn match_with_model(
         set_of,
         sample,
     } = core;
-    let mut by_treated: Vec<&(usize, Vec<usize>)> = matches.controls_of.iter().collect();
-    by_treated.sort_unstable_by_key(|(t, _)| *t);
     let patient_id = cohort.patient_ids();
-    let mut pairs = Vec::with_capacity(by_treated.iter().map(|(_, cs)| cs.len()).sum());
-    for (t, cs) in &by_treated {
+    let n_pairs = matches.controls_of.iter().map(|(_, cs)| cs.len()).sum();
+    let mut pairs = Vec::with_capacity(n_pairs);
+    for (t, cs) in by_treated_unit(&matches, design.used.len()) {
         let treated_id = patient_id(subgroup.rows[design.used[*t]]);
         for &c in cs {
             pairs.push((
