@@ -238,6 +238,17 @@ pub(crate) struct Prepared {
     pub n_excluded: usize,
 }
 
+/// One usable subject of an endpoint (`pos`: position in the sample).
+#[derive(Clone, Copy)]
+struct Subject {
+    time: f64,
+    weight: f64,
+    pos: u32,
+    set_id: u32,
+    status: bool,
+    treated: bool,
+}
+
 pub(crate) fn prepare_endpoint(
     cohort: &Cohort,
     spec: &Spec,
@@ -263,8 +274,9 @@ pub(crate) fn prepare_endpoint(
     let (mut missing_time, mut negative, mut infinite, mut missing_event) = (0, 0, 0, 0);
     let n = sample.rows.len();
     let mut time = Vec::with_capacity(n);
-    let mut status = Vec::with_capacity(n);
-    let mut keep = Vec::with_capacity(n);
+    // Each usable subject's fields side by side, read in file order here and gathered in
+    // time order below: one random read per subject instead of six.
+    let mut subjects = Vec::with_capacity(n);
     for (k, &r) in sample.rows.iter().enumerate() {
         let t: f64 = time_cols.iter().map(|c| c[r]).sum();
         let e = events[r];
@@ -278,8 +290,14 @@ pub(crate) fn prepare_endpoint(
             missing_event += 1;
         } else {
             time.push(t);
-            status.push(e == 1.0);
-            keep.push(k);
+            subjects.push(Subject {
+                time: t,
+                weight: sample.weight[k],
+                pos: k as u32,
+                set_id: sample.set_id[k],
+                status: e == 1.0,
+                treated: sample.treated[k],
+            });
         }
     }
     let mut excluded = Vec::new();
@@ -300,7 +318,9 @@ pub(crate) fn prepare_endpoint(
     // partition, so every later step is linear. The cohort sorts each endpoint's times once
     // and every analysis reads its rows off that order.
     let order = cohort
-        .order_of_rows(&ep.time, keep.len(), |i| sample.rows[keep[i]])
+        .order_of_rows(&ep.time, subjects.len(), |i| {
+            sample.rows[subjects[i].pos as usize]
+        })
         .unwrap_or_else(|| sorted_order(&time));
     // Every per-subject vector gathered in one walk of the order.
     let m = order.len();
@@ -314,15 +334,14 @@ pub(crate) fn prepare_endpoint(
     let mut set_id = Vec::with_capacity(m);
     let mut sample_pos = Vec::with_capacity(m);
     for &i in &order {
-        let (i, k) = (i as usize, keep[i as usize]);
-        all.time.push(time[i]);
-        all.status.push(status[i]);
-        all.weight.push(sample.weight[k]);
-        let treated = sample.treated[k];
-        is_treated.push(treated);
-        x.push(f64::from(u8::from(treated)));
-        set_id.push(sample.set_id[k]);
-        sample_pos.push(k);
+        let s = subjects[i as usize];
+        all.time.push(s.time);
+        all.status.push(s.status);
+        all.weight.push(s.weight);
+        is_treated.push(s.treated);
+        x.push(f64::from(u8::from(s.treated)));
+        set_id.push(s.set_id);
+        sample_pos.push(s.pos as usize);
     }
     let raw_time = all.time.clone();
     timefix_sorted(&mut all.time);

@@ -316,9 +316,17 @@ pub(crate) fn ps_histogram(ps: &[f64], treated: &[bool], weights: &[f64]) -> PsH
 #[allow(clippy::needless_range_loop)]
 fn group_quartiles(order: &[u32], x: &[f64], treated: &[bool], weights: &[f64]) -> [[f64; 3]; 4] {
     const P: [f64; 3] = [0.25, 0.5, 0.75];
+    // Each unit's value, arm and weight side by side, so that the walks in value order below
+    // read one place per unit, not three.
+    let packed: Vec<(f64, f64, bool)> = x
+        .iter()
+        .zip(weights)
+        .zip(treated)
+        .map(|((&v, &w), &t)| (v, w, t))
+        .collect();
     let unit_groups = |u: usize| {
-        let a = usize::from(!treated[u]);
-        let w = weights[u];
+        let (_, w, t) = packed[u];
+        let a = usize::from(!t);
         [(a, 1.0), (a + 2, w)].into_iter().filter(|&(_, w)| w > 0.0)
     };
     let (mut n, mut total, mut all_one) = ([0usize; 4], [0.0f64; 4], [true; 4]);
@@ -354,7 +362,7 @@ fn group_quartiles(order: &[u32], x: &[f64], treated: &[bool], weights: &[f64]) 
     let (mut next, mut next_k) = ([0usize; 4], [0usize; 4]);
     let (mut rank, mut cum, mut last) = ([0usize; 4], [0.0f64; 4], [f64::NAN; 4]);
     for &u in order {
-        let v = x[u as usize];
+        let v = packed[u as usize].0;
         for (g, w) in unit_groups(u as usize) {
             let r = rank[g];
             rank[g] += 1;
