@@ -195,7 +195,12 @@ pub fn kaplan_meier(sample: &SurvSample, conf_type: ConfType, conf_level: f64) -
             varhaz += d / (at_risk * left);
         }
         let se = varhaz.sqrt();
-        let (lo, hi) = confidence_limits(surv, se, conf_type, z);
+        // Without an event the estimate and its SE are unchanged, and so are the limits
+        // (the reverse Kaplan–Meier curves of follow-up step only at censorings).
+        let (lo, hi) = match (curve.lower.last(), curve.upper.last()) {
+            (Some(&lo), Some(&hi)) if d == 0.0 => (lo, hi),
+            _ => confidence_limits(surv, se, conf_type, z),
+        };
         curve.time.push(t);
         curve.n_risk.push(at_risk);
         curve.n_event.push(d);
