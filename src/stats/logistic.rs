@@ -65,17 +65,77 @@ struct Groups {
     first_row: Vec<usize>,
 }
 
-fn group_rows(x: &DMatrix<f64>) -> Groups {
-    let (n, p) = (x.nrows(), x.ncols());
-    // Row hashes built column by column (the matrix is column-major: each column is one
-    // contiguous slice).
+/// A hash of each row (-0 and +0 alike), built column by column (the matrix is
+/// column-major, each column one contiguous slice) in blocks of rows whose hashes stay in
+/// the first-level cache while every column passes.
+fn row_hashes(x: &DMatrix<f64>) -> Vec<u64> {
+    const BLOCK: usize = 1024;
+    let n = x.nrows();
     let mut hashes = vec![0x9E37_79B9_7F4A_7C15u64; n];
-    for j in 0..p {
-        for (h, &v) in hashes.iter_mut().zip(x.column(j).iter()) {
-            let m = (*h ^ (v + 0.0).to_bits()).wrapping_mul(0x100_0000_01B3);
-            *h = m ^ (m >> 29);
+    for start in (0..n).step_by(BLOCK) {
+        let end = (start + BLOCK).min(n);
+        for j in 0..x.ncols() {
+            let column = &x.as_slice()[j * n + start..j * n + end];
+            for (h, &v) in hashes[start..end].iter_mut().zip(column) {
+                let m = (*h ^ (v + 0.0).to_bits()).wrapping_mul(0x100_0000_01B3);
+                *h = m ^ (m >> 29);
+            }
         }
     }
+    hashes
+}
+
+fn group_rows(x: &DMatrix<f64>) -> Groups {
+    let (n, p) = (x.nrows(), x.ncols());
+    let hashes = row_hashes(x);
+    // Group by the 64-bit hash alone, then confirm column by column: reading down a column
+    // is sequential (comparing two rows across columns is p scattered reads each). Equal rows
+    // always share a hash, so when every row equals its group's first row the groups are
+    // exactly those of comparing rows; a hash collision (different rows, one hash) sends
+    // the grouping to the row-by-row comparison.
+    let cap = (2 * n).next_power_of_two().max(16);
+    let mask = cap - 1;
+    let mut table: Vec<u32> = vec![u32::MAX; cap];
+    let mut groups = Groups {
+        group_of: Vec::with_capacity(n),
+        first_row: Vec::new(),
+    };
+    for i in 0..n {
+        let mut slot = hashes[i] as usize & mask;
+        loop {
+            let g = table[slot];
+            if g == u32::MAX {
+                table[slot] = groups.first_row.len() as u32;
+                groups.group_of.push(groups.first_row.len() as u32);
+                groups.first_row.push(i);
+                break;
+            }
+            if hashes[groups.first_row[g as usize]] == hashes[i] {
+                groups.group_of.push(g);
+                break;
+            }
+            slot = (slot + 1) & mask;
+        }
+    }
+    let confirmed = (0..p).all(|j| {
+        let col = x.column(j);
+        let col = col.as_slice();
+        groups
+            .group_of
+            .iter()
+            .zip(col)
+            .all(|(&g, &v)| v == col[groups.first_row[g as usize]])
+    });
+    if confirmed {
+        groups
+    } else {
+        group_rows_exact(x, &hashes)
+    }
+}
+
+/// Groups by hash, confirming each match by comparing the two rows value by value.
+fn group_rows_exact(x: &DMatrix<f64>, hashes: &[u64]) -> Groups {
+    let (n, p) = (x.nrows(), x.ncols());
     let same = |a: usize, b: usize| (0..p).all(|j| x[(a, j)] == x[(b, j)]);
     let cap = (2 * n).next_power_of_two().max(16);
     let mask = cap - 1;
@@ -141,10 +201,13 @@ pub fn logistic_fit(x: &DMatrix<f64>, y: &[f64]) -> Result<LogisticFit, Logistic
         None => (x.clone(), vec![1.0; n], y.to_vec()),
         Some(g) => {
             let k = g.first_row.len();
+            // Column by column: the first rows ascend, so each column is read front to back
+            // (row by row, every value would be a different cache line of a large matrix).
             let mut xu = DMatrix::zeros(k, p);
-            for (u, &r) in g.first_row.iter().enumerate() {
-                for j in 0..p {
-                    xu[(u, j)] = x[(r, j)];
+            for j in 0..p {
+                let (from, to) = (x.column(j), &mut xu.column_mut(j));
+                for (u, &r) in g.first_row.iter().enumerate() {
+                    to[u] = from[r];
                 }
             }
             let (mut m, mut s) = (vec![0.0; k], vec![0.0; k]);
@@ -254,6 +317,28 @@ pub fn logistic_fit(x: &DMatrix<f64>, y: &[f64]) -> Result<LogisticFit, Logistic
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Grouping by hash and confirming down the columns gives the groups of comparing rows,
+    /// also when the confirmation fails (rows with NaN share a hash but equal nothing).
+    #[test]
+    fn column_confirmed_groups_equal_row_compared_groups() {
+        let mut rng = crate::rng::SplitMix64::new(9);
+        for case in 0..40 {
+            let (n, p) = (50 + case * 7, 1 + case % 5);
+            let mut x = DMatrix::from_fn(n, p, |_, _| (rng.next_f64() * 3.0).floor());
+            if case % 4 == 0 {
+                x[(3, 0)] = f64::NAN;
+                x[(7, 0)] = f64::NAN;
+            }
+            if case % 3 == 0 {
+                x[(5, 0)] = -0.0;
+            }
+            let fast = group_rows(&x);
+            let exact = group_rows_exact(&x, &row_hashes(&x));
+            assert_eq!(fast.group_of, exact.group_of, "case {case}");
+            assert_eq!(fast.first_row, exact.first_row, "case {case}");
+        }
+    }
 
     /// Grouped and per-row fits of the same data agree (the grouped path is exact).
     #[test]
