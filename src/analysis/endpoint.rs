@@ -273,7 +273,6 @@ pub(crate) fn prepare_endpoint(
 
     let (mut missing_time, mut negative, mut infinite, mut missing_event) = (0, 0, 0, 0);
     let n = sample.rows.len();
-    let mut time = Vec::with_capacity(n);
     // Each usable subject's fields side by side, read in file order here and gathered in
     // time order below: one random read per subject instead of six.
     let mut subjects = Vec::with_capacity(n);
@@ -289,7 +288,6 @@ pub(crate) fn prepare_endpoint(
         } else if e.is_nan() {
             missing_event += 1;
         } else {
-            time.push(t);
             subjects.push(Subject {
                 time: t,
                 weight: sample.weight[k],
@@ -321,7 +319,10 @@ pub(crate) fn prepare_endpoint(
         .order_of_rows(&ep.time, subjects.len(), |i| {
             sample.rows[subjects[i].pos as usize]
         })
-        .unwrap_or_else(|| sorted_order(&time));
+        .unwrap_or_else(|| {
+            let time: Vec<f64> = subjects.iter().map(|s| s.time).collect();
+            sorted_order(&time)
+        });
     // Every per-subject vector gathered in one walk of the order.
     let m = order.len();
     let mut all = SurvSample {

@@ -244,9 +244,7 @@ pub(crate) fn balance_rows(
         "distance",
         &summarize(distance, treated, weights, false),
     )];
-    let n = design.x.nrows();
-    // The matrix is column-major: column j is one contiguous slice.
-    let x = design.x.as_slice();
+    let n = design.used.len();
     let mut summaries = vec![Summary {
         g: [Moments::default(); 4],
         var: [f64::NAN; 4],
@@ -269,7 +267,7 @@ pub(crate) fn balance_rows(
             }
         } else {
             // Numeric terms also go into "Table 1", which needs their SD.
-            let summary = summarize(&x[c * n..(c + 1) * n], treated, weights, true);
+            let summary = summarize(&t.value_of_unit, treated, weights, true);
             rows.push(balance_row(&design.names[c], &summary));
             summaries.push(summary);
             c += 1;
