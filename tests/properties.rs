@@ -219,3 +219,17 @@ proptest! {
         }
     }
 }
+
+/// A cached order never outlives its column: after the column map gives the name to another
+/// column, the order is that column's.
+#[test]
+fn cached_order_follows_a_renamed_column() {
+    let csv = "id,a,b\n1,3,10\n2,1,30\n3,2,20\n";
+    let mut cohort =
+        survival_explorer::cohort::read_csv_bytes("t.csv", csv.as_bytes().to_vec()).unwrap();
+    let a = vec!["a".to_string()];
+    assert_eq!(&*cohort.sorted_rows(&a).unwrap(), &[1, 2, 0]);
+    let map = std::collections::BTreeMap::from([("a".to_string(), "b".to_string())]);
+    cohort.apply_column_map(&map).unwrap();
+    assert_eq!(&*cohort.sorted_rows(&a).unwrap(), &[0, 2, 1]);
+}

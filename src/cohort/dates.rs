@@ -260,6 +260,8 @@ impl Cohort {
     /// An end before its start is an error naming the row. Event columns already in the file
     /// are kept (only the time is derived then).
     pub fn derive_times_from_dates(&mut self, format: DateFormat) -> Result<(), CohortError> {
+        // Time columns may be added: no cached order may outlive them.
+        self.orders = super::OrderCache::default();
         let mut columns = Vec::new();
         for role in DATE_ROLES {
             if let Some(c) = date_column(self, role)? {

@@ -553,6 +553,8 @@ impl Cohort {
     /// ignored, e.g. "OS (months)" → `os_months`, "Death" → `os_event`). Each rename is a
     /// warning, so the user sees what was read as what.
     pub fn apply_column_map(&mut self, map: &BTreeMap<String, String>) -> Result<(), CohortError> {
+        // Columns change names: orders cached under the old names must go.
+        self.orders = OrderCache::default();
         for (role, column) in map {
             if role == column {
                 continue;
@@ -618,6 +620,9 @@ impl Cohort {
     /// cohort and list of columns. `None` when a column is missing or not numeric.
     pub fn sorted_rows(&self, columns: &[String]) -> Option<std::sync::Arc<[u32]>> {
         let slot = || self.orders.0.lock().unwrap_or_else(|e| e.into_inner());
+        // An order of another length was made before the columns changed (the fields are
+        // public): it is dropped, never served.
+        slot().retain(|(_, order)| order.len() == self.n_rows);
         if let Some((_, order)) = slot().iter().find(|(k, _)| k.as_slice() == columns) {
             return Some(std::sync::Arc::clone(order));
         }
@@ -659,7 +664,7 @@ impl Cohort {
         Some(
             order
                 .iter()
-                .map(|&r| position[r as usize])
+                .filter_map(|&r| position.get(r as usize).copied())
                 .filter(|&i| i != u32::MAX)
                 .collect(),
         )

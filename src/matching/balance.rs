@@ -27,13 +27,14 @@ fn group_of(treated: bool, weight: f64) -> (usize, Option<usize>) {
     (a, (weight > 0.0).then_some(a + 2))
 }
 
-/// True when every value is small enough that x·0 is 0 and (x − mean)² is finite, so the
-/// sums below may add each unit to every group with a 0/1 factor instead of branching on
-/// its group (the arms are interleaved at random, so a branch is mispredicted half the
-/// time; the multiply is 4× faster here). Adding an exact zero leaves a sum unchanged, so
-/// both ways give the same bits.
-fn masks_are_exact(values: &[f64]) -> bool {
-    values.iter().all(|x| x.abs() < 1e150)
+/// True when values and weights are small enough that w·(x − mean)² is finite, so the sums
+/// below may add each unit to every group with a 0/1 factor instead of branching on its
+/// group (the arms are interleaved at random, so a branch is mispredicted half the time;
+/// the multiply is 4× faster here). Adding an exact zero leaves a sum unchanged, so both
+/// ways give the same bits.
+fn masks_are_exact(values: &[f64], weights: &[f64]) -> bool {
+    const LIMIT: f64 = 1e100;
+    values.iter().chain(weights).all(|x| x.abs() < LIMIT)
 }
 
 /// The 0/1 factors of a unit for the four groups.
@@ -49,7 +50,7 @@ fn masks(treated: bool, weight: f64) -> [f64; 4] {
 fn groups_of(values: &[f64], treated: &[bool], weights: &[f64]) -> ([Moments; 4], bool) {
     let mut g = [Moments::default(); 4];
     let mut binary = true;
-    if masks_are_exact(values) {
+    if masks_are_exact(values, weights) {
         let (mut sx, mut sw, mut sw2, mut swx) =
             ([0.0f64; 2], [0.0f64; 2], [0.0f64; 2], [0.0f64; 2]);
         let mut n = [0usize; 4];
@@ -117,7 +118,7 @@ fn group_variances(
 ) -> [f64; 4] {
     let mean = g.map(|m| m.swx / m.sw);
     let mut ss = [0.0f64; 4];
-    if masks_are_exact(values) && mean.iter().all(|m| m.abs() < 1e150 || m.is_nan()) {
+    if masks_are_exact(values, weights) && mean.iter().all(|m| m.abs() < 1e100 || m.is_nan()) {
         // A group without units has a NaN mean and a NaN sum, never used (n < 2).
         for ((&x, &t), &w) in values.iter().zip(treated).zip(weights) {
             let m = masks(t, w);

@@ -118,7 +118,11 @@ impl<'a> GreedyPlan<'a> {
                 let mut i = 0;
                 while i < visit.len() {
                     let d = distance[visit[i]];
-                    let run = visit[i..].iter().take_while(|&&u| distance[u] == d).count();
+                    let same = |v: f64| v == d || (v.is_nan() && d.is_nan());
+                    let run = visit[i..]
+                        .iter()
+                        .take_while(|&&u| same(distance[u]))
+                        .count();
                     visit[i..i + run].reverse();
                     i += run.max(1);
                 }

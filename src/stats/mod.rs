@@ -97,7 +97,7 @@ impl SurvSample {
     /// belongs to (no branch on the arm, which is interleaved at random).
     pub fn split(&self, first: &[bool]) -> (Self, Self) {
         let n = self.len();
-        let n_first = first.iter().filter(|&&f| f).count();
+        let n_first = first.iter().take(n).filter(|&&f| f).count();
         // One spare slot each: the subject written to the output it does not belong to
         // lands there when that output is already full.
         let mut a = (
