@@ -86,38 +86,14 @@ fn row_hashes(x: &DMatrix<f64>) -> Vec<u64> {
 }
 
 fn group_rows(x: &DMatrix<f64>) -> Groups {
-    let (n, p) = (x.nrows(), x.ncols());
     let hashes = row_hashes(x);
     // Group by the 64-bit hash alone, then confirm column by column: reading down a column
     // is sequential (comparing two rows across columns is p scattered reads each). Equal rows
     // always share a hash, so when every row equals its group's first row the groups are
     // exactly those of comparing rows; a hash collision (different rows, one hash) sends
     // the grouping to the row-by-row comparison.
-    let cap = (2 * n).next_power_of_two().max(16);
-    let mask = cap - 1;
-    let mut table: Vec<u32> = vec![u32::MAX; cap];
-    let mut groups = Groups {
-        group_of: Vec::with_capacity(n),
-        first_row: Vec::new(),
-    };
-    for i in 0..n {
-        let mut slot = hashes[i] as usize & mask;
-        loop {
-            let g = table[slot];
-            if g == u32::MAX {
-                table[slot] = groups.first_row.len() as u32;
-                groups.group_of.push(groups.first_row.len() as u32);
-                groups.first_row.push(i);
-                break;
-            }
-            if hashes[groups.first_row[g as usize]] == hashes[i] {
-                groups.group_of.push(g);
-                break;
-            }
-            slot = (slot + 1) & mask;
-        }
-    }
-    let confirmed = (0..p).all(|j| {
+    let groups = group_by_hash(&hashes, |_, _| true);
+    let confirmed = (0..x.ncols()).all(|j| {
         let col = x.column(j);
         let col = col.as_slice();
         groups
@@ -129,14 +105,15 @@ fn group_rows(x: &DMatrix<f64>) -> Groups {
     if confirmed {
         groups
     } else {
-        group_rows_exact(x, &hashes)
+        let same = |a: usize, b: usize| (0..x.ncols()).all(|j| x[(a, j)] == x[(b, j)]);
+        group_by_hash(&hashes, same)
     }
 }
 
-/// Groups by hash, confirming each match by comparing the two rows value by value.
-fn group_rows_exact(x: &DMatrix<f64>, hashes: &[u64]) -> Groups {
-    let (n, p) = (x.nrows(), x.ncols());
-    let same = |a: usize, b: usize| (0..p).all(|j| x[(a, j)] == x[(b, j)]);
+/// Rows in groups of equal hash for which `same(first row of the group, row)` holds, numbered
+/// by first appearance (open addressing on the hash).
+fn group_by_hash(hashes: &[u64], same: impl Fn(usize, usize) -> bool) -> Groups {
+    let n = hashes.len();
     let cap = (2 * n).next_power_of_two().max(16);
     let mask = cap - 1;
     let mut table: Vec<u32> = vec![u32::MAX; cap];
@@ -334,7 +311,8 @@ mod tests {
                 x[(5, 0)] = -0.0;
             }
             let fast = group_rows(&x);
-            let exact = group_rows_exact(&x, &row_hashes(&x));
+            let same = |a: usize, b: usize| (0..p).all(|j| x[(a, j)] == x[(b, j)]);
+            let exact = group_by_hash(&row_hashes(&x), same);
             assert_eq!(fast.group_of, exact.group_of, "case {case}");
             assert_eq!(fast.first_row, exact.first_row, "case {case}");
         }
