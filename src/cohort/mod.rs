@@ -311,8 +311,9 @@ pub struct Cohort {
 }
 
 /// Row orders by the sum of some numeric columns, computed once per cohort and shared between
-/// analyses (the endpoints' times, the baseline table's numbers): a live edit does not sort
-/// again. A clone starts empty; [`Cohort::prepare`] empties it, since it renames columns.
+/// analyses (the endpoints' times, the numeric matching covariates): a live edit does not
+/// sort again. A clone starts empty; the functions that rename or add columns
+/// ([`Cohort::prepare`], [`Cohort::apply_column_map`], `derive_times_from_dates`) empty it.
 #[derive(Default)]
 pub struct OrderCache(std::sync::Mutex<Vec<CachedOrder>>);
 
