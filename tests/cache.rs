@@ -1,10 +1,12 @@
 //! The window's live path: `analyze_cached` reuses the propensity model between edits and
 //! must give exactly the report `analyze` gives for every spec in a sequence of edits.
 
+#[path = "support/common.rs"]
+mod common;
+
 use survival_explorer::analysis::{
     analyze, analyze_cached, AnalysisCache, MatchOrder, MatchSpec, Spec, Subgroup,
 };
-use survival_explorer::cohort::Cohort;
 
 fn without_timing(r: &survival_explorer::analysis::Report) -> serde_json::Value {
     let mut v = serde_json::to_value(r).unwrap();
@@ -14,10 +16,7 @@ fn without_timing(r: &survival_explorer::analysis::Report) -> serde_json::Value 
 
 #[test]
 fn cached_analyses_equal_fresh_ones_through_a_session_of_edits() {
-    let cohort = Cohort::load(
-        &std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/demo_cohort.csv"),
-    )
-    .unwrap();
+    let cohort = common::demo_cohort();
     let base = MatchSpec {
         covariates: vec![
             "ecog".into(),

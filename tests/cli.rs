@@ -230,7 +230,7 @@ fn subgroup_filter_comes_first() {
 fn a_saved_spec_reproduces_the_analysis_and_options_override_it() {
     use survival_explorer::analysis::{MatchSpec, Spec, Subgroup};
     use survival_explorer::spec_file::SpecFile;
-    let demo = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/demo_cohort.csv");
+    let demo = common::demo_path();
     let spec = Spec {
         subgroups: vec![Subgroup::Levels {
             column: "prior_io_response".into(),

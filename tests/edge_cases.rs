@@ -1,5 +1,8 @@
 //! Edge cases found in review: each gives an honest answer, never a made-up number.
 
+#[path = "support/common.rs"]
+mod common;
+
 use survival_explorer::analysis::{analyze, MatchSpec, Spec};
 use survival_explorer::cohort::read_csv_bytes;
 use survival_explorer::stats::km::{kaplan_meier, ConfType};
@@ -107,10 +110,7 @@ fn infinite_covariates_are_missing_for_the_propensity_model() {
 #[test]
 fn a_huge_ratio_takes_every_control_instead_of_aborting() {
     use survival_explorer::analysis::{analyze, MatchSpec, Spec};
-    let cohort = survival_explorer::cohort::Cohort::load(
-        &std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/demo_cohort.csv"),
-    )
-    .unwrap();
+    let cohort = common::demo_cohort();
     let spec = Spec {
         matching: Some(MatchSpec {
             covariates: vec!["ecog".into(), "albi_grade".into()],

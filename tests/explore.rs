@@ -76,10 +76,7 @@ fn forest_matches_r_subgroup_cox_and_interaction_tests() {
 
 #[test]
 fn forest_rows_equal_the_subgroup_analyses() {
-    let demo = Cohort::load(
-        &std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/demo_cohort.csv"),
-    )
-    .unwrap();
+    let demo = common::demo_cohort();
     let spec = Spec {
         forest: true,
         ..Spec::default()
@@ -129,10 +126,7 @@ fn forest_rows_equal_the_subgroup_analyses() {
 
 #[test]
 fn sweep_at_the_spec_caliper_equals_the_matched_analysis() {
-    let demo = Cohort::load(
-        &std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/demo_cohort.csv"),
-    )
-    .unwrap();
+    let demo = common::demo_cohort();
     for caliper in [0.2, 0.05, 0.137] {
         let spec = Spec {
             matching: Some(MatchSpec {

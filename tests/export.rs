@@ -2,15 +2,16 @@
 //! medians as text; PNGs have the requested size and are not blank; summary.json is the
 //! `analyze` JSON for the same options.
 
+#[path = "support/common.rs"]
+mod common;
+
 use std::process::Command;
 
 use survival_explorer::analysis::{analyze, MatchSpec, Spec};
 use survival_explorer::cohort::Cohort;
 use survival_explorer::export::{render_png, Figure, FigureSize};
 
-fn demo_path() -> std::path::PathBuf {
-    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/demo_cohort.csv")
-}
+use common::demo_path;
 
 fn out_dir(name: &str) -> std::path::PathBuf {
     let d = std::env::temp_dir().join(format!("se-export-{name}-{}", std::process::id()));

@@ -3,6 +3,9 @@
 //! demo's analysis; dates give the times Python's calendar gives; sheets, title rows and date
 //! orders are chosen as documented, and what cannot be read is named with its row.
 
+#[path = "support/common.rs"]
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use survival_explorer::cli::{run_analysis, AnalyzeArgs};
@@ -14,9 +17,7 @@ fn formats(name: &str) -> PathBuf {
         .join(name)
 }
 
-fn demo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/demo_cohort.csv")
-}
+use common::demo_path as demo;
 
 /// The matched demo analysis of a file, as JSON, without what names the file or times it.
 fn matched_analysis(file: PathBuf, extra: impl FnOnce(&mut AnalyzeArgs)) -> serde_json::Value {

@@ -2,6 +2,9 @@
 //! hazard ratios, DCRs and matched count as `analyze`. Needs Rscript (installed by .ci/run);
 //! without it the test says it was skipped.
 
+#[path = "support/common.rs"]
+mod common;
+
 use std::collections::HashMap;
 use std::process::Command;
 
@@ -75,7 +78,7 @@ fn the_emitted_r_script_reproduces_the_numbers() {
         eprintln!("SKIPPED: Rscript is not installed (.ci/run installs r-base-core, r-cran-survival, r-cran-matchit)");
         return;
     }
-    let demo = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/demo_cohort.csv");
+    let demo = common::demo_path();
     let demo = demo.to_str().unwrap();
     let formats =
         std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/formats");

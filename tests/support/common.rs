@@ -6,6 +6,16 @@ use std::path::PathBuf;
 /// Relative tolerance for values computed by the same method as R (survival 3.5-3).
 pub const REL_TOL: f64 = 1e-9;
 
+/// The bundled demo cohort's file.
+pub fn demo_path() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/demo_cohort.csv")
+}
+
+/// The bundled demo cohort, loaded.
+pub fn demo_cohort() -> survival_explorer::cohort::Cohort {
+    survival_explorer::cohort::Cohort::load(&demo_path()).expect("the demo cohort loads")
+}
+
 pub fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/reference")
