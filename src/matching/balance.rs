@@ -241,18 +241,15 @@ pub(crate) fn balance_rows(
     treated: &[bool],
     weights: &[f64],
 ) -> (Vec<BalanceRow>, Vec<Summary>) {
-    let mut rows = vec![balance_row(
-        "distance",
-        &summarize(distance, treated, weights, false),
-    )];
-    let n = design.used.len();
+    let distance_summary = summarize(distance, treated, weights, false);
+    let mut rows = vec![balance_row("distance", &distance_summary)];
     let mut summaries = vec![Summary {
         g: [Moments::default(); 4],
         var: [f64::NAN; 4],
         binary: false,
     }];
-    // Each group's count, Σw and Σw² (the sums of a column of zeros).
-    let totals = groups_of(&vec![0.0; n], treated, weights).0;
+    // Each group's count, Σw and Σw² do not depend on the values: the distance's serve.
+    let totals = distance_summary.g;
     let mut c = 1;
     for t in &design.terms {
         if t.factor {
