@@ -5,7 +5,10 @@
 #   bash benches/compare/same_output.sh OLD_BINARY NEW_BINARY FILE...
 # e.g. a binary of the last commit against the working tree's, on the demo and two
 # `simulate` cohorts (10,000 and 100,000 patients).
+# With TOL set (e.g. TOL=1e-9), a change that regroups sums is checked instead: every number
+# within TOL relative, everything else equal; the largest relative difference is printed.
 set -u
+tol=${TOL:-}
 old=$1; new=$2; shift 2
 COV=ecog,albi_grade,prior_io_response,bclc,etiology,afp_ge_400,age
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
@@ -20,7 +23,10 @@ for f in "$@"; do
     "$old" analyze "$f" $args 2>/dev/null | python3 -c "$strip" > "$tmp/old.json" 2>/dev/null
     # shellcheck disable=SC2086
     "$new" analyze "$f" $args 2>/dev/null | python3 -c "$strip" > "$tmp/new.json" 2>/dev/null
-    if ! [ -s "$tmp/new.json" ] || ! cmp -s "$tmp/old.json" "$tmp/new.json"; then
+    if [ -n "$tol" ] && [ -s "$tmp/new.json" ]; then
+      python3 "$(dirname "$0")/within.py" "$tol" "$tmp/old.json" "$tmp/new.json" || {
+        echo "differ: $f $args"; differ=$((differ+1)); }
+    elif ! [ -s "$tmp/new.json" ] || ! cmp -s "$tmp/old.json" "$tmp/new.json"; then
       echo "differ: $f $args"; differ=$((differ+1))
     fi
   done <<ARGS
