@@ -202,45 +202,63 @@ fn balance_row(name: &str, summary: &Summary) -> BalanceRow {
     }
 }
 
-/// The sums of a factor's indicator columns (levels 1.., the reference level has none) in
-/// one pass over the units' levels, not one pass per column. They are the column pass's
-/// sums to the bit: every indicator has the group's count, Σw and Σw²; its Σx is the count of
-/// the group's units at that level, and its Σx·w their weights added in unit order (the
-/// column pass adds the same weights in the same order, and exact zeros in between).
-fn indicator_groups(
+/// Per level of a factor: the number of treated and control units, then their Σ weights
+/// (units in input order), as in the four groups of [`Moments`].
+type LevelCounts = Vec<[f64; 4]>;
+
+/// A factor's units counted per level and arm in one pass: the sums of its indicator columns
+/// and "Table 1"'s counts both come from it.
+fn level_counts(
     level_of_unit: &[u32],
     n_levels: usize,
     treated: &[bool],
     weights: &[f64],
-    totals: &[Moments; 4],
-) -> Vec<[Moments; 4]> {
-    let mut count = vec![[0usize; 2]; n_levels];
-    let mut wsum = vec![[0.0f64; 2]; n_levels];
+) -> LevelCounts {
+    let mut counts = vec![[0.0f64; 4]; n_levels];
     for ((&l, &t), &w) in level_of_unit.iter().zip(treated).zip(weights) {
         let (l, a) = (l as usize, usize::from(!t));
-        count[l][a] += 1;
-        wsum[l][a] += w;
+        counts[l][a] += 1.0;
+        counts[l][a + 2] += w;
     }
-    (1..n_levels)
-        .map(|l| {
+    counts
+}
+
+/// The sums of a factor's indicator columns (levels 1.., the reference level has none), from
+/// its [`level_counts`], not one pass per column. They are the column pass's sums to the bit:
+/// every indicator has the group's count, Σw and Σw²; its Σx is the count of the group's
+/// units at that level, and its Σx·w their weights added in unit order (the column pass adds
+/// the same weights in the same order, and exact zeros in between).
+fn indicator_groups(counts: &LevelCounts, totals: &[Moments; 4]) -> Vec<[Moments; 4]> {
+    counts
+        .iter()
+        .skip(1)
+        .map(|c| {
             let mut g = *totals;
-            for a in 0..2 {
-                g[a].swx = count[l][a] as f64;
-                g[a + 2].swx = wsum[l][a];
+            for (k, m) in g.iter_mut().enumerate() {
+                m.swx = c[k];
             }
             g
         })
         .collect()
 }
 
+/// What the balance table summed, for "Table 1": each model column's [`Summary`] (index as
+/// in the design; the intercept's is unused), each factor term's [`LevelCounts`] (in term
+/// order), and the groups' sizes and Σ weights.
+pub(crate) struct ColumnSums {
+    columns: Vec<Summary>,
+    levels: Vec<LevelCounts>,
+    totals: [Moments; 4],
+}
+
 /// One row for the distance, then one per model column (each factor indicator); with the
-/// summary of every model column (index as in the design; the intercept's is unused).
+/// sums they came from.
 pub(crate) fn balance_rows(
     design: &Design,
     distance: &[f64],
     treated: &[bool],
     weights: &[f64],
-) -> (Vec<BalanceRow>, Vec<Summary>) {
+) -> (Vec<BalanceRow>, ColumnSums) {
     let distance_summary = summarize(distance, treated, weights, false);
     let mut rows = vec![balance_row("distance", &distance_summary)];
     let mut summaries = vec![Summary {
@@ -250,10 +268,12 @@ pub(crate) fn balance_rows(
     }];
     // Each group's count, Σw and Σw² do not depend on the values: the distance's serve.
     let totals = distance_summary.g;
+    let mut levels = Vec::new();
     let mut c = 1;
     for t in &design.terms {
         if t.factor {
-            for g in indicator_groups(&t.level_of_unit, t.levels.len(), treated, weights, &totals) {
+            let counts = level_counts(&t.level_of_unit, t.levels.len(), treated, weights);
+            for g in indicator_groups(&counts, &totals) {
                 let summary = Summary {
                     g,
                     var: [f64::NAN; 4],
@@ -263,6 +283,7 @@ pub(crate) fn balance_rows(
                 summaries.push(summary);
                 c += 1;
             }
+            levels.push(counts);
         } else {
             // Numeric terms also go into "Table 1", which needs their SD.
             let summary = summarize(&t.value_of_unit, treated, weights, true);
@@ -271,7 +292,12 @@ pub(crate) fn balance_rows(
             c += 1;
         }
     }
-    (rows, summaries)
+    let sums = ColumnSums {
+        columns: summaries,
+        levels,
+        totals,
+    };
+    (rows, sums)
 }
 
 /// Propensity-score histogram with 20 equal bins over the observed range.
@@ -312,25 +338,35 @@ pub(crate) fn ps_histogram(ps: &[f64], treated: &[bool], weights: &[f64]) -> PsH
 #[allow(clippy::needless_range_loop)]
 fn group_quartiles(order: &[u32], x: &[f64], treated: &[bool], weights: &[f64]) -> [[f64; 3]; 4] {
     const P: [f64; 3] = [0.25, 0.5, 0.75];
-    // Each unit's value, arm and weight side by side, so that the walks in value order below
-    // read one place per unit, not three.
-    let packed: Vec<(f64, f64, bool)> = x
+    // Each unit's groups in one byte (bit 0: control, bit 1: kept after matching), so that
+    // the walk in value order below reads a byte per unit (the values only at the ranks
+    // wanted, the weights only for a weighted group).
+    let code: Vec<u8> = treated
         .iter()
         .zip(weights)
-        .zip(treated)
-        .map(|((&v, &w), &t)| (v, w, t))
+        .map(|(&t, &w)| u8::from(!t) | (u8::from(w > 0.0) << 1))
         .collect();
-    let unit_groups = |u: usize| {
-        let (_, w, t) = packed[u];
-        let a = usize::from(!t);
-        [(a, 1.0), (a + 2, w)].into_iter().filter(|&(_, w)| w > 0.0)
+    let groups_of = |c: u8| {
+        let a = usize::from(c & 1);
+        (a, (c & 2 != 0).then_some(a + 2))
     };
     let (mut n, mut total, mut all_one) = ([0usize; 4], [0.0f64; 4], [true; 4]);
-    for &u in order {
-        for (g, w) in unit_groups(u as usize) {
+    for (&c, &w) in code.iter().zip(weights) {
+        let (before, after) = groups_of(c);
+        n[before] += 1;
+        total[before] += 1.0;
+        if let Some(g) = after {
             n[g] += 1;
-            total[g] += w;
             all_one[g] &= w == 1.0;
+        }
+    }
+    // A weighted group's total is summed in value order, as its running sum below, so that
+    // the two agree to the bit at the end.
+    if all_one[2..].iter().any(|&one| !one) {
+        for &u in order {
+            if let (_, Some(g)) = groups_of(code[u as usize]) {
+                total[g] += weights[u as usize];
+            }
         }
     }
     // Type 7: the values at ranks floor(h) and floor(h) + 1, h = (n − 1) p.
@@ -357,26 +393,35 @@ fn group_quartiles(order: &[u32], x: &[f64], treated: &[bool], weights: &[f64]) 
     }
     let (mut next, mut next_k) = ([0usize; 4], [0usize; 4]);
     let (mut rank, mut cum, mut last) = ([0usize; 4], [0.0f64; 4], [f64::NAN; 4]);
+    // The walk stops once every group of unit weights has its six values (a weighted group
+    // may fall back on its last value, so it is walked to the end).
+    let mut open = (0..4).filter(|&g| n[g] > 0).count();
     for &u in order {
-        let v = packed[u as usize].0;
-        for (g, w) in unit_groups(u as usize) {
+        if open == 0 {
+            break;
+        }
+        let u = u as usize;
+        let (before, after) = groups_of(code[u]);
+        for g in std::iter::once(before).chain(after) {
             let r = rank[g];
             rank[g] += 1;
-            cum[g] += w;
-            last[g] = v;
             if all_one[g] {
                 while let Some(&(at, k, is_hi)) = wanted[g].get(next[g]) {
                     if at != r {
                         break;
                     }
                     if is_hi {
-                        hi_v[g][k] = v;
+                        hi_v[g][k] = x[u];
                     } else {
-                        lo_v[g][k] = v;
+                        lo_v[g][k] = x[u];
                     }
                     next[g] += 1;
+                    open -= usize::from(next[g] == wanted[g].len());
                 }
             } else {
+                let v = x[u];
+                cum[g] += weights[u];
+                last[g] = v;
                 while next_k[g] < 3 && cum[g] >= P[next_k[g]] * total[g] {
                     out[g][next_k[g]] = v;
                     next_k[g] += 1;
@@ -404,34 +449,20 @@ pub(crate) fn baseline_table(
     design: &Design,
     treated: &[bool],
     weights: &[f64],
-    columns: &[Summary],
+    sums: &ColumnSums,
 ) -> Vec<BaselineRow> {
     let mut column = 1;
     let mut rows = Vec::new();
-    let n_units = design.used.len();
-    let total = |is_t: bool, after: bool| -> f64 {
-        (0..n_units)
-            .filter(|&u| treated[u] == is_t)
-            .map(|u| if after { weights[u] } else { 1.0 })
-            .sum()
-    };
-    let totals = [
-        total(true, false),
-        total(false, false),
-        total(true, true),
-        total(false, true),
-    ];
+    // Σ1 and Σw of each group: Σw over the kept units equals Σw over all (the others weigh 0).
+    let totals = sums.totals.map(|m| m.sw);
+    let mut factor_counts = sums.levels.iter();
     for term in &design.terms {
         if term.factor {
             column += term.levels.len() - 1;
-            let mut n = vec![[0.0f64; 4]; term.levels.len()];
-            for u in 0..n_units {
-                let a = if treated[u] { 0 } else { 1 };
-                let l = term.level_of_unit[u] as usize;
-                n[l][a] += 1.0;
-                n[l][a + 2] += weights[u];
-            }
-            for (level, counts) in term.levels.iter().zip(n) {
+            let Some(level_counts) = factor_counts.next() else {
+                continue;
+            };
+            for (level, counts) in term.levels.iter().zip(level_counts) {
                 let cellf = |k: usize| BaselineCell::Count {
                     n: counts[k],
                     percent: if totals[k] > 0.0 {
@@ -454,7 +485,7 @@ pub(crate) fn baseline_table(
             let x = &term.value_of_unit;
             let q = group_quartiles(&term.units_in_order, x, treated, weights);
             // The term's model column holds the same values: its sums and variances serve.
-            let Summary { g, var, .. } = &columns[column];
+            let Summary { g, var, .. } = &sums.columns[column];
             column += 1;
             let cell = |k: usize| BaselineCell::Numeric {
                 mean: if g[k].n == 0 {

@@ -649,9 +649,9 @@ pub fn match_with_model(
             .collect::<Vec<_>>()
             .join(" + ")
     );
-    let (balance, column_summaries) = balance::balance_rows(design, &distance, treated, &weights);
+    let (balance, column_sums) = balance::balance_rows(design, &distance, treated, &weights);
     let ps_histogram = balance::ps_histogram(&fit.fitted, treated, &weights);
-    let baseline_table = balance::baseline_table(design, treated, &weights, &column_summaries);
+    let baseline_table = balance::baseline_table(design, treated, &weights, &column_sums);
     let report = MatchingReport {
         covariates: ms.covariates.clone(),
         caliper: ms.caliper,
