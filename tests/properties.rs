@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashSet};
 use proptest::prelude::*;
 use survival_explorer::cohort::ColumnData;
 use survival_explorer::matching::{greedy_match, Order};
-use survival_explorer::stats::km::{kaplan_meier, ConfType};
+use survival_explorer::stats::km::{kaplan_meier, time_tables, ConfType};
 use survival_explorer::stats::SurvSample;
 
 fn surv_data() -> impl Strategy<Value = Vec<(f64, bool)>> {
@@ -202,20 +202,40 @@ proptest! {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(200))]
 
-    /// Splitting a sample by arm keeps each arm's subjects in order, nothing else.
+    /// One pass over the pooled sample gives each arm's time table as a pass over that arm
+    /// alone does, to the bit, with fractional weights: at risk summed from the last
+    /// subject backwards, events and censorings forwards within a time, n forwards.
     #[test]
-    fn split_is_two_filters(data in surv_data(), arms in prop::collection::vec(any::<bool>(), 80)) {
+    fn time_tables_equal_each_group_alone(data in surv_data(), arms in prop::collection::vec(any::<bool>(), 80)) {
         let (t, e): (Vec<f64>, Vec<bool>) = data.iter().copied().unzip();
         let n = t.len();
-        let w: Vec<f64> = (0..n).map(|i| 1.0 + i as f64 / 8.0).collect();
+        let w: Vec<f64> = (0..n).map(|i| 0.1 + i as f64 / 7.0).collect();
         let s = SurvSample::new(t, e, Some(w));
         let first = &arms[..s.len()];
-        let (a, b) = s.split(first);
-        for (part, want) in [(&a, true), (&b, false)] {
-            let keep: Vec<usize> = (0..s.len()).filter(|&i| first[i] == want).collect();
-            prop_assert_eq!(&part.time, &keep.iter().map(|&i| s.time[i]).collect::<Vec<_>>());
-            prop_assert_eq!(&part.status, &keep.iter().map(|&i| s.status[i]).collect::<Vec<_>>());
-            prop_assert_eq!(&part.weight, &keep.iter().map(|&i| s.weight[i]).collect::<Vec<_>>());
+        let tables = time_tables(&s, |i| first[i]);
+        for (g, table) in tables.iter().enumerate() {
+            let keep: Vec<usize> = (0..s.len())
+                .filter(|&i| g == 2 || first[i] == (g == 0))
+                .collect();
+            let want_n = keep.iter().fold(0.0, |acc, &i| acc + s.weight[i]);
+            prop_assert_eq!(table.n.to_bits(), want_n.to_bits());
+            let mut rows = Vec::new();
+            let mut k = 0;
+            while k < keep.len() {
+                let time = s.time[keep[k]];
+                let at_risk = keep[k..].iter().rev().fold(0.0, |acc, &i| acc + s.weight[i]);
+                let (mut d, mut c) = (0.0, 0.0);
+                while k < keep.len() && s.time[keep[k]] == time {
+                    let i = keep[k];
+                    if s.status[i] { d += s.weight[i] } else { c += s.weight[i] }
+                    k += 1;
+                }
+                rows.push([time, at_risk, d, c].map(f64::to_bits));
+            }
+            let got: Vec<[u64; 4]> = (0..table.len())
+                .map(|r| [table.time[r], table.n_risk[r], table.n_event[r], table.n_censor[r]].map(f64::to_bits))
+                .collect();
+            prop_assert_eq!(got, rows);
         }
     }
 }

@@ -5,8 +5,8 @@ use std::borrow::Cow;
 use crate::cohort::{format_number, Cohort, Column, ColumnData};
 use crate::stats::cox::{cox_fit, CoxData, CoxError};
 use crate::stats::dist::{normal_quantile, normal_two_sided_p};
-use crate::stats::km::{kaplan_meier, KmCurve};
-use crate::stats::logrank::log_rank;
+use crate::stats::km::{kaplan_meier_table, time_tables, KmCurve, TimeTable};
+use crate::stats::logrank::log_rank_tables;
 use crate::stats::{sorted_order, timefix_sorted, SurvSample};
 
 use super::{
@@ -323,27 +323,22 @@ pub(crate) fn prepare_endpoint(
             let time: Vec<f64> = subjects.iter().map(|s| s.time).collect();
             sorted_order(&time)
         });
-    // Every per-subject vector gathered in one walk of the order.
-    let m = order.len();
+    // The subjects gathered in time order in one walk (one random read each), then each
+    // per-subject vector taken off them in order.
+    let sorted: Vec<Subject> = order.iter().map(|&i| subjects[i as usize]).collect();
+    drop(subjects);
     let mut all = SurvSample {
-        time: Vec::with_capacity(m),
-        status: Vec::with_capacity(m),
-        weight: Vec::with_capacity(m),
+        time: sorted.iter().map(|s| s.time).collect(),
+        status: sorted.iter().map(|s| s.status).collect(),
+        weight: sorted.iter().map(|s| s.weight).collect(),
     };
-    let mut is_treated = Vec::with_capacity(m);
-    let mut x = Vec::with_capacity(m);
-    let mut set_id = Vec::with_capacity(m);
-    let mut sample_pos = Vec::with_capacity(m);
-    for &i in &order {
-        let s = subjects[i as usize];
-        all.time.push(s.time);
-        all.status.push(s.status);
-        all.weight.push(s.weight);
-        is_treated.push(s.treated);
-        x.push(f64::from(u8::from(s.treated)));
-        set_id.push(s.set_id);
-        sample_pos.push(s.pos as usize);
-    }
+    let is_treated: Vec<bool> = sorted.iter().map(|s| s.treated).collect();
+    let x = sorted
+        .iter()
+        .map(|s| f64::from(u8::from(s.treated)))
+        .collect();
+    let set_id = sorted.iter().map(|s| s.set_id).collect();
+    let sample_pos = sorted.iter().map(|s| s.pos as usize).collect();
     let raw_time = all.time.clone();
     timefix_sorted(&mut all.time);
     Ok(Prepared {
@@ -426,9 +421,14 @@ pub(crate) fn analyze_endpoint(
         n_excluded,
         ..
     } = prepare_endpoint(cohort, spec, ep, sample)?;
-    let (s_t, s_c) = all.split(&is_treated);
-    let km_t = kaplan_meier(&s_t, spec.conf_type, spec.conf_level);
-    let km_c = kaplan_meier(&s_c, spec.conf_type, spec.conf_level);
+    // Both arms and the pooled sample summed per time in one pass: every curve, follow-up
+    // curve and the log-rank test read these tables.
+    let [table_t, table_c, table_all] = time_tables(&all, |i| is_treated[i]);
+    let km = |table: TimeTable| kaplan_meier_table(table, spec.conf_type, spec.conf_level);
+    let (rev_t, rev_c) = (km(table_t.reversed()), km(table_c.reversed()));
+    let logrank_result = (!sample.weighted).then(|| log_rank_tables(&table_t, &table_c));
+    let km_t = km(table_t);
+    let km_c = km(table_c);
     let last = |k: &KmCurve| k.time.last().copied().unwrap_or(0.0);
     let horizon = spec
         .rmst_horizon
@@ -438,7 +438,7 @@ pub(crate) fn analyze_endpoint(
         .clone()
         .unwrap_or_else(|| spec.time_unit.default_landmarks());
 
-    let arm_summary = |s: &SurvSample, km: KmCurve| -> ArmSurvival {
+    let arm_summary = |km: KmCurve, rev: KmCurve| -> ArmSurvival {
         let m = km.median();
         let max_t = last(&km);
         let lms = landmarks
@@ -454,7 +454,6 @@ pub(crate) fn analyze_endpoint(
                 l
             })
             .collect();
-        let rev = kaplan_meier(&s.reversed(), spec.conf_type, spec.conf_level);
         ArmSurvival {
             n: km.n,
             events: km.events,
@@ -466,8 +465,8 @@ pub(crate) fn analyze_endpoint(
             curve: Some(km),
         }
     };
-    let arm_t = arm_summary(&s_t, km_t);
-    let arm_c = arm_summary(&s_c, km_c);
+    let arm_t = arm_summary(km_t, rev_t);
+    let arm_c = arm_summary(km_c, rev_c);
 
     let z = normal_quantile(1.0 - (1.0 - spec.conf_level) / 2.0);
     let diff = arm_t.rmst.value - arm_c.rmst.value;
@@ -479,16 +478,12 @@ pub(crate) fn analyze_endpoint(
         ci: [diff - z * diff_se, diff + z * diff_se],
     };
 
-    let overall_follow_up = follow_up(&kaplan_meier(
-        &all.reversed(),
-        spec.conf_type,
-        spec.conf_level,
-    ));
+    let overall_follow_up = follow_up(&km(table_all.reversed()));
 
     let mut observed = OrderedMap::default();
     let mut expected = OrderedMap::default();
-    let logrank = if sample.weighted {
-        LogRankReport {
+    let logrank = match logrank_result {
+        None => LogRankReport {
             chi_square: f64::NAN,
             df: 1,
             p_value: f64::NAN,
@@ -498,26 +493,27 @@ pub(crate) fn analyze_endpoint(
                 "the log-rank test is not defined for matching weights (ratio > 1 or with replacement)"
                     .to_string(),
             ),
-        }
-    } else {
-        let lr = log_rank(&s_t, &s_c);
-        observed.insert(spec.treated.clone(), lr.observed_a);
-        observed.insert(spec.control.clone(), lr.observed_b);
-        expected.insert(spec.treated.clone(), lr.expected_a);
-        expected.insert(spec.control.clone(), lr.expected_b);
-        LogRankReport {
-            chi_square: lr.chi_square,
-            df: lr.df,
-            p_value: lr.p_value,
-            observed,
-            expected,
-            not_available: (lr.variance <= 0.0).then(|| {
-                if lr.observed_a + lr.observed_b == 0.0 {
-                    "no events".to_string()
-                } else {
-                    "not defined: an arm has no patients at risk at any event time".to_string()
-                }
-            }),
+        },
+        Some(lr) => {
+            observed.insert(spec.treated.clone(), lr.observed_a);
+            observed.insert(spec.control.clone(), lr.observed_b);
+            expected.insert(spec.treated.clone(), lr.expected_a);
+            expected.insert(spec.control.clone(), lr.expected_b);
+            LogRankReport {
+                chi_square: lr.chi_square,
+                df: lr.df,
+                p_value: lr.p_value,
+                observed,
+                expected,
+                not_available: (lr.variance <= 0.0).then(|| {
+                    if lr.observed_a + lr.observed_b == 0.0 {
+                        "no events".to_string()
+                    } else {
+                        "not defined: an arm has no patients at risk at any event time"
+                            .to_string()
+                    }
+                }),
+            }
         }
     };
 

@@ -139,14 +139,15 @@ impl TwoValueRisk {
             }
             let mut w_dead = [0.0; 2];
             let mut ndead = 0u32;
+            // Without branches: the arm and the status are at random from one subject to
+            // the next (adding w·0 leaves a sum unchanged).
             for i in start..end {
                 let v = usize::from(xc[i] != x[0]);
                 let w = d.weight[i];
+                let dead = d.status[i];
                 w_at_risk[v] += w;
-                if d.status[i] {
-                    w_dead[v] += w;
-                    ndead += 1;
-                }
+                w_dead[v] += w * f64::from(u8::from(dead));
+                ndead += u32::from(dead);
             }
             if ndead > 0 {
                 at_risk.push(w_at_risk);

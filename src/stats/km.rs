@@ -131,53 +131,134 @@ pub fn confidence_limits(p: f64, se: f64, conf_type: ConfType, z: f64) -> (f64, 
     }
 }
 
+/// A sample summed per distinct time: at risk (Σ weights with time ≥ t), events and
+/// censorings (Σ weights at t); `n` is Σ weights. What Kaplan–Meier and the log-rank test
+/// need, built for both arms and the pooled sample in one pass by [`time_tables`].
+#[derive(Clone, Debug, Default)]
+pub struct TimeTable {
+    pub time: Vec<f64>,
+    pub n_risk: Vec<f64>,
+    pub n_event: Vec<f64>,
+    pub n_censor: Vec<f64>,
+    pub n: f64,
+}
+
+impl TimeTable {
+    /// Event and censoring swapped (reverse Kaplan–Meier for the median follow-up,
+    /// Schemper & Smith 1996).
+    pub fn reversed(&self) -> TimeTable {
+        TimeTable {
+            time: self.time.clone(),
+            n_risk: self.n_risk.clone(),
+            n_event: self.n_censor.clone(),
+            n_censor: self.n_event.clone(),
+            n: self.n,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.time.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.time.is_empty()
+    }
+
+    fn push(&mut self, time: f64, n_risk: f64, n_event: f64, n_censor: f64) {
+        self.time.push(time);
+        self.n_risk.push(n_risk);
+        self.n_event.push(n_event);
+        self.n_censor.push(n_censor);
+    }
+
+    fn reverse_rows(&mut self) {
+        self.time.reverse();
+        self.n_risk.reverse();
+        self.n_event.reverse();
+        self.n_censor.reverse();
+    }
+}
+
+/// The tables of the subjects with `first(i)`, of the others, and of all, from one sample
+/// sorted by time, in one pass without branching on the group or the status (both are at
+/// random from one subject to the next). The sums are the ones a pass over each group alone
+/// gives, to the bit: at risk is summed from the last subject backwards, events and
+/// censorings forwards within each time, `n` forwards (adding w·0 leaves a sum unchanged).
+pub fn time_tables(sample: &SurvSample, first: impl Fn(usize) -> bool) -> [TimeTable; 3] {
+    let n = sample.len();
+    let (time, status, weight) = (&sample.time, &sample.status, &sample.weight);
+    let mask = |b: bool| f64::from(u8::from(b));
+    let mut tables: [TimeTable; 3] = Default::default();
+    for (i, &w) in weight.iter().enumerate().take(n) {
+        let f = mask(first(i));
+        tables[0].n += w * f;
+        tables[1].n += w * (1.0 - f);
+        tables[2].n += w;
+    }
+    let mut at_risk = [0.0f64; 3];
+    let mut end = n;
+    while end > 0 {
+        let t = time[end - 1];
+        let mut start = end;
+        while start > 0 && time[start - 1] == t {
+            start -= 1;
+        }
+        for i in (start..end).rev() {
+            let (w, f) = (weight[i], mask(first(i)));
+            at_risk[0] += w * f;
+            at_risk[1] += w * (1.0 - f);
+            at_risk[2] += w;
+        }
+        let (mut event, mut censor, mut n_first) = ([0.0f64; 3], [0.0f64; 3], 0usize);
+        for i in start..end {
+            let (w, is_first) = (weight[i], first(i));
+            let f = mask(is_first);
+            let e = mask(status[i]);
+            let (we, wc) = (w * e, w * (1.0 - e));
+            event[0] += we * f;
+            event[1] += we * (1.0 - f);
+            event[2] += we;
+            censor[0] += wc * f;
+            censor[1] += wc * (1.0 - f);
+            censor[2] += wc;
+            n_first += usize::from(is_first);
+        }
+        let present = [n_first > 0, n_first < end - start, true];
+        for g in 0..3 {
+            if present[g] {
+                tables[g].push(t, at_risk[g], event[g], censor[g]);
+            }
+        }
+        end = start;
+    }
+    for table in &mut tables {
+        table.reverse_rows();
+    }
+    tables
+}
+
 /// Kaplan–Meier estimate for one group. `sample` must be sorted by time (see [`SurvSample`]).
 /// `conf_level` defaults to 0.95 in every front end.
 pub fn kaplan_meier(sample: &SurvSample, conf_type: ConfType, conf_level: f64) -> KmCurve {
+    let [table, ..] = time_tables(sample, |_| true);
+    kaplan_meier_table(table, conf_type, conf_level)
+}
+
+/// [`kaplan_meier`] from the sample's [`TimeTable`].
+pub fn kaplan_meier_table(table: TimeTable, conf_type: ConfType, conf_level: f64) -> KmCurve {
     let z = normal_quantile(1.0 - (1.0 - conf_level) / 2.0);
-    let n_total: f64 = sample.weight.iter().sum();
-    let mut curve = KmCurve {
-        conf_type,
-        conf_level,
-        n: n_total,
-        ..Default::default()
-    };
-    let len = sample.time.len();
-    let n_times = usize::from(len > 0) + sample.time.windows(2).filter(|w| w[0] != w[1]).count();
-    for v in [
-        &mut curve.time,
-        &mut curve.n_risk,
-        &mut curve.n_event,
-        &mut curve.n_censor,
-        &mut curve.surv,
-        &mut curve.std_err,
-        &mut curve.lower,
-        &mut curve.upper,
-    ] {
-        v.reserve_exact(n_times);
-    }
-    // At risk = the weights from here to the end, summed backwards (exact at the last time
-    // even with fractional matching weights, unlike repeated subtraction).
-    let mut suffix = vec![0.0; len + 1];
-    for i in (0..len).rev() {
-        suffix[i] = suffix[i + 1] + sample.weight[i];
-    }
+    let m = table.len();
+    let (mut surv_v, mut std_err, mut lower, mut upper) = (
+        Vec::with_capacity(m),
+        Vec::with_capacity(m),
+        Vec::with_capacity(m),
+        Vec::with_capacity(m),
+    );
+    let mut events = 0.0;
     let mut surv = 1.0_f64;
     let mut varhaz = 0.0_f64;
-    let mut i = 0;
-    while i < len {
-        let t = sample.time[i];
-        let at_risk = suffix[i];
-        let (mut d, mut c) = (0.0, 0.0);
-        while i < len && sample.time[i] == t {
-            let w = sample.weight[i];
-            if sample.status[i] {
-                d += w;
-            } else {
-                c += w;
-            }
-            i += 1;
-        }
+    for k in 0..m {
+        let (at_risk, d) = (table.n_risk[k], table.n_event[k]);
         if d > 0.0 {
             // With fractional weights, "everyone left has the event" can miss zero by an ulp.
             let left = at_risk - d;
@@ -197,21 +278,30 @@ pub fn kaplan_meier(sample: &SurvSample, conf_type: ConfType, conf_level: f64) -
         let se = varhaz.sqrt();
         // Without an event the estimate and its SE are unchanged, and so are the limits
         // (the reverse Kaplan–Meier curves of follow-up step only at censorings).
-        let (lo, hi) = match (curve.lower.last(), curve.upper.last()) {
+        let (lo, hi) = match (lower.last(), upper.last()) {
             (Some(&lo), Some(&hi)) if d == 0.0 => (lo, hi),
             _ => confidence_limits(surv, se, conf_type, z),
         };
-        curve.time.push(t);
-        curve.n_risk.push(at_risk);
-        curve.n_event.push(d);
-        curve.n_censor.push(c);
-        curve.surv.push(surv);
-        curve.std_err.push(se);
-        curve.lower.push(lo);
-        curve.upper.push(hi);
-        curve.events += d;
+        surv_v.push(surv);
+        std_err.push(se);
+        lower.push(lo);
+        upper.push(hi);
+        events += d;
     }
-    curve
+    KmCurve {
+        time: table.time,
+        n_risk: table.n_risk,
+        n_event: table.n_event,
+        n_censor: table.n_censor,
+        surv: surv_v,
+        std_err,
+        lower,
+        upper,
+        conf_type,
+        conf_level,
+        n: table.n,
+        events,
+    }
 }
 
 /// R's `findq` (survival 3.5, `quantile.survfit`): the time where the cumulative

@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 use super::dist::chi_square_upper;
+use super::km::{time_tables, TimeTable};
 use super::SurvSample;
 
 /// Result of the two-group log-rank test.
@@ -22,29 +23,34 @@ pub struct LogRank {
 
 /// Two-group log-rank test; both samples sorted by time and unweighted.
 pub fn log_rank(a: &SurvSample, b: &SurvSample) -> LogRank {
-    let mut n_a: f64 = a.weight.iter().sum();
-    let mut n_b: f64 = b.weight.iter().sum();
+    let [a, ..] = time_tables(a, |_| true);
+    let [b, ..] = time_tables(b, |_| true);
+    log_rank_tables(&a, &b)
+}
+
+/// [`log_rank`] from the two groups' [`TimeTable`]s.
+pub fn log_rank_tables(a: &TimeTable, b: &TimeTable) -> LogRank {
     let (mut ia, mut ib) = (0usize, 0usize);
     let (mut obs_a, mut exp_a, mut obs_b, mut exp_b, mut var) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    // At a time where a group has no row, its number at risk is that of its next row.
+    let at = |g: &TimeTable, i: usize, t: f64| -> (f64, f64, bool) {
+        match g.time.get(i) {
+            Some(&ti) => (
+                g.n_risk[i],
+                if ti == t { g.n_event[i] } else { 0.0 },
+                ti == t,
+            ),
+            None => (0.0, 0.0, false),
+        }
+    };
     while ia < a.len() || ib < b.len() {
         let ta = a.time.get(ia).copied().unwrap_or(f64::INFINITY);
         let tb = b.time.get(ib).copied().unwrap_or(f64::INFINITY);
         let t = ta.min(tb);
-        let (mut d_a, mut r_a, mut d_b, mut r_b) = (0.0, 0.0, 0.0, 0.0);
-        while ia < a.len() && a.time[ia] == t {
-            if a.status[ia] {
-                d_a += a.weight[ia];
-            }
-            r_a += a.weight[ia];
-            ia += 1;
-        }
-        while ib < b.len() && b.time[ib] == t {
-            if b.status[ib] {
-                d_b += b.weight[ib];
-            }
-            r_b += b.weight[ib];
-            ib += 1;
-        }
+        let (n_a, d_a, here_a) = at(a, ia, t);
+        let (n_b, d_b, here_b) = at(b, ib, t);
+        ia += usize::from(here_a);
+        ib += usize::from(here_b);
         let d = d_a + d_b;
         let n = n_a + n_b;
         if d > 0.0 {
@@ -57,8 +63,6 @@ pub fn log_rank(a: &SurvSample, b: &SurvSample) -> LogRank {
                 var += d * (n_a / n) * (1.0 - n_a / n) * (n - d) / (n - 1.0);
             }
         }
-        n_a -= r_a;
-        n_b -= r_b;
     }
     let chi_square = if var > 0.0 {
         (obs_a - exp_a).powi(2) / var

@@ -92,45 +92,6 @@ impl SurvSample {
         }
     }
 
-    /// The subjects for which `first` is true and the others, each in the same (sorted)
-    /// order: one pass, writing every subject to both outputs and advancing only the one it
-    /// belongs to (no branch on the arm, which is interleaved at random).
-    pub fn split(&self, first: &[bool]) -> (Self, Self) {
-        let n = self.len();
-        let n_first = first.iter().take(n).filter(|&&f| f).count();
-        // One spare slot each: the subject written to the output it does not belong to
-        // lands there when that output is already full.
-        let mut a = (
-            vec![0.0; n_first + 1],
-            vec![false; n_first + 1],
-            vec![0.0; n_first + 1],
-        );
-        let mut b = (
-            vec![0.0; n - n_first + 1],
-            vec![false; n - n_first + 1],
-            vec![0.0; n - n_first + 1],
-        );
-        let (mut ia, mut ib) = (0usize, 0usize);
-        for (i, &f) in first.iter().enumerate().take(n) {
-            let (t, s, w) = (self.time[i], self.status[i], self.weight[i]);
-            (a.0[ia], a.1[ia], a.2[ia]) = (t, s, w);
-            (b.0[ib], b.1[ib], b.2[ib]) = (t, s, w);
-            ia += usize::from(f);
-            ib += usize::from(!f);
-        }
-        let finish = |(mut time, mut status, mut weight): (Vec<f64>, Vec<bool>, Vec<f64>), k| {
-            time.truncate(k);
-            status.truncate(k);
-            weight.truncate(k);
-            SurvSample {
-                time,
-                status,
-                weight,
-            }
-        };
-        (finish(a, ia), finish(b, ib))
-    }
-
     pub fn len(&self) -> usize {
         self.time.len()
     }
@@ -142,16 +103,6 @@ impl SurvSample {
     /// True when some weight differs from 1.
     pub fn is_weighted(&self) -> bool {
         self.weight.iter().any(|&w| w != 1.0)
-    }
-
-    /// The same subjects with the roles of event and censoring swapped (reverse
-    /// Kaplan–Meier for the median follow-up, Schemper & Smith 1996).
-    pub fn reversed(&self) -> Self {
-        SurvSample {
-            time: self.time.clone(),
-            status: self.status.iter().map(|s| !s).collect(),
-            weight: self.weight.clone(),
-        }
     }
 }
 
