@@ -593,23 +593,23 @@ pub fn match_with_model(
         sample,
     } = core;
     let patient_id = cohort.patient_ids();
+    // Each unit's row and identifier looked up in unit order (rows ascending), so that a
+    // pair costs one scattered read, not three.
+    let row_of_unit: Vec<usize> = design.used.iter().map(|&k| subgroup.rows[k]).collect();
+    let id_of_unit: Vec<crate::cohort::PatientId> =
+        row_of_unit.iter().map(|&r| patient_id(r)).collect();
     let n_pairs = matches.controls_of.iter().map(|(_, cs)| cs.len()).sum();
     let mut pairs = Vec::with_capacity(n_pairs);
     for (t, cs) in by_treated_unit(&matches, design.used.len()) {
-        let treated_id = patient_id(subgroup.rows[design.used[*t]]);
         for &c in cs {
-            pairs.push((
-                treated_id.clone(),
-                patient_id(subgroup.rows[design.used[c]]),
-            ));
+            pairs.push((id_of_unit[*t].clone(), id_of_unit[c].clone()));
         }
     }
-    let units = design
-        .used
+    let units = row_of_unit
         .iter()
         .enumerate()
-        .map(|(u, &k)| MatchedUnit {
-            row: subgroup.rows[k],
+        .map(|(u, &row)| MatchedUnit {
+            row,
             treated: treated[u],
             ps: fit.fitted[u],
             distance: distance[u],
