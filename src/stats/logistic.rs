@@ -60,54 +60,104 @@ fn mu_eta(eta: f64) -> f64 {
 
 /// Rows with identical covariates, grouped: `group_of[i]` indexes `first_row`. Grouping makes
 /// the fit O(groups) per iteration instead of O(n) — clinical covariates are mostly categorical.
-struct Groups {
-    group_of: Vec<u32>,
-    first_row: Vec<usize>,
+pub(crate) struct Groups {
+    pub group_of: Vec<u32>,
+    pub first_row: Vec<usize>,
 }
 
-/// A hash of each row (-0 and +0 alike), built column by column (the matrix is
-/// column-major, each column one contiguous slice) in blocks of rows whose hashes stay in
-/// the first-level cache while every column passes.
-fn row_hashes(x: &DMatrix<f64>) -> Vec<u64> {
+/// Grouping is tried from this many rows on, and used when it at least halves the rows.
+pub(crate) const GROUPING_MIN_ROWS: usize = 2000;
+
+pub(crate) fn worth_grouping(n: usize, groups: usize) -> bool {
+    n >= GROUPING_MIN_ROWS && groups * 2 <= n
+}
+
+/// One column of the rows to group: numbers (equal when `==`, so -0 and +0 alike and NaN
+/// equal to nothing) or codes (a factor's levels).
+#[derive(Clone, Copy)]
+pub(crate) enum KeyColumn<'a> {
+    Values(&'a [f64]),
+    Codes(&'a [u32]),
+}
+
+impl KeyColumn<'_> {
+    fn equal(&self, a: usize, b: usize) -> bool {
+        match self {
+            KeyColumn::Values(v) => v[a] == v[b],
+            KeyColumn::Codes(c) => c[a] == c[b],
+        }
+    }
+
+    /// Every row equals its group's first row in this column.
+    fn confirms(&self, groups: &Groups) -> bool {
+        fn check<T: Copy + PartialEq>(col: &[T], g: &Groups) -> bool {
+            // The groups' values first (a small table), then one sequential pass.
+            let first: Vec<T> = g.first_row.iter().map(|&r| col[r]).collect();
+            g.group_of
+                .iter()
+                .zip(col)
+                .all(|(&k, &v)| v == first[k as usize])
+        }
+        match self {
+            KeyColumn::Values(v) => check(v, groups),
+            KeyColumn::Codes(c) => check(c, groups),
+        }
+    }
+}
+
+/// A hash of each row (-0 and +0 alike), built column by column (each column one contiguous
+/// slice) in blocks of rows whose hashes stay in the first-level cache while every column
+/// passes.
+fn row_hashes(columns: &[KeyColumn], n: usize) -> Vec<u64> {
     const BLOCK: usize = 1024;
-    let n = x.nrows();
     let mut hashes = vec![0x9E37_79B9_7F4A_7C15u64; n];
+    let mix = |h: &mut u64, key: u64| {
+        let m = (*h ^ key).wrapping_mul(0x100_0000_01B3);
+        *h = m ^ (m >> 29);
+    };
     for start in (0..n).step_by(BLOCK) {
         let end = (start + BLOCK).min(n);
-        for j in 0..x.ncols() {
-            let column = &x.as_slice()[j * n + start..j * n + end];
-            for (h, &v) in hashes[start..end].iter_mut().zip(column) {
-                let m = (*h ^ (v + 0.0).to_bits()).wrapping_mul(0x100_0000_01B3);
-                *h = m ^ (m >> 29);
+        for col in columns {
+            let block = hashes[start..end].iter_mut();
+            match col {
+                KeyColumn::Values(v) => {
+                    for (h, &x) in block.zip(&v[start..end]) {
+                        mix(h, (x + 0.0).to_bits());
+                    }
+                }
+                KeyColumn::Codes(c) => {
+                    for (h, &x) in block.zip(&c[start..end]) {
+                        mix(h, u64::from(x));
+                    }
+                }
             }
         }
     }
     hashes
 }
 
-fn group_rows(x: &DMatrix<f64>) -> Groups {
-    let hashes = row_hashes(x);
+/// The `n` rows of `columns` grouped (numbered by first appearance).
+pub(crate) fn group_rows(columns: &[KeyColumn], n: usize) -> Groups {
+    let hashes = row_hashes(columns, n);
     // Group by the 64-bit hash alone, then confirm column by column: reading down a column
     // is sequential (comparing two rows across columns is p scattered reads each). Equal rows
     // always share a hash, so when every row equals its group's first row the groups are
     // exactly those of comparing rows; a hash collision (different rows, one hash) sends
     // the grouping to the row-by-row comparison.
     let groups = group_by_hash(&hashes, |_, _| true);
-    let confirmed = (0..x.ncols()).all(|j| {
-        let col = x.column(j);
-        let col = col.as_slice();
-        groups
-            .group_of
-            .iter()
-            .zip(col)
-            .all(|(&g, &v)| v == col[groups.first_row[g as usize]])
-    });
-    if confirmed {
+    if columns.iter().all(|c| c.confirms(&groups)) {
         groups
     } else {
-        let same = |a: usize, b: usize| (0..x.ncols()).all(|j| x[(a, j)] == x[(b, j)]);
+        let same = |a: usize, b: usize| columns.iter().all(|c| c.equal(a, b));
         group_by_hash(&hashes, same)
     }
+}
+
+fn matrix_columns(x: &DMatrix<f64>) -> Vec<KeyColumn<'_>> {
+    let n = x.nrows();
+    (0..x.ncols())
+        .map(|j| KeyColumn::Values(&x.as_slice()[j * n..(j + 1) * n]))
+        .collect()
 }
 
 /// Rows in groups of equal hash for which `same(first row of the group, row)` holds, numbered
@@ -161,7 +211,30 @@ fn unit_deviance(s: f64, m: f64, mu: f64) -> f64 {
 /// response is averaged within the unit, every later step depends on the covariates only), so
 /// the path, the iteration count and the estimate are the same up to rounding.
 pub fn logistic_fit(x: &DMatrix<f64>, y: &[f64]) -> Result<LogisticFit, LogisticError> {
-    let (n, p) = (x.nrows(), x.ncols());
+    let n = x.nrows();
+    check(n, x.ncols(), y)?;
+    let groups = (n >= GROUPING_MIN_ROWS)
+        .then(|| group_rows(&matrix_columns(x), n))
+        .filter(|g| worth_grouping(n, g.first_row.len()));
+    match groups {
+        None => logistic_fit_units(x.clone(), None, y),
+        Some(g) => {
+            // Column by column: the first rows ascend, so each column is read front to back
+            // (row by row, every value would be a different cache line of a large matrix).
+            let p = x.ncols();
+            let mut xu = DMatrix::zeros(g.first_row.len(), p);
+            for j in 0..p {
+                let (from, to) = (x.column(j), &mut xu.column_mut(j));
+                for (u, &r) in g.first_row.iter().enumerate() {
+                    to[u] = from[r];
+                }
+            }
+            logistic_fit_units(xu, Some(&g.group_of), y)
+        }
+    }
+}
+
+fn check(n: usize, p: usize, y: &[f64]) -> Result<usize, LogisticError> {
     if n <= p {
         return Err(LogisticError::TooFewRows { n, p });
     }
@@ -170,29 +243,30 @@ pub fn logistic_fit(x: &DMatrix<f64>, y: &[f64]) -> Result<LogisticFit, Logistic
         let only = if ones == 0 { "0" } else { "1" };
         return Err(LogisticError::ConstantOutcome { only });
     }
-    let groups = (n >= 2000)
-        .then(|| group_rows(x))
-        .filter(|g| g.first_row.len() * 2 <= n);
+    Ok(ones)
+}
+
+/// [`logistic_fit`] of rows already grouped by the caller: `xu` holds one row per group
+/// and `group_of[i]` is row i's group (`None`: `xu` is the rows themselves).
+pub(crate) fn logistic_fit_units(
+    xu: DMatrix<f64>,
+    group_of: Option<&[u32]>,
+    y: &[f64],
+) -> Result<LogisticFit, LogisticError> {
+    let n = y.len();
+    let p = xu.ncols();
+    let ones = check(n, p, y)?;
     // Units: rows, or groups of identical rows with trials m and successes s.
-    let (xu, m, s): (DMatrix<f64>, Vec<f64>, Vec<f64>) = match &groups {
-        None => (x.clone(), vec![1.0; n], y.to_vec()),
-        Some(g) => {
-            let k = g.first_row.len();
-            // Column by column: the first rows ascend, so each column is read front to back
-            // (row by row, every value would be a different cache line of a large matrix).
-            let mut xu = DMatrix::zeros(k, p);
-            for j in 0..p {
-                let (from, to) = (x.column(j), &mut xu.column_mut(j));
-                for (u, &r) in g.first_row.iter().enumerate() {
-                    to[u] = from[r];
-                }
-            }
+    let (m, s) = match group_of {
+        None => (vec![1.0; n], y.to_vec()),
+        Some(group_of) => {
+            let k = xu.nrows();
             let (mut m, mut s) = (vec![0.0; k], vec![0.0; k]);
-            for (i, &gi) in g.group_of.iter().enumerate() {
+            for (i, &gi) in group_of.iter().enumerate() {
                 m[gi as usize] += 1.0;
                 s[gi as usize] += y[i];
             }
-            (xu, m, s)
+            (m, s)
         }
     };
     let k = xu.nrows();
@@ -271,11 +345,11 @@ pub fn logistic_fit(x: &DMatrix<f64>, y: &[f64]) -> Result<LogisticFit, Logistic
     };
     let eps10 = 10.0 * f64::EPSILON;
     let separation = mu.iter().any(|&v| v > 1.0 - eps10 || v < eps10);
-    let (linear_predictor, fitted) = match &groups {
+    let (linear_predictor, fitted) = match group_of {
         None => (eta, mu),
-        Some(g) => (
-            g.group_of.iter().map(|&u| eta[u as usize]).collect(),
-            g.group_of.iter().map(|&u| mu[u as usize]).collect(),
+        Some(group_of) => (
+            group_of.iter().map(|&u| eta[u as usize]).collect(),
+            group_of.iter().map(|&u| mu[u as usize]).collect(),
         ),
     };
     Ok(LogisticFit {
@@ -310,9 +384,9 @@ mod tests {
             if case % 3 == 0 {
                 x[(5, 0)] = -0.0;
             }
-            let fast = group_rows(&x);
+            let fast = group_rows(&matrix_columns(&x), n);
             let same = |a: usize, b: usize| (0..p).all(|j| x[(a, j)] == x[(b, j)]);
-            let exact = group_by_hash(&row_hashes(&x), same);
+            let exact = group_by_hash(&row_hashes(&matrix_columns(&x), n), same);
             assert_eq!(fast.group_of, exact.group_of, "case {case}");
             assert_eq!(fast.first_row, exact.first_row, "case {case}");
         }
