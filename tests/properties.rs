@@ -161,6 +161,35 @@ proptest! {
         prop_assert_eq!(got, want);
     }
 
+    /// A text column's levels are its distinct texts sorted, and each cell's code names its
+    /// own text (missing codes aside), whether a column has a few levels (found by
+    /// comparison) or more than 16 (a hash map takes over mid-column).
+    #[test]
+    fn text_levels_name_each_cell(cells in prop::collection::vec(0u8..40, 1..300), spread in 1u8..40) {
+        let text = |c: u8| match c % spread {
+            0 => "NA".to_string(),
+            k => format!("level {k}"),
+        };
+        let mut csv = String::from("id,t\n");
+        for (i, &c) in cells.iter().enumerate() {
+            csv.push_str(&format!("{i},{}\n", text(c)));
+        }
+        let cohort = survival_explorer::cohort::read_csv_bytes("t.csv", csv.into_bytes()).unwrap();
+        let ColumnData::Text { codes, levels } = &cohort.column("t").unwrap().data else {
+            return Ok(());
+        };
+        let mut want: Vec<String> = cells.iter().map(|&c| text(c)).filter(|t| t != "NA").collect();
+        want.sort();
+        want.dedup();
+        prop_assert_eq!(levels, &want);
+        for (&c, &code) in cells.iter().zip(codes) {
+            match levels.get(code as usize) {
+                Some(level) => prop_assert_eq!(level, &text(c)),
+                None => prop_assert_eq!(text(c), "NA"),
+            }
+        }
+    }
+
     /// The cohort's cached row order, read for a subset of rows, is the order a sort of the
     /// subset's values gives (ties in subset order, -0 equal to 0, missing last), for one
     /// column and for a sum of two (an endpoint's time can be a sum).

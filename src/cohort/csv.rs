@@ -160,6 +160,9 @@ fn sniff(file: &str, text: &str, first_line: usize) -> Result<(CsvFormat, usize)
     let mut records = 0usize;
     let mut decimal_comma = false;
     let mut field_start = 0usize;
+    // The current physical line: where it starts, and whether it has an ASCII byte that is
+    // neither whitespace nor control (then it is not blank without looking again).
+    let (mut line_begin, mut has_text) = (0usize, false);
     let mut check_field = |start: usize, end: usize| {
         if separator != b',' {
             let f = text[start..end].trim();
@@ -176,7 +179,34 @@ fn sniff(file: &str, text: &str, first_line: usize) -> Result<(CsvFormat, usize)
         }
     };
     while i < bytes.len() {
+        // A comma-separated line without quotes (nearly every line of most files) is
+        // counted whole: its fields are its commas + 1, no state to follow byte by byte.
+        if separator == b',' && !inside && fields == 1 && i == field_start {
+            let rest = &bytes[i..];
+            if let Some(len) = rest.iter().position(|&b| b == b'\n') {
+                let line_bytes = &rest[..len];
+                if !line_bytes.contains(&b'"') {
+                    let here = 1 + line_bytes.iter().filter(|&&b| b == b',').count();
+                    let blank = here == 1 && text[i..i + len].trim().is_empty();
+                    if !blank {
+                        if here != expected {
+                            return Err(fail(format!(
+                                "line {record_line}: {here} fields, but the header has {expected} ({} separated); is a separator or a quote missing?",
+                                sep_name(separator)
+                            )));
+                        }
+                        records += 1;
+                    }
+                    i += len + 1;
+                    line += 1;
+                    record_line = line;
+                    (line_begin, has_text, field_start) = (i, false, i);
+                    continue;
+                }
+            }
+        }
         let b = bytes[i];
+        has_text |= b > b' ' && b < 0x80;
         if inside {
             if b == b'"' {
                 if bytes.get(i + 1) == Some(&b'"') {
@@ -186,6 +216,7 @@ fn sniff(file: &str, text: &str, first_line: usize) -> Result<(CsvFormat, usize)
                 }
             } else if b == b'\n' {
                 line += 1;
+                (line_begin, has_text) = (i + 1, false);
             }
         } else if b == b'"' && at_field_start {
             inside = true;
@@ -199,7 +230,7 @@ fn sniff(file: &str, text: &str, first_line: usize) -> Result<(CsvFormat, usize)
             continue;
         } else if b == b'\n' {
             check_field(field_start, i);
-            let blank = text[line_start(bytes, i)..i].trim().is_empty();
+            let blank = !has_text && text[line_begin..i].trim().is_empty();
             if !blank {
                 if fields != expected {
                     return Err(fail(format!(
@@ -211,6 +242,7 @@ fn sniff(file: &str, text: &str, first_line: usize) -> Result<(CsvFormat, usize)
             }
             line += 1;
             record_line = line;
+            (line_begin, has_text) = (i + 1, false);
             fields = 1;
             at_field_start = true;
             field_start = i + 1;

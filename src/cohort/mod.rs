@@ -752,11 +752,12 @@ pub fn build_column(name: String, cells: &[Option<&str>]) -> Column {
 pub fn build_column_with(name: String, cells: &[Option<&str>], decimal_comma: bool) -> Column {
     let mut numbers = Vec::with_capacity(cells.len());
     let mut numeric = true;
+    // The cells are trimmed below: parsed without trimming again.
     let parse = |s: &str| {
         if decimal_comma && s.contains(',') {
-            parse_number(&s.replacen(',', ".", 1))
+            parse_trimmed_number(&s.replacen(',', ".", 1))
         } else {
-            parse_number(s)
+            parse_trimmed_number(s)
         }
     };
     for cell in cells {
@@ -775,16 +776,33 @@ pub fn build_column_with(name: String, cells: &[Option<&str>], decimal_comma: bo
     if numeric {
         return Column::new(name, ColumnData::Numeric(numbers));
     }
-    // Distinct texts in order of first appearance (no copies), then sorted into levels.
+    // Distinct texts in order of first appearance (no copies), then sorted into levels. A
+    // few levels (arms, grades, responses) are found by comparing with each; a hash map
+    // takes over past 16.
+    const FEW: usize = 16;
     let mut index: std::collections::HashMap<&str, u32> = std::collections::HashMap::new();
     let mut seen: Vec<&str> = Vec::new();
     let first_codes: Vec<u32> = cells
         .iter()
         .map(|c| match c.map(str::trim) {
-            Some(s) if !is_missing_code(s) => *index.entry(s).or_insert_with(|| {
-                seen.push(s);
-                (seen.len() - 1) as u32
-            }),
+            Some(s) if !is_missing_code(s) => {
+                if seen.len() <= FEW {
+                    if let Some(k) = seen.iter().position(|&t| t == s) {
+                        return k as u32;
+                    }
+                    if seen.len() == FEW {
+                        index.extend(seen.iter().enumerate().map(|(k, &t)| (t, k as u32)));
+                    }
+                }
+                if seen.len() < FEW {
+                    seen.push(s);
+                    return (seen.len() - 1) as u32;
+                }
+                *index.entry(s).or_insert_with(|| {
+                    seen.push(s);
+                    (seen.len() - 1) as u32
+                })
+            }
             _ => MISSING,
         })
         .collect();
@@ -813,7 +831,10 @@ pub fn build_column_with(name: String, cells: &[Option<&str>], decimal_comma: bo
 
 /// Parses a number as written in a data file ("12", "-3.5", "1e3", "Inf"); `None` if not one.
 pub fn parse_number(s: &str) -> Option<f64> {
-    let s = s.trim();
+    parse_trimmed_number(s.trim())
+}
+
+fn parse_trimmed_number(s: &str) -> Option<f64> {
     let first = s.as_bytes().first()?;
     // Rust's parser also takes "infinity" and "nan"; accept only what data files use.
     if !(first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.')) && s != "Inf" {

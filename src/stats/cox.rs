@@ -414,7 +414,9 @@ fn centred(d: &CoxData) -> Centred {
     let two_values = match xc.first() {
         Some(&x0) if d.p == 1 => {
             let x1 = xc.iter().copied().find(|&v| v != x0).unwrap_or(x0);
-            xc.iter().all(|&v| v == x0 || v == x1).then_some([x0, x1])
+            // A fold, not `all`: without early exit the check vectorizes.
+            let two = xc.iter().fold(true, |ok, &v| ok & ((v == x0) | (v == x1)));
+            two.then_some([x0, x1])
         }
         _ => None,
     };
