@@ -41,9 +41,12 @@ pub fn sorted_order(time: &[f64]) -> Vec<u32> {
         pairs.sort_unstable();
         return pairs.into_iter().map(|(_, i)| i).collect();
     }
+    let mut keys: Vec<u64> = time.iter().map(|&t| key(t)).collect();
+    if let Some(order) = order_by_few_keys(&keys) {
+        return order;
+    }
     const BITS: u32 = 11;
     const BUCKETS: usize = 1 << BITS;
-    let mut keys: Vec<u64> = time.iter().map(|&t| key(t)).collect();
     let mut idx: Vec<u32> = (0..n as u32).collect();
     let mut keys2 = vec![0u64; n];
     let mut idx2 = vec![0u32; n];
@@ -73,6 +76,68 @@ pub fn sorted_order(time: &[f64]) -> Vec<u32> {
         shift += BITS;
     }
     idx
+}
+
+/// The stable order of `keys` when they take few distinct values (at most one per 8
+/// keys: times in days or rounded months, a propensity score from categorical
+/// covariates): the distinct keys are sorted and the keys counted into place (two passes,
+/// where the radix sort makes up to six). `None` as soon as the keys prove too many.
+fn order_by_few_keys(keys: &[u64]) -> Option<Vec<u32>> {
+    let n = keys.len();
+    let limit = n / 8;
+    let cap = (2 * limit).next_power_of_two().max(16);
+    let mask = cap - 1;
+    // Open addressing: slot → distinct key; each key's slot remembered.
+    let mut table: Vec<Option<u64>> = vec![None; cap];
+    let mut slot_of = Vec::with_capacity(n);
+    let mut distinct = 0usize;
+    for &k in keys {
+        let mut slot = (k.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as usize & mask;
+        loop {
+            match table[slot] {
+                Some(t) if t == k => break,
+                Some(_) => slot = (slot + 1) & mask,
+                None => {
+                    distinct += 1;
+                    if distinct > limit {
+                        return None;
+                    }
+                    table[slot] = Some(k);
+                    break;
+                }
+            }
+        }
+        slot_of.push(slot as u32);
+    }
+    // Rank of each distinct key, then a counting sort by rank (stable: input order kept).
+    let mut present: Vec<(u64, u32)> = table
+        .iter()
+        .enumerate()
+        .filter_map(|(slot, k)| k.map(|k| (k, slot as u32)))
+        .collect();
+    present.sort_unstable();
+    let mut start_of_slot = vec![0u32; cap];
+    let mut count = vec![0u32; present.len() + 1];
+    let mut rank_of_slot = vec![0u32; cap];
+    for (rank, &(_, slot)) in present.iter().enumerate() {
+        rank_of_slot[slot as usize] = rank as u32;
+    }
+    for &slot in &slot_of {
+        count[rank_of_slot[slot as usize] as usize + 1] += 1;
+    }
+    for r in 0..present.len() {
+        count[r + 1] += count[r];
+    }
+    for (&(_, slot), &c) in present.iter().zip(&count) {
+        start_of_slot[slot as usize] = c;
+    }
+    let mut order = vec![0u32; n];
+    for (i, &slot) in slot_of.iter().enumerate() {
+        let at = &mut start_of_slot[slot as usize];
+        order[*at as usize] = i as u32;
+        *at += 1;
+    }
+    Some(order)
 }
 
 impl SurvSample {
@@ -203,18 +268,29 @@ mod tests {
     #[test]
     fn radix_order_equals_stable_sort() {
         let mut rng = crate::rng::SplitMix64::new(9);
-        for n in [10, 5000, 20_000] {
+        // Few distinct values (counted into place), about n/8 of them (either way), and
+        // all distinct (0: radix sort); with -0, infinities and NaN.
+        for (n, values) in [
+            (10, 300),
+            (5000, 300),
+            (20_000, 300),
+            (20_000, 2400),
+            (20_000, 2600),
+            (20_000, 0),
+        ] {
             let t: Vec<f64> = (0..n)
-                .map(|_| match rng.below(4) {
+                .map(|_| match rng.below(8) {
                     0 => -(rng.below(50) as f64) / 7.0,
                     1 => f64::INFINITY,
-                    _ => (rng.below(300) as f64) / 3.0,
+                    2 if n > 10 && rng.below(50) == 0 => f64::NAN,
+                    _ if values == 0 => rng.next_f64() * 100.0,
+                    _ => (rng.below(values) as f64) / 3.0,
                 })
                 .collect();
             let mut expect: Vec<u32> = (0..n as u32).collect();
             // -0 and +0 are the same time.
             expect.sort_by(|&a, &b| (t[a as usize] + 0.0).total_cmp(&(t[b as usize] + 0.0)));
-            assert_eq!(sorted_order(&t), expect, "n = {n}");
+            assert_eq!(sorted_order(&t), expect, "n = {n}, {values} values");
         }
     }
 
