@@ -346,12 +346,14 @@ fn find_quantile(x: &[f64], y: &[f64], p: f64, tol: f64) -> f64 {
     }
     // approx(y ± tol, 1:n, p, method = "constant", f = 1): the first knot at or above p.
     let first_knot_at_or_above = |shift: f64| -> Option<usize> {
-        let mut knots: Vec<(f64, usize)> = ys
-            .iter()
-            .enumerate()
-            .filter(|(_, v)| !v.is_nan())
-            .map(|(k, &v)| (v + shift, k))
-            .collect();
+        // Sized once (collecting a filter would grow the vector step by step).
+        let mut knots: Vec<(f64, usize)> = Vec::with_capacity(ys.len());
+        knots.extend(
+            ys.iter()
+                .enumerate()
+                .filter(|(_, v)| !v.is_nan())
+                .map(|(k, &v)| (v + shift, k)),
+        );
         if !monotone {
             knots.sort_by(|a, b| a.0.total_cmp(&b.0));
         }
