@@ -11,6 +11,8 @@
 use nalgebra::{DMatrix, DVector};
 use serde::{Deserialize, Serialize};
 
+use super::tied_runs_from_last;
+
 /// How tied event times enter the partial likelihood.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -127,16 +129,9 @@ struct TwoValueRisk {
 
 impl TwoValueRisk {
     fn new(d: &CoxData, xc: &[f64], x: [f64; 2]) -> Self {
-        let n = d.time.len();
         let (mut at_risk, mut dead) = (Vec::new(), Vec::new());
         let mut w_at_risk = [0.0; 2];
-        let mut end = n;
-        while end > 0 {
-            let t = d.time[end - 1];
-            let mut start = end;
-            while start > 0 && d.time[start - 1] == t {
-                start -= 1;
-            }
+        for (start, end) in tied_runs_from_last(d.time) {
             let mut w_dead = [0.0; 2];
             let mut ndead = 0u32;
             // Without branches: the arm and the status are at random from one subject to
@@ -153,7 +148,6 @@ impl TwoValueRisk {
                 at_risk.push(w_at_risk);
                 dead.push((w_dead, ndead));
             }
-            end = start;
         }
         TwoValueRisk { x, at_risk, dead }
     }
@@ -222,16 +216,9 @@ fn derivs1_with(
     ties: Ties,
     mut exp_of: impl FnMut(f64, f64) -> f64,
 ) -> Derivs {
-    let n = d.time.len();
     let (mut loglik, mut u, mut imat) = (0.0, 0.0, 0.0);
     let (mut denom, mut a, mut c) = (0.0, 0.0, 0.0);
-    let mut end = n;
-    while end > 0 {
-        let t = d.time[end - 1];
-        let mut start = end;
-        while start > 0 && d.time[start - 1] == t {
-            start -= 1;
-        }
+    for (start, end) in tied_runs_from_last(d.time) {
         let (mut ndead, mut deadwt, mut denom2, mut a2, mut c2) = (0u32, 0.0, 0.0, 0.0, 0.0);
         for i in start..end {
             let x = xc[i];
@@ -269,7 +256,6 @@ fn derivs1_with(
                 }
             }
         }
-        end = start;
     }
     Derivs {
         loglik,
@@ -298,13 +284,7 @@ fn derivs(d: &CoxData, xc: &Centred, beta: &[f64], ties: Ties) -> Derivs {
     let mut denom = 0.0;
     let mut xi = vec![0.0; p];
     let mut cache = [(f64::NAN, 0.0); 2];
-    let mut end = n;
-    while end > 0 {
-        let t = d.time[end - 1];
-        let mut start = end;
-        while start > 0 && d.time[start - 1] == t {
-            start -= 1;
-        }
+    for (start, end) in tied_runs_from_last(d.time) {
         // Add everyone with this time to the risk set; collect the deaths.
         let (mut ndead, mut deadwt, mut denom2) = (0u32, 0.0, 0.0);
         a2.iter_mut().for_each(|v| *v = 0.0);
@@ -366,7 +346,6 @@ fn derivs(d: &CoxData, xc: &Centred, beta: &[f64], ties: Ties) -> Derivs {
                 }
             }
         }
-        end = start;
     }
     for j in 0..p {
         for k in 0..j {
@@ -542,13 +521,8 @@ fn score_residuals(d: &CoxData, xc: &Centred, beta: &[f64], ties: Ties) -> DMatr
     let mut steps: Vec<Step> = Vec::new();
     let mut denom = 0.0;
     let mut a = vec![0.0; p];
-    let mut end = n;
-    while end > 0 {
-        let t = d.time[end - 1];
-        let mut start = end;
-        while start > 0 && d.time[start - 1] == t {
-            start -= 1;
-        }
+    for (start, end) in tied_runs_from_last(d.time) {
+        let t = d.time[start];
         let (mut ndead, mut deadwt, mut denom2) = (0u32, 0.0, 0.0);
         let mut a2 = vec![0.0; p];
         for i in start..end {
@@ -608,7 +582,6 @@ fn score_residuals(d: &CoxData, xc: &Centred, beta: &[f64], ties: Ties) -> DMatr
                 });
             }
         }
-        end = start;
     }
     steps.reverse();
     // Cumulative sums over event times <= t, for subjects not tied with deaths at t.

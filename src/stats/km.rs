@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::dist::normal_quantile;
-use super::SurvSample;
+use super::{tied_runs_from_last, SurvSample};
 
 /// Tolerance R uses to decide that a survival value "is" a quantile: sqrt(machine epsilon).
 pub const QUANTILE_TOLERANCE: f64 = 1.490_116_119_384_765_6e-8;
@@ -196,13 +196,8 @@ pub fn time_tables(sample: &SurvSample, first: impl Fn(usize) -> bool) -> [TimeT
         tables[2].n += w;
     }
     let mut at_risk = [0.0f64; 3];
-    let mut end = n;
-    while end > 0 {
-        let t = time[end - 1];
-        let mut start = end;
-        while start > 0 && time[start - 1] == t {
-            start -= 1;
-        }
+    for (start, end) in tied_runs_from_last(time) {
+        let t = time[start];
         for i in (start..end).rev() {
             let (w, f) = (weight[i], mask(first(i)));
             at_risk[0] += w * f;
@@ -229,7 +224,6 @@ pub fn time_tables(sample: &SurvSample, first: impl Fn(usize) -> bool) -> [TimeT
                 tables[g].push(t, at_risk[g], event[g], censor[g]);
             }
         }
-        end = start;
     }
     for table in &mut tables {
         table.reverse_rows();

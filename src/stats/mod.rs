@@ -171,6 +171,26 @@ impl SurvSample {
     }
 }
 
+/// The runs of equal values of a sorted slice as `(start, end)` index ranges, from the last
+/// run to the first (how the risk-set sums are accumulated: everyone at a time or later).
+/// NaN equals nothing: each NaN is a run of its own.
+pub(crate) fn tied_runs_from_last(time: &[f64]) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let mut end = time.len();
+    std::iter::from_fn(move || {
+        if end == 0 {
+            return None;
+        }
+        let t = time[end - 1];
+        let mut start = end - 1;
+        while start > 0 && time[start - 1] == t {
+            start -= 1;
+        }
+        let run = (start, end);
+        end = start;
+        Some(run)
+    })
+}
+
 /// [`timefix`] for times already sorted ascending: O(n), and the order is kept.
 pub fn timefix_sorted(times: &mut [f64]) {
     let tol = km::QUANTILE_TOLERANCE;
