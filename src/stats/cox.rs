@@ -114,6 +114,19 @@ fn derivs1(d: &CoxData, xc: &Centred, beta: f64, ties: Ties) -> Derivs {
     })
 }
 
+/// A death time's increments of the log-likelihood, score and information without Efron's
+/// correction (Breslow, or a single death): `deadwt` the deaths' weight, `denom`, `a`, `c`
+/// the risk set's Σ w·exp(xβ), Σ w·exp(xβ)·x, Σ w·exp(xβ)·x².
+#[inline]
+fn breslow_terms(deadwt: f64, denom: f64, a: f64, c: f64) -> (f64, f64, f64) {
+    let tj = a / denom;
+    (
+        -(deadwt * denom.ln()),
+        -(deadwt * tj),
+        deadwt * (c - tj * a) / denom,
+    )
+}
+
 /// One covariate taking two values (the arm: every endpoint's model), summed once per death
 /// time. With x ∈ {x₀, x₁} every risk-set sum is e₀·W₀ + e₁·W₁ (eᵥ = exp(xᵥ·β), Wᵥ the
 /// weight at risk with value v), so an iteration of Newton–Raphson walks the death times
@@ -167,10 +180,8 @@ impl TwoValueRisk {
             loglik += beta * xdead;
             u += xdead;
             if ties == Ties::Breslow || ndead == 1 {
-                loglik -= deadwt * denom.ln();
-                let tj = a / denom;
-                u -= deadwt * tj;
-                imat += deadwt * (c - tj * a) / denom;
+                let (dl, du, di) = breslow_terms(deadwt, denom, a, c);
+                (loglik, u, imat) = (loglik + dl, u + du, imat + di);
             } else {
                 let (q0, q1) = (e0 * d0, e1 * d1);
                 let denom2 = q0 + q1;
@@ -240,10 +251,8 @@ fn derivs1_with(
         }
         if ndead > 0 {
             if ties == Ties::Breslow || ndead == 1 {
-                loglik -= deadwt * denom.ln();
-                let tj = a / denom;
-                u -= deadwt * tj;
-                imat += deadwt * (c - tj * a) / denom;
+                let (dl, du, di) = breslow_terms(deadwt, denom, a, c);
+                (loglik, u, imat) = (loglik + dl, u + du, imat + di);
             } else {
                 let meanwt = deadwt / ndead as f64;
                 for m in 0..ndead {
