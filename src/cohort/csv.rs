@@ -153,6 +153,12 @@ fn sniff(file: &str, text: &str, first_line: usize) -> Result<(CsvFormat, usize)
         }
     }
     let expected = best + 1;
+    let ragged = |line: usize, fields: usize| {
+        fail(format!(
+            "line {line}: {fields} fields, but the header has {expected} ({} separated); is a separator or a quote missing?",
+            sep_name(separator)
+        ))
+    };
     let bytes = text.as_bytes();
     let (mut i, mut line, mut record_line) = (0usize, first_line, first_line);
     let (mut fields, mut inside, mut at_field_start) = (1usize, false, true);
@@ -190,10 +196,7 @@ fn sniff(file: &str, text: &str, first_line: usize) -> Result<(CsvFormat, usize)
                     let blank = here == 1 && text[i..i + len].trim().is_empty();
                     if !blank {
                         if here != expected {
-                            return Err(fail(format!(
-                                "line {record_line}: {here} fields, but the header has {expected} ({} separated); is a separator or a quote missing?",
-                                sep_name(separator)
-                            )));
+                            return Err(ragged(record_line, here));
                         }
                         records += 1;
                     }
@@ -233,10 +236,7 @@ fn sniff(file: &str, text: &str, first_line: usize) -> Result<(CsvFormat, usize)
             let blank = !has_text && text[line_begin..i].trim().is_empty();
             if !blank {
                 if fields != expected {
-                    return Err(fail(format!(
-                        "line {record_line}: {fields} fields, but the header has {expected} ({} separated); is a separator or a quote missing?",
-                        sep_name(separator)
-                    )));
+                    return Err(ragged(record_line, fields));
                 }
                 records += 1;
             }
