@@ -46,6 +46,37 @@ fn an_arm_without_usable_times_has_no_rmst() {
     assert!(ep.rmst_difference.value.is_nan());
 }
 
+/// A time written "-0" is the time 0: every time is tied here (timefix leaves the times
+/// alone), and no curve, in either arm, shows a negative zero; an arm with no usable time
+/// has n = +0, not -0.
+#[test]
+fn a_negative_zero_time_is_time_zero() {
+    let c = cohort(
+        "arm,os_months,os_event\nsorafenib,-0,1\nlenvatinib,0,1\nsorafenib,0,0\nlenvatinib,-0,0\n",
+    );
+    let r = analyze(&c, &Spec::default()).unwrap();
+    let ep = r.endpoints.get("os").unwrap();
+    for arm in ["lenvatinib", "sorafenib"].map(|a| ep.arms.get(a).unwrap()) {
+        let curve = arm.curve.as_ref().unwrap();
+        assert!(
+            curve.time.iter().all(|t| t.to_bits() == 0.0f64.to_bits()),
+            "{:?}",
+            curve.time
+        );
+    }
+    let c = cohort("arm,os_months,os_event\nsorafenib,1,1\nsorafenib,2,0\nlenvatinib,NA,1\n");
+    let r = analyze(&c, &Spec::default()).unwrap();
+    let n = r
+        .endpoints
+        .get("os")
+        .unwrap()
+        .arms
+        .get("lenvatinib")
+        .unwrap()
+        .n;
+    assert_eq!(n.to_bits(), 0.0f64.to_bits());
+}
+
 #[test]
 fn a_caliper_that_matches_nobody_is_an_error() {
     let mut text = String::from("arm,os_months,os_event,x\n");

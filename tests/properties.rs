@@ -259,7 +259,7 @@ proptest! {
                     if s.status[i] { d += s.weight[i] } else { c += s.weight[i] }
                     k += 1;
                 }
-                rows.push([time, at_risk, d, c].map(f64::to_bits));
+                rows.push([time + 0.0, at_risk, d, c].map(f64::to_bits));
             }
             let got: Vec<[u64; 4]> = (0..table.len())
                 .map(|r| [table.time[r], table.n_risk[r], table.n_event[r], table.n_censor[r]].map(f64::to_bits))

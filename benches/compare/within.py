@@ -4,6 +4,7 @@ Usage: python3 within.py TOL OLD.json NEW.json  (exit status 1 when they differ)
 Prints the largest relative difference and where it is.
 """
 import json
+import math
 import sys
 
 
@@ -28,7 +29,9 @@ def main():
                 walk(x, y, f"{path}[{i}]")
         elif (isinstance(a, (int, float)) and isinstance(b, (int, float))
               and not isinstance(a, bool) and not isinstance(b, bool)):
-            if a != b:
+            if a == b == 0 and math.copysign(1, a) != math.copysign(1, b):
+                other.append(f"{path}: {a!r} vs {b!r} (sign of zero)")
+            elif a != b:
                 rel = abs(a - b) / max(abs(a), abs(b))
                 if rel > worst[0]:
                     worst[:] = [rel, path]

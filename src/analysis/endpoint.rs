@@ -279,7 +279,8 @@ pub(crate) fn prepare_endpoint(
     // time order below: one random read per subject instead of six.
     let mut subjects = Vec::with_capacity(n);
     for (k, &r) in sample.rows.iter().enumerate() {
-        let t: f64 = time_cols.iter().map(|c| c[r]).sum();
+        // + 0.0: a time of -0 is the time 0 (as the sort and R take it), and written so.
+        let t: f64 = time_cols.iter().map(|c| c[r]).sum::<f64>() + 0.0;
         let e = events[r];
         if t.is_nan() {
             missing_time += 1;

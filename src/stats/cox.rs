@@ -11,7 +11,7 @@
 use nalgebra::{DMatrix, DVector};
 use serde::{Deserialize, Serialize};
 
-use super::tied_runs_from_last;
+use super::{kept, tied_runs_from_last};
 
 /// How tied event times enter the partial likelihood.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
@@ -148,13 +148,13 @@ impl TwoValueRisk {
             let mut w_dead = [0.0; 2];
             let mut ndead = 0u32;
             // Without branches: the arm and the status are at random from one subject to
-            // the next (adding w·0 leaves a sum unchanged).
+            // the next (adding +0 leaves a sum unchanged).
             for i in start..end {
                 let v = usize::from(xc[i] != x[0]);
                 let w = d.weight[i];
                 let dead = d.status[i];
                 w_at_risk[v] += w;
-                w_dead[v] += w * f64::from(u8::from(dead));
+                w_dead[v] += kept(w, dead);
                 ndead += u32::from(dead);
             }
             if ndead > 0 {

@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::dist::normal_quantile;
-use super::{tied_runs_from_last, SurvSample};
+use super::{kept, tied_runs_from_last, SurvSample};
 
 /// Tolerance R uses to decide that a survival value "is" a quantile: sqrt(machine epsilon).
 pub const QUANTILE_TOLERANCE: f64 = 1.490_116_119_384_765_6e-8;
@@ -183,40 +183,39 @@ impl TimeTable {
 /// sorted by time, in one pass without branching on the group or the status (both are at
 /// random from one subject to the next). The sums are the ones a pass over each group alone
 /// gives, to the bit: at risk is summed from the last subject backwards, events and
-/// censorings forwards within each time, `n` forwards (adding w·0 leaves a sum unchanged).
+/// censorings forwards within each time, `n` forwards, each from +0 (a subject outside a
+/// group adds +0, which leaves a sum unchanged). A time is written +0 where it was -0 (the
+/// two are one time).
 pub fn time_tables(sample: &SurvSample, first: impl Fn(usize) -> bool) -> [TimeTable; 3] {
     let n = sample.len();
     let (time, status, weight) = (&sample.time, &sample.status, &sample.weight);
-    let mask = |b: bool| f64::from(u8::from(b));
     let mut tables: [TimeTable; 3] = Default::default();
     for (i, &w) in weight.iter().enumerate().take(n) {
-        let f = mask(first(i));
-        tables[0].n += w * f;
-        tables[1].n += w * (1.0 - f);
+        let f = first(i);
+        tables[0].n += kept(w, f);
+        tables[1].n += kept(w, !f);
         tables[2].n += w;
     }
     let mut at_risk = [0.0f64; 3];
     for (start, end) in tied_runs_from_last(time) {
-        let t = time[start];
+        let t = time[start] + 0.0;
         for i in (start..end).rev() {
-            let (w, f) = (weight[i], mask(first(i)));
-            at_risk[0] += w * f;
-            at_risk[1] += w * (1.0 - f);
+            let (w, f) = (weight[i], first(i));
+            at_risk[0] += kept(w, f);
+            at_risk[1] += kept(w, !f);
             at_risk[2] += w;
         }
         let (mut event, mut censor, mut n_first) = ([0.0f64; 3], [0.0f64; 3], 0usize);
         for i in start..end {
-            let (w, is_first) = (weight[i], first(i));
-            let f = mask(is_first);
-            let e = mask(status[i]);
-            let (we, wc) = (w * e, w * (1.0 - e));
-            event[0] += we * f;
-            event[1] += we * (1.0 - f);
+            let (w, f, e) = (weight[i], first(i), status[i]);
+            let (we, wc) = (kept(w, e), kept(w, !e));
+            event[0] += kept(we, f);
+            event[1] += kept(we, !f);
             event[2] += we;
-            censor[0] += wc * f;
-            censor[1] += wc * (1.0 - f);
+            censor[0] += kept(wc, f);
+            censor[1] += kept(wc, !f);
             censor[2] += wc;
-            n_first += usize::from(is_first);
+            n_first += usize::from(f);
         }
         let present = [n_first > 0, n_first < end - start, true];
         for g in 0..3 {

@@ -17,9 +17,10 @@ pub struct SurvSample {
     pub weight: Vec<f64>,
 }
 
-/// Indices that sort `time` ascending, ties in input order (stable). Large inputs use an LSD
-/// radix sort on the order-preserving bit pattern of the f64 (linear time); small ones a
-/// comparison sort of (key, index) pairs.
+/// Indices that sort `time` ascending, ties in input order (stable). Large inputs with few
+/// distinct values are counted into place, other large inputs radix-sorted on the
+/// order-preserving bit pattern of the f64 (linear time); small ones take a comparison sort
+/// of (key, index) pairs.
 pub fn sorted_order(time: &[f64]) -> Vec<u32> {
     // Map f64 to u64 preserving the total order (sign-magnitude to two's complement).
     // `+ 0.0` folds -0 into +0: they are equal times (and equal distances).
@@ -171,6 +172,13 @@ impl SurvSample {
     }
 }
 
+/// `w` when `keep`, else +0, without a branch: exact for any `w` (w·0 would turn an
+/// infinite weight into NaN).
+#[inline]
+pub(crate) fn kept(w: f64, keep: bool) -> f64 {
+    f64::from_bits(w.to_bits() & u64::from(keep).wrapping_neg())
+}
+
 /// The runs of equal values of a sorted slice as `(start, end)` index ranges, from the last
 /// run to the first (how the risk-set sums are accumulated: everyone at a time or later).
 /// NaN equals nothing: each NaN is a run of its own.
@@ -311,6 +319,16 @@ mod tests {
             // -0 and +0 are the same time.
             expect.sort_by(|&a, &b| (t[a as usize] + 0.0).total_cmp(&(t[b as usize] + 0.0)));
             assert_eq!(sorted_order(&t), expect, "n = {n}, {values} values");
+        }
+    }
+
+    /// `kept` picks the weight or +0 exactly, infinite and NaN weights included (w·0 would
+    /// give NaN).
+    #[test]
+    fn kept_selects_exactly() {
+        for w in [0.0, -0.0, 0.5, 1.0, 3.7e300, f64::INFINITY, f64::NAN] {
+            assert_eq!(kept(w, true).to_bits(), w.to_bits());
+            assert_eq!(kept(w, false).to_bits(), 0.0f64.to_bits());
         }
     }
 
