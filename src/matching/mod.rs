@@ -13,8 +13,7 @@ use crate::analysis::{
 };
 use crate::cohort::{format_number, Cohort, ColumnData, MISSING};
 use crate::stats::logistic::{
-    group_rows, logistic_fit_units, worth_grouping, Groups, KeyColumn, LogisticError,
-    GROUPING_MIN_ROWS,
+    group_rows, groups_if_worth, logistic_fit_units, Groups, KeyColumn, LogisticError,
 };
 
 pub use greedy::{greedy_match, GreedyPlan, Matches, Order};
@@ -433,9 +432,7 @@ pub fn fit_propensity(
     // Units with equal covariates enter the fit as one binomial unit; grouped from the
     // terms, the n × p model matrix (120 MB at 1,000,000 patients) is never built.
     let n = design.used.len();
-    let groups = (n >= GROUPING_MIN_ROWS)
-        .then(|| group_units(&design))
-        .filter(|g| worth_grouping(n, g.first_row.len()));
+    let groups = groups_if_worth(n, || group_units(&design));
     let fit = match &groups {
         Some(g) => logistic_fit_units(
             model_rows(&design, Some(&g.first_row)),
@@ -769,9 +766,8 @@ mod tests {
         let (sample, _) = subgroup_sample(&cohort, &spec).unwrap();
         let model = fit_propensity(&cohort, &spec, &ms, &sample).unwrap();
         let n = model.design.used.len();
-        let groups = group_units(&model.design);
         assert!(
-            worth_grouping(n, groups.first_row.len()),
+            groups_if_worth(n, || group_units(&model.design)).is_some(),
             "the grouped path is tested"
         );
         let y: Vec<f64> = model

@@ -65,11 +65,12 @@ pub(crate) struct Groups {
     pub first_row: Vec<usize>,
 }
 
-/// Grouping is tried from this many rows on, and used when it at least halves the rows.
-pub(crate) const GROUPING_MIN_ROWS: usize = 2000;
-
-pub(crate) fn worth_grouping(n: usize, groups: usize) -> bool {
-    n >= GROUPING_MIN_ROWS && groups * 2 <= n
+/// The `n` rows grouped by `group` when grouping pays: tried from 2,000 rows on, kept when
+/// it at least halves the rows.
+pub(crate) fn groups_if_worth(n: usize, group: impl FnOnce() -> Groups) -> Option<Groups> {
+    (n >= 2000)
+        .then(group)
+        .filter(|g| g.first_row.len() * 2 <= n)
 }
 
 /// One column of the rows to group: numbers (equal when `==`, so -0 and +0 alike and NaN
@@ -212,11 +213,7 @@ fn unit_deviance(s: f64, m: f64, mu: f64) -> f64 {
 /// the path, the iteration count and the estimate are the same up to rounding.
 pub fn logistic_fit(x: &DMatrix<f64>, y: &[f64]) -> Result<LogisticFit, LogisticError> {
     let n = x.nrows();
-    check(n, x.ncols(), y)?;
-    let groups = (n >= GROUPING_MIN_ROWS)
-        .then(|| group_rows(&matrix_columns(x), n))
-        .filter(|g| worth_grouping(n, g.first_row.len()));
-    match groups {
+    match groups_if_worth(n, || group_rows(&matrix_columns(x), n)) {
         None => logistic_fit_units(x.clone(), None, y),
         Some(g) => {
             // Column by column: the first rows ascend, so each column is read front to back
