@@ -371,23 +371,76 @@ fn find_quantile(x: &[f64], y: &[f64], p: f64, tol: f64) -> f64 {
     quant
 }
 
+/// [`find_quantile`] of the curve `s` at `time` (x = [0, time…], y = [0, 1 − s…]) without
+/// building x and y, for the usual shape: the non-NaN values of `s` one run, non-increasing,
+/// at most 1 (a Kaplan–Meier estimate; its confidence limits, NaN before the first event
+/// (log-log) or after the curve reaches 0). `None` for any other shape.
+fn quantile_of_monotone(time: &[f64], s: &[f64], p: f64, tol: f64) -> Option<f64> {
+    let b = s.iter().position(|v| !v.is_nan()).unwrap_or(s.len());
+    let e = s.iter().rposition(|v| !v.is_nan()).map_or(b, |e| e + 1);
+    let run = &s[b..e];
+    let ordered = run.iter().all(|v| !v.is_nan()) && run.windows(2).all(|w| w[1] <= w[0]);
+    if !ordered || run.first().is_some_and(|&v| 1.0 - v < 0.0) {
+        return None;
+    }
+    // y's knots: 0 (at x = 0), then 1 − v along the run (at time[b + k]).
+    let y_max = run.last().map_or(0.0, |&v| 1.0 - v);
+    if y_max < p {
+        return Some(f64::NAN);
+    }
+    let x_max = time.last().copied().unwrap_or(0.0);
+    // The first knot at or above p after shifting every knot by `shift` (R's approx).
+    let first_at_or_above = |shift: f64| -> Option<f64> {
+        if p < 0.0 + shift || p > y_max + shift {
+            return None;
+        }
+        if 0.0 + shift >= p {
+            return Some(0.0);
+        }
+        Some(time[b + run.partition_point(|&v| (1.0 - v) + shift < p)])
+    };
+    let (x1, x2) = (first_at_or_above(tol), first_at_or_above(-tol));
+    let mut quant = match (x1, x2) {
+        (Some(a), Some(c)) => (a + c) / 2.0,
+        _ => f64::NAN,
+    };
+    // Is the last knot kept after dropping repeats NaN (R's duplicated() keeps the first NaN
+    // once)? The kept values are 0, the first NaN and the first of each value along the run:
+    // the NaN is last when it heads the tail. (A NaN head comes before every value but 0,
+    // and a y_max of 0 is never within tol of a p that x1 is found for.)
+    let last_is_nan = b == 0 && e < s.len();
+    if let (false, Some(a)) = (last_is_nan, x1) {
+        if (p - y_max).abs() < tol {
+            quant = (a + x_max) / 2.0;
+        }
+    }
+    Some(quant)
+}
+
 impl KmCurve {
     /// Quantile `prob` of the distribution (0.5 = median) with its Brookmeyer–Crowley CI:
     /// where the lower and upper confidence curves cross 1 − prob. Start time 0.
     pub fn quantile(&self, prob: f64) -> Quantile {
-        let mut x = Vec::with_capacity(self.time.len() + 1);
-        x.push(0.0);
-        x.extend_from_slice(&self.time);
+        let x = || {
+            let mut x = Vec::with_capacity(self.time.len() + 1);
+            x.push(0.0);
+            x.extend_from_slice(&self.time);
+            x
+        };
         let cdf = |s: &[f64]| -> Vec<f64> {
             let mut y = Vec::with_capacity(s.len() + 1);
             y.push(0.0);
             y.extend(s.iter().map(|v| 1.0 - v));
             y
         };
+        let find = |s: &[f64]| {
+            quantile_of_monotone(&self.time, s, prob, QUANTILE_TOLERANCE)
+                .unwrap_or_else(|| find_quantile(&x(), &cdf(s), prob, QUANTILE_TOLERANCE))
+        };
         Quantile {
-            estimate: find_quantile(&x, &cdf(&self.surv), prob, QUANTILE_TOLERANCE),
-            lower: find_quantile(&x, &cdf(&self.lower), prob, QUANTILE_TOLERANCE),
-            upper: find_quantile(&x, &cdf(&self.upper), prob, QUANTILE_TOLERANCE),
+            estimate: find(&self.surv),
+            lower: find(&self.lower),
+            upper: find(&self.upper),
         }
     }
 
@@ -486,6 +539,71 @@ impl KmCurve {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn monotone_quantile_is_find_quantile() {
+        // Curves with ties, flat stretches at exactly 1 - p, NaN heads and tails (log-log
+        // limits), values of 1, and a few shapes the shortcut must leave alone.
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = |m: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % m
+        };
+        let (mut shortcut, mut cases) = (0, 0);
+        for _ in 0..20_000 {
+            let len = next(14) as usize;
+            let mut v = if next(4) == 0 {
+                1.0
+            } else {
+                1.0 - next(8) as f64 / 16.0
+            };
+            let mut s: Vec<f64> = (0..len)
+                .map(|_| {
+                    match next(6) {
+                        0 | 1 => {}
+                        2 => v -= 0.25,
+                        3 => v = 0.5,
+                        _ => v -= next(5) as f64 / 17.0,
+                    }
+                    v = v.max(0.0);
+                    v
+                })
+                .collect();
+            let head = (next(3) as usize).min(len);
+            let tail = (next(3) as usize).min(len - head);
+            s[..head].fill(f64::NAN);
+            s[len - tail..].fill(f64::NAN);
+            match next(12) {
+                0 if len > 2 => s[len / 2] = f64::NAN,
+                1 if len > 1 => s[0] = 1.25,
+                2 if len > 2 => s[len - 1] = 0.9,
+                _ => {}
+            }
+            let time: Vec<f64> = (0..len)
+                .map(|k| (k + 1 + next(2) as usize * k) as f64)
+                .collect();
+            let mut x = vec![0.0];
+            x.extend_from_slice(&time);
+            let mut y = vec![0.0];
+            y.extend(s.iter().map(|v| 1.0 - v));
+            let tol = QUANTILE_TOLERANCE;
+            for p in [0.5, 0.25, 0.75, 0.5 + tol / 2.0, 0.5 - tol / 2.0, 1.0, 0.0] {
+                let want = find_quantile(&x, &y, p, tol);
+                if let Some(got) = quantile_of_monotone(&time, &s, p, tol) {
+                    assert_eq!(got.to_bits(), want.to_bits(), "p = {p}, s = {s:?}");
+                    shortcut += 1;
+                }
+                cases += 1;
+            }
+        }
+        // Most shapes take the shortcut, and the odd ones do not.
+        assert!(
+            shortcut * 2 > cases && shortcut < cases,
+            "{shortcut} of {cases}"
+        );
+    }
 
     #[test]
     fn flat_stretch_at_one_half_gives_midpoint() {
