@@ -376,6 +376,9 @@ fn find_quantile(x: &[f64], y: &[f64], p: f64, tol: f64) -> f64 {
 /// at most 1 (a Kaplan–Meier estimate; its confidence limits, NaN before the first event
 /// (log-log) or after the curve reaches 0). `None` for any other shape.
 fn quantile_of_monotone(time: &[f64], s: &[f64], p: f64, tol: f64) -> Option<f64> {
+    if p.is_nan() || tol.is_nan() {
+        return None;
+    }
     let b = s.iter().position(|v| !v.is_nan()).unwrap_or(s.len());
     let e = s.iter().rposition(|v| !v.is_nan()).map_or(b, |e| e + 1);
     let run = &s[b..e];
@@ -575,10 +578,15 @@ mod tests {
             let tail = (next(3) as usize).min(len - head);
             s[..head].fill(f64::NAN);
             s[len - tail..].fill(f64::NAN);
-            match next(12) {
+            match next(16) {
                 0 if len > 2 => s[len / 2] = f64::NAN,
                 1 if len > 1 => s[0] = 1.25,
                 2 if len > 2 => s[len - 1] = 0.9,
+                3 if len > 1 => s[len - 1] = -0.0,
+                4 if len > 1 => s[len - 1] = f64::NEG_INFINITY,
+                5 if len > 1 => s[len - 1] = -0.5,
+                6 if len > 1 => s[len - 1] = 1e-20,
+                7 if len > 0 => s[0] = f64::INFINITY,
                 _ => {}
             }
             let time: Vec<f64> = (0..len)
@@ -589,7 +597,20 @@ mod tests {
             let mut y = vec![0.0];
             y.extend(s.iter().map(|v| 1.0 - v));
             let tol = QUANTILE_TOLERANCE;
-            for p in [0.5, 0.25, 0.75, 0.5 + tol / 2.0, 0.5 - tol / 2.0, 1.0, 0.0] {
+            let probabilities = [
+                0.5,
+                0.25,
+                0.75,
+                0.5 + tol / 2.0,
+                0.5 - tol / 2.0,
+                1.0,
+                0.0,
+                -0.0,
+            ];
+            for p in probabilities
+                .into_iter()
+                .chain([f64::NAN, -1.0, f64::INFINITY])
+            {
                 let want = find_quantile(&x, &y, p, tol);
                 if let Some(got) = quantile_of_monotone(&time, &s, p, tol) {
                     assert_eq!(got.to_bits(), want.to_bits(), "p = {p}, s = {s:?}");
