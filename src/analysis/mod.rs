@@ -1,7 +1,9 @@
 //! `Spec` → `Report`: the one pipeline every front end calls.
 //!
-//! Order of work: arms and subgroup filter → (matching, inside the subgroup) → each endpoint
-//! (Kaplan–Meier, medians, landmarks, RMST, follow-up, log-rank, Cox) → response.
+//! Order of work: arms and subgroup filter → (matching, inside the subgroup) → the matching
+//! report (balance, Table 1, pairs), each endpoint (Kaplan–Meier, medians, landmarks, RMST,
+//! follow-up, log-rank, Cox) and the response, independent of each other and shared among
+//! the cores (results assembled in that order, so the report does not depend on the cores).
 
 mod endpoint;
 pub mod explore;
@@ -16,7 +18,47 @@ pub use report::*;
 pub use spec::*;
 
 use crate::cohort::{format_number, parse_number, Cohort, Column, ColumnData, MISSING};
-use crate::matching::{fit_propensity, match_with_model, MatchError, PsModel};
+use crate::matching::{fit_propensity, match_checked, matching_report, MatchError, PsModel};
+
+/// One part of an analysis after matching, as [`run_parts`] returns it.
+enum Part {
+    Matching(MatchingReport),
+    Endpoint(Result<EndpointReport, AnalysisError>),
+    Response(Result<Option<ResponseReport>, AnalysisError>),
+}
+
+/// Runs independent parts on up to as many threads as there are cores (each thread takes the
+/// next part not yet taken; the first parts should be the longest) and returns their results
+/// in the parts' order: the numbers do not depend on the number of threads.
+fn run_parts<'a, T: Send>(parts: Vec<Box<dyn FnOnce() -> T + Send + 'a>>) -> Vec<T> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(parts.len());
+    if threads <= 1 {
+        return parts.into_iter().map(|part| part()).collect();
+    }
+    let n = parts.len();
+    let queue = std::sync::Mutex::new(parts.into_iter().enumerate());
+    let results = std::sync::Mutex::new((0..n).map(|_| None).collect::<Vec<Option<T>>>());
+    let work = || loop {
+        let next = queue.lock().unwrap_or_else(|e| e.into_inner()).next();
+        let Some((k, part)) = next else { break };
+        let done = part();
+        results.lock().unwrap_or_else(|e| e.into_inner())[k] = Some(done);
+    };
+    std::thread::scope(|scope| {
+        for _ in 1..threads {
+            scope.spawn(work);
+        }
+        work();
+    });
+    results
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner())
+        .into_iter()
+        .flatten()
+        .collect()
+}
 
 /// Why an analysis could not run. Each message names the file, and where it applies the
 /// column and row, and what was expected.
@@ -450,15 +492,17 @@ pub fn analyze_cached(
         None => None,
     };
     stages.propensity_ms = t_fit.elapsed().as_secs_f64() * 1e3;
-    let (sample, matching) = match (&spec.matching, &model) {
-        (Some(ms), Some(model)) => {
-            let outcome = match_with_model(cohort, spec, ms, &subgroup, model).map_err(wrap)?;
-            (_, stages.matching_ms, stages.balance_ms) = outcome.timing;
-            (outcome.sample, Some(outcome.report))
-        }
-        _ => (subgroup, None),
+    // Matching, then the parts that read the matched sample: the matching report (balance,
+    // Table 1, pairs), each endpoint and the response, shared among the cores.
+    let t_match = Instant::now();
+    let core = match (&spec.matching, &model) {
+        (Some(ms), Some(model)) => Some(match_checked(model, ms, &subgroup).map_err(wrap)?),
+        _ => None,
     };
-    let t_endpoints = Instant::now();
+    if core.is_some() {
+        stages.matching_ms = t_match.elapsed().as_secs_f64() * 1e3;
+    }
+    let sample = core.as_ref().map_or(&subgroup, |c| &c.sample);
     let mut sweeps = if spec.caliper_sweep {
         let swept: Vec<EndpointSpec> = endpoints
             .iter()
@@ -474,21 +518,67 @@ pub fn analyze_cached(
     } else {
         OrderedMap::default()
     };
-    let mut endpoint_reports = OrderedMap::default();
-    for ep in &endpoints {
-        let mut rep = endpoint::analyze_endpoint(cohort, spec, ep, &sample)?;
-        if spec.forest {
-            rep.forest = Some(explore::forest(cohort, spec, &sample, ep, &endpoints)?);
-        }
-        if let Some(pos) = sweeps.0.iter().position(|(k, _)| *k == ep.name) {
-            rep.caliper_sweep = Some(sweeps.0.swap_remove(pos).1);
-        }
-        endpoint_reports.insert(ep.name.clone(), rep);
+    let timed = |part: &dyn Fn() -> Part| {
+        let t = Instant::now();
+        (part(), t.elapsed().as_secs_f64() * 1e3)
+    };
+    let mut parts: Vec<Box<dyn FnOnce() -> (Part, f64) + Send + '_>> = Vec::new();
+    if let (Some(ms), Some(model), Some(core)) = (&spec.matching, &model, &core) {
+        let subgroup = &subgroup;
+        parts.push(Box::new(move || {
+            timed(&|| Part::Matching(matching_report(cohort, spec, ms, subgroup, model, core)))
+        }));
     }
-    stages.endpoints_ms = t_endpoints.elapsed().as_secs_f64() * 1e3;
-    let t_response = Instant::now();
-    let response = response::analyze_response(cohort, spec, &sample)?;
-    stages.response_ms = t_response.elapsed().as_secs_f64() * 1e3;
+    for ep in &endpoints {
+        let endpoints = &endpoints;
+        parts.push(Box::new(move || {
+            timed(&|| {
+                Part::Endpoint(
+                    endpoint::analyze_endpoint(cohort, spec, ep, sample).and_then(|mut rep| {
+                        if spec.forest {
+                            rep.forest =
+                                Some(explore::forest(cohort, spec, sample, ep, endpoints)?);
+                        }
+                        Ok(rep)
+                    }),
+                )
+            })
+        }));
+    }
+    parts.push(Box::new(move || {
+        timed(&|| Part::Response(response::analyze_response(cohort, spec, sample)))
+    }));
+    let mut matching = None;
+    let mut endpoint_reports = OrderedMap::default();
+    let mut response = None;
+    let mut endpoint_names = endpoints.iter();
+    // In the parts' order, so the first error is the one a sequential run meets first.
+    for (part, ms) in run_parts(parts) {
+        match part {
+            Part::Matching(report) => {
+                stages.balance_ms = ms;
+                matching = Some(report);
+            }
+            Part::Endpoint(rep) => {
+                stages.endpoints_ms += ms;
+                let mut rep = rep?;
+                let name = endpoint_names
+                    .next()
+                    .map(|e| e.name.clone())
+                    .unwrap_or_default();
+                if let Some(pos) = sweeps.0.iter().position(|(k, _)| *k == name) {
+                    rep.caliper_sweep = Some(sweeps.0.swap_remove(pos).1);
+                }
+                endpoint_reports.insert(name, rep);
+            }
+            Part::Response(rep) => {
+                stages.response_ms = ms;
+                response = rep?;
+            }
+        }
+    }
+    let n_analysed = counts_by_arm(spec, sample);
+    let weighted = sample.weighted;
     let report = Report {
         cohort: CohortSummary {
             file: cohort.source.clone(),
@@ -504,8 +594,8 @@ pub fn analyze_cached(
             n_subgroup,
             excluded,
             matched: matching.is_some(),
-            n_analysed: counts_by_arm(spec, &sample),
-            weighted: sample.weighted,
+            n_analysed,
+            weighted,
             time_unit: spec.time_unit.name(),
             conf_type: spec.conf_type.r_name(),
             conf_level: spec.conf_level,
@@ -522,4 +612,29 @@ pub fn analyze_cached(
         software: Software::default(),
     };
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Results come back in the parts' order whichever part ends first, every part runs
+    /// once, and with more than one core the parts are shared among threads.
+    #[test]
+    fn parts_return_in_order_and_share_the_cores() {
+        let threads = std::sync::Mutex::new(std::collections::HashSet::new());
+        let mut parts: Vec<Box<dyn FnOnce() -> usize + Send + '_>> = Vec::new();
+        for k in 0..6usize {
+            let threads = &threads;
+            parts.push(Box::new(move || {
+                // The first parts take longest, so later ones finish first on another thread.
+                std::thread::sleep(std::time::Duration::from_millis(5 * (6 - k) as u64));
+                threads.lock().unwrap().insert(std::thread::current().id());
+                k * 10
+            }));
+        }
+        assert_eq!(run_parts(parts), vec![0, 10, 20, 30, 40, 50]);
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        assert_eq!(threads.lock().unwrap().len(), cores.min(6));
+    }
 }

@@ -216,11 +216,13 @@ pub struct ResponseReport {
 #[derive(Clone, Copy, Debug, Default, Serialize)]
 pub struct Timing {
     pub load_ms: f64,
-    /// Everything after loading: the sum of the stages below and the bookkeeping between.
+    /// Everything after loading, start to end.
     pub analysis_ms: f64,
-    /// Stages of `analysis_ms`: propensity fit (design and logistic regression), matching,
+    /// Time spent in each stage: propensity fit (design and logistic regression), matching,
     /// balance (SMDs, Table 1, PS histogram, pairs), every endpoint (KM, log-rank, Cox …,
-    /// sweep and forest when asked), response.
+    /// sweep and forest when asked; summed over the endpoints), response. Balance, the
+    /// endpoints and the response run side by side when there is more than one core, so
+    /// their sum can exceed their share of `analysis_ms`.
     pub stages: StageTiming,
 }
 

@@ -600,11 +600,25 @@ pub fn match_with_model(
     model: &PsModel,
 ) -> Result<MatchOutcome, MatchError> {
     let ms_since = |t: std::time::Instant| t.elapsed().as_secs_f64() * 1e3;
-    let propensity_ms = 0.0;
     let t1 = std::time::Instant::now();
-    let core = match_core(model, ms, subgroup)?;
+    let core = match_checked(model, ms, subgroup)?;
     let matching_ms = ms_since(t1);
     let t2 = std::time::Instant::now();
+    let report = matching_report(cohort, spec, ms, subgroup, model, &core);
+    Ok(MatchOutcome {
+        sample: core.sample,
+        report,
+        timing: (0.0, matching_ms, ms_since(t2)),
+    })
+}
+
+/// [`match_core`], an error when the matched sample lacks an arm.
+pub fn match_checked(
+    model: &PsModel,
+    ms: &MatchSpec,
+    subgroup: &Sample,
+) -> Result<MatchCore, MatchError> {
+    let core = match_core(model, ms, subgroup)?;
     let n_t = core.sample.treated.iter().filter(|&&t| t).count();
     if n_t == 0 || n_t == core.sample.rows.len() {
         return Err(MatchError::NoMatches {
@@ -612,6 +626,19 @@ pub fn match_with_model(
             width: core.caliper_width,
         });
     }
+    Ok(core)
+}
+
+/// The report of a match made by [`match_checked`]: pairs, per-unit list, propensity model,
+/// balance, PS histogram, Table 1.
+pub fn matching_report(
+    cohort: &Cohort,
+    spec: &Spec,
+    ms: &MatchSpec,
+    subgroup: &Sample,
+    model: &PsModel,
+    core: &MatchCore,
+) -> MatchingReport {
     let PsModel {
         design,
         fit,
@@ -628,6 +655,7 @@ pub fn match_with_model(
         set_of,
         sample,
     } = core;
+    let caliper_width = *caliper_width;
     let patient_id = cohort.patient_ids();
     // Each unit's row and identifier looked up in unit order (rows ascending), so that a
     // pair costs one scattered read, not three.
@@ -636,7 +664,7 @@ pub fn match_with_model(
         row_of_unit.iter().map(|&r| patient_id(r)).collect();
     let n_pairs = matches.controls_of.iter().map(|(_, cs)| cs.len()).sum();
     let mut pairs = Vec::with_capacity(n_pairs);
-    for (t, cs) in by_treated_unit(&matches, design.used.len()) {
+    for (t, cs) in by_treated_unit(matches, design.used.len()) {
         for &c in cs {
             pairs.push((id_of_unit[*t].clone(), id_of_unit[c].clone()));
         }
@@ -685,10 +713,10 @@ pub fn match_with_model(
             .collect::<Vec<_>>()
             .join(" + ")
     );
-    let (balance, column_sums) = balance::balance_rows(design, &distance, treated, &weights);
-    let ps_histogram = balance::ps_histogram(&fit.fitted, treated, &weights);
-    let baseline_table = balance::baseline_table(design, treated, &weights, &column_sums);
-    let report = MatchingReport {
+    let (balance, column_sums) = balance::balance_rows(design, distance, treated, weights);
+    let ps_histogram = balance::ps_histogram(&fit.fitted, treated, weights);
+    let baseline_table = balance::baseline_table(design, treated, weights, &column_sums);
+    MatchingReport {
         covariates: ms.covariates.clone(),
         caliper: ms.caliper,
         caliper_scale: match ms.scale {
@@ -725,12 +753,7 @@ pub fn match_with_model(
         baseline_table,
         warnings,
         units,
-    };
-    Ok(MatchOutcome {
-        sample,
-        report,
-        timing: (propensity_ms, matching_ms, ms_since(t2)),
-    })
+    }
 }
 
 #[cfg(test)]
