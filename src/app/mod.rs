@@ -235,6 +235,9 @@ pub struct App {
     cache: Arc<AnalysisCache>,
     /// Frame timing: process start, first frame, the slowest frame's UI time.
     pub frames: FrameStats,
+    /// The window's context, kept from the first frame: a worker asks it for a repaint when
+    /// its analysis is done (so analyses started outside a frame go to a worker too).
+    repaint: Option<egui::Context>,
 }
 
 /// How long frames take to build (the UI thread's work; drawing on the GPU is not included).
@@ -321,6 +324,7 @@ impl App {
                 print: std::env::var_os("SURVIVAL_EXPLORER_TIMING").is_some(),
                 ..FrameStats::default()
             },
+            repaint: None,
         };
         app.fit_settings_to_cohort();
         app.recompute_if_needed(None);
@@ -340,7 +344,15 @@ impl App {
             let (tx, rx) = channel();
             let p = path.to_path_buf();
             std::thread::spawn(move || {
-                let _ = tx.send(read_and_prepare(&p, &options).map(|(raw, c)| (raw, c, options)));
+                let read = read_and_prepare(&p, &options).map(|(raw, cohort)| {
+                    // The controls list each column's distinct values: found here, not in
+                    // the first frame that shows the cohort (a sort per column).
+                    for column in &cohort.columns {
+                        column.distinct();
+                    }
+                    (raw, cohort, options)
+                });
+                let _ = tx.send(read);
             });
             self.loading = Some(Loading {
                 path: path.to_path_buf(),
@@ -439,6 +451,8 @@ impl App {
         self.cache = Default::default();
         self.reports = None;
         self.loading = None;
+        // An analysis of the previous cohort still running is not waited for.
+        self.pending = None;
         self.cohort_generation += 1;
         self.fit_settings_to_cohort();
         self.recompute_if_needed(None);
@@ -474,6 +488,11 @@ impl App {
     }
 
     /// Re-runs the analysis when the settings or the cohort changed since the last run.
+    ///
+    /// Large cohorts are analysed on a worker, one analysis at a time: settings that change
+    /// while it runs (a caliper being dragged) are analysed when it ends, from the newest
+    /// settings, so the curves follow the slider at the analysis' pace and the cores are never
+    /// shared among analyses already out of date.
     pub fn recompute_if_needed(&mut self, ctx: Option<&egui::Context>) {
         let key = (self.cohort_generation, self.settings.clone());
         let analysis_part = |s: &Settings| (s.unmatched_spec(), s.matched_spec());
@@ -482,13 +501,18 @@ impl App {
                 return;
             }
         }
+        let ctx = ctx.or(self.repaint.as_ref());
+        // Sweeps and forests re-run many analyses: always off the UI thread.
+        let heavy = matches!(self.settings.view, View::Sensitivity | View::Subgroups);
+        let inline = (self.loaded.cohort.n_rows <= INLINE_ROWS && !heavy) || ctx.is_none();
+        if !inline && self.pending.is_some() {
+            return;
+        }
         self.computed_for = Some(key);
         self.generation += 1;
         let cohort = Arc::clone(&self.loaded.cohort);
         let settings = self.settings.clone();
-        // Sweeps and forests re-run many analyses: always off the UI thread.
-        let heavy = matches!(settings.view, View::Sensitivity | View::Subgroups);
-        if (cohort.n_rows <= INLINE_ROWS && !heavy) || ctx.is_none() {
+        if inline {
             let t0 = Instant::now();
             self.reports = Some(run_reports(
                 &cohort,
@@ -507,7 +531,7 @@ impl App {
         let previous = self.reports.clone();
         std::thread::spawn(move || {
             let reports = run_reports(&cohort, &settings, &cache, previous);
-            // The receiver is gone when a newer job replaced this one: nothing to do.
+            // The receiver is gone when another cohort was opened meanwhile: nothing to do.
             let _ = tx.send((generation, reports));
             if let Some(c) = repaint {
                 c.request_repaint();
@@ -520,10 +544,17 @@ impl App {
         let Some(p) = &self.pending else {
             return;
         };
-        if let Ok((g, reports)) = p.rx.try_recv() {
-            if g == self.generation {
-                self.reports = Some(reports);
+        match p.rx.try_recv() {
+            Ok((g, reports)) => {
+                if g == self.generation {
+                    self.reports = Some(reports);
+                }
                 self.pending = None;
+            }
+            Err(std::sync::mpsc::TryRecvError::Empty) => {}
+            Err(std::sync::mpsc::TryRecvError::Disconnected) => {
+                self.pending = None;
+                self.error = Some("the analysis stopped unexpectedly".to_string());
             }
         }
     }
@@ -835,6 +866,9 @@ impl App {
 
     fn ui_frame(&mut self, ui: &mut egui::Ui) {
         let ctx = ui.ctx().clone();
+        if self.repaint.is_none() {
+            self.repaint = Some(ctx.clone());
+        }
         self.poll_worker();
         self.poll_loading();
         self.handle_input(&ctx);
