@@ -531,7 +531,8 @@ impl App {
         let previous = self.reports.clone();
         std::thread::spawn(move || {
             let reports = run_reports(&cohort, &settings, &cache, previous);
-            // The receiver is gone when another cohort was opened meanwhile: nothing to do.
+            // The receiver is gone when another cohort was opened or a small one analysed
+            // on the UI thread meanwhile: nothing to do.
             let _ = tx.send((generation, reports));
             if let Some(c) = repaint {
                 c.request_repaint();
@@ -809,7 +810,8 @@ impl App {
             ctx.send_viewport_cmd(egui::ViewportCommand::Close);
             return;
         }
-        if self.pending.is_some() {
+        // The file named on the command line may still be read, then analysed.
+        if self.pending.is_some() || self.loading.is_some() {
             return;
         }
         if job.frames_left > 0 {
