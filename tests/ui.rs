@@ -312,6 +312,8 @@ fn a_workbook_opens_in_the_window_with_the_demo_numbers() {
 fn the_sensitivity_view_exports_its_figure() {
     let mut h = harness();
     h.state_mut().settings.view = View::Sensitivity;
+    // The status bar's analysis time comes from the worker's run too.
+    h.state_mut().last_analysis_ms = -1.0;
     h.step();
     for _ in 0..600 {
         if !h.state().is_busy() {
@@ -321,6 +323,11 @@ fn the_sensitivity_view_exports_its_figure() {
         h.step();
     }
     assert!(!h.state().is_busy(), "the sweep did not finish");
+    assert!(
+        h.state().last_analysis_ms > 0.0,
+        "{}",
+        h.state().last_analysis_ms
+    );
     let dir = std::env::temp_dir().join(format!("se-ui-sweep-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let svg = dir.join("sweep.svg");

@@ -185,7 +185,8 @@ fn read_and_prepare(path: &Path, options: &LoadOptions) -> Result<(Cohort, Cohor
 const INLINE_ROWS: usize = 20_000;
 
 struct Pending {
-    rx: Receiver<(u64, Reports)>,
+    /// The job's generation, its reports and how long they took (ms).
+    rx: Receiver<(u64, Reports, f64)>,
 }
 
 /// A `--screenshot` request: render a few frames, save a PNG, close.
@@ -530,10 +531,12 @@ impl App {
         let cache = Arc::clone(&self.cache);
         let previous = self.reports.clone();
         std::thread::spawn(move || {
+            let t0 = Instant::now();
             let reports = run_reports(&cohort, &settings, &cache, previous);
+            let ms = t0.elapsed().as_secs_f64() * 1e3;
             // The receiver is gone when another cohort was opened or a small one analysed
             // on the UI thread meanwhile: nothing to do.
-            let _ = tx.send((generation, reports));
+            let _ = tx.send((generation, reports, ms));
             if let Some(c) = repaint {
                 c.request_repaint();
             }
@@ -546,9 +549,10 @@ impl App {
             return;
         };
         match p.rx.try_recv() {
-            Ok((g, reports)) => {
+            Ok((g, reports, ms)) => {
                 if g == self.generation {
                     self.reports = Some(reports);
+                    self.last_analysis_ms = ms;
                 }
                 self.pending = None;
             }
