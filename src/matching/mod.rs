@@ -601,12 +601,13 @@ pub fn match_with_model(
 ) -> Result<MatchOutcome, MatchError> {
     let ms_since = |t: std::time::Instant| t.elapsed().as_secs_f64() * 1e3;
     let t1 = std::time::Instant::now();
-    let core = match_checked(model, ms, subgroup)?;
+    let mut core = match_checked(model, ms, subgroup)?;
     let matching_ms = ms_since(t1);
     let t2 = std::time::Instant::now();
-    let report = matching_report(cohort, spec, ms, subgroup, model, &core);
+    let sample = std::mem::take(&mut core.sample);
+    let report = matching_report(cohort, spec, ms, subgroup, model, &core, &sample);
     Ok(MatchOutcome {
-        sample: core.sample,
+        sample,
         report,
         timing: (0.0, matching_ms, ms_since(t2)),
     })
@@ -630,7 +631,8 @@ pub fn match_checked(
 }
 
 /// The report of a match made by [`match_checked`]: pairs, per-unit list, propensity model,
-/// balance, PS histogram, Table 1.
+/// balance, PS histogram, Table 1. `sample` is the matched sample (`core.sample`, which the
+/// caller may have taken out).
 pub fn matching_report(
     cohort: &Cohort,
     spec: &Spec,
@@ -638,6 +640,7 @@ pub fn matching_report(
     subgroup: &Sample,
     model: &PsModel,
     core: &MatchCore,
+    sample: &Sample,
 ) -> MatchingReport {
     let PsModel {
         design,
@@ -653,7 +656,7 @@ pub fn matching_report(
         matches,
         weights,
         set_of,
-        sample,
+        sample: _,
     } = core;
     let caliper_width = *caliper_width;
     let patient_id = cohort.patient_ids();
