@@ -91,10 +91,7 @@ pub fn caliper_sweep(
     // The calipers are independent: shared among the cores (each result lands in its slot,
     // so the order and the numbers do not depend on the number of threads).
     let grid = caliper_grid(50, ms.caliper);
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(grid.len())
-        .max(1);
+    let threads = crate::cores().min(grid.len()).max(1);
     let mut points: Vec<Vec<SweepPoint>> = vec![Vec::new(); grid.len()];
     std::thread::scope(|scope| {
         let chunk = grid.len().div_ceil(threads);

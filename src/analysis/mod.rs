@@ -18,14 +18,8 @@ pub use report::*;
 pub use spec::*;
 
 use crate::cohort::{format_number, parse_number, Cohort, Column, ColumnData, MISSING};
+use crate::cores;
 use crate::matching::{fit_propensity, match_checked, matching_report, MatchError, PsModel};
-
-/// The cores this process may run on (asked once: the answer reads the affinity mask and
-/// the cgroup's quota).
-fn cores() -> usize {
-    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-}
 
 /// Analyses of samples this large run their parts one after the other (memory, not time).
 const PARALLEL_BELOW_ROWS: usize = 500_000;
@@ -33,7 +27,8 @@ const PARALLEL_BELOW_ROWS: usize = 500_000;
 /// One part of an analysis after matching, as [`run_parts`] returns it.
 enum Part {
     Matching(MatchingReport),
-    Endpoint(Result<EndpointReport, AnalysisError>),
+    /// The endpoint's name and its report.
+    Endpoint(String, Result<EndpointReport, AnalysisError>),
     Response(Result<Option<ResponseReport>, AnalysisError>),
 }
 
@@ -554,6 +549,7 @@ pub fn analyze_cached(
         parts.push(Box::new(move || {
             timed(&|| {
                 Part::Endpoint(
+                    ep.name.clone(),
                     endpoint::analyze_endpoint(cohort, spec, ep, sample).and_then(|mut rep| {
                         if spec.forest {
                             rep.forest =
@@ -568,11 +564,6 @@ pub fn analyze_cached(
     parts.push(Box::new(move || {
         timed(&|| Part::Response(response::analyze_response(cohort, spec, sample)))
     }));
-    let mut matching = None;
-    let mut endpoint_reports = OrderedMap::default();
-    let mut response = None;
-    let mut endpoint_names = endpoints.iter();
-    // In the parts' order, so the first error is the one a sequential run meets first.
     // Side by side, the parts' working memory adds up: from 500,000 patients on they run one
     // after the other (at 1,000,000 the peak was 537–546 MB side by side, 491 MB in turn).
     let threads = if subgroup.rows.len() < PARALLEL_BELOW_ROWS {
@@ -580,19 +571,19 @@ pub fn analyze_cached(
     } else {
         1
     };
+    let mut matching = None;
+    let mut endpoint_reports = OrderedMap::default();
+    let mut response = None;
+    // In the parts' order, so the first error is the one a sequential run meets first.
     for (part, ms) in run_parts(parts, threads) {
         match part {
             Part::Matching(report) => {
                 stages.balance_ms = ms;
                 matching = Some(report);
             }
-            Part::Endpoint(rep) => {
+            Part::Endpoint(name, rep) => {
                 stages.endpoints_ms += ms;
                 let mut rep = rep?;
-                let name = endpoint_names
-                    .next()
-                    .map(|e| e.name.clone())
-                    .unwrap_or_default();
                 if let Some(pos) = sweeps.0.iter().position(|(k, _)| *k == name) {
                     rep.caliper_sweep = Some(sweeps.0.swap_remove(pos).1);
                 }

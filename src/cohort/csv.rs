@@ -411,10 +411,7 @@ pub fn read_csv_bytes(file: &str, bytes: Vec<u8>) -> Result<Cohort, CohortError>
     let threads = if n_rows < 10_000 {
         1
     } else {
-        std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .min(names.len())
-            .max(1)
+        crate::cores().min(names.len()).max(1)
     };
     let mut slots: Vec<Option<Result<super::Column, CohortError>>> =
         (0..names.len()).map(|_| None).collect();
