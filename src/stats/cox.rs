@@ -384,9 +384,8 @@ fn exp_cached(cache: &mut [(f64, f64); 2], z: f64) -> f64 {
 /// The covariates centred on their weighted means (column-major, as `CoxData::x`).
 struct Centred {
     x: Vec<f64>,
-    /// With one covariate taking at most two values (the arm): those values.
-    two_values: Option<[f64; 2]>,
-    /// And then the data summed per death time.
+    /// With one covariate taking at most two values (the arm): those values and the data
+    /// summed per death time.
     two_valued: Option<TwoValueRisk>,
 }
 
@@ -409,11 +408,7 @@ fn centred(d: &CoxData) -> Centred {
         _ => None,
     };
     let two_valued = two_values.map(|v| TwoValueRisk::new(d, &xc, v));
-    Centred {
-        x: xc,
-        two_values,
-        two_valued,
-    }
+    Centred { x: xc, two_valued }
 }
 
 fn solve(imat: &DMatrix<f64>, u: &DVector<f64>) -> Option<DVector<f64>> {
@@ -505,7 +500,11 @@ pub fn cox_fit(d: &CoxData, ties: Ties, keep_residuals: bool) -> Result<CoxFit, 
 /// Grambsch & Fleming 1990), with Efron's tie handling as in R's `coxscore2`.
 fn score_residuals(d: &CoxData, xc: &Centred, beta: &[f64], ties: Ties) -> DMatrix<f64> {
     let (n, p) = (d.time.len(), d.p);
-    let two_valued = std::hint::black_box(xc.two_values.map(|v| TwoValueExp::new(v, beta[0])));
+    let two_valued = std::hint::black_box(
+        xc.two_valued
+            .as_ref()
+            .map(|r| TwoValueExp::new(r.x, beta[0])),
+    );
     let xc = &xc.x;
     let x = |i: usize, j: usize| xc[j * n + i];
     let risk: Vec<f64> = match two_valued {
