@@ -397,16 +397,21 @@ pub(crate) fn endpoint_cox(spec: &Spec, p: &Prepared, weighted: bool) -> CoxRepo
             .map(|i| p.all.weight[i])
             .sum()
     };
-    let (e_t, e_c) = (events(true), events(false));
-    if e_t == 0.0 || e_c == 0.0 {
-        let which = match (e_t == 0.0, e_c == 0.0) {
-            (true, true) => "no events in either arm".to_string(),
-            (true, false) => format!("no events in the {} arm", spec.treated),
-            _ => format!("no events in the {} arm", spec.control),
-        };
-        return not_estimable_cox(spec, format!("{which}: the hazard ratio is 0 or infinite"));
-    }
-    arm_cox(spec, &p.all, &p.x, &p.set_id, weighted)
+    cox_if_events(spec, [events(true), events(false)], || {
+        arm_cox(spec, &p.all, &p.x, &p.set_id, weighted)
+    })
+}
+
+/// The Cox model `fit` gives, unless an arm has no events (weight of events per arm:
+/// treated, control): then not estimable, saying which.
+fn cox_if_events(spec: &Spec, events: [f64; 2], fit: impl FnOnce() -> CoxReport) -> CoxReport {
+    let which = match events.map(|e| e == 0.0) {
+        [false, false] => return fit(),
+        [true, true] => "no events in either arm".to_string(),
+        [true, false] => format!("no events in the {} arm", spec.treated),
+        [false, true] => format!("no events in the {} arm", spec.control),
+    };
+    not_estimable_cox(spec, format!("{which}: the hazard ratio is 0 or infinite"))
 }
 
 pub(crate) fn analyze_endpoint(
@@ -520,16 +525,9 @@ pub(crate) fn analyze_endpoint(
         }
     };
 
-    let cox = if arm_t.events == 0.0 || arm_c.events == 0.0 {
-        let which = match (arm_t.events == 0.0, arm_c.events == 0.0) {
-            (true, true) => "no events in either arm".to_string(),
-            (true, false) => format!("no events in the {} arm", spec.treated),
-            _ => format!("no events in the {} arm", spec.control),
-        };
-        not_estimable_cox(spec, format!("{which}: the hazard ratio is 0 or infinite"))
-    } else {
+    let cox = cox_if_events(spec, [arm_t.events, arm_c.events], || {
         arm_cox(spec, &all, &x, &set_id, sample.weighted)
-    };
+    });
 
     let mut arms = OrderedMap::default();
     arms.insert(spec.treated.clone(), arm_t);
