@@ -147,3 +147,57 @@ fn a_huge_ratio_takes_every_control_instead_of_aborting() {
     // Without replacement every control ends up matched to someone.
     assert_eq!(m.n_unmatched.get("sorafenib"), Some(&0));
 }
+
+/// The column map applies all at once: giving PFS's columns to OS and OS's to PFS swaps the
+/// two endpoints (applied one after the other, the second rename lost a column); one column
+/// for two roles is an error naming both.
+#[test]
+fn a_column_map_can_swap_two_endpoints() {
+    use std::collections::BTreeMap;
+    let text = std::fs::read_to_string(common::demo_path()).unwrap();
+    let plain = analyze(&cohort(&text), &Spec::default()).unwrap();
+    let swap: BTreeMap<String, String> = [
+        ("pfs_months", "os_months"),
+        ("os_months", "pfs_months"),
+        ("pfs_event", "os_event"),
+        ("os_event", "pfs_event"),
+    ]
+    .into_iter()
+    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .collect();
+    let mut swapped = cohort(&text);
+    swapped.apply_column_map(&swap).unwrap();
+    let names: Vec<&str> = swapped.columns.iter().map(|c| c.name.as_str()).collect();
+    assert!(!names.iter().any(|n| n.contains("(original)")), "{names:?}");
+    let read = &swapped.read_info.renamed;
+    assert_eq!(read.len(), 4, "{read:?}");
+    assert!(read.contains(&("os_months".to_string(), "pfs_months".to_string())));
+    let r = analyze(&swapped, &Spec::default()).unwrap();
+    for (a, b) in [("pfs", "os"), ("os", "pfs")] {
+        let (x, y) = (r.endpoints.get(a).unwrap(), plain.endpoints.get(b).unwrap());
+        assert_eq!(x.cox.hr.to_bits(), y.cox.hr.to_bits(), "{a} vs {b}");
+        let med = |e: &survival_explorer::analysis::EndpointReport| {
+            e.arms
+                .0
+                .iter()
+                .map(|(_, a)| a.median.to_bits())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(med(x), med(y), "{a} vs {b}");
+    }
+    assert_ne!(
+        r.endpoints.get("pfs").unwrap().cox.hr,
+        plain.endpoints.get("pfs").unwrap().cox.hr
+    );
+
+    let twice: BTreeMap<String, String> = [("pfs_months", "x"), ("os_months", "x")]
+        .into_iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+    let mut c = cohort("arm,x,os_event\nsorafenib,1,1\nlenvatinib,2,1\n");
+    let e = c.apply_column_map(&twice).unwrap_err().to_string();
+    assert!(
+        e.contains("'x'") && e.contains("os_months") && e.contains("pfs_months"),
+        "{e}"
+    );
+}

@@ -119,6 +119,18 @@ fn the_emitted_r_script_reproduces_the_numbers() {
     for args in cases.into_iter().chain([
         vec![demo],
         vec![demo, "--subgroup", "prior_io_response=PD"],
+        // The column map swaps PFS and OS: R renames all at once too.
+        vec![
+            demo,
+            "--map",
+            "pfs_months=os_months",
+            "--map",
+            "os_months=pfs_months",
+            "--map",
+            "pfs_event=os_event",
+            "--map",
+            "os_event=pfs_event",
+        ],
         vec![demo, "--match", "ecog,albi_grade,prior_io_response"],
         vec![
             demo,

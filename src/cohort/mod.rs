@@ -68,7 +68,8 @@ pub struct ReadInfo {
     pub sheet: Option<String>,
     /// Workbooks: an OpenDocument file (else Excel).
     pub ods: bool,
-    /// Column renames in the order applied: (name before, name after).
+    /// Columns renamed by the column map or an alias: (name as read, name used), all at once
+    /// (a swap of two names is two entries).
     pub renamed: Vec<(String, String)>,
     /// Columns derived from dates, and the day/month order used for year-last dates.
     pub derived: Vec<String>,
@@ -553,36 +554,50 @@ impl Cohort {
     /// then, for roles still absent, a column whose name is a known alias (case and punctuation
     /// ignored, e.g. "OS (months)" → `os_months`, "Death" → `os_event`). Each rename is a
     /// warning, so the user sees what was read as what.
+    ///
+    /// The explicit map is applied all at once, against the names as read: swapping two
+    /// columns' roles (`os_months` = "pfs_months", `pfs_months` = "os_months") swaps them. A
+    /// column that holds a mapped role's name without being mapped keeps its data under
+    /// "<role> (original)".
     pub fn apply_column_map(&mut self, map: &BTreeMap<String, String>) -> Result<(), CohortError> {
         // Columns change names: orders cached under the old names must go.
         self.orders = OrderCache::default();
+        let as_read: Vec<String> = self.columns.iter().map(|c| c.name.clone()).collect();
+        // The role each mapped column takes, found by its name as read.
+        let mut role_of: Vec<Option<&String>> = vec![None; as_read.len()];
         for (role, column) in map {
-            if role == column {
-                continue;
-            }
-            let Some(k) = self.columns.iter().position(|c| c.name == *column) else {
+            let Some(k) = as_read.iter().position(|n| n == column) else {
                 return Err(CohortError::Format {
                     file: self.source.clone(),
                     message: format!(
                         "column map {role}={column}: there is no column '{column}'; the columns are: {}",
-                        self.columns
-                            .iter()
-                            .map(|c| c.name.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
+                        as_read.join(", ")
                     ),
                 });
             };
-            if let Some(old) = self.columns.iter().position(|c| c.name == *role) {
-                self.columns[old].name = format!("{role} (original)");
-                self.read_info
-                    .renamed
-                    .push((role.clone(), self.columns[old].name.clone()));
+            if let Some(other) = role_of[k] {
+                return Err(CohortError::Format {
+                    file: self.source.clone(),
+                    message: format!(
+                        "column map: column '{column}' is given for two roles, {other} and {role}; a column can have one role"
+                    ),
+                });
             }
-            self.columns[k].name = role.clone();
-            self.read_info.renamed.push((column.clone(), role.clone()));
-            self.warnings
-                .push(format!("column '{column}' is used as {role}"));
+            role_of[k] = Some(role);
+        }
+        for (k, name) in as_read.iter().enumerate() {
+            match role_of[k] {
+                Some(role) if role != name => {
+                    self.columns[k].name = role.clone();
+                    self.warnings
+                        .push(format!("column '{name}' is used as {role}"));
+                }
+                Some(_) => {}
+                None if map.contains_key(name) => {
+                    self.columns[k].name = format!("{name} (original)");
+                }
+                None => {}
+            }
         }
         for (role, aliases) in ROLE_ALIASES {
             if self.has_column(role) {
@@ -594,12 +609,28 @@ impl Cohort {
             });
             if let Some(k) = found {
                 let old = std::mem::replace(&mut self.columns[k].name, role.to_string());
-                self.read_info.renamed.push((old.clone(), role.to_string()));
                 self.warnings.push(format!(
                     "column '{old}' is read as {role} (a common name for it)"
                 ));
             }
         }
+        // Each column whose name changed: (name as read, name now), for the R code; a
+        // column renamed by an earlier map keeps the name it was read with.
+        let renamed = &mut self.read_info.renamed;
+        let earlier = renamed.len();
+        for (before, c) in as_read.into_iter().zip(&self.columns) {
+            if before == c.name {
+                continue;
+            }
+            match renamed[..earlier]
+                .iter_mut()
+                .find(|(_, now)| *now == before)
+            {
+                Some((_, now)) => now.clone_from(&c.name),
+                None => renamed.push((before, c.name.clone())),
+            }
+        }
+        renamed.retain(|(before, now)| before != now);
         Ok(())
     }
 

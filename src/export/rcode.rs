@@ -67,8 +67,17 @@ fn read_code(read: &ReadInfo) -> String {
             );
         }
     }
-    for (from, to) in &read.renamed {
-        let _ = writeln!(r, "names(d)[names(d) == {}] <- {}", r_str(from), r_str(to));
+    if !read.renamed.is_empty() {
+        // All at once, against the names as read (the column map may swap two names).
+        r.push_str("read_names <- names(d)\n");
+        for (from, to) in &read.renamed {
+            let _ = writeln!(
+                r,
+                "names(d)[read_names == {}] <- {}",
+                r_str(from),
+                r_str(to)
+            );
+        }
     }
     if !read.derived.is_empty() {
         let year_last = match read.date_format {
