@@ -119,6 +119,8 @@ fn the_emitted_r_script_reproduces_the_numbers() {
     for args in cases.into_iter().chain([
         vec![demo],
         vec![demo, "--subgroup", "prior_io_response=PD"],
+        // Another confidence level and CI type: the curves, the HR and the DCR's CI follow.
+        vec![demo, "--conf", "0.9", "--ci", "log"],
         // The column map swaps PFS and OS: R renames all at once too.
         vec![
             demo,

@@ -325,7 +325,7 @@ pub fn r_script(
         );
     }
     r.push_str(
-        "\n# Best response: disease control (CR+PR+SD) among evaluable patients (NE left out)\n\
+        &"\n# Best response: disease control (CR+PR+SD) among evaluable patients (NE left out)\n\
          if (\"best_response\" %in% names(d)) {\n\
          \x20 norm <- gsub(\"[^a-z0-9]\", \"\", tolower(as.character(d$best_response)))\n\
          \x20 resp <- ifelse(norm %in% c(\"cr\", \"completeresponse\"), \"CR\",\n\
@@ -336,12 +336,13 @@ pub fn r_script(
          \x20 for (a in c(1, 0)) {\n\
          \x20   sel <- ok & d$treated == a\n\
          \x20   x <- sum(resp[sel] %in% c(\"CR\", \"PR\", \"SD\")); n <- sum(sel)\n\
-         \x20   bt <- binom.test(x, n)\n\
+         \x20   bt <- binom.test(x, n, conf.level = LEVEL)\n\
          \x20   cat(sprintf(\"RESULT dcr_%s %.10g %.10g %.10g\\n\", if (a == 1) \"treated\" else \"control\", x / n, bt$conf.int[1], bt$conf.int[2]))\n\
          \x20 }\n\
          \x20 tab <- table(factor(d$treated[ok], levels = c(1, 0)), factor(resp[ok] %in% c(\"CR\", \"PR\", \"SD\"), levels = c(TRUE, FALSE)))\n\
          \x20 cat(sprintf(\"RESULT dcr_fisher_p %.10g\\n\", fisher.test(tab)$p.value))\n\
-         }\n",
+         }\n"
+            .replace("LEVEL", &spec.conf_level.to_string()),
     );
     r
 }
