@@ -32,7 +32,33 @@ fn weighted_curve_reaches_exactly_zero() {
     let km = kaplan_meier(&s, ConfType::LogLog, 0.95);
     assert_eq!(*km.surv.last().unwrap(), 0.0);
     assert!(km.surv.iter().all(|&v| (0.0..=1.0).contains(&v)));
-    assert_eq!(*km.std_err.last().unwrap(), f64::INFINITY);
+    // Weights that are not whole numbers: R's survfit gives the robust (infinitesimal
+    // jackknife) SE, 0 where the curve reaches 0. R 4 / survival 3.5-3:
+    // survfit(Surv(c(1,2,2,3,3), rep(1,5)) ~ 1, weights = c(1/3,1/3,1/3,0.7,0.1), conf.type=…)
+    assert_eq!(*km.std_err.last().unwrap(), 0.0);
+    let r_se_of_s = [0.1743921, 0.2606761];
+    for (k, r) in r_se_of_s.into_iter().enumerate() {
+        let ours = km.std_err[k] * km.surv[k];
+        assert!((ours - r).abs() < 1e-7, "{k}: {ours}");
+    }
+    let close = |a: f64, b: f64| (a - b).abs() < 1e-7;
+    for (k, (lo, hi)) in [(0.20430272, 0.9739371), (0.03519625, 0.8216115)]
+        .into_iter()
+        .enumerate()
+    {
+        assert!(close(km.lower[k], lo) && close(km.upper[k], hi), "{k}");
+    }
+    assert!(km.lower[2].is_nan() && km.upper[2].is_nan());
+    let plain = kaplan_meier(&s, ConfType::Plain, 0.95);
+    for (k, (lo, hi)) in [(0.4730126, 1.0), (0.0, 0.9553603), (0.0, 0.0)]
+        .into_iter()
+        .enumerate()
+    {
+        assert!(
+            close(plain.lower[k], lo) && close(plain.upper[k], hi),
+            "plain {k}"
+        );
+    }
 }
 
 #[test]

@@ -119,6 +119,15 @@ fn the_emitted_r_script_reproduces_the_numbers() {
     for args in cases.into_iter().chain([
         vec![demo],
         vec![demo, "--subgroup", "prior_io_response=PD"],
+        // Matching weights (two controls per treated patient): weighted curves, robust Cox,
+        // the weighted DCR without exact CI or Fisher's test.
+        vec![
+            demo,
+            "--match",
+            "ecog,albi_grade,prior_io_response",
+            "--ratio",
+            "2",
+        ],
         // Another confidence level and CI type: the curves, the HR and the DCR's CI follow.
         vec![demo, "--conf", "0.9", "--ci", "log"],
         // The column map swaps PFS and OS: R renames all at once too.

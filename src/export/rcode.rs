@@ -335,13 +335,33 @@ pub fn r_script(
          \x20 ok <- resp %in% c(\"CR\", \"PR\", \"SD\", \"PD\")\n\
          \x20 for (a in c(1, 0)) {\n\
          \x20   sel <- ok & d$treated == a\n\
-         \x20   x <- sum(resp[sel] %in% c(\"CR\", \"PR\", \"SD\")); n <- sum(sel)\n\
-         \x20   bt <- binom.test(x, n, conf.level = LEVEL)\n\
-         \x20   cat(sprintf(\"RESULT dcr_%s %.10g %.10g %.10g\\n\", if (a == 1) \"treated\" else \"control\", x / n, bt$conf.int[1], bt$conf.int[2]))\n\
+         \x20   dc <- resp[sel] %in% c(\"CR\", \"PR\", \"SD\")\n\
+         BY_ARM\
          \x20 }\n\
-         \x20 tab <- table(factor(d$treated[ok], levels = c(1, 0)), factor(resp[ok] %in% c(\"CR\", \"PR\", \"SD\"), levels = c(TRUE, FALSE)))\n\
-         \x20 cat(sprintf(\"RESULT dcr_fisher_p %.10g\\n\", fisher.test(tab)$p.value))\n\
+         FISHER\
          }\n"
+            .replace(
+                "BY_ARM",
+                if weighted {
+                    // Matching weights: the weighted proportion, as the report gives it; exact
+                    // CIs and Fisher's test are not defined for weights.
+                    "\x20   x <- sum(d$w[sel] * dc); n <- sum(d$w[sel])\n\
+                     \x20   cat(sprintf(\"RESULT dcr_%s %.10g NA NA\\n\", if (a == 1) \"treated\" else \"control\", x / n))\n"
+                } else {
+                    "\x20   x <- sum(dc); n <- sum(sel)\n\
+                     \x20   bt <- binom.test(x, n, conf.level = LEVEL)\n\
+                     \x20   cat(sprintf(\"RESULT dcr_%s %.10g %.10g %.10g\\n\", if (a == 1) \"treated\" else \"control\", x / n, bt$conf.int[1], bt$conf.int[2]))\n"
+                },
+            )
+            .replace(
+                "FISHER",
+                if weighted {
+                    "\x20 cat(\"RESULT dcr_fisher_p NA\\n\")\n"
+                } else {
+                    "\x20 tab <- table(factor(d$treated[ok], levels = c(1, 0)), factor(resp[ok] %in% c(\"CR\", \"PR\", \"SD\"), levels = c(TRUE, FALSE)))\n\
+                     \x20 cat(sprintf(\"RESULT dcr_fisher_p %.10g\\n\", fisher.test(tab)$p.value))\n"
+                },
+            )
             .replace("LEVEL", &spec.conf_level.to_string()),
     );
     r

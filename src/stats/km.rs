@@ -50,8 +50,10 @@ impl ConfType {
 }
 
 /// A Kaplan–Meier curve: one entry per distinct time (event or censoring), like R's `survfit`.
-/// `std_err` is R's `$std.err`: the Greenwood standard error of the cumulative hazard
-/// (of −log S), infinite where S drops to 0. `lower`/`upper` are NaN where R gives NA.
+/// `std_err` is the standard error of −log S: Greenwood's (R's `$std.err`), infinite where S
+/// drops to 0; with a weight that is not a whole number the infinitesimal-jackknife one, as
+/// R's `survfit` then gives (R stores it times S), 0 where S drops to 0. `lower`/`upper` are
+/// NaN where R gives NA.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct KmCurve {
     pub time: Vec<f64>,
@@ -105,10 +107,12 @@ pub struct Rmst {
 pub fn confidence_limits(p: f64, se: f64, conf_type: ConfType, z: f64) -> (f64, f64) {
     match conf_type {
         ConfType::Plain => {
-            if p == 0.0 {
+            let se2 = se * p * z;
+            // R's pmax/pmin keep a NaN: where S is 0 with an infinite (Greenwood) SE. With
+            // the robust SE, 0 there, the limits are 0.
+            if se2.is_nan() {
                 return (f64::NAN, f64::NAN);
             }
-            let se2 = se * p * z;
             ((p - se2).max(0.0), (p + se2).min(1.0))
         }
         ConfType::Log => {
@@ -141,6 +145,17 @@ pub struct TimeTable {
     pub n_event: Vec<f64>,
     pub n_censor: Vec<f64>,
     pub n: f64,
+    /// The same sums of squared weights, present when some weight of the sample is not a
+    /// whole number: R's `survfit` then gives the infinitesimal-jackknife (robust) variance.
+    pub squares: Option<SquareSums>,
+}
+
+/// Σ w² per distinct time: at risk, events, censorings (see [`TimeTable::squares`]).
+#[derive(Clone, Debug, Default)]
+pub struct SquareSums {
+    pub risk: Vec<f64>,
+    pub event: Vec<f64>,
+    pub censor: Vec<f64>,
 }
 
 impl TimeTable {
@@ -153,6 +168,11 @@ impl TimeTable {
             n_event: self.n_censor.clone(),
             n_censor: self.n_event.clone(),
             n: self.n,
+            squares: self.squares.as_ref().map(|q| SquareSums {
+                risk: q.risk.clone(),
+                event: q.censor.clone(),
+                censor: q.event.clone(),
+            }),
         }
     }
 
@@ -176,6 +196,59 @@ impl TimeTable {
         self.n_risk.reverse();
         self.n_event.reverse();
         self.n_censor.reverse();
+        if let Some(q) = &mut self.squares {
+            q.risk.reverse();
+            q.event.reverse();
+            q.censor.reverse();
+        }
+    }
+}
+
+/// R's rule (`survfitKM`): with a weight that is not a whole number the curve's variance is
+/// the robust one.
+fn has_fractional_weights(weight: &[f64]) -> bool {
+    weight.iter().any(|w| w.floor() != *w)
+}
+
+/// The [`SquareSums`] of the three tables of [`time_tables`], summed in the same order.
+fn add_square_sums(
+    tables: &mut [TimeTable; 3],
+    sample: &SurvSample,
+    first: &impl Fn(usize) -> bool,
+) {
+    let (time, status, weight) = (&sample.time, &sample.status, &sample.weight);
+    let mut sums: [SquareSums; 3] = Default::default();
+    let mut at_risk = [0.0f64; 3];
+    for (start, end) in tied_runs_from_last(time) {
+        for i in (start..end).rev() {
+            let (w2, f) = (weight[i] * weight[i], first(i));
+            at_risk[0] += kept(w2, f);
+            at_risk[1] += kept(w2, !f);
+            at_risk[2] += w2;
+        }
+        let (mut event, mut censor, mut n_first) = ([0.0f64; 3], [0.0f64; 3], 0usize);
+        for i in start..end {
+            let (w2, f, e) = (weight[i] * weight[i], first(i), status[i]);
+            let (we, wc) = (kept(w2, e), kept(w2, !e));
+            event[0] += kept(we, f);
+            event[1] += kept(we, !f);
+            event[2] += we;
+            censor[0] += kept(wc, f);
+            censor[1] += kept(wc, !f);
+            censor[2] += wc;
+            n_first += usize::from(f);
+        }
+        let present = [n_first > 0, n_first < end - start, true];
+        for g in 0..3 {
+            if present[g] {
+                sums[g].risk.push(at_risk[g]);
+                sums[g].event.push(event[g]);
+                sums[g].censor.push(censor[g]);
+            }
+        }
+    }
+    for (table, s) in tables.iter_mut().zip(sums) {
+        table.squares = Some(s);
     }
 }
 
@@ -224,6 +297,9 @@ pub fn time_tables(sample: &SurvSample, first: impl Fn(usize) -> bool) -> [TimeT
             }
         }
     }
+    if has_fractional_weights(weight) {
+        add_square_sums(&mut tables, sample, &first);
+    }
     for table in &mut tables {
         table.reverse_rows();
     }
@@ -250,6 +326,9 @@ pub fn kaplan_meier_table(table: TimeTable, conf_type: ConfType, conf_level: f64
     let mut events = 0.0;
     let mut surv = 1.0_f64;
     let mut varhaz = 0.0_f64;
+    // The robust variance (see `robust_se`): Σ w²·c² of the subjects who have left.
+    let mut left_sq = 0.0_f64;
+    let mut se = 0.0_f64;
     for k in 0..m {
         let (at_risk, d) = (table.n_risk[k], table.n_event[k]);
         if d > 0.0 {
@@ -265,10 +344,18 @@ pub fn kaplan_meier_table(table: TimeTable, conf_type: ConfType, conf_level: f64
             } else {
                 (surv * (1.0 - d / at_risk)).max(0.0)
             };
+            let before = varhaz;
             // n - d == 0 gives +inf, as R does where the curve drops to zero.
             varhaz += d / (at_risk * left);
+            se = match &table.squares {
+                None => varhaz.sqrt(),
+                Some(q) => robust_se(q, k, at_risk, before, varhaz, surv, &mut left_sq),
+            };
+        } else if let Some(q) = &table.squares {
+            // The censored leave with the current sum; R keeps the variance of the last event
+            // time until the next one.
+            left_sq += q.censor[k] * varhaz * varhaz;
         }
-        let se = varhaz.sqrt();
         // Without an event the estimate and its SE are unchanged, and so are the limits
         // (the reverse Kaplan–Meier curves of follow-up step only at censorings).
         let (lo, hi) = match (lower.last(), upper.last()) {
@@ -295,6 +382,31 @@ pub fn kaplan_meier_table(table: TimeTable, conf_type: ConfType, conf_level: f64
         n: table.n,
         events,
     }
+}
+
+/// The infinitesimal-jackknife standard error of −log S at event time `k` (R's `survfitKM`
+/// with `robust = TRUE`, its default when a weight is not a whole number, each observation
+/// its own cluster; R returns the SE of S, divided by S for the limits). R updates every
+/// subject's influence at each event time, O(n) per time; written as u = influence / S it
+/// stays w·A(t) while the subject is at risk, A being the Greenwood sum Σ d/(n(n − d)) (here
+/// `before` → `after`), and once the subject has left it is fixed: w·A at a censoring,
+/// w·(A_before − 1/n) at its event. So Σu² = A²·Σw²(still at risk) + Σw²c²(left), O(1) per
+/// time. Where S reaches 0 every influence is 0, and so is R's standard error.
+fn robust_se(
+    q: &SquareSums,
+    k: usize,
+    at_risk: f64,
+    before: f64,
+    after: f64,
+    surv: f64,
+    left_sq: &mut f64,
+) -> f64 {
+    if surv == 0.0 {
+        return 0.0;
+    }
+    *left_sq += q.event[k] * (before - 1.0 / at_risk).powi(2) + q.censor[k] * after * after;
+    let still_at_risk = q.risk.get(k + 1).copied().unwrap_or(0.0);
+    (after * after * still_at_risk + *left_sq).sqrt()
 }
 
 /// R's `findq` (survival 3.5, `quantile.survfit`): the time where the cumulative
@@ -542,6 +654,117 @@ impl KmCurve {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// R's `survfitKM` infinitesimal jackknife as its C code runs it (every subject's
+    /// influence updated at each event time): the SE of S per distinct time, then divided by
+    /// S as `survfit_confint` does (0 stays 0).
+    fn robust_se_by_recurrence(s: &SurvSample) -> Vec<f64> {
+        let n = s.len();
+        let mut times: Vec<f64> = s.time.clone();
+        times.dedup();
+        let (mut inf, mut gwt) = (vec![0.0; n], s.weight.clone());
+        let (mut km, mut v1, mut person) = (1.0_f64, 0.0_f64, 0);
+        let mut out = Vec::new();
+        for &t in &times {
+            let at: Vec<usize> = (0..n).filter(|&i| s.time[i] >= t).collect();
+            let n_risk: f64 = at.iter().map(|&i| s.weight[i]).sum();
+            let d: f64 = (0..n)
+                .filter(|&i| s.time[i] == t && s.status[i])
+                .map(|i| s.weight[i])
+                .sum();
+            if d > 0.0 {
+                let haz = d / n_risk;
+                for k in 0..n {
+                    inf[k] = inf[k] * (1.0 - haz) + gwt[k] * km * haz / n_risk;
+                }
+                while person < n && s.time[person] == t {
+                    if s.status[person] {
+                        inf[person] -= km * s.weight[person] / n_risk;
+                    }
+                    gwt[person] = 0.0;
+                    person += 1;
+                }
+                km *= 1.0 - haz;
+                v1 = inf.iter().map(|x| x * x).sum();
+            } else {
+                while person < n && s.time[person] == t {
+                    gwt[person] = 0.0;
+                    person += 1;
+                }
+            }
+            let se = v1.sqrt();
+            out.push(if se == 0.0 { 0.0 } else { se / km });
+        }
+        out
+    }
+
+    #[test]
+    fn robust_se_is_rs_infinitesimal_jackknife() {
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = |m: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % m
+        };
+        let mut robust_cases = 0;
+        for case in 0..400 {
+            let n = 1 + next(60) as usize;
+            let distinct = 1 + next(25);
+            let time: Vec<f64> = (0..n).map(|_| next(distinct) as f64).collect();
+            let status: Vec<bool> = (0..n).map(|_| next(3) != 0).collect();
+            // Matching weights: 1 for most, fractions for some (whole numbers in a few
+            // samples, where R keeps Greenwood).
+            let whole = case % 7 == 0;
+            let weight: Vec<f64> = (0..n)
+                .map(|_| match next(4) {
+                    0 if !whole => 1.0 / (2 + next(3)) as f64,
+                    1 => (1 + next(3)) as f64,
+                    2 if !whole => 0.3 + next(9) as f64 / 7.0,
+                    _ => 1.0,
+                })
+                .collect();
+            let sample = SurvSample::new(time, status, Some(weight));
+            let curve = kaplan_meier(&sample, ConfType::Plain, 0.95);
+            if !has_fractional_weights(&sample.weight) {
+                let [table, ..] = time_tables(&sample, |_| true);
+                assert!(table.squares.is_none());
+                continue;
+            }
+            robust_cases += 1;
+            let want = robust_se_by_recurrence(&sample);
+            assert_eq!(curve.std_err.len(), want.len());
+            for (k, (&got, &w)) in curve.std_err.iter().zip(&want).enumerate() {
+                if curve.surv[k] == 0.0 {
+                    assert_eq!(got, 0.0, "case {case} time {k}");
+                    // R's plain limits where the curve is 0 with a 0 SE.
+                    assert_eq!((curve.lower[k], curve.upper[k]), (0.0, 0.0));
+                    continue;
+                }
+                assert!(
+                    (got - w).abs() <= 1e-12 * w.abs().max(1e-300),
+                    "case {case} time {k}: closed form {got}, recurrence {w}"
+                );
+            }
+            // The reverse curve (follow-up) swaps events and censorings, squares too.
+            let [table, ..] = time_tables(&sample, |_| true);
+            let rev = kaplan_meier_table(table.reversed(), ConfType::Plain, 0.95);
+            let flipped = SurvSample {
+                status: sample.status.iter().map(|s| !s).collect(),
+                ..sample.clone()
+            };
+            let want = robust_se_by_recurrence(&flipped);
+            for (k, (&got, &w)) in rev.std_err.iter().zip(&want).enumerate() {
+                if rev.surv[k] > 0.0 {
+                    assert!(
+                        (got - w).abs() <= 1e-12 * w.abs().max(1e-300),
+                        "reverse {k}"
+                    );
+                }
+            }
+        }
+        assert!(robust_cases > 250, "{robust_cases}");
+    }
 
     #[test]
     fn monotone_quantile_is_find_quantile() {
