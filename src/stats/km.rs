@@ -1,6 +1,7 @@
 //! Kaplan–Meier estimator with R `survfit`'s conventions (survival 3.5).
 //!
-//! Kaplan & Meier (1958); Greenwood (1926) variance of the cumulative hazard; confidence
+//! Kaplan & Meier (1958); Greenwood (1926) variance of the cumulative hazard, or the
+//! infinitesimal jackknife where weights are not whole numbers (R's default); confidence
 //! intervals as in R's `survfit_confint` (Kalbfleisch & Prentice 2002 for log-log);
 //! median and its CI by Brookmeyer & Crowley (1982) with R's `quantile.survfit` rule for flat
 //! stretches; restricted mean as R's `survmean` (Miller 1981).
