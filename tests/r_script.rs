@@ -128,6 +128,13 @@ fn the_emitted_r_script_reproduces_the_numbers() {
             "--ratio",
             "2",
         ],
+        // The Cox SE clustered on the matched set (R: coxph(…, cluster = set)).
+        vec![
+            demo,
+            "--match",
+            "ecog,albi_grade,prior_io_response",
+            "--robust",
+        ],
         // Another confidence level and CI type: the curves, the HR and the DCR's CI follow.
         vec![demo, "--conf", "0.9", "--ci", "log"],
         // The column map swaps PFS and OS: R renames all at once too.

@@ -260,11 +260,13 @@ pub fn r_script(
              \x20 mm <- MatchIt::matchit(treated ~ 1, data = d, method = \"nearest\", distance = d$distance,\n\
              \x20        caliper = {cal}, std.caliper = TRUE, m.order = {o}, ratio = {ratio}, replace = {replace})\n\
              \x20 d$w <- mm$weights\n\
+             \x20 d$set <- mm$subclass\n\
              }} else {{\n\
-             \x20 d$w <- 0\n\
+             \x20 d$w <- 0; d$set <- NA\n\
              \x20 for (t in unique(links[, 1])) {{\n\
              \x20   cs <- links[links[, 1] == t, 2]\n\
              \x20   d$w[t] <- 1; d$w[cs] <- d$w[cs] + 1 / length(cs)\n\
+             \x20   d$set[t] <- t; d$set[cs] <- t\n\
              \x20 }}\n\
              \x20 used <- unique(links[, 2])\n\
              \x20 if (length(used)) d$w[used] <- d$w[used] * length(used) / sum(d$w[used])\n\
