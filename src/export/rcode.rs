@@ -183,7 +183,7 @@ pub fn r_script(
             }
         }
     }
-    r.push_str("d$w <- 1\n");
+    r.push_str("d$w <- 1; wtd <- FALSE\n");
     if let Some(m) = &spec.matching {
         let covs: Vec<String> = m
             .covariates
@@ -271,7 +271,13 @@ pub fn r_script(
              \x20 used <- unique(links[, 2])\n\
              \x20 if (length(used)) d$w[used] <- d$w[used] * length(used) / sum(d$w[used])\n\
              }}\n\
+             # With replacement a control may be in several sets: each patient its own cluster.\n\
+             if ({replace}) d$set <- seq_len(nrow(d))\n\
              d <- d[d$w > 0, , drop = FALSE]\n\
+             # Weights within 1e-12 of 1 (every treated patient got all its controls, each used\n\
+             # once) are 1: the sample is unweighted, as Survival Explorer takes it.\n\
+             if (all(abs(d$w - 1) <= 1e-12)) d$w[] <- 1\n\
+             wtd <- any(d$w != 1)\n\
              cat(sprintf(\"RESULT matched_treated %d\\n\", sum(d$treated == 1)))",
             o = r_str(order),
             ratio = m.ratio,
@@ -280,10 +286,7 @@ pub fn r_script(
             cal = m.caliper,
         );
     }
-    let weighted = spec
-        .matching
-        .as_ref()
-        .is_some_and(|m| m.ratio > 1 || m.replace);
+    let matched = spec.matching.is_some();
     let conf = match spec.conf_type {
         ConfType::LogLog => "log-log",
         ConfType::Log => "log",
@@ -315,14 +318,13 @@ pub fn r_script(
             c = r_str(&spec.control),
             conf = r_str(conf),
             lvl = spec.conf_level,
-            wts = if weighted { ", weights = w" } else { "" },
+            // Weights of 1 leave survfit and coxph as without weights.
+            wts = if matched { ", weights = w" } else { "" },
             ties = r_str(spec.ties.name()),
-            cox_w = if weighted {
-                ", weights = w, robust = TRUE"
-            } else if spec.matching.as_ref().is_some_and(|m| m.robust) {
-                ", cluster = set"
-            } else {
-                ""
+            cox_w = match &spec.matching {
+                Some(m) if m.robust => ", weights = w, cluster = set",
+                Some(_) => ", weights = w, robust = wtd",
+                None => "",
             },
         );
     }
@@ -338,32 +340,25 @@ pub fn r_script(
          \x20 for (a in c(1, 0)) {\n\
          \x20   sel <- ok & d$treated == a\n\
          \x20   dc <- resp[sel] %in% c(\"CR\", \"PR\", \"SD\")\n\
-         BY_ARM\
+         \x20   if (wtd) {\n\
+         \x20     # Matching weights: the weighted proportion; exact CIs are not defined.\n\
+         \x20     x <- sum(d$w[sel] * dc); n <- sum(d$w[sel])\n\
+         \x20     cat(sprintf(\"RESULT dcr_%s %.10g NA NA\\n\", if (a == 1) \"treated\" else \"control\", x / n))\n\
+         \x20   } else if (sum(sel) == 0) {\n\
+         \x20     cat(sprintf(\"RESULT dcr_%s NA NA NA\\n\", if (a == 1) \"treated\" else \"control\"))\n\
+         \x20   } else {\n\
+         \x20     x <- sum(dc); n <- sum(sel)\n\
+         \x20     bt <- binom.test(x, n, conf.level = LEVEL)\n\
+         \x20     cat(sprintf(\"RESULT dcr_%s %.10g %.10g %.10g\\n\", if (a == 1) \"treated\" else \"control\", x / n, bt$conf.int[1], bt$conf.int[2]))\n\
+         \x20   }\n\
          \x20 }\n\
-         FISHER\
+         \x20 if (wtd) {\n\
+         \x20   cat(\"RESULT dcr_fisher_p NA\\n\")  # Fisher's test is not defined for weights\n\
+         \x20 } else {\n\
+         \x20   tab <- table(factor(d$treated[ok], levels = c(1, 0)), factor(resp[ok] %in% c(\"CR\", \"PR\", \"SD\"), levels = c(TRUE, FALSE)))\n\
+         \x20   cat(sprintf(\"RESULT dcr_fisher_p %.10g\\n\", fisher.test(tab)$p.value))\n\
+         \x20 }\n\
          }\n"
-            .replace(
-                "BY_ARM",
-                if weighted {
-                    // Matching weights: the weighted proportion, as the report gives it; exact
-                    // CIs and Fisher's test are not defined for weights.
-                    "\x20   x <- sum(d$w[sel] * dc); n <- sum(d$w[sel])\n\
-                     \x20   cat(sprintf(\"RESULT dcr_%s %.10g NA NA\\n\", if (a == 1) \"treated\" else \"control\", x / n))\n"
-                } else {
-                    "\x20   x <- sum(dc); n <- sum(sel)\n\
-                     \x20   bt <- binom.test(x, n, conf.level = LEVEL)\n\
-                     \x20   cat(sprintf(\"RESULT dcr_%s %.10g %.10g %.10g\\n\", if (a == 1) \"treated\" else \"control\", x / n, bt$conf.int[1], bt$conf.int[2]))\n"
-                },
-            )
-            .replace(
-                "FISHER",
-                if weighted {
-                    "\x20 cat(\"RESULT dcr_fisher_p NA\\n\")\n"
-                } else {
-                    "\x20 tab <- table(factor(d$treated[ok], levels = c(1, 0)), factor(resp[ok] %in% c(\"CR\", \"PR\", \"SD\"), levels = c(TRUE, FALSE)))\n\
-                     \x20 cat(sprintf(\"RESULT dcr_fisher_p %.10g\\n\", fisher.test(tab)$p.value))\n"
-                },
-            )
             .replace("LEVEL", &spec.conf_level.to_string()),
     );
     r

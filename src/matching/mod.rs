@@ -373,6 +373,14 @@ pub fn att_weights(matches: &Matches, n_units: usize) -> Vec<f64> {
             w[u] *= n_controls / sum_controls;
         }
     }
+    // Every treated patient with all its controls, each control used once: the weights are 1
+    // up to the rounding of the rescaling. Exactly 1 then, so that the sample is unweighted
+    // and its sums are counts (108.99999999999997 evaluable patients gave an exact CI of 108).
+    if w.iter().all(|&x| x == 0.0 || (x - 1.0).abs() <= 1e-12) {
+        for x in w.iter_mut().filter(|x| **x > 0.0) {
+            *x = 1.0;
+        }
+    }
     w
 }
 
@@ -565,7 +573,7 @@ pub fn match_core(
             sample.set_id.push(set_of[u]);
         }
     }
-    sample.weighted = sample.weight.iter().any(|&w| (w - 1.0).abs() > 1e-12);
+    sample.weighted = sample.weight.iter().any(|&w| w != 1.0);
     Ok(MatchCore {
         distance,
         caliper_width,
@@ -765,6 +773,36 @@ mod tests {
     use crate::analysis::subgroup_sample;
     use crate::cohort::read_csv_bytes;
     use crate::stats::logistic::logistic_fit;
+
+    /// k controls for each of n treated units, each control once: every weight is exactly 1
+    /// (the rescaling n/Σ rounds to 1 − 1 ulp for some n), so sums of weights are counts.
+    /// One treated unit with fewer controls: real weights.
+    #[test]
+    fn full_matches_without_reuse_weigh_exactly_one() {
+        for k in 1..=5usize {
+            for n in 1..=150usize {
+                let controls_of = (0..n)
+                    .map(|t| (t, (0..k).map(|j| n + t * k + j).collect()))
+                    .collect();
+                let m = Matches {
+                    controls_of,
+                    visit_order: (0..n).collect(),
+                };
+                let w = att_weights(&m, n * (k + 1));
+                assert!(w.iter().all(|&x| x == 1.0), "k {k} n {n}");
+            }
+        }
+        let m = Matches {
+            controls_of: vec![(0, vec![2, 3]), (1, vec![4])],
+            visit_order: vec![0, 1],
+        };
+        let w = att_weights(&m, 5);
+        assert_eq!(&w[..2], &[1.0, 1.0]);
+        assert!(
+            (w[2] - 0.75).abs() < 1e-15 && (w[4] - 1.5).abs() < 1e-15,
+            "{w:?}"
+        );
+    }
 
     /// The propensity fit grouped from the terms (no model matrix) is the fit of the full
     /// model matrix, to the bit: same groups in the same order, same rows. 3,000 patients
