@@ -187,6 +187,15 @@ fn arm_cox(spec: &Spec, all: &SurvSample, x: &[f64], set_id: &[u32], weighted: b
         Err(CoxError::NoEvents) => return not_estimable_cox(spec, "no events".to_string()),
         Err(e) => return not_estimable_cox(spec, e.to_string()),
     };
+    if fit.monotone {
+        return not_estimable_cox(
+            spec,
+            format!(
+                "the hazard ratio is 0 or infinite (monotone likelihood): in one arm no event happens while the other arm still has patients at risk ({} vs {})",
+                spec.treated, spec.control
+            ),
+        );
+    }
     if fit.may_be_infinite {
         return not_estimable_cox(
             spec,

@@ -55,6 +55,9 @@ pub struct CoxFit {
     pub converged: bool,
     /// R's "Loglik converged before variable …; coefficient may be infinite".
     pub may_be_infinite: bool,
+    /// One two-valued covariate whose partial likelihood is monotone: the estimate is ±∞
+    /// whatever the iterations did (see `TwoValueRisk::monotone`).
+    pub monotone: bool,
     pub ties: Ties,
     /// Score residuals at the estimate (n × p), kept for the robust variance.
     score_residuals: Option<DMatrix<f64>>,
@@ -163,6 +166,20 @@ impl TwoValueRisk {
             }
         }
         TwoValueRisk { x, at_risk, dead }
+    }
+
+    /// True when the partial likelihood is monotone in β, its maximum at ±∞ (a hazard ratio
+    /// of 0 or infinity): unless each value has a death while the other value is at risk,
+    /// the score keeps one sign. Exact, where R's check (below, in [`cox_fit`]) reads the
+    /// last Newton step, which can overshoot into underflow and miss it.
+    fn monotone(&self) -> bool {
+        let crossed = |v: usize| {
+            self.at_risk
+                .iter()
+                .zip(&self.dead)
+                .any(|(risk, (dead, _))| dead[v] > 0.0 && risk[1 - v] > 0.0)
+        };
+        !(crossed(0) && crossed(1))
     }
 
     /// Log partial likelihood, score and information at `beta`, as [`derivs1`] gives.
@@ -476,14 +493,17 @@ pub fn cox_fit(d: &CoxData, ties: Ties, keep_residuals: bool) -> Result<CoxFit, 
     // R's coxph.fit: |U·V| beyond eps and toler.inf·|β| means the log-likelihood converged
     // while a coefficient was still running away (monotone likelihood: β may be infinite).
     let uv = var.clone() * last.u.clone();
-    let may_be_infinite = converged
+    let r_check = converged
         && (0..p).any(|j| {
             let v = uv[j].abs();
             v > COX_EPS && v > COX_EPS.sqrt() * beta[j].abs()
         });
+    let monotone = xc.two_valued.as_ref().is_some_and(|r| r.monotone());
+    let may_be_infinite = r_check || monotone;
     let score_residuals = keep_residuals.then(|| score_residuals(d, &xc, &beta, ties));
     Ok(CoxFit {
         may_be_infinite,
+        monotone,
         coef: beta,
         var,
         loglik_null,
@@ -687,6 +707,56 @@ mod tests {
     /// with one exp() per subject gives, up to rounding: tied times (2000 deaths at one time,
     /// where Efron's product of factors must be taken in runs), censoring, fractional
     /// and zero weights, both ties methods, β up to ±3.
+    /// The monotone-likelihood check is its definition: each value has a death (weight > 0)
+    /// while a subject with the other value (weight > 0) is at risk.
+    #[test]
+    fn monotone_is_no_death_against_the_other_value_at_risk() {
+        let mut rng = SplitMix64::new(11);
+        let (mut monotone, mut cases) = (0, 0);
+        for _ in 0..3000 {
+            let n = 2 + (rng.next_f64() * 12.0) as usize;
+            let mut time: Vec<f64> = (0..n).map(|_| (rng.next_f64() * 6.0).floor()).collect();
+            time.sort_by(f64::total_cmp);
+            let status: Vec<bool> = (0..n).map(|_| rng.next_f64() < 0.5).collect();
+            let weight: Vec<f64> = (0..n)
+                .map(|_| if rng.next_f64() < 0.15 { 0.0 } else { 1.0 })
+                .collect();
+            let x: Vec<f64> = (0..n)
+                .map(|_| f64::from(u8::from(rng.next_f64() < 0.5)))
+                .collect();
+            let d = CoxData {
+                time: &time,
+                status: &status,
+                weight: &weight,
+                x: &x,
+                p: 1,
+            };
+            let Some(sums) = centred(&d).two_valued else {
+                continue;
+            };
+            let crossed = |v: f64| {
+                (0..n).any(|i| {
+                    status[i]
+                        && weight[i] > 0.0
+                        && x[i] == v
+                        && (0..n).any(|j| x[j] != v && weight[j] > 0.0 && time[j] >= time[i])
+                })
+            };
+            let want = !(crossed(0.0) && crossed(1.0));
+            assert_eq!(
+                sums.monotone(),
+                want,
+                "{time:?} {status:?} {weight:?} {x:?}"
+            );
+            cases += 1;
+            monotone += usize::from(want);
+        }
+        assert!(
+            monotone > 200 && cases - monotone > 200,
+            "{monotone} of {cases}"
+        );
+    }
+
     #[test]
     fn death_time_sums_equal_the_subject_pass() {
         let mut rng = SplitMix64::new(5);
