@@ -201,11 +201,15 @@ pub fn r_script(
         let _ = writeln!(
             r,
             "covs <- {}\nd <- d[complete.cases(d[, covs, drop = FALSE]), , drop = FALSE]\n\
-             ps_fit <- glm(treated ~ {}, family = binomial, data = d)\n\
+             # A covariate constant in the sample is left out, as Survival Explorer does.\n\
+             varies <- sapply(covs, function(v) length(unique(d[[v]])) > 1)\n\
+             terms <- {}\n\
+             ps_fit <- glm(as.formula(paste(\"treated ~\", paste(terms[varies], collapse = \" + \"))),\n\
+             \x20             family = binomial, data = d)\n\
              d$distance <- {}\n\
              width <- {} * sd(d$distance)",
             r_vec(&plain),
-            covs.join(" + "),
+            r_vec(&covs),
             match m.scale {
                 CaliperScale::Logit => "predict(ps_fit)",
                 CaliperScale::Ps => "fitted(ps_fit)",
@@ -308,7 +312,9 @@ pub fn r_script(
              q <- quantile(fit, 0.5)\n\
              for (a in levels(e$arm)) {{\n\
              \x20 k <- paste0(\"arm=\", a)\n\
-             \x20 cat(sprintf(\"RESULT {name}_median_%s %.10g %.10g %.10g\\n\", a, q$quantile[k, 1], q$lower[k, 1], q$upper[k, 1]))\n\
+             \x20 # One arm without usable rows: one curve, its quantiles a vector; the other NA.\n\
+             \x20 at <- function(m) if (is.null(dim(m))) {{ if (k %in% names(fit$strata)) m[1] else NA }} else if (k %in% rownames(m)) m[k, 1] else NA\n\
+             \x20 cat(sprintf(\"RESULT {name}_median_%s %.10g %.10g %.10g\\n\", a, at(q$quantile), at(q$lower), at(q$upper)))\n\
              }}\n\
              cx <- coxph(Surv(time, status) ~ treated, data = e, ties = {ties}{cox_w})\n\
              ci <- exp(confint(cx, level = {lvl}))\n\
