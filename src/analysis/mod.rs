@@ -79,7 +79,7 @@ pub enum AnalysisError {
         role: String,
         available: String,
     },
-    #[error("{file}: the {role} level '{level}' is not in column '{column}'{context}; levels found: {found}")]
+    #[error("{file}: the {role} level '{level}' is not in column '{column}'{context}; levels in the file: {found}")]
     ArmLevelMissing {
         file: String,
         column: String,
