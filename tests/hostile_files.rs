@@ -91,7 +91,10 @@ const BAD: [(&str, &[&str]); 16] = [
     ("err_utf16.csv", &["UTF-16"]),
     (
         "err_arm_absent.csv",
-        &["control level 'sorafenib'", "levels in the file: lenvatinib"],
+        &[
+            "control level 'sorafenib'",
+            "levels in the file: lenvatinib",
+        ],
     ),
     ("err_duplicate_columns.csv", &["'arm' appears twice"]),
     ("err_event_coding_words.csv", &["pfs_event", "maybe"]),
