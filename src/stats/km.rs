@@ -211,26 +211,30 @@ fn has_fractional_weights(weight: &[f64]) -> bool {
     weight.iter().any(|w| w.floor() != *w)
 }
 
-/// The [`SquareSums`] of the three tables of [`time_tables`], summed in the same order.
-fn add_square_sums(
-    tables: &mut [TimeTable; 3],
+/// Walks the distinct times from the last, summing `value(w)` for the subjects with
+/// `first(i)` (group 0), the others (1) and all (2): at risk (time ≥ t, summed from the last
+/// subject backwards), events and censorings at t (forwards), each from +0 without
+/// branching on the group or the status. `visit(start, sums)` gets each time's first index
+/// and `[at risk, events, censorings]` per group, `None` for a group without a subject at t.
+fn sums_by_time(
     sample: &SurvSample,
     first: &impl Fn(usize) -> bool,
+    value: impl Fn(f64) -> f64,
+    mut visit: impl FnMut(usize, [Option<[f64; 3]>; 3]),
 ) {
     let (time, status, weight) = (&sample.time, &sample.status, &sample.weight);
-    let mut sums: [SquareSums; 3] = Default::default();
     let mut at_risk = [0.0f64; 3];
     for (start, end) in tied_runs_from_last(time) {
         for i in (start..end).rev() {
-            let (w2, f) = (weight[i] * weight[i], first(i));
-            at_risk[0] += kept(w2, f);
-            at_risk[1] += kept(w2, !f);
-            at_risk[2] += w2;
+            let (w, f) = (value(weight[i]), first(i));
+            at_risk[0] += kept(w, f);
+            at_risk[1] += kept(w, !f);
+            at_risk[2] += w;
         }
         let (mut event, mut censor, mut n_first) = ([0.0f64; 3], [0.0f64; 3], 0usize);
         for i in start..end {
-            let (w2, f, e) = (weight[i] * weight[i], first(i), status[i]);
-            let (we, wc) = (kept(w2, e), kept(w2, !e));
+            let (w, f, e) = (value(weight[i]), first(i), status[i]);
+            let (we, wc) = (kept(w, e), kept(w, !e));
             event[0] += kept(we, f);
             event[1] += kept(we, !f);
             event[2] += we;
@@ -240,14 +244,34 @@ fn add_square_sums(
             n_first += usize::from(f);
         }
         let present = [n_first > 0, n_first < end - start, true];
-        for g in 0..3 {
-            if present[g] {
-                sums[g].risk.push(at_risk[g]);
-                sums[g].event.push(event[g]);
-                sums[g].censor.push(censor[g]);
-            }
-        }
+        visit(
+            start,
+            std::array::from_fn(|g| present[g].then_some([at_risk[g], event[g], censor[g]])),
+        );
     }
+}
+
+/// The [`SquareSums`] of the three tables of [`time_tables`], summed in the same order.
+fn add_square_sums(
+    tables: &mut [TimeTable; 3],
+    sample: &SurvSample,
+    first: &impl Fn(usize) -> bool,
+) {
+    let mut sums: [SquareSums; 3] = Default::default();
+    sums_by_time(
+        sample,
+        first,
+        |w| w * w,
+        |_, by_group| {
+            for (s, sums_at_t) in sums.iter_mut().zip(by_group) {
+                if let Some([risk, event, censor]) = sums_at_t {
+                    s.risk.push(risk);
+                    s.event.push(event);
+                    s.censor.push(censor);
+                }
+            }
+        },
+    );
     for (table, s) in tables.iter_mut().zip(sums) {
         table.squares = Some(s);
     }
@@ -262,7 +286,7 @@ fn add_square_sums(
 /// two are one time).
 pub fn time_tables(sample: &SurvSample, first: impl Fn(usize) -> bool) -> [TimeTable; 3] {
     let n = sample.len();
-    let (time, status, weight) = (&sample.time, &sample.status, &sample.weight);
+    let (time, weight) = (&sample.time, &sample.weight);
     let mut tables: [TimeTable; 3] = Default::default();
     for (i, &w) in weight.iter().enumerate().take(n) {
         let f = first(i);
@@ -270,34 +294,19 @@ pub fn time_tables(sample: &SurvSample, first: impl Fn(usize) -> bool) -> [TimeT
         tables[1].n += kept(w, !f);
         tables[2].n += w;
     }
-    let mut at_risk = [0.0f64; 3];
-    for (start, end) in tied_runs_from_last(time) {
-        let t = time[start] + 0.0;
-        for i in (start..end).rev() {
-            let (w, f) = (weight[i], first(i));
-            at_risk[0] += kept(w, f);
-            at_risk[1] += kept(w, !f);
-            at_risk[2] += w;
-        }
-        let (mut event, mut censor, mut n_first) = ([0.0f64; 3], [0.0f64; 3], 0usize);
-        for i in start..end {
-            let (w, f, e) = (weight[i], first(i), status[i]);
-            let (we, wc) = (kept(w, e), kept(w, !e));
-            event[0] += kept(we, f);
-            event[1] += kept(we, !f);
-            event[2] += we;
-            censor[0] += kept(wc, f);
-            censor[1] += kept(wc, !f);
-            censor[2] += wc;
-            n_first += usize::from(f);
-        }
-        let present = [n_first > 0, n_first < end - start, true];
-        for g in 0..3 {
-            if present[g] {
-                tables[g].push(t, at_risk[g], event[g], censor[g]);
+    sums_by_time(
+        sample,
+        &first,
+        |w| w,
+        |start, by_group| {
+            let t = time[start] + 0.0;
+            for (table, sums_at_t) in tables.iter_mut().zip(by_group) {
+                if let Some([at_risk, event, censor]) = sums_at_t {
+                    table.push(t, at_risk, event, censor);
+                }
             }
-        }
-    }
+        },
+    );
     if has_fractional_weights(weight) {
         add_square_sums(&mut tables, sample, &first);
     }
