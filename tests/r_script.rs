@@ -116,6 +116,27 @@ fn the_emitted_r_script_reproduces_the_numbers() {
             "SKIPPED the .xlsx cases: R's readxl is not installed (.ci/run installs r-cran-readxl)"
         );
     }
+    // No sorafenib patient has a PFS time: R fits one curve (no strata) for that endpoint.
+    let one_arm = std::env::temp_dir().join(format!("se-r-one-arm-{}.csv", std::process::id()));
+    let text = std::fs::read_to_string(common::demo_path()).unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap();
+    let cols: Vec<&str> = header.split(',').collect();
+    let (arm, pfs) = (
+        cols.iter().position(|c| *c == "arm").unwrap(),
+        cols.iter().position(|c| *c == "pfs_months").unwrap(),
+    );
+    let mut out = format!("{header}\n");
+    for l in lines {
+        let mut cells: Vec<&str> = l.split(',').collect();
+        if cells[arm] == "sorafenib" {
+            cells[pfs] = "";
+        }
+        out += &(cells.join(",") + "\n");
+    }
+    std::fs::write(&one_arm, out).unwrap();
+    let one_arm = one_arm.to_str().unwrap().to_string();
+    cases.push(vec![one_arm.as_str()]);
     for args in cases.into_iter().chain([
         vec![demo],
         vec![demo, "--subgroup", "prior_io_response=PD"],

@@ -203,6 +203,7 @@ pub fn r_script(
             "covs <- {}\nd <- d[complete.cases(d[, covs, drop = FALSE]), , drop = FALSE]\n\
              # A covariate constant in the sample is left out, as Survival Explorer does.\n\
              varies <- sapply(covs, function(v) length(unique(d[[v]])) > 1)\n\
+             if (!any(varies)) stop(\"no matching covariate varies inside the sample\")\n\
              terms <- {}\n\
              ps_fit <- glm(as.formula(paste(\"treated ~\", paste(terms[varies], collapse = \" + \"))),\n\
              \x20             family = binomial, data = d)\n\
@@ -313,7 +314,7 @@ pub fn r_script(
              for (a in levels(e$arm)) {{\n\
              \x20 k <- paste0(\"arm=\", a)\n\
              \x20 # One arm without usable rows: one curve, its quantiles a vector; the other NA.\n\
-             \x20 at <- function(m) if (is.null(dim(m))) {{ if (k %in% names(fit$strata)) m[1] else NA }} else if (k %in% rownames(m)) m[k, 1] else NA\n\
+             \x20 at <- function(m) if (is.null(dim(m))) {{ if (a %in% as.character(e$arm)) m[1] else NA }} else if (k %in% rownames(m)) m[k, 1] else NA\n\
              \x20 cat(sprintf(\"RESULT {name}_median_%s %.10g %.10g %.10g\\n\", a, at(q$quantile), at(q$lower), at(q$upper)))\n\
              }}\n\
              cx <- coxph(Surv(time, status) ~ treated, data = e, ties = {ties}{cox_w})\n\

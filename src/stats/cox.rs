@@ -703,10 +703,6 @@ mod tests {
     use super::*;
     use crate::rng::SplitMix64;
 
-    /// The death-time sums of a two-valued covariate give what the subject-by-subject pass
-    /// with one exp() per subject gives, up to rounding: tied times (2000 deaths at one time,
-    /// where Efron's product of factors must be taken in runs), censoring, fractional
-    /// and zero weights, both ties methods, β up to ±3.
     /// The monotone-likelihood check is its definition: each value has a death (weight > 0)
     /// while a subject with the other value (weight > 0) is at risk.
     #[test]
@@ -757,6 +753,10 @@ mod tests {
         );
     }
 
+    /// The death-time sums of a two-valued covariate give what the subject-by-subject pass
+    /// with one exp() per subject gives, up to rounding: tied times (2000 deaths at one time,
+    /// where Efron's product of factors must be taken in runs), censoring, fractional
+    /// and zero weights, both ties methods, β up to ±3.
     #[test]
     fn death_time_sums_equal_the_subject_pass() {
         let mut rng = SplitMix64::new(5);
