@@ -493,13 +493,12 @@ pub fn cox_fit(d: &CoxData, ties: Ties, keep_residuals: bool) -> Result<CoxFit, 
     // R's coxph.fit: |U·V| beyond eps and toler.inf·|β| means the log-likelihood converged
     // while a coefficient was still running away (monotone likelihood: β may be infinite).
     let uv = var.clone() * last.u.clone();
-    let r_check = converged
+    let may_be_infinite = converged
         && (0..p).any(|j| {
             let v = uv[j].abs();
             v > COX_EPS && v > COX_EPS.sqrt() * beta[j].abs()
         });
     let monotone = xc.two_valued.as_ref().is_some_and(|r| r.monotone());
-    let may_be_infinite = r_check || monotone;
     let score_residuals = keep_residuals.then(|| score_residuals(d, &xc, &beta, ties));
     Ok(CoxFit {
         may_be_infinite,

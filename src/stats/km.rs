@@ -710,13 +710,8 @@ mod tests {
 
     #[test]
     fn robust_se_is_rs_infinitesimal_jackknife() {
-        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
-        let mut next = |m: u64| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state % m
-        };
+        let mut rng = crate::rng::SplitMix64::new(0x9e37_79b9_7f4a_7c15);
+        let mut next = |m: u64| rng.below(m as usize) as u64;
         let mut robust_cases = 0;
         for case in 0..400 {
             let n = 1 + next(60) as usize;
