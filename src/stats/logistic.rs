@@ -38,22 +38,24 @@ pub enum LogisticError {
     RankDeficient { column: usize },
 }
 
-fn linkinv(eta: f64) -> f64 {
-    let tmp = if eta < -THRESH {
+/// exp(η) as R's logit `linkinv` takes it (clamped to ε and 1/ε beyond |η| > 30): the
+/// fitted probability is e/(1 + e) and, where |η| ≤ 30, dμ/dη is e/(1 + e)². Kept per unit
+/// from one step to the next, so each costs one exp.
+fn link_exp(eta: f64) -> f64 {
+    if eta < -THRESH {
         f64::EPSILON
     } else if eta > THRESH {
         1.0 / f64::EPSILON
     } else {
         eta.exp()
-    };
-    tmp / (1.0 + tmp)
+    }
 }
 
-fn mu_eta(eta: f64) -> f64 {
+/// R's `mu.eta` at η, given e = [`link_exp`]`(η)`.
+fn mu_eta(eta: f64, e: f64) -> f64 {
     if eta.abs() > THRESH {
         f64::EPSILON
     } else {
-        let e = eta.exp();
         e / ((1.0 + e) * (1.0 + e))
     }
 }
@@ -275,6 +277,7 @@ pub(crate) fn logistic_fit_units(
     let null_deviance: f64 = (0..k).map(|u| unit_deviance(s[u], m[u], null_mu)).sum();
     let mut eta = vec![0.0; k];
     let mut mu = vec![0.0; k];
+    let mut ex = vec![0.0; k];
     let mut coef = DVector::zeros(p);
     let mut converged = false;
     let mut iterations = 0;
@@ -290,7 +293,7 @@ pub(crate) fn logistic_fit_units(
                 let ybar = s[u] / m[u];
                 (start_z * (2.0 * ybar - 1.0), m[u] * 0.1875)
             } else {
-                let me = mu_eta(eta[u]);
+                let me = mu_eta(eta[u], ex[u]);
                 let var = mu[u] * (1.0 - mu[u]);
                 (eta[u] + (s[u] / m[u] - mu[u]) / me, m[u] * me * me / var)
             };
@@ -323,7 +326,8 @@ pub(crate) fn logistic_fit_units(
         let new_eta = &xu * &coef;
         for u in 0..k {
             eta[u] = new_eta[u];
-            mu[u] = linkinv(eta[u]);
+            ex[u] = link_exp(eta[u]);
+            mu[u] = ex[u] / (1.0 + ex[u]);
         }
         dev = (0..k).map(|u| unit_deviance(s[u], m[u], mu[u])).sum();
         if (dev - devold).abs() / (dev.abs() + 0.1) < GLM_EPSILON {
