@@ -135,9 +135,8 @@ fn pairs_on_reference_distances_equal_matchit() {
             );
             let pid = &pid;
             let ours: BTreeSet<(i64, i64)> = m
-                .controls_of
                 .iter()
-                .flat_map(|(t, cs)| cs.iter().map(move |c| (pid[*t] as i64, pid[*c] as i64)))
+                .flat_map(|(t, cs)| cs.iter().map(move |c| (pid[t] as i64, pid[*c] as i64)))
                 .collect();
             let theirs: BTreeSet<(i64, i64)> = ids(&rv["pairs"]["treated_id"])
                 .into_iter()
@@ -146,10 +145,9 @@ fn pairs_on_reference_distances_equal_matchit() {
                 .collect();
             assert_eq!(ours, theirs, "{ds} {variant} pairs");
             let unmatched: BTreeSet<i64> = m
-                .controls_of
                 .iter()
                 .filter(|(_, cs)| cs.is_empty())
-                .map(|(t, _)| pid[*t] as i64)
+                .map(|(t, _)| pid[t] as i64)
                 .collect();
             let r_unmatched: BTreeSet<i64> = ids(&rv["unmatched_treated_ids"])
                 .into_iter()
@@ -178,14 +176,14 @@ fn tie_sensitive(r: &serde_json::Value, variant: &str) -> bool {
     } else {
         Order::Data
     };
-    let base = greedy_match(&distance, &treated, width, order, 1, false).controls_of;
+    let base = greedy_match(&distance, &treated, width, order, 1, false);
     (0..8u64).any(|seed| {
         let mut rng = survival_explorer::rng::SplitMix64::new(seed);
         let noisy: Vec<f64> = distance
             .iter()
             .map(|d| d * (1.0 + 1e-13 * (rng.next_f64() - 0.5)))
             .collect();
-        greedy_match(&noisy, &treated, width, order, 1, false).controls_of != base
+        greedy_match(&noisy, &treated, width, order, 1, false) != base
     })
 }
 

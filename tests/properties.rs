@@ -78,24 +78,24 @@ proptest! {
         let ord = [Order::Largest, Order::Smallest, Order::Data, Order::Random(seed)][order];
         let m = greedy_match(&d, &t, width, ord, ratio, replace);
         let mut used: BTreeMap<usize, usize> = BTreeMap::new();
-        for (tr, cs) in &m.controls_of {
-            prop_assert!(t[*tr]);
+        for (tr, cs) in m.iter() {
+            prop_assert!(t[tr]);
             prop_assert!(cs.len() <= ratio);
             let distinct: HashSet<_> = cs.iter().collect();
             prop_assert_eq!(distinct.len(), cs.len());
             for &c in cs {
                 prop_assert!(!t[c]);
-                prop_assert!((d[*tr] - d[c]).abs() <= width, "pair outside the caliper");
+                prop_assert!((d[tr] - d[c]).abs() <= width, "pair outside the caliper");
                 *used.entry(c).or_default() += 1;
             }
         }
         if !replace {
             prop_assert!(used.values().all(|&k| k == 1), "a control used twice");
             // Unmatched treated: every control within the caliper went to someone else.
-            for (tr, cs) in &m.controls_of {
+            for (tr, cs) in m.iter() {
                 if cs.is_empty() {
                     for c in (0..d.len()).filter(|&c| !t[c]) {
-                        if (d[*tr] - d[c]).abs() <= width {
+                        if (d[tr] - d[c]).abs() <= width {
                             prop_assert!(used.contains_key(&c), "unmatched treated with a free control in reach");
                         }
                     }
@@ -103,14 +103,14 @@ proptest! {
             }
         } else {
             // With replacement every treated unit gets min(ratio, controls in reach).
-            for (tr, cs) in &m.controls_of {
-                let reach = (0..d.len()).filter(|&c| !t[c] && (d[*tr] - d[c]).abs() <= width).count();
+            for (tr, cs) in m.iter() {
+                let reach = (0..d.len()).filter(|&c| !t[c] && (d[tr] - d[c]).abs() <= width).count();
                 prop_assert_eq!(cs.len(), reach.min(ratio));
             }
         }
         // Deterministic: the same input and seed give the same result.
         let again = greedy_match(&d, &t, width, ord, ratio, replace);
-        prop_assert_eq!(&again.controls_of, &m.controls_of);
+        prop_assert_eq!(&again, &m);
     }
 
     /// Nearest means nearest: with ratio 1, no replacement, the chosen control is at least as
@@ -120,14 +120,14 @@ proptest! {
         let (d, t): (Vec<f64>, Vec<bool>) = data.iter().copied().unzip();
         let m = greedy_match(&d, &t, width, Order::Data, 1, false);
         let mut taken = vec![false; d.len()];
-        for (tr, cs) in &m.controls_of {
+        for (tr, cs) in m.iter() {
             let best = (0..d.len())
                 .filter(|&c| !t[c] && !taken[c])
-                .map(|c| (d[*tr] - d[c]).abs())
+                .map(|c| (d[tr] - d[c]).abs())
                 .fold(f64::INFINITY, f64::min);
             match cs.first() {
                 Some(&c) => {
-                    prop_assert_eq!((d[*tr] - d[c]).abs(), best);
+                    prop_assert_eq!((d[tr] - d[c]).abs(), best);
                     taken[c] = true;
                 }
                 None => prop_assert!(best > width),
@@ -157,7 +157,7 @@ proptest! {
         let m = greedy_match(&d, &t, 0.05, Order::Largest, ratio, replace);
         let mut want: Vec<usize> = (0..d.len()).filter(|&u| t[u]).collect();
         want.sort_by(|&a, &b| d[b].total_cmp(&d[a])); // stable: ties keep input order
-        let got: Vec<usize> = m.controls_of.iter().map(|(tr, _)| *tr).collect();
+        let got: Vec<usize> = m.iter().map(|(tr, _)| tr).collect();
         prop_assert_eq!(got, want);
     }
 

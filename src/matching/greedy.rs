@@ -18,13 +18,50 @@ pub enum Order {
     Random(u64),
 }
 
-/// Result: for each treated unit (by input index), its controls (input indices) in the order
-/// they were matched.
-#[derive(Clone, Debug, Default)]
+/// Result: each treated unit (input index) in the order it was visited, with its controls
+/// (input indices) in the order they were matched — none when it found no match. The
+/// controls are one flat list, not a list per unit.
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Matches {
-    pub controls_of: Vec<(usize, Vec<usize>)>,
     /// Treated units in the order they were visited.
     pub visit_order: Vec<usize>,
+    /// The controls of the i-th visited unit are `controls[start[i]..start[i + 1]]`.
+    start: Vec<usize>,
+    controls: Vec<usize>,
+}
+
+impl Matches {
+    /// From each visited treated unit's controls, in visiting order.
+    pub fn from_lists<'a>(lists: impl IntoIterator<Item = (usize, &'a [usize])>) -> Self {
+        let mut m = Matches {
+            start: vec![0],
+            ..Matches::default()
+        };
+        for (t, cs) in lists {
+            m.visit_order.push(t);
+            m.controls.extend_from_slice(cs);
+            m.start.push(m.controls.len());
+        }
+        m
+    }
+
+    /// Each visited treated unit and its controls, in visiting order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (usize, &[usize])> + '_ {
+        self.visit_order
+            .iter()
+            .zip(self.start.windows(2))
+            .map(|(&t, w)| (t, &self.controls[w[0]..w[1]]))
+    }
+
+    /// The controls of the i-th visited unit.
+    pub fn controls(&self, i: usize) -> &[usize] {
+        &self.controls[self.start[i]..self.start[i + 1]]
+    }
+
+    /// The number of (treated, control) pairs.
+    pub fn n_pairs(&self) -> usize {
+        self.controls.len()
+    }
 }
 
 /// "Next available slot" lookup with path compression: `find(i)` is the nearest available
@@ -144,24 +181,25 @@ impl<'a> GreedyPlan<'a> {
             return self.run_without_replacement(caliper_width, ratio);
         }
         let distance = self.distance;
-        Matches {
-            controls_of: self
-                .visit
-                .iter()
-                .map(|&t| {
-                    let cs = nearest_k(
-                        distance,
-                        &self.controls,
-                        self.insert_at[t],
-                        distance[t],
-                        caliper_width,
-                        ratio,
-                    );
-                    (t, cs)
-                })
-                .collect(),
+        let mut m = Matches {
             visit_order: self.visit.clone(),
+            start: Vec::with_capacity(self.visit.len() + 1),
+            controls: Vec::new(),
+        };
+        m.start.push(0);
+        for &t in &self.visit {
+            nearest_k(
+                distance,
+                &self.controls,
+                self.insert_at[t],
+                distance[t],
+                caliper_width,
+                ratio,
+                &mut m.controls,
+            );
+            m.start.push(m.controls.len());
         }
+        m
     }
 
     fn run_without_replacement(&self, caliper_width: f64, ratio: usize) -> Matches {
@@ -211,22 +249,21 @@ impl<'a> GreedyPlan<'a> {
             // Only units matched in this round go on to the next one.
             active = still;
         }
-        let controls_of = visit
-            .iter()
-            .enumerate()
-            .map(|(v, &t)| {
-                let cs: Vec<usize> = (0..ratio)
-                    .map(|round| picks[round * visit.len() + v])
-                    .take_while(|&k| k != u32::MAX)
-                    .map(|k| controls[k as usize])
-                    .collect();
-                (t, cs)
-            })
-            .collect();
-        Matches {
-            controls_of,
+        let mut m = Matches {
             visit_order: visit.clone(),
+            start: Vec::with_capacity(visit.len() + 1),
+            controls: Vec::new(),
+        };
+        m.start.push(0);
+        for v in 0..visit.len() {
+            let cs = (0..ratio)
+                .map(|round| picks[round * visit.len() + v])
+                .take_while(|&k| k != u32::MAX)
+                .map(|k| controls[k as usize]);
+            m.controls.extend(cs);
+            m.start.push(m.controls.len());
         }
+        m
     }
 }
 
@@ -266,7 +303,7 @@ impl LeftAvail {
 }
 
 /// With replacement: the `k` nearest controls within the caliper, merging outwards from the
-/// insertion point (left wins ties).
+/// insertion point (left wins ties), appended to `out`.
 fn nearest_k(
     distance: &[f64],
     controls: &[usize],
@@ -274,10 +311,10 @@ fn nearest_k(
     dt: f64,
     width: f64,
     k: usize,
-) -> Vec<usize> {
-    let mut out = Vec::with_capacity(k.min(controls.len()));
+    out: &mut Vec<usize>,
+) {
     let (mut l, mut r) = (pos, pos);
-    while out.len() < k {
+    for _ in 0..k {
         let dl = (l > 0).then(|| (dt - distance[controls[l - 1]]).abs());
         let dr = (r < controls.len()).then(|| (distance[controls[r]] - dt).abs());
         let take_left = match (dl, dr) {
@@ -298,5 +335,4 @@ fn nearest_k(
             r += 1;
         }
     }
-    out
 }

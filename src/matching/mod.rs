@@ -350,19 +350,15 @@ pub(crate) fn sd(v: &[f64]) -> f64 {
 /// number of distinct matched controls.
 pub fn att_weights(matches: &Matches, n_units: usize) -> Vec<f64> {
     let mut w = vec![0.0; n_units];
-    for (t, cs) in &matches.controls_of {
+    let mut distinct = vec![false; n_units];
+    for (t, cs) in matches.iter() {
         if cs.is_empty() {
             continue;
         }
-        w[*t] = 1.0;
+        w[t] = 1.0;
         let share = 1.0 / cs.len() as f64;
         for &c in cs {
             w[c] += share;
-        }
-    }
-    let mut distinct = vec![false; n_units];
-    for (_, cs) in &matches.controls_of {
-        for &c in cs {
             distinct[c] = true;
         }
     }
@@ -493,16 +489,17 @@ impl PsModel {
 }
 
 /// The matches in the order of the treated units (of `n` units): each appears once in
-/// `controls_of`, so a bucket by unit orders them without a sort.
-fn by_treated_unit(matches: &Matches, n: usize) -> impl Iterator<Item = &(usize, Vec<usize>)> {
+/// visiting order, so a bucket by unit orders them without a sort.
+fn by_treated_unit(matches: &Matches, n: usize) -> impl Iterator<Item = (usize, &[usize])> {
     let mut entry_of = vec![u32::MAX; n];
-    for (i, (t, _)) in matches.controls_of.iter().enumerate() {
-        entry_of[*t] = i as u32;
+    for (i, &t) in matches.visit_order.iter().enumerate() {
+        entry_of[t] = i as u32;
     }
     entry_of
         .into_iter()
-        .filter(|&i| i != u32::MAX)
-        .map(|i| &matches.controls_of[i as usize])
+        .enumerate()
+        .filter(|&(_, i)| i != u32::MAX)
+        .map(|(t, i)| (t, matches.controls(i as usize)))
 }
 
 /// Matched set of each unit: the treated unit's set; a reused control keeps its first set.
@@ -515,7 +512,7 @@ pub fn matched_sets(matches: &Matches, weights: &[f64], replace: bool) -> Vec<u3
         .filter(|(_, cs)| !cs.is_empty())
         .enumerate()
     {
-        set_of[*t] = set as u32;
+        set_of[t] = set as u32;
         for &c in cs {
             if set_of[c] == u32::MAX {
                 set_of[c] = set as u32;
@@ -673,11 +670,11 @@ pub fn matching_report(
     let row_of_unit: Vec<usize> = design.used.iter().map(|&k| subgroup.rows[k]).collect();
     let id_of_unit: Vec<crate::cohort::PatientId> =
         row_of_unit.iter().map(|&r| patient_id(r)).collect();
-    let n_pairs = matches.controls_of.iter().map(|(_, cs)| cs.len()).sum();
+    let n_pairs = matches.n_pairs();
     let mut pairs = Vec::with_capacity(n_pairs);
     for (t, cs) in by_treated_unit(matches, design.used.len()) {
         for &c in cs {
-            pairs.push((id_of_unit[*t].clone(), id_of_unit[c].clone()));
+            pairs.push((id_of_unit[t].clone(), id_of_unit[c].clone()));
         }
     }
     let units = row_of_unit
@@ -781,21 +778,15 @@ mod tests {
     fn full_matches_without_reuse_weigh_exactly_one() {
         for k in 1..=5usize {
             for n in 1..=150usize {
-                let controls_of = (0..n)
+                let lists: Vec<(usize, Vec<usize>)> = (0..n)
                     .map(|t| (t, (0..k).map(|j| n + t * k + j).collect()))
                     .collect();
-                let m = Matches {
-                    controls_of,
-                    visit_order: (0..n).collect(),
-                };
+                let m = Matches::from_lists(lists.iter().map(|(t, cs)| (*t, &cs[..])));
                 let w = att_weights(&m, n * (k + 1));
                 assert!(w.iter().all(|&x| x == 1.0), "k {k} n {n}");
             }
         }
-        let m = Matches {
-            controls_of: vec![(0, vec![2, 3]), (1, vec![4])],
-            visit_order: vec![0, 1],
-        };
+        let m = Matches::from_lists([(0, &[2, 3][..]), (1, &[4][..])]);
         let w = att_weights(&m, 5);
         assert_eq!(&w[..2], &[1.0, 1.0]);
         assert!(
