@@ -4,8 +4,11 @@
 #[path = "support/common.rs"]
 mod common;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use survival_explorer::analysis::explore::{caliper_grid, subgroup_columns};
 use survival_explorer::analysis::{
-    analyze, analyze_cached, AnalysisCache, MatchOrder, MatchSpec, Spec, Subgroup,
+    analyze, analyze_cached, analyze_cancellable, resolve_endpoints, AnalysisCache, AnalysisError,
+    MatchOrder, MatchSpec, Spec, Subgroup,
 };
 
 fn without_timing(r: &survival_explorer::analysis::Report) -> serde_json::Value {
@@ -62,5 +65,69 @@ fn cached_analyses_equal_fresh_ones_through_a_session_of_edits() {
             "step {k}: the cached analysis differs"
         );
         assert!(cache.has_propensity_model());
+    }
+}
+
+/// The window's worker stops an analysis nobody waits for: `stop` is asked before every step
+/// (the propensity fit, the matching, each caliper of the sweep, each part of the report; in
+/// each forest plot each covariate, each Cox fit of its interaction test and each level), a
+/// stop at any of them ends the analysis with `Cancelled` (never a report with parts missing),
+/// and never stopped it gives `analyze`'s report.
+#[test]
+fn an_analysis_stops_at_whichever_step_it_is_asked_to() {
+    let cohort = common::demo_cohort();
+    let spec = |forest: bool| Spec {
+        matching: Some(MatchSpec {
+            covariates: vec!["ecog".into(), "albi_grade".into()],
+            ..MatchSpec::default()
+        }),
+        caliper_sweep: true,
+        forest,
+        ..Spec::default()
+    };
+    // The steps an analysis asks about when never told to stop; its report is analyze's.
+    let steps_of = |spec: &Spec| {
+        let asked = AtomicUsize::new(0);
+        let never = || {
+            asked.fetch_add(1, Ordering::Relaxed);
+            false
+        };
+        let full = analyze_cancellable(&cohort, spec, &AnalysisCache::default(), &never).unwrap();
+        assert_eq!(
+            without_timing(&full),
+            without_timing(&analyze(&cohort, spec).unwrap())
+        );
+        asked.load(Ordering::Relaxed)
+    };
+    let (plain, with_forest) = (spec(false), spec(true));
+    let endpoints = resolve_endpoints(&cohort, &plain).unwrap();
+    let calipers = caliper_grid(50, plain.matching.as_ref().unwrap().caliper).len();
+    // Start, after the fit, after the matching; the calipers; the parts (matching report,
+    // each endpoint, response).
+    let parts = 1 + endpoints.len() + 1;
+    let steps = steps_of(&plain);
+    assert_eq!(steps, 3 + calipers + parts, "steps asked");
+    // A forest plot adds per endpoint and covariate at least four: the covariate, the
+    // interaction test's two fits (every covariate offered here has two levels or more) and
+    // at least one level.
+    let covariates = subgroup_columns(&cohort, &with_forest, &endpoints).len();
+    assert!(covariates > 0);
+    let forest_steps = steps_of(&with_forest);
+    assert!(
+        forest_steps >= steps + 4 * endpoints.len() * covariates,
+        "{forest_steps} steps with the forest plots, {steps} without"
+    );
+    for (spec, steps) in [(plain, steps), (with_forest, forest_steps)] {
+        for k in 0..steps {
+            let calls = AtomicUsize::new(0);
+            let from_k = || calls.fetch_add(1, Ordering::Relaxed) >= k;
+            let r = analyze_cancellable(&cohort, &spec, &AnalysisCache::default(), &from_k);
+            assert!(
+                matches!(r, Err(AnalysisError::Cancelled)),
+                "forest {}: stopped at step {k} of {steps}: {:?}",
+                spec.forest,
+                r.map(|_| "a report")
+            );
+        }
     }
 }

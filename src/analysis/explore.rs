@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use super::endpoint::{endpoint_cox, prepare_endpoint};
-use super::{AnalysisError, EndpointSpec, OrderedMap, Sample, Spec};
+use super::{check, AnalysisError, EndpointSpec, OrderedMap, Sample, Spec, Stop};
 use crate::cohort::{format_number, Cohort, Column, ColumnData, MISSING};
 use crate::matching::{att_weights, matched_sets, order_of, GreedyPlan, PsModel};
 use crate::stats::cox::{cox_fit, CoxData};
@@ -36,13 +36,15 @@ pub fn caliper_grid(n: usize, current: f64) -> Vec<f64> {
 
 /// Re-runs matching and the Cox model over a grid of calipers, per endpoint. The propensity
 /// model, the matching order and each endpoint's time ordering are computed once; each caliper
-/// then costs one greedy pass and one Cox fit per endpoint.
+/// then costs one greedy pass and one Cox fit per endpoint. `stop` is asked before each
+/// caliper.
 pub fn caliper_sweep(
     cohort: &Cohort,
     spec: &Spec,
     subgroup: &Sample,
     endpoints: &[EndpointSpec],
     model: &PsModel,
+    stop: Stop,
 ) -> Result<OrderedMap<Vec<SweepPoint>>, AnalysisError> {
     let Some(ms) = &spec.matching else {
         return Ok(OrderedMap::default());
@@ -92,18 +94,26 @@ pub fn caliper_sweep(
     // so the order and the numbers do not depend on the number of threads).
     let grid = caliper_grid(50, ms.caliper);
     let threads = crate::cores().min(grid.len()).max(1);
-    let mut points: Vec<Vec<SweepPoint>> = vec![Vec::new(); grid.len()];
+    let mut points: Vec<Option<Vec<SweepPoint>>> = vec![None; grid.len()];
     std::thread::scope(|scope| {
         let chunk = grid.len().div_ceil(threads);
         for (cal, slots) in grid.chunks(chunk).zip(points.chunks_mut(chunk)) {
             let point = &point;
             scope.spawn(move || {
                 for (c, slot) in cal.iter().zip(slots) {
-                    *slot = point(*c);
+                    if stop() {
+                        break;
+                    }
+                    *slot = Some(point(*c));
                 }
             });
         }
     });
+    // A caliper skipped for a stop leaves its slot empty: the sweep ends here.
+    let points: Vec<Vec<SweepPoint>> = points
+        .into_iter()
+        .collect::<Option<_>>()
+        .ok_or(AnalysisError::Cancelled)?;
     let mut out: OrderedMap<Vec<SweepPoint>> = OrderedMap::default();
     for (j, ep) in endpoints.iter().enumerate() {
         out.insert(
@@ -202,25 +212,30 @@ fn restrict(sample: &Sample, keep: impl Fn(usize) -> bool) -> Sample {
 
 /// The forest plot of one endpoint over the analysed sample: per level of each categorical
 /// covariate the HR of the arm, and per covariate the likelihood-ratio test of the arm ×
-/// factor interaction (Cox, k − 1 df counting only estimable coefficients).
+/// factor interaction (Cox, k − 1 df counting only estimable coefficients). `stop` is asked
+/// before each covariate, each Cox fit of its interaction test and each level's model.
 pub fn forest(
     cohort: &Cohort,
     spec: &Spec,
     sample: &Sample,
     ep: &EndpointSpec,
     endpoints: &[EndpointSpec],
+    stop: Stop,
 ) -> Result<Vec<ForestRow>, AnalysisError> {
     let mut rows = Vec::new();
     for col in subgroup_columns(cohort, spec, endpoints) {
+        check(stop)?;
         let (levels, codes) = level_codes(col);
         let with_value = restrict(sample, |r| codes[r] != MISSING);
-        let (chi, df) = interaction_test(cohort, spec, ep, &with_value, &codes, levels.len())?;
+        let (chi, df) =
+            interaction_test(cohort, spec, ep, &with_value, &codes, levels.len(), stop)?;
         let p = if df > 0 {
             chi_square_upper(chi, df as f64)
         } else {
             f64::NAN
         };
         for (k, level) in levels.iter().enumerate() {
+            check(stop)?;
             let sub = restrict(sample, |r| codes[r] == k as u32);
             if sub.rows.is_empty() {
                 continue;
@@ -268,6 +283,7 @@ fn interaction_test(
     sample: &Sample,
     codes: &[u32],
     n_levels: usize,
+    stop: Stop,
 ) -> Result<(f64, usize), AnalysisError> {
     let prepared = prepare_endpoint(cohort, spec, ep, sample)?;
     let level: Vec<u32> = prepared
@@ -298,7 +314,9 @@ fn interaction_test(
             inter.push(prod);
         }
     }
-    let fit = |cols: &[Vec<f64>]| -> Option<f64> {
+    // Each fit is a step `stop` is asked before.
+    let fit = |cols: &[Vec<f64>]| -> Result<Option<f64>, AnalysisError> {
+        check(stop)?;
         let x: Vec<f64> = cols.iter().flatten().copied().collect();
         let d = CoxData {
             time: &prepared.all.time,
@@ -307,16 +325,16 @@ fn interaction_test(
             x: &x,
             p: cols.len(),
         };
-        cox_fit(&d, spec.ties, false).ok().map(|f| f.loglik)
+        Ok(cox_fit(&d, spec.ties, false).ok().map(|f| f.loglik))
     };
-    let reduced = fit(&main);
+    let reduced = fit(&main)?;
     // Aliased interaction columns (e.g. the reference level holds one arm only) are dropped,
     // last first, as R leaves their coefficients NA; df counts the ones kept.
     let mut kept = inter;
     let full = loop {
         let mut cols = main.clone();
         cols.extend(kept.iter().cloned());
-        match fit(&cols) {
+        match fit(&cols)? {
             Some(f) => break Some(f),
             None if !kept.is_empty() => {
                 kept.pop();

@@ -30,6 +30,8 @@ enum Part {
     /// The endpoint's name and its report.
     Endpoint(String, Result<EndpointReport, AnalysisError>),
     Response(Result<Option<ResponseReport>, AnalysisError>),
+    /// The part did not run: the caller asked the analysis to stop.
+    Cancelled,
 }
 
 /// Runs independent parts on as many threads as there are cores, at most `max_threads` (each
@@ -109,6 +111,9 @@ pub enum AnalysisError {
     // The match error is part of this message (not a `#[source]`), so it is printed once.
     #[error("{file}: {error}")]
     Matching { file: String, error: MatchError },
+    /// The caller asked the analysis to stop (its cohort or settings were replaced).
+    #[error("the analysis was stopped before it ended")]
+    Cancelled,
 }
 
 /// Which arm a row belongs to.
@@ -472,6 +477,34 @@ pub fn analyze_cached(
     spec: &Spec,
     cache: &AnalysisCache,
 ) -> Result<Report, AnalysisError> {
+    analyze_cancellable(cohort, spec, cache, &|| false)
+}
+
+/// A stop request from the caller, asked between the analysis' steps: true ends the analysis
+/// with [`AnalysisError::Cancelled`].
+pub type Stop<'a> = &'a (dyn Fn() -> bool + Sync);
+
+/// `Err(Cancelled)` once `stop` says so.
+pub(crate) fn check(stop: Stop) -> Result<(), AnalysisError> {
+    if stop() {
+        Err(AnalysisError::Cancelled)
+    } else {
+        Ok(())
+    }
+}
+
+/// [`analyze_cached`] that ends early, with [`AnalysisError::Cancelled`], when `stop` returns
+/// true. It is asked before each step (the propensity fit, the matching, each caliper of a
+/// sweep, each part of the report, each covariate of a forest plot), so an analysis nobody
+/// waits for any more — a window that opened another cohort — frees its core within one
+/// step. A report that ends is the one [`analyze_cached`] gives.
+pub fn analyze_cancellable(
+    cohort: &Cohort,
+    spec: &Spec,
+    cache: &AnalysisCache,
+    stop: Stop,
+) -> Result<Report, AnalysisError> {
+    check(stop)?;
     let started = Instant::now();
     spec.validate().map_err(AnalysisError::Spec)?;
     let arm_col = require(cohort, &spec.arm_column, "arm")?;
@@ -498,6 +531,7 @@ pub fn analyze_cached(
         None => None,
     };
     stages.propensity_ms = t_fit.elapsed().as_secs_f64() * 1e3;
+    check(stop)?;
     // Matching, then the parts that read the matched sample: the matching report (balance,
     // Table 1, pairs), each endpoint and the response, shared among the cores.
     let t_match = Instant::now();
@@ -507,6 +541,7 @@ pub fn analyze_cached(
     };
     if core.is_some() {
         stages.matching_ms = t_match.elapsed().as_secs_f64() * 1e3;
+        check(stop)?;
     }
     // The matched sample outlives the rest of the match (distances, sets, weights), which the
     // matching report's part owns and drops when done.
@@ -521,7 +556,7 @@ pub fn analyze_cached(
             .collect();
         match &model {
             Some(model) => {
-                explore::caliper_sweep(cohort, spec, &subgroup_for_sweep, &swept, model)?
+                explore::caliper_sweep(cohort, spec, &subgroup_for_sweep, &swept, model, stop)?
             }
             None => OrderedMap::default(),
         }
@@ -530,7 +565,11 @@ pub fn analyze_cached(
     };
     // The sweep counts with the endpoints (as the stage's doc says).
     stages.endpoints_ms = t_sweep.elapsed().as_secs_f64() * 1e3;
+    // A part asked to stop before it starts reports so, and the analysis ends with it.
     let timed = |part: &dyn Fn() -> Part| {
+        if stop() {
+            return (Part::Cancelled, 0.0);
+        }
         let t = Instant::now();
         (part(), t.elapsed().as_secs_f64() * 1e3)
     };
@@ -553,7 +592,7 @@ pub fn analyze_cached(
                     endpoint::analyze_endpoint(cohort, spec, ep, sample).and_then(|mut rep| {
                         if spec.forest {
                             rep.forest =
-                                Some(explore::forest(cohort, spec, sample, ep, endpoints)?);
+                                Some(explore::forest(cohort, spec, sample, ep, endpoints, stop)?);
                         }
                         Ok(rep)
                     }),
@@ -593,6 +632,7 @@ pub fn analyze_cached(
                 stages.response_ms = ms;
                 response = rep?;
             }
+            Part::Cancelled => return Err(AnalysisError::Cancelled),
         }
     }
     let n_analysed = counts_by_arm(spec, sample);

@@ -20,7 +20,7 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use crate::analysis::{analyze_cached, AnalysisCache, MatchSpec, Report, Spec};
+use crate::analysis::{analyze_cancellable, AnalysisCache, MatchSpec, Report, Spec, Stop};
 use crate::cohort::{read_csv_bytes, Cohort, LoadOptions};
 use crate::{DEMO_COHORT_CSV, DEMO_LABEL};
 
@@ -131,9 +131,10 @@ fn run_reports(
     settings: &Settings,
     cache: &AnalysisCache,
     previous: Option<Reports>,
+    stop: Stop,
 ) -> Reports {
     let run = |spec: &Spec| {
-        analyze_cached(cohort, spec, cache)
+        analyze_cancellable(cohort, spec, cache, stop)
             .map(Arc::new)
             .map_err(|e| e.to_string())
     };
@@ -187,6 +188,16 @@ const INLINE_ROWS: usize = 20_000;
 struct Pending {
     /// The job's generation, its reports and how long they took (ms).
     rx: Receiver<(u64, Reports, f64)>,
+    /// Set when nobody waits for the job any more: its analysis stops at its next step.
+    stop: Arc<AtomicBool>,
+}
+
+impl Drop for Pending {
+    /// A job dropped before its result came (another cohort opened, a small one analysed on
+    /// the UI thread meanwhile) is told to stop, so it does not hold a core to the end.
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
 }
 
 /// A `--screenshot` request: render a few frames, save a PNG, close.
@@ -452,7 +463,8 @@ impl App {
         self.cache = Default::default();
         self.reports = None;
         self.loading = None;
-        // An analysis of the previous cohort still running is not waited for.
+        // An analysis of the previous cohort still running is not waited for: dropped, it
+        // stops at its next step.
         self.pending = None;
         self.cohort_generation += 1;
         self.fit_settings_to_cohort();
@@ -520,6 +532,7 @@ impl App {
                 &settings,
                 &self.cache,
                 self.reports.clone(),
+                &|| false,
             ));
             self.last_analysis_ms = t0.elapsed().as_secs_f64() * 1e3;
             self.pending = None;
@@ -530,18 +543,21 @@ impl App {
         let repaint = ctx.cloned();
         let cache = Arc::clone(&self.cache);
         let previous = self.reports.clone();
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = Arc::clone(&stop);
         std::thread::spawn(move || {
             let t0 = Instant::now();
-            let reports = run_reports(&cohort, &settings, &cache, previous);
+            let stop = || stopped.load(Ordering::Relaxed);
+            let reports = run_reports(&cohort, &settings, &cache, previous, &stop);
             let ms = t0.elapsed().as_secs_f64() * 1e3;
             // The receiver is gone when another cohort was opened or a small one analysed
-            // on the UI thread meanwhile: nothing to do.
+            // on the UI thread meanwhile (the analysis then stopped early): nothing to do.
             let _ = tx.send((generation, reports, ms));
             if let Some(c) = repaint {
                 c.request_repaint();
             }
         });
-        self.pending = Some(Pending { rx });
+        self.pending = Some(Pending { rx, stop });
     }
 
     fn poll_worker(&mut self) {
@@ -1156,4 +1172,31 @@ pub fn run(options: StartOptions) -> anyhow::Result<()> {
         Box::new(move |cc| Ok(Box::new(App::new(cc, options)))),
     )
     .map_err(|e| anyhow::anyhow!("cannot open the window: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Opening another cohort tells the analysis still running on the worker for the previous
+    /// one to stop (it would otherwise hold a core to its end); the new cohort's analysis is
+    /// not told to stop.
+    #[test]
+    fn opening_another_cohort_stops_the_previous_cohorts_analysis() {
+        let ctx = egui::Context::default();
+        let mut app = App::with_settings(Settings::default());
+        app.repaint = Some(ctx.clone());
+        // The sensitivity view's sweep always runs on the worker.
+        app.settings.view = View::Sensitivity;
+        app.recompute_if_needed(Some(&ctx));
+        let first = Arc::clone(&app.pending.as_ref().expect("a job on the worker").stop);
+        assert!(!first.load(Ordering::Relaxed));
+        app.open_demo();
+        assert!(
+            first.load(Ordering::Relaxed),
+            "the first job was not told to stop"
+        );
+        let second = &app.pending.as_ref().expect("the new cohort's job").stop;
+        assert!(!second.load(Ordering::Relaxed));
+    }
 }
