@@ -218,9 +218,9 @@ pub struct AnalyzeArgs {
     /// Match with replacement.
     #[arg(long)]
     pub replace: bool,
-    /// Seed for --order random [default: 1].
-    #[arg(long)]
-    pub seed: Option<u64>,
+    /// Seed for --order random, as R's set.seed takes it (the same seed gives R's and MatchIt's order) [default: 1].
+    #[arg(long, allow_negative_numbers = true)]
+    pub seed: Option<i32>,
     /// Cox SE clustered on the matched set.
     #[arg(long)]
     pub robust: bool,

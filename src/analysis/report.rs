@@ -246,7 +246,7 @@ pub struct MatchingReport {
     pub order: &'static str,
     pub ratio: u32,
     pub replace: bool,
-    pub seed: u64,
+    pub seed: i32,
     pub n_matched: OrderedMap<usize>,
     pub n_unmatched: OrderedMap<usize>,
     pub n_excluded: usize,

@@ -172,7 +172,7 @@ pub enum MatchOrder {
     Smallest,
     /// File order.
     Data,
-    /// A random order from `seed`.
+    /// A random order from `seed`: R's `set.seed(seed); sample.int(n)`, as MatchIt draws it.
     Random,
 }
 
@@ -191,8 +191,8 @@ pub struct MatchSpec {
     pub ratio: u32,
     /// Reuse controls.
     pub replace: bool,
-    /// Seed of the random order.
-    pub seed: u64,
+    /// Seed of the random order, as R's `set.seed` takes it (a 32-bit integer).
+    pub seed: i32,
     /// Cox SE clustered on the matched set (R's `cluster = subclass`).
     pub robust: bool,
 }

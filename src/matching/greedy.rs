@@ -7,7 +7,7 @@
 //! available control to the left and to the right in sorted order, the left one winning a tie;
 //! kept when |d_t − d_c| ≤ caliper width (a pair exactly at the width is kept).
 
-use crate::rng::SplitMix64;
+use crate::rng::RMersenneTwister;
 
 /// Visiting order of treated units.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -15,7 +15,9 @@ pub enum Order {
     Largest,
     Smallest,
     Data,
-    Random(u64),
+    /// R's order for this seed: `set.seed(seed); sample.int(n)` over the treated units in
+    /// input order (MatchIt's `m.order = "random"`).
+    Random(i32),
 }
 
 /// Result: each treated unit (input index) in the order it was visited, with its controls
@@ -165,7 +167,10 @@ impl<'a> GreedyPlan<'a> {
                 }
             }
             Order::Smallest => visit = sorted.iter().copied().filter(|&u| treated[u]).collect(),
-            Order::Random(seed) => SplitMix64::new(seed).shuffle(&mut visit),
+            Order::Random(seed) => {
+                let permutation = RMersenneTwister::set_seed(seed).sample_int(visit.len());
+                visit = permutation.into_iter().map(|k| visit[k]).collect();
+            }
         }
         GreedyPlan {
             distance,
@@ -334,5 +339,42 @@ fn nearest_k(
             out.push(controls[r]);
             r += 1;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A random order visits the treated units (taken in input order) in the order R's
+    /// `set.seed(seed); sample.int(n_treated)` gives, as MatchIt's `m.order = "random"` does;
+    /// the controls and distances play no part in it.
+    #[test]
+    fn random_order_is_rs_sample_int_over_the_treated() {
+        let text = include_str!("../../tests/fixtures/r_rng/r_sample_int.txt");
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("123456789 300 "))
+            .unwrap();
+        let r: Vec<usize> = line
+            .split_whitespace()
+            .skip(2)
+            .map(|t| t.parse().unwrap())
+            .collect();
+        // 300 treated units scattered among 750 (three of every five, then controls only).
+        let mut n_treated = 0;
+        let treated: Vec<bool> = (0..750)
+            .map(|u| {
+                let t = u % 5 != 2 && u % 5 != 4 && n_treated < 300;
+                n_treated += usize::from(t);
+                t
+            })
+            .collect();
+        let treated_units: Vec<usize> = (0..750).filter(|&u| treated[u]).collect();
+        assert_eq!(treated_units.len(), 300);
+        let distance: Vec<f64> = (0..750).map(|u| ((u * 37) % 101) as f64 / 101.0).collect();
+        let plan = GreedyPlan::new(&distance, &treated, Order::Random(123456789));
+        let expected: Vec<usize> = r.iter().map(|&p| treated_units[p - 1]).collect();
+        assert_eq!(plan.visit, expected);
     }
 }
