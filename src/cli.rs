@@ -219,7 +219,7 @@ pub struct AnalyzeArgs {
     #[arg(long)]
     pub replace: bool,
     /// Seed for --order random, as R's set.seed takes it (the same seed gives R's and MatchIt's order) [default: 1].
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(long, allow_negative_numbers = true, value_parser = clap::value_parser!(i32).range(-2147483647..=2147483647))]
     pub seed: Option<i32>,
     /// Cox SE clustered on the matched set.
     #[arg(long)]
@@ -275,6 +275,9 @@ impl AnalyzeArgs {
         let (base, spec_file) = match &self.spec {
             Some(p) => {
                 let f = crate::spec_file::SpecFile::load(p)?;
+                for w in f.warnings() {
+                    eprintln!("warning: {}: {w}", p.display());
+                }
                 (f.spec.clone(), f.file.clone())
             }
             None => (Spec::default(), None),

@@ -5,7 +5,10 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::analysis::Spec;
+use crate::analysis::{MatchOrder, Spec};
+
+/// The first version whose random matching order is R's (`set.seed` + `sample.int`).
+const R_RANDOM_ORDER_SINCE: (u32, u32, u32) = (0, 2, 0);
 
 /// What a spec file holds.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -32,6 +35,34 @@ impl SpecFile {
 
     pub fn from_toml(text: &str, source: &str) -> Result<Self, String> {
         toml::from_str(text).map_err(|e| format!("{source}: not a valid spec file: {e}"))
+    }
+
+    /// What to tell whoever repeats this analysis with this version: a random matching order
+    /// saved by a version before 0.2.0 came from that version's own generator, so the same
+    /// seed now gives R's order and other pairs.
+    pub fn warnings(&self) -> Vec<String> {
+        let random = self
+            .spec
+            .matching
+            .as_ref()
+            .is_some_and(|m| m.order == MatchOrder::Random);
+        let version: Option<(u32, u32, u32)> = {
+            let mut parts = self.app_version.trim().split('.').map(|p| p.parse().ok());
+            match (parts.next(), parts.next(), parts.next()) {
+                (Some(Some(a)), Some(Some(b)), Some(Some(c))) => Some((a, b, c)),
+                _ => None,
+            }
+        };
+        if random && version.is_none_or(|v| v < R_RANDOM_ORDER_SINCE) {
+            vec![format!(
+                "this spec was saved by Survival Explorer {}, whose random matching order came \
+                 from its own generator; this version draws R's order (set.seed + sample.int, as \
+                 MatchIt), so the same seed gives other matched pairs than it did then",
+                self.app_version
+            )]
+        } else {
+            Vec::new()
+        }
     }
 
     pub fn load(path: &Path) -> Result<Self, String> {

@@ -293,3 +293,122 @@ fn a_saved_spec_reproduces_the_analysis_and_options_override_it() {
     assert_eq!(overridden["matching"]["caliper"], 0.3);
     assert_eq!(from_spec["matching"]["caliper"], 0.1);
 }
+
+/// The random order's seed is R's: outside `set.seed`'s range it is refused on the command
+/// line and in a spec file with a message saying so; a random-order spec saved by a version
+/// whose order was its own is loaded with a warning that the pairs now differ; and the R
+/// script seeds R right before MatchIt draws its order.
+#[test]
+fn random_order_seeds_are_rs() {
+    use survival_explorer::analysis::{MatchOrder, MatchSpec, Spec};
+    use survival_explorer::spec_file::SpecFile;
+    let demo = common::demo_path();
+    let demo = demo.to_str().unwrap();
+    let matched = ["--match", "ecog,albi_grade", "--order", "random"];
+    for bad in ["-2147483648", "2147483648"] {
+        let (code, _, err) = run(&[&["analyze", demo][..], &matched, &["--seed", bad]].concat());
+        assert_ne!(code, 0, "seed {bad} accepted");
+        assert!(err.contains("--seed"), "{err}");
+    }
+    let (code, j, err) = run(&[
+        &["analyze", demo, "--summary"][..],
+        &matched,
+        &["--seed", "-2147483647"],
+    ]
+    .concat());
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(j["matching"]["seed"], -2147483647);
+
+    let dir = std::env::temp_dir().join(format!("se-seed-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let spec = Spec {
+        matching: Some(MatchSpec {
+            covariates: vec!["ecog".into(), "albi_grade".into()],
+            order: MatchOrder::Random,
+            seed: 7,
+            ..MatchSpec::default()
+        }),
+        ..Spec::default()
+    };
+    let toml = SpecFile::new(spec, Some(common::demo_path()))
+        .to_toml()
+        .unwrap();
+    assert!(toml.contains("seed = 7"), "{toml}");
+    let write = |name: &str, text: String| {
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    };
+    // Larger than R takes (a file from before the seed was R's could hold one).
+    let big = write("big.toml", toml.replace("seed = 7", "seed = 3000000000"));
+    let (code, _, err) = run(&["analyze", "--spec", big.to_str().unwrap()]);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("big.toml") && err.contains("outside R's set.seed range"),
+        "{err}"
+    );
+    // Saved by 0.1.0: loaded, with the warning; by this version: no warning.
+    let old = write(
+        "old.toml",
+        toml.replace(
+            &format!("app_version = \"{}\"", env!("CARGO_PKG_VERSION")),
+            "app_version = \"0.1.0\"",
+        ),
+    );
+    assert!(std::fs::read_to_string(&old).unwrap().contains("\"0.1.0\""));
+    let (code, _, err) = run(&["analyze", "--spec", old.to_str().unwrap(), "--summary"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("old.toml") && err.contains("other matched pairs"),
+        "{err}"
+    );
+    let current = write("current.toml", toml.clone());
+    let (code, _, err) = run(&["analyze", "--spec", current.to_str().unwrap(), "--summary"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("other matched pairs"), "{err}");
+    let not_random = write(
+        "largest.toml",
+        toml.replace("order = \"random\"", "order = \"largest\""),
+    );
+    let not_random_old = write(
+        "largest_old.toml",
+        std::fs::read_to_string(&not_random).unwrap().replace(
+            &format!("app_version = \"{}\"", env!("CARGO_PKG_VERSION")),
+            "app_version = \"0.1.0\"",
+        ),
+    );
+    let (code, _, err) = run(&[
+        "analyze",
+        "--spec",
+        not_random_old.to_str().unwrap(),
+        "--summary",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("other matched pairs"), "{err}");
+
+    // The R script: set.seed(seed) just before MatchIt's call (which draws the order), as
+    // well as in the plain-R matcher.
+    let out = bin()
+        .args(
+            [
+                &["analyze", demo][..],
+                &matched,
+                &["--seed", "-5", "--emit-r"],
+            ]
+            .concat(),
+        )
+        .output()
+        .unwrap();
+    let script = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = script.lines().map(str::trim).collect();
+    let call = lines
+        .iter()
+        .position(|l| l.starts_with("mm <- MatchIt::matchit("))
+        .expect("a MatchIt call");
+    assert_eq!(lines[call - 1], "set.seed(-5)");
+    assert!(
+        lines[call + 1].contains("m.order = \"random\""),
+        "{}",
+        lines[call + 1]
+    );
+}

@@ -176,6 +176,27 @@ pub enum MatchOrder {
     Random,
 }
 
+/// The seeds R's `set.seed` takes: 32-bit integers but the smallest (R's NA).
+pub const SEED_RANGE: std::ops::RangeInclusive<i32> = -i32::MAX..=i32::MAX;
+
+fn seed_range_error(seed: impl std::fmt::Display) -> String {
+    format!(
+        "seed {seed} is outside R's set.seed range ({} to {})",
+        SEED_RANGE.start(),
+        SEED_RANGE.end()
+    )
+}
+
+/// A seed read from a spec file: any integer in [`SEED_RANGE`], else an error that says so
+/// (files written before the seed was R's could hold larger ones).
+fn seed_in_r_range<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i32, D::Error> {
+    let v = i64::deserialize(d)?;
+    i32::try_from(v)
+        .ok()
+        .filter(|s| SEED_RANGE.contains(s))
+        .ok_or_else(|| serde::de::Error::custom(seed_range_error(v)))
+}
+
 /// Propensity-score matching settings (MatchIt `method = "nearest"`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -191,7 +212,8 @@ pub struct MatchSpec {
     pub ratio: u32,
     /// Reuse controls.
     pub replace: bool,
-    /// Seed of the random order, as R's `set.seed` takes it (a 32-bit integer).
+    /// Seed of the random order, as R's `set.seed` takes it (see [`SEED_RANGE`]).
+    #[serde(deserialize_with = "seed_in_r_range")]
     pub seed: i32,
     /// Cox SE clustered on the matched set (R's `cluster = subclass`).
     pub robust: bool,
@@ -337,6 +359,9 @@ impl Spec {
             }
             if m.covariates.is_empty() {
                 return Err("matching needs at least one covariate".to_string());
+            }
+            if !SEED_RANGE.contains(&m.seed) {
+                return Err(seed_range_error(m.seed));
             }
         }
         Ok(())

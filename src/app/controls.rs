@@ -406,8 +406,11 @@ fn matching_ui(
     if settings.matching.order == MatchOrder::Random {
         ui.horizontal(|ui| {
             let l = ui.label("Seed");
-            ui.add(egui::DragValue::new(&mut settings.matching.seed))
-                .labelled_by(l.id);
+            ui.add(
+                egui::DragValue::new(&mut settings.matching.seed)
+                    .range(crate::analysis::SEED_RANGE),
+            )
+            .labelled_by(l.id);
         });
     }
     ui.horizontal(|ui| {

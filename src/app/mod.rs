@@ -668,6 +668,10 @@ impl App {
     pub fn open_spec(&mut self, path: &Path) {
         match crate::spec_file::SpecFile::load(path) {
             Ok(f) => {
+                let warnings = f.warnings();
+                if !warnings.is_empty() {
+                    self.error = Some(format!("{}: {}", path.display(), warnings.join("; ")));
+                }
                 if let Some(file) = &f.file {
                     self.open_file_with(file, f.spec.load_options());
                 }

@@ -262,6 +262,8 @@ pub fn r_script(
              if (!use_matchit) message(\"MatchIt is absent or 4.5.1-4.5.3 (caliper ignored, issue #163): plain-R greedy matching\")\n\
              links <- greedy(d$distance, d$treated, width, {o}, {ratio}, {replace}, {seed})\n\
              if (use_matchit) {{\n\
+             \x20 # m.order = \"random\" draws sample.int(n_treated) from here, as Survival Explorer does.\n\
+             \x20 set.seed({seed})\n\
              \x20 mm <- MatchIt::matchit(treated ~ 1, data = d, method = \"nearest\", distance = d$distance,\n\
              \x20        caliper = {cal}, std.caliper = TRUE, m.order = {o}, ratio = {ratio}, replace = {replace})\n\
              \x20 d$w <- mm$weights\n\
