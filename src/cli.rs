@@ -219,7 +219,7 @@ pub struct AnalyzeArgs {
     #[arg(long)]
     pub replace: bool,
     /// Seed for --order random, as R's set.seed takes it (the same seed gives R's and MatchIt's order) [default: 1].
-    #[arg(long, allow_negative_numbers = true, value_parser = clap::value_parser!(i32).range(-2147483647..=2147483647))]
+    #[arg(long, allow_negative_numbers = true, value_parser = clap::value_parser!(i32).range(i64::from(*crate::analysis::SEED_RANGE.start())..=i64::from(*crate::analysis::SEED_RANGE.end())))]
     pub seed: Option<i32>,
     /// Cox SE clustered on the matched set.
     #[arg(long)]

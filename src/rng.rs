@@ -132,13 +132,7 @@ impl RMersenneTwister {
     /// `sample.int(n)` (a permutation of 0..n, R's 1..n less one): each draw picks one of the
     /// values not yet taken, whose slot the last of them then fills.
     pub fn sample_int(&mut self, n: usize) -> Vec<usize> {
-        if n < 2 {
-            // R draws once for a single value (its answer is that value).
-            if n == 1 {
-                self.unif_index(1);
-            }
-            return (0..n).collect();
-        }
+        // For n = 1 R takes another branch that also draws once and answers the one value.
         let mut left: Vec<usize> = (0..n).collect();
         let mut out = Vec::with_capacity(n);
         let mut m = n;

@@ -348,13 +348,13 @@ fn random_order_seeds_are_rs() {
         "{err}"
     );
     // Saved by 0.1.0: loaded, with the warning; by this version: no warning.
-    let old = write(
-        "old.toml",
-        toml.replace(
+    let saved_by_0_1 = |t: &str| {
+        t.replace(
             &format!("app_version = \"{}\"", env!("CARGO_PKG_VERSION")),
             "app_version = \"0.1.0\"",
-        ),
-    );
+        )
+    };
+    let old = write("old.toml", saved_by_0_1(&toml));
     assert!(std::fs::read_to_string(&old).unwrap().contains("\"0.1.0\""));
     let (code, _, err) = run(&["analyze", "--spec", old.to_str().unwrap(), "--summary"]);
     assert_eq!(code, 0, "{err}");
@@ -366,16 +366,9 @@ fn random_order_seeds_are_rs() {
     let (code, _, err) = run(&["analyze", "--spec", current.to_str().unwrap(), "--summary"]);
     assert_eq!(code, 0, "{err}");
     assert!(!err.contains("other matched pairs"), "{err}");
-    let not_random = write(
-        "largest.toml",
-        toml.replace("order = \"random\"", "order = \"largest\""),
-    );
     let not_random_old = write(
         "largest_old.toml",
-        std::fs::read_to_string(&not_random).unwrap().replace(
-            &format!("app_version = \"{}\"", env!("CARGO_PKG_VERSION")),
-            "app_version = \"0.1.0\"",
-        ),
+        saved_by_0_1(&toml.replace("order = \"random\"", "order = \"largest\"")),
     );
     let (code, _, err) = run(&[
         "analyze",

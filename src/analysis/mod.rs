@@ -495,7 +495,8 @@ pub(crate) fn check(stop: Stop) -> Result<(), AnalysisError> {
 
 /// [`analyze_cached`] that ends early, with [`AnalysisError::Cancelled`], when `stop` returns
 /// true. It is asked before each step (the propensity fit, the matching, each caliper of a
-/// sweep, each part of the report, each covariate of a forest plot), so an analysis nobody
+/// sweep, each part of the report; in a forest plot each covariate, each Cox fit of its
+/// interaction test and each level), so an analysis nobody
 /// waits for any more — a window that opened another cohort — frees its core within one
 /// step. A report that ends is the one [`analyze_cached`] gives.
 pub fn analyze_cancellable(
