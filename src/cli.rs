@@ -449,6 +449,8 @@ pub fn run_analysis(args: &AnalyzeArgs) -> anyhow::Result<Report> {
 pub fn run_emit_r(args: &AnalyzeArgs) -> anyhow::Result<String> {
     let (spec, file) = args.resolve().map_err(anyhow::Error::msg)?;
     let cohort = load_for(&file, &spec)?;
+    // The script renames the file's columns as the loader did, then uses the cohort's names.
+    let spec = spec.resolve_columns(&cohort);
     let endpoints: Vec<(String, Vec<String>, String)> =
         crate::analysis::resolve_endpoints(&cohort, &spec)?
             .into_iter()
@@ -467,6 +469,7 @@ pub fn run_emit_r(args: &AnalyzeArgs) -> anyhow::Result<String> {
 pub fn warning_lines(report: &Report) -> Vec<String> {
     let mut out: Vec<String> = report.cohort.warnings.clone();
     out.extend(report.sample.warnings.iter().cloned());
+    out.extend(report.warnings.iter().cloned());
     for e in &report.sample.excluded {
         out.push(format!("{} rows left out: {}", e.n, e.reason));
     }

@@ -12,7 +12,7 @@ use survival_explorer::analysis::{
     analyze, CaliperScale, EndpointSpec, MatchOrder, MatchSpec, Report, Spec,
 };
 use survival_explorer::cohort::Cohort;
-use survival_explorer::matching::{greedy_match, Order};
+use survival_explorer::matching::{greedy_match, GreedyPlan, Order};
 
 const DATASETS: [(&str, &[&str]); 2] = [
     ("colon", &["age", "sex", "obstruct", "nodes", "differ"]),
@@ -119,14 +119,25 @@ fn pairs_on_reference_distances_equal_matchit() {
                 MatchOrder::Largest => Order::Largest,
                 _ => Order::Data,
             };
-            let m = greedy_match(
-                &distance,
-                &treated,
-                r_value(&rv["caliper_width"]),
-                ord,
-                1,
-                false,
-            );
+            // The algorithm with gaps compared to the bit, as MatchIt's arithmetic compares
+            // them, gives MatchIt's pairs on MatchIt's distances.
+            let width = r_value(&rv["caliper_width"]);
+            let m = GreedyPlan::new(&distance, &treated, ord)
+                .with_tie_tolerance(0.0)
+                .run(width, 1, false);
+            // With ties decided by the rule (gaps within 1e-9 SD), only a variant that had a
+            // tie can differ: colon's logit_data, where two gaps differ by 1e-17 and MatchIt's
+            // rounding took the right-hand control (the known, accepted difference).
+            let by_rule = greedy_match(&distance, &treated, width, ord, 1, false);
+            if by_rule.n_tie_decisions == 0 {
+                assert_eq!(by_rule, m, "{ds} {variant}: no tie, same pairs");
+            } else {
+                assert_eq!(
+                    (ds, variant),
+                    ("colon", "logit_data"),
+                    "a tie only where known"
+                );
+            }
             let visit: Vec<f64> = m.visit_order.iter().map(|&u| pid[u]).collect();
             assert_eq!(
                 visit,
@@ -233,7 +244,7 @@ fn pipeline_pairs_caliper_and_smds_equal_matchit() {
                 assert_eq!(ours, theirs, "{ds} {variant} pairs through the pipeline");
             }
             assert_eq!(
-                m.n_matched.get(&report.sample.treated).copied(),
+                m.n_matched.get(&report.sample.treated_label).copied(),
                 rv["n_treated_matched"].as_u64().map(|v| v as usize)
             );
             for (name, rb) in rv["balance"].as_object().unwrap() {
@@ -300,4 +311,67 @@ fn robust_cox_on_matched_pairs_equals_coxph_cluster() {
         plain.endpoints.get("os").unwrap().cox.se,
         r_value(&rc["naive_se"]),
     );
+}
+
+/// Every level of a factor has a balance row, its reference level included, equal to
+/// MatchIt's `summary()` (R 4.2.2, MatchIt 4.5.1: tests/fixtures/reference/
+/// make_balance_levels.R). On the demo cohort matched on age + prior_io_response + etiology
+/// (no binding caliper: MatchIt 4.5.1 ignores calipers), the reference level CR is
+/// imbalanced before matching (SMD 0.156), and it was missing.
+#[test]
+fn balance_rows_cover_every_factor_level_as_matchit_summary() {
+    let text = std::fs::read_to_string(fixture("balance_levels.txt")).unwrap();
+    let report = analyze(
+        &common::demo_cohort(),
+        &Spec {
+            matching: Some(MatchSpec {
+                covariates: ["age", "prior_io_response", "etiology"]
+                    .map(String::from)
+                    .to_vec(),
+                caliper: 100.0,
+                ..MatchSpec::default()
+            }),
+            ..Spec::default()
+        },
+    )
+    .unwrap();
+    let m = report.matching.unwrap();
+    let ours: BTreeSet<(String, String)> = m
+        .pairs
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+    let mut rows = 0;
+    for line in text.lines() {
+        let mut it = line.split_whitespace();
+        match it.next() {
+            Some("smd") => {
+                let name = it.next().unwrap();
+                let before: f64 = it.next().unwrap().parse().unwrap();
+                let after: f64 = it.next().unwrap().parse().unwrap();
+                let row = m
+                    .balance
+                    .iter()
+                    .find(|b| b.covariate == name)
+                    .unwrap_or_else(|| panic!("no balance row {name}"));
+                assert_close(&format!("{name} smd before"), row.smd_before, before);
+                assert_close(&format!("{name} smd after"), row.smd_after, after);
+                rows += 1;
+            }
+            Some("pairs") => {
+                let ids: Vec<&str> = it.collect();
+                let theirs: BTreeSet<(String, String)> = ids
+                    .chunks(2)
+                    .map(|c| (c[0].to_string(), c[1].to_string()))
+                    .collect();
+                assert_eq!(ours, theirs, "the pairs are MatchIt's");
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(
+        rows, 8,
+        "distance, age, four response levels, two etiology levels"
+    );
+    assert_eq!(m.balance.len(), rows, "no row MatchIt does not show");
 }

@@ -46,8 +46,8 @@ pub(crate) fn numeric<'a>(
     }
 }
 
-/// Event words accepted (case-insensitive) in a text event column: (event, censored).
-pub const EVENT_WORDS: [&str; 11] = [
+/// Words read as an event in a text event column (case and surrounding spaces ignored).
+pub const EVENT_WORDS: [&str; 15] = [
     "1",
     "true",
     "yes",
@@ -55,38 +55,54 @@ pub const EVENT_WORDS: [&str; 11] = [
     "dead",
     "died",
     "death",
+    "deceased",
     "event",
     "progressed",
     "progression",
     "relapse",
+    "relapsed",
+    "recurrence",
+    "recurred",
 ];
-pub const CENSOR_WORDS: [&str; 9] = [
+/// Words read as censored in a text event column (case and surrounding spaces ignored).
+pub const CENSOR_WORDS: [&str; 14] = [
     "0",
     "false",
     "no",
     "n",
     "alive",
+    "living",
     "censored",
     "censor",
     "no event",
     "not progressed",
+    "no progression",
+    "progression-free",
+    "lost to follow-up",
+    "lost to follow up",
 ];
 
-/// The event column as 1 (event) / 0 (censored) / NaN (missing). Codes other than the
-/// accepted ones are an error that lists the values found.
+/// The event column as 1 (event) / 0 (censored) / NaN (missing). With words declared for
+/// the column (`--event-values COLUMN=WORD,…`), those values are events and every other
+/// value is censored; otherwise the accepted codes (1/0 or R's 2/1, [`EVENT_WORDS`],
+/// [`CENSOR_WORDS`]) and anything else is an error that names the file's column and lists
+/// the values found.
 fn event_values<'a>(
     cohort: &'a Cohort,
     col: &'a Column,
-    coding: EventCoding,
+    spec: &Spec,
 ) -> Result<Cow<'a, [f64]>, AnalysisError> {
     let coding_err = |found: Vec<String>| AnalysisError::EventCoding {
         file: cohort.source.clone(),
-        column: col.name.clone(),
+        column: described_column(cohort, &col.name),
         found: found.into_iter().take(20).collect::<Vec<_>>().join(", "),
     };
+    if let Some(words) = spec.declared_event_values(&col.name) {
+        return Ok(Cow::Owned(declared_events(col, words)));
+    }
     match &col.data {
         ColumnData::Numeric(v) => {
-            let (event, censor) = match coding {
+            let (event, censor) = match spec.event_coding {
                 EventCoding::Standard => (1.0, 0.0),
                 EventCoding::OneTwo => (2.0, 1.0),
             };
@@ -98,7 +114,7 @@ fn event_values<'a>(
                 found.dedup();
                 return Err(coding_err(found.into_iter().map(format_number).collect()));
             }
-            if coding == EventCoding::Standard {
+            if spec.event_coding == EventCoding::Standard {
                 return Ok(Cow::Borrowed(v));
             }
             Ok(Cow::Owned(
@@ -143,6 +159,47 @@ fn event_values<'a>(
                     .collect(),
             ))
         }
+    }
+}
+
+/// An event column read with the user's words: a value equal to one of `words` (case and
+/// spaces ignored; numbers numerically) is an event, any other value censored.
+fn declared_events(col: &Column, words: &[String]) -> Vec<f64> {
+    let lower: Vec<String> = words.iter().map(|w| w.trim().to_lowercase()).collect();
+    match &col.data {
+        ColumnData::Numeric(v) => {
+            let numbers: Vec<f64> = words
+                .iter()
+                .filter_map(|w| crate::cohort::parse_number(w))
+                .collect();
+            v.iter()
+                .map(|&x| {
+                    if x.is_nan() {
+                        x
+                    } else {
+                        f64::from(u8::from(numbers.contains(&x)))
+                    }
+                })
+                .collect()
+        }
+        ColumnData::Text { codes, levels } => {
+            let is_event: Vec<f64> = levels
+                .iter()
+                .map(|l| f64::from(u8::from(lower.contains(&l.trim().to_lowercase()))))
+                .collect();
+            codes
+                .iter()
+                .map(|&c| is_event.get(c as usize).copied().unwrap_or(f64::NAN))
+                .collect()
+        }
+    }
+}
+
+/// A column as the user knows it, quoted: "'vital_status' (read as os_event)", or "'name'".
+pub(crate) fn described_column(cohort: &Cohort, name: &str) -> String {
+    match cohort.name_as_read(name) {
+        read if read != name => format!("'{read}' (read as {name})"),
+        _ => format!("'{name}'"),
     }
 }
 
@@ -192,7 +249,7 @@ fn arm_cox(spec: &Spec, all: &SurvSample, x: &[f64], set_id: &[u32], weighted: b
             spec,
             format!(
                 "the hazard ratio is 0 or infinite (monotone likelihood): in one arm no event happens while the other arm still has patients at risk ({} vs {})",
-                spec.treated, spec.control
+                spec.treated_label(), spec.control_label()
             ),
         );
     }
@@ -280,7 +337,7 @@ pub(crate) fn prepare_endpoint(
         &ep.event,
         &format!("event of endpoint '{}'", ep.name),
     )?;
-    let events = event_values(cohort, event_col, spec.event_coding)?;
+    let events = event_values(cohort, event_col, spec)?;
 
     let (mut missing_time, mut negative, mut infinite, mut missing_event) = (0, 0, 0, 0);
     let n = sample.rows.len();
@@ -417,8 +474,8 @@ fn cox_if_events(spec: &Spec, events: [f64; 2], fit: impl FnOnce() -> CoxReport)
     let which = match events.map(|e| e == 0.0) {
         [false, false] => return fit(),
         [true, true] => "no events in either arm".to_string(),
-        [true, false] => format!("no events in the {} arm", spec.treated),
-        [false, true] => format!("no events in the {} arm", spec.control),
+        [true, false] => format!("no events in the {} arm", spec.treated_label()),
+        [false, true] => format!("no events in the {} arm", spec.control_label()),
     };
     not_estimable_cox(spec, format!("{which}: the hazard ratio is 0 or infinite"))
 }
@@ -512,10 +569,10 @@ pub(crate) fn analyze_endpoint(
             ),
         },
         Some(lr) => {
-            observed.insert(spec.treated.clone(), lr.observed_a);
-            observed.insert(spec.control.clone(), lr.observed_b);
-            expected.insert(spec.treated.clone(), lr.expected_a);
-            expected.insert(spec.control.clone(), lr.expected_b);
+            observed.insert(spec.treated_label(), lr.observed_a);
+            observed.insert(spec.control_label(), lr.observed_b);
+            expected.insert(spec.treated_label(), lr.expected_a);
+            expected.insert(spec.control_label(), lr.expected_b);
             LogRankReport {
                 chi_square: lr.chi_square,
                 df: lr.df,
@@ -539,8 +596,8 @@ pub(crate) fn analyze_endpoint(
     });
 
     let mut arms = OrderedMap::default();
-    arms.insert(spec.treated.clone(), arm_t);
-    arms.insert(spec.control.clone(), arm_c);
+    arms.insert(spec.treated_label(), arm_t);
+    arms.insert(spec.control_label(), arm_c);
     Ok(EndpointReport {
         label: ep.label(),
         time_columns: ep.time.clone(),

@@ -244,7 +244,7 @@ pub fn forest(
             let cox = endpoint_cox(spec, &prepared, sub.weighted);
             let mut n = OrderedMap::default();
             let mut events = OrderedMap::default();
-            for (arm, is_t) in [(&spec.treated, true), (&spec.control, false)] {
+            for (arm, is_t) in [(spec.treated_label(), true), (spec.control_label(), false)] {
                 let idx = (0..prepared.all.len()).filter(|&i| prepared.is_treated[i] == is_t);
                 let (mut nn, mut ee) = (0.0, 0.0);
                 for i in idx {

@@ -99,15 +99,15 @@ pub enum AnalysisError {
         expected: String,
     },
     #[error(
-        "{file}: column '{column}' must code events as 1 and censoring as 0; values found: {found}"
+        "{file}: column {column} must code events as 1 and censoring as 0 (or as words such as dead/deceased/progressed/yes and alive/censored/no); values found: {found}; say which value is the event in Columns… (command line: --event-values COLUMN=VALUE)"
     )]
     EventCoding {
         file: String,
         column: String,
         found: String,
     },
-    #[error("{file}: no endpoint to analyse: the file has none of pfs_months/pfs_event, os_months/os_event; name one with --endpoint NAME:TIME_COLUMN:EVENT_COLUMN")]
-    NoEndpoint { file: String },
+    #[error("{file}: no endpoint to analyse ({detail}); choose the time and event columns in Columns… (command line: --map os_months=COLUMN --map os_event=COLUMN, or --endpoint NAME:TIME_COLUMN:EVENT_COLUMN)")]
+    NoEndpoint { file: String, detail: String },
     // The match error is part of this message (not a `#[source]`), so it is printed once.
     #[error("{file}: {error}")]
     Matching { file: String, error: MatchError },
@@ -267,6 +267,28 @@ fn arm_matcher<'a>(
     Box::new(move |r| spellings.contains(&codes[r]))
 }
 
+/// The spec's arm labels, plus the file's spelling for an arm level without a label that the
+/// file writes otherwise ("Lenvatinib" for `lenvatinib`): shown as the file has it.
+fn display_labels(spec: &Spec, arm_col: &Column) -> std::collections::BTreeMap<String, String> {
+    let mut labels = spec.labels.clone();
+    let ColumnData::Text { levels, .. } = &arm_col.data else {
+        return labels;
+    };
+    for level in [&spec.treated, &spec.control] {
+        if spec.label_of(level) != *level {
+            continue;
+        }
+        let want = normalize_level(level);
+        let mut spellings = levels.iter().filter(|l| normalize_level(l) == want);
+        if let (Some(one), None) = (spellings.next(), spellings.next()) {
+            if one != level {
+                labels.insert(level.clone(), one.trim().to_string());
+            }
+        }
+    }
+    labels
+}
+
 /// The sample inside the subgroup: rows of the treated and control arms, unweighted.
 pub fn subgroup_sample(
     cohort: &Cohort,
@@ -387,26 +409,94 @@ fn subgroup_sample_with_warnings(
 
 /// The endpoints to analyse: the spec's, or the canonical ones the file has.
 pub fn resolve_endpoints(cohort: &Cohort, spec: &Spec) -> Result<Vec<EndpointSpec>, AnalysisError> {
-    if !spec.endpoints.is_empty() {
-        return Ok(spec.endpoints.clone());
+    Ok(endpoints_and_skips(cohort, spec)?.0)
+}
+
+/// The endpoints to analyse, and a warning for each canonical analysis the file does not
+/// allow (an endpoint whose time or event column is missing, the response without a
+/// best-response column), naming what was found and how to name what was not.
+pub fn endpoints_and_skips(
+    cohort: &Cohort,
+    spec: &Spec,
+) -> Result<(Vec<EndpointSpec>, Vec<String>), AnalysisError> {
+    let mut skipped = Vec::new();
+    if !cohort.has_column(response::RESPONSE_COLUMN) {
+        skipped.push(format!(
+            "response not analysed (disease control, objective response): no best-response column; {}",
+            how_to_name("best_response")
+        ));
     }
-    let present: Vec<EndpointSpec> = EndpointSpec::canonical()
-        .into_iter()
-        .filter(|e| e.time.iter().all(|c| cohort.has_column(c)) && cohort.has_column(&e.event))
-        .collect();
+    if !spec.endpoints.is_empty() {
+        return Ok((spec.endpoints.clone(), skipped));
+    }
+    let mut present = Vec::new();
+    for e in EndpointSpec::canonical() {
+        let columns: Vec<&String> = e.time.iter().chain([&e.event]).collect();
+        let (found, missing): (Vec<&String>, Vec<&String>) =
+            columns.into_iter().partition(|c| cohort.has_column(c));
+        if missing.is_empty() {
+            present.push(e);
+            continue;
+        }
+        let found_text = if found.is_empty() {
+            String::new()
+        } else {
+            let list: Vec<String> = found
+                .iter()
+                .map(|c| format!("{} in '{}'", role_words(c), cohort.name_as_read(c)))
+                .collect();
+            format!("{} found but ", list.join(", "))
+        };
+        let missing_text: Vec<String> = missing
+            .iter()
+            .map(|c| format!("no {} column", role_words(c)))
+            .collect();
+        let fixes: Vec<String> = missing.iter().map(|c| how_to_name(c)).collect();
+        skipped.push(format!(
+            "{} not analysed: {found_text}{}; {}",
+            e.label(),
+            missing_text.join(" and "),
+            fixes.join("; ")
+        ));
+    }
     if present.is_empty() {
         return Err(AnalysisError::NoEndpoint {
             file: cohort.source.clone(),
+            detail: skipped
+                .iter()
+                .filter(|s| !s.starts_with("response"))
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("; "),
         });
     }
-    Ok(present)
+    Ok((present, skipped))
+}
+
+/// A role's column in words, for messages: "PFS time", "OS event".
+fn role_words(role: &str) -> String {
+    match role {
+        "pfs_months" => "PFS time",
+        "pfs_event" => "PFS event",
+        "os_months" => "OS time",
+        "os_event" => "OS event",
+        "first_line_months" => "time on A+B",
+        "best_response" => "best-response",
+        other => other,
+    }
+    .to_string()
+}
+
+/// What to do so that a role's column is found, in the window and on the command line.
+fn how_to_name(role: &str) -> String {
+    format!("choose its column in Columns… (command line: --map {role}=COLUMN)")
 }
 
 fn counts_by_arm(spec: &Spec, sample: &Sample) -> OrderedMap<usize> {
     let n_t = sample.treated.iter().filter(|&&t| t).count();
     let mut m = OrderedMap::default();
-    m.insert(spec.treated.clone(), n_t);
-    m.insert(spec.control.clone(), sample.rows.len() - n_t);
+    m.insert(spec.treated_label(), n_t);
+    m.insert(spec.control_label(), sample.rows.len() - n_t);
     m
 }
 
@@ -508,9 +598,15 @@ pub fn analyze_cancellable(
     check(stop)?;
     let started = Instant::now();
     spec.validate().map_err(AnalysisError::Spec)?;
+    // Column references as the user wrote them (the file's header, any case) → the cohort's.
+    let mut resolved = spec.resolve_columns(cohort);
+    if let Some(col) = cohort.column(&resolved.arm_column) {
+        resolved.labels = display_labels(&resolved, col);
+    }
+    let spec = &resolved;
     let arm_col = require(cohort, &spec.arm_column, "arm")?;
     let (subgroup, excluded, sample_warnings) = subgroup_sample_with_warnings(cohort, spec)?;
-    let endpoints = resolve_endpoints(cohort, spec)?;
+    let (endpoints, skipped) = endpoints_and_skips(cohort, spec)?;
     let n_subgroup = counts_by_arm(spec, &subgroup);
     let subgroup_for_sweep = if spec.caliper_sweep {
         subgroup.clone()
@@ -649,6 +745,8 @@ pub fn analyze_cancellable(
             arm_column: spec.arm_column.clone(),
             treated: spec.treated.clone(),
             control: spec.control.clone(),
+            treated_label: spec.treated_label(),
+            control_label: spec.control_label(),
             subgroup: spec.subgroups.iter().map(Subgroup::describe).collect(),
             n_subgroup,
             excluded,
@@ -663,6 +761,7 @@ pub fn analyze_cancellable(
         endpoints: endpoint_reports,
         response,
         matching,
+        warnings: skipped,
         timing: Timing {
             load_ms: 0.0,
             analysis_ms: started.elapsed().as_secs_f64() * 1e3,

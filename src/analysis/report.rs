@@ -76,8 +76,13 @@ pub struct CohortSummary {
 #[derive(Clone, Debug, Serialize)]
 pub struct SampleSummary {
     pub arm_column: String,
+    /// The arm levels as the spec names them.
     pub treated: String,
     pub control: String,
+    /// How the arms are shown (the keys of every per-arm map): the user's label, else the
+    /// level as the file spells it.
+    pub treated_label: String,
+    pub control_label: String,
     /// The subgroup conditions in words (empty: all patients).
     pub subgroup: Vec<String>,
     /// Patients per arm inside the subgroup, before matching.
@@ -252,6 +257,10 @@ pub struct MatchingReport {
     pub n_excluded: usize,
     pub excluded: Vec<Exclusion>,
     pub pairs: Vec<(PatientId, PatientId)>,
+    /// Pairs whose control was chosen by a tie: two controls as far from the treated patient
+    /// within 1e-9 SD of the distance (the left one in sorted order is taken, as MatchIt's
+    /// rule says; MatchIt's own arithmetic may pick the other).
+    pub n_tie_decisions: usize,
     pub propensity: PropensityReport,
     pub balance: Vec<BalanceRow>,
     pub ps_histogram: PsHistogram,
@@ -354,6 +363,9 @@ pub struct Report {
     pub response: Option<ResponseReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub matching: Option<MatchingReport>,
+    /// Analyses that were not done and why, with what to do about it (e.g. a PFS time column
+    /// found without its event column).
+    pub warnings: Vec<String>,
     pub timing: Timing,
     pub software: Software,
 }

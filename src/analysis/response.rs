@@ -139,8 +139,8 @@ pub(crate) fn analyze_response(
     );
     let orr_p = fisher(cc[0][0] + cc[0][1], cc[1][0] + cc[1][1]);
     let mut arms = OrderedMap::default();
-    arms.insert(spec.treated.clone(), t);
-    arms.insert(spec.control.clone(), c);
+    arms.insert(spec.treated_label(), t);
+    arms.insert(spec.control_label(), c);
     Ok(Some(ResponseReport {
         column: col.name.clone(),
         arms,

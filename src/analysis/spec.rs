@@ -290,6 +290,12 @@ pub struct Spec {
     pub sweep_endpoint: Option<String>,
     /// Also compute the subgroup forest plot.
     pub forest: bool,
+    /// Display labels of arm levels (`--label 1=Lenvatinib`), used in every legend, table,
+    /// figure and report; a level without one shows as the file spells it.
+    pub labels: std::collections::BTreeMap<String, String>,
+    /// Event columns whose event values the user declared (`--event-values
+    /// vital_status=Deceased`): those values are events, every other value is censored.
+    pub event_values: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 impl Default for Spec {
@@ -314,6 +320,8 @@ impl Default for Spec {
             caliper_sweep: false,
             sweep_endpoint: None,
             forest: false,
+            labels: Default::default(),
+            event_values: Default::default(),
         }
     }
 }
@@ -328,12 +336,92 @@ impl Spec {
         }
     }
 
+    /// This spec with every column reference — arm, endpoints, subgroups, matching
+    /// covariates — turned into the cohort's name for the column ([`Cohort::resolve_column`]:
+    /// the file's header or the role's name, case-insensitively). A reference that names no
+    /// column is kept as written, so that the analysis' error names it.
+    ///
+    /// [`Cohort::resolve_column`]: crate::cohort::Cohort::resolve_column
+    pub fn resolve_columns(&self, cohort: &crate::cohort::Cohort) -> Spec {
+        let name = |r: &String| {
+            cohort
+                .resolve_column(r)
+                .map_or_else(|| r.clone(), String::from)
+        };
+        let mut spec = self.clone();
+        spec.arm_column = name(&self.arm_column);
+        for e in &mut spec.endpoints {
+            e.time = e.time.iter().map(name).collect();
+            e.event = name(&e.event);
+        }
+        for sg in &mut spec.subgroups {
+            match sg {
+                Subgroup::Levels { column, .. } | Subgroup::Range { column, .. } => {
+                    *column = name(column);
+                }
+            }
+        }
+        spec.event_values = self
+            .event_values
+            .iter()
+            .map(|(column, words)| (name(column), words.clone()))
+            .collect();
+        if let Some(m) = &mut spec.matching {
+            m.covariates = m
+                .covariates
+                .iter()
+                .map(|c| match c.strip_suffix(":factor") {
+                    Some(base) => format!("{}:factor", name(&base.trim().to_string())),
+                    None => name(c),
+                })
+                .collect();
+        }
+        spec
+    }
+
+    /// How the treated arm is shown: its label, else the level as given.
+    pub fn treated_label(&self) -> String {
+        self.label_of(&self.treated)
+    }
+
+    /// How the control arm is shown: its label, else the level as given.
+    pub fn control_label(&self) -> String {
+        self.label_of(&self.control)
+    }
+
+    /// The label of an arm level (levels compared ignoring case and surrounding spaces, as
+    /// the arms are), else the level itself.
+    pub fn label_of(&self, level: &str) -> String {
+        let key = level.trim().to_lowercase();
+        self.labels
+            .iter()
+            .find(|(k, _)| k.trim().to_lowercase() == key)
+            .map_or_else(|| level.to_string(), |(_, v)| v.clone())
+    }
+
+    /// The event values the user declared for an event column (by its name in the cohort).
+    pub fn declared_event_values(&self, column: &str) -> Option<&[String]> {
+        self.event_values
+            .iter()
+            .find(|(k, _)| *k == column)
+            .map(|(_, v)| v.as_slice())
+    }
+
     /// Checks values that do not depend on the data.
     pub fn validate(&self) -> Result<(), String> {
         if !(self.conf_level > 0.0 && self.conf_level < 1.0) {
             return Err(format!(
                 "confidence level {} must be between 0 and 1 (e.g. 0.95)",
                 self.conf_level
+            ));
+        }
+        if self.labels.values().any(|l| l.trim().is_empty()) {
+            return Err("an arm label is empty".to_string());
+        }
+        if self.treated_label() == self.control_label() && self.treated != self.control {
+            return Err(format!(
+                "both arms are labelled '{}'; give them different labels",
+                self.treated_label()
             ));
         }
         if self.treated == self.control {

@@ -118,8 +118,18 @@ fn data_ui(
             ui.weak(format!("{} left out of {}: {}", e.n, ep.label, e.reason));
         }
     }
-    for w in &r.cohort.warnings {
+    for w in r.cohort.warnings.iter().chain(&r.warnings) {
         ui.colored_label(super::theme::WARNING, w);
+    }
+    if let Some(Some(Ok(m))) = reports.map(|r| &r.matched) {
+        if let Some(mr) = &m.matching {
+            if mr.n_tie_decisions > 0 {
+                ui.colored_label(
+                    super::theme::WARNING,
+                    crate::matching::tie_warning(mr.n_tie_decisions),
+                );
+            }
+        }
     }
     columns
 }

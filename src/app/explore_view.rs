@@ -36,7 +36,7 @@ pub fn sweep_ui(ui: &mut egui::Ui, ctx: &ViewContext, reports: &Reports) -> Opti
     ui.label(
         RichText::new(format!(
             "Caliper sensitivity · {} · HR of {} vs {} over 0.01–1 SD ({} distance)",
-            ep.label, report.sample.treated, report.sample.control, m.caliper_scale
+            ep.label, report.sample.treated_label, report.sample.control_label, m.caliper_scale
         ))
         .strong()
         .size(17.0),

@@ -21,7 +21,7 @@ pub fn sample_title(report: &Report, endpoint_label: &str) -> String {
     let sample = if let Some(m) = &report.matching {
         let pairs: usize = m
             .n_matched
-            .get(&report.sample.treated)
+            .get(&report.sample.treated_label)
             .copied()
             .unwrap_or(0);
         format!(

@@ -566,7 +566,19 @@ impl Cohort {
         // The role each mapped column takes, found by its name as read.
         let mut role_of: Vec<Option<&String>> = vec![None; as_read.len()];
         for (role, column) in map {
-            let Some(k) = as_read.iter().position(|n| n == column) else {
+            // The header as written, else ignoring case and spaces, else punctuation too.
+            let unique = |same: &dyn Fn(&String) -> bool| {
+                let mut hits = as_read.iter().enumerate().filter(|(_, n)| same(n));
+                let first = hits.next().map(|(k, _)| k);
+                first.filter(|_| hits.next().is_none())
+            };
+            let lower = column.trim().to_lowercase();
+            let found = as_read
+                .iter()
+                .position(|n| n == column)
+                .or_else(|| unique(&|n| n.trim().to_lowercase() == lower))
+                .or_else(|| unique(&|n| normalize_name(n) == normalize_name(column)));
+            let Some(k) = found else {
                 return Err(CohortError::Format {
                     file: self.source.clone(),
                     message: format!(
@@ -603,9 +615,10 @@ impl Cohort {
             if self.has_column(role) {
                 continue;
             }
+            // The role's own name in another case or spelling ("ARM", "OS_MONTHS") too.
             let found = self.columns.iter().position(|c| {
                 let n = normalize_name(&c.name);
-                aliases.iter().any(|a| normalize_name(a) == n)
+                n == normalize_name(role) || aliases.iter().any(|a| normalize_name(a) == n)
             });
             if let Some(k) = found {
                 let old = std::mem::replace(&mut self.columns[k].name, role.to_string());
@@ -645,6 +658,51 @@ impl Cohort {
 
     pub fn column(&self, name: &str) -> Option<&Column> {
         self.columns.iter().find(|c| c.name == name)
+    }
+
+    /// The column a user means by `reference`, as it is named now: the one resolver for
+    /// every column reference (arm, endpoints, subgroups, covariates, spec files, window).
+    /// Tried in turn, the first that names exactly one column wins: the name now (a role such
+    /// as `arm` once the file's "Treatment" column took it), the name in the file, either
+    /// ignoring case and surrounding spaces, then either ignoring punctuation too
+    /// ("ECOG PS" = "ecog_ps"). `None` when nothing (or more than one column) matches.
+    pub fn resolve_column(&self, reference: &str) -> Option<&str> {
+        let names_now = self.columns.iter().map(|c| c.name.as_str());
+        let as_read = |now: &str| -> String { self.name_as_read(now).to_string() };
+        if let Some(c) = self.columns.iter().find(|c| c.name == reference) {
+            return Some(&c.name);
+        }
+        if let Some((_, now)) = self.read_info.renamed.iter().find(|(b, _)| b == reference) {
+            if let Some(c) = self.column(now) {
+                return Some(&c.name);
+            }
+        }
+        let unique = |same: &dyn Fn(&str) -> bool| -> Option<&str> {
+            let mut hits = names_now
+                .clone()
+                .filter(|now| same(now) || same(&as_read(now)));
+            let first = hits.next()?;
+            hits.next().is_none().then_some(first)
+        };
+        let want = reference.trim().to_lowercase();
+        if let Some(hit) = unique(&|n: &str| n.trim().to_lowercase() == want) {
+            return Some(hit);
+        }
+        let want = normalize_name(reference);
+        if want.is_empty() {
+            return None;
+        }
+        unique(&|n: &str| normalize_name(n) == want)
+    }
+
+    /// The name a column has in the file, for messages: a column renamed to its role
+    /// (`vital_status` read as `os_event`) is named as the user wrote it.
+    pub fn name_as_read<'a>(&'a self, name: &'a str) -> &'a str {
+        self.read_info
+            .renamed
+            .iter()
+            .find(|(_, now)| now == name)
+            .map_or(name, |(before, _)| before.as_str())
     }
 
     /// Every row in ascending order of the sum of the numeric `columns` (ties in row order,

@@ -225,14 +225,16 @@ pub fn r_script(
         };
         let _ = writeln!(
             r,
-            "# Greedy nearest-neighbour matching, as MatchIt's method = \"nearest\". MatchIt 4.5.1-4.5.3\n\
-             # ignore the caliper on this path (MatchIt issue #163): there, a plain-R version of the\n\
-             # same algorithm is used (stable sort by distance; the nearer of the nearest free controls\n\
-             # left and right, the left one on a tie; kept when within the caliper).\n\
+            "# Greedy nearest-neighbour matching, as MatchIt's method = \"nearest\", written in plain R so\n\
+             # that ties are decided as Survival Explorer decides them: stable sort by distance; the\n\
+             # nearer of the nearest free controls left and right, the left one when the two gaps are\n\
+             # equal within 1e-9 SD of the distance (a tie in exact arithmetic, which rounding would\n\
+             # otherwise decide); kept when within the caliper. MatchIt, when installed, cross-checks.\n\
              greedy <- function(dist, tr, width, order, ratio, replace, seed) {{\n\
              \x20 o <- order(dist)\n\
              \x20 ctrl <- o[tr[o] == 0]\n\
              \x20 rank <- integer(length(dist)); rank[o] <- seq_along(o)\n\
+             \x20 tol <- {tie} * sd(dist); ties <- 0L\n\
              \x20 t_idx <- which(tr == 1)\n\
              \x20 visit <- switch(order, largest = t_idx[order(-dist[t_idx])], smallest = t_idx[order(dist[t_idx])],\n\
              \x20                 data = t_idx, random = {{ set.seed(seed); t_idx[sample.int(length(t_idx))] }})\n\
@@ -247,36 +249,47 @@ pub fn r_script(
              \x20     l <- if (length(l)) max(l) else NA; rgt <- if (length(rgt)) min(rgt) else NA\n\
              \x20     dl <- if (is.na(l)) Inf else abs(dist[t] - dist[ctrl[l]])\n\
              \x20     dr <- if (is.na(rgt)) Inf else abs(dist[ctrl[rgt]] - dist[t])\n\
-             \x20     pick <- if (dl <= dr) l else rgt; gap <- min(dl, dr)\n\
+             \x20     tied <- is.finite(dl) && is.finite(dr) && abs(dl - dr) <= tol\n\
+             \x20     # Controls at the same distance are not told apart by arithmetic: not counted.\n\
+             \x20     counted <- tied && dist[ctrl[l]] != dist[ctrl[rgt]]\n\
+             \x20     left <- dl <= dr || tied\n\
+             \x20     pick <- if (left) l else rgt; gap <- if (left) dl else dr\n\
              \x20     if (!is.na(pick) && gap <= width) {{\n\
              \x20       links <- rbind(links, c(t, ctrl[pick])); if (!replace) free[pick] <- FALSE\n\
-             \x20       still <- c(still, t)\n\
+             \x20       still <- c(still, t); ties <- ties + counted\n\
              \x20     }}\n\
              \x20   }}\n\
              \x20   active <- still\n\
              \x20 }}\n\
+             \x20 if (is.null(links)) links <- matrix(integer(0), ncol = 2)\n\
+             \x20 attr(links, \"ties\") <- ties\n\
              \x20 links\n\
              }}\n\
-             use_matchit <- requireNamespace(\"MatchIt\", quietly = TRUE) &&\n\
-             \x20 !(packageVersion(\"MatchIt\") >= \"4.5.1\" && packageVersion(\"MatchIt\") <= \"4.5.3\")\n\
-             if (!use_matchit) message(\"MatchIt is absent or 4.5.1-4.5.3 (caliper ignored, issue #163): plain-R greedy matching\")\n\
              links <- greedy(d$distance, d$treated, width, {o}, {ratio}, {replace}, {seed})\n\
-             if (use_matchit) {{\n\
-             \x20 # m.order = \"random\" draws sample.int(n_treated) from here, as Survival Explorer does.\n\
+             cat(sprintf(\"RESULT tie_decisions %d\\n\", attr(links, \"ties\")))\n\
+             # The pairs as data rows of the file (treated, control, ...), for comparison.\n\
+             rn <- as.integer(rownames(d))\n\
+             cat(\"RESULT pairs\", rbind(rn[links[, 1]], rn[links[, 2]]), \"\\n\")\n\
+             d$w <- 0; d$set <- NA\n\
+             for (t in unique(links[, 1])) {{\n\
+             \x20 cs <- links[links[, 1] == t, 2]\n\
+             \x20 d$w[t] <- 1; d$w[cs] <- d$w[cs] + 1 / length(cs)\n\
+             \x20 d$set[t] <- t; d$set[cs] <- t\n\
+             }}\n\
+             used <- unique(links[, 2])\n\
+             if (length(used)) d$w[used] <- d$w[used] * length(used) / sum(d$w[used])\n\
+             # Cross-check with MatchIt (4.5.1-4.5.3 ignore the caliper on this path: MatchIt #163).\n\
+             if (requireNamespace(\"MatchIt\", quietly = TRUE) &&\n\
+             \x20   !(packageVersion(\"MatchIt\") >= \"4.5.1\" && packageVersion(\"MatchIt\") <= \"4.5.3\")) {{\n\
+             \x20 # m.order = \"random\" draws sample.int(n_treated) from here, as the order above.\n\
              \x20 set.seed({seed})\n\
              \x20 mm <- MatchIt::matchit(treated ~ 1, data = d, method = \"nearest\", distance = d$distance,\n\
              \x20        caliper = {cal}, std.caliper = TRUE, m.order = {o}, ratio = {ratio}, replace = {replace})\n\
-             \x20 d$w <- mm$weights\n\
-             \x20 d$set <- mm$subclass\n\
-             }} else {{\n\
-             \x20 d$w <- 0; d$set <- NA\n\
-             \x20 for (t in unique(links[, 1])) {{\n\
-             \x20   cs <- links[links[, 1] == t, 2]\n\
-             \x20   d$w[t] <- 1; d$w[cs] <- d$w[cs] + 1 / length(cs)\n\
-             \x20   d$set[t] <- t; d$set[cs] <- t\n\
-             \x20 }}\n\
-             \x20 used <- unique(links[, 2])\n\
-             \x20 if (length(used)) d$w[used] <- d$w[used] * length(used) / sum(d$w[used])\n\
+             \x20 mx <- mm$match.matrix; ok <- !is.na(mx)\n\
+             \x20 theirs <- paste(rownames(mx)[row(mx)[ok]], mx[ok])\n\
+             \x20 ours <- paste(rownames(d)[links[, 1]], rownames(d)[links[, 2]])\n\
+             \x20 message(sprintf(\"MatchIt cross-check: %d of %d pairs differ (decided by ties here: %d)\",\n\
+             \x20                 length(setdiff(ours, theirs)), length(ours), attr(links, \"ties\")))\n\
              }}\n\
              # With replacement a control may be in several sets: each patient its own cluster.\n\
              if ({replace}) d$set <- seq_len(nrow(d))\n\
@@ -291,6 +304,7 @@ pub fn r_script(
             replace = if m.replace { "TRUE" } else { "FALSE" },
             seed = m.seed,
             cal = m.caliper,
+            tie = crate::matching::greedy::TIE_TOLERANCE_SD,
         );
     }
     let matched = spec.matching.is_some();

@@ -351,8 +351,8 @@ pub fn report_markdown(report: &Report, spec: &Spec, written: &super::Written) -
         "File: `{}` ({} rows). Arms: {} (treated) vs {} (control). {}.\n\n",
         report.cohort.file,
         report.cohort.n_rows,
-        report.sample.treated,
-        report.sample.control,
+        report.sample.treated_label,
+        report.sample.control_label,
         super::figure::sample_line(report)
     ));
     md.push_str("## Headline numbers\n\n| endpoint | arm | n | events | median (95% CI) | HR (95% CI) | log-rank p |\n|---|---|---:|---:|---|---|---|\n");
@@ -401,6 +401,17 @@ pub fn report_markdown(report: &Report, spec: &Spec, written: &super::Written) -
             super::figure::p_text(r.dcr_p_value),
             super::figure::p_text(r.orr_p_value)
         ));
+    }
+    let warnings: Vec<&String> = report
+        .warnings
+        .iter()
+        .chain(report.matching.iter().flat_map(|m| &m.warnings))
+        .collect();
+    if !warnings.is_empty() {
+        md.push_str("\n## Warnings\n\n");
+        for w in warnings {
+            md.push_str(&format!("- {w}\n"));
+        }
     }
     md.push_str("\n## Figures\n\n");
     for f in &written.figures {

@@ -234,15 +234,15 @@ fn level_counts(
     counts
 }
 
-/// The sums of a factor's indicator columns (levels 1.., the reference level has none), from
-/// its [`level_counts`], not one pass per column. They are the column pass's sums to the bit:
+/// The sums of a factor's indicator columns, one per level (the reference level's too, which
+/// the model has no column for but the balance table shows), from its [`level_counts`], not
+/// one pass per column. They are the column pass's sums to the bit:
 /// every indicator has the group's count, Σw and Σw²; its Σx is the count of the group's
 /// units at that level, and its Σx·w their weights added in unit order (the column pass adds
 /// the same weights in the same order, and exact zeros in between).
 fn indicator_groups(counts: &LevelCounts, totals: &[Moments; 4]) -> Vec<[Moments; 4]> {
     counts
         .iter()
-        .skip(1)
         .map(|c| {
             let mut g = *totals;
             for (k, m) in g.iter_mut().enumerate() {
@@ -262,8 +262,9 @@ pub(crate) struct ColumnSums {
     totals: [Moments; 4],
 }
 
-/// One row for the distance, then one per model column (each factor indicator); with the
-/// sums they came from.
+/// One row for the distance, then one per model column, and for a factor one per level — its
+/// reference level included, as MatchIt's `summary()` shows every level (an imbalance in
+/// the reference level is otherwise hidden); with the sums they came from.
 pub(crate) fn balance_rows(
     design: &Design,
     distance: &[f64],
@@ -284,12 +285,18 @@ pub(crate) fn balance_rows(
     for t in &design.terms {
         if t.factor {
             let counts = level_counts(&t.level_of_unit, t.levels.len(), treated, weights);
-            for g in indicator_groups(&counts, &totals) {
+            for (level, g) in indicator_groups(&counts, &totals).into_iter().enumerate() {
                 let summary = Summary {
                     g,
                     var: [f64::NAN; 4],
                     binary: true,
                 };
+                if level == 0 {
+                    // The reference level: a row of its own, no model column.
+                    let name = format!("{}{}", t.column, t.levels[0]);
+                    rows.push(balance_row(&name, &summary));
+                    continue;
+                }
                 rows.push(balance_row(&design.names[c], &summary));
                 summaries.push(summary);
                 c += 1;

@@ -6,8 +6,21 @@
 //! distances keep input order); treated visited in the chosen order; for each, the nearest
 //! available control to the left and to the right in sorted order, the left one winning a tie;
 //! kept when |d_t − d_c| ≤ caliper width (a pair exactly at the width is kept).
+//!
+//! A tie is two gaps equal within [`TIE_TOLERANCE_SD`] standard deviations of the distance,
+//! not only equal to the bit: with whole-number covariates entered as linear terms, two
+//! controls on either side of a treated unit are often exactly as far away in exact
+//! arithmetic, and which gap rounds smaller depends on the last bits of the fitted
+//! coefficients (ours or R's). Deciding such ties by the rule instead of by rounding makes
+//! the pairs the same as the emitted R script's; the pairs a tie decided are counted
+//! ([`Matches::n_tie_decisions`]), since MatchIt's own arithmetic may pick the other control.
 
 use crate::rng::RMersenneTwister;
+
+/// Two gaps that differ by at most this many standard deviations of the distance are a tie
+/// (the left control wins). Fitted distances agree with R's to ~1e-15 relative; gaps that
+/// differ in exact arithmetic differ by far more than 1e-9 SD in practice.
+pub const TIE_TOLERANCE_SD: f64 = 1e-9;
 
 /// Visiting order of treated units.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -30,6 +43,8 @@ pub struct Matches {
     /// The controls of the i-th visited unit are `controls[start[i]..start[i + 1]]`.
     start: Vec<usize>,
     controls: Vec<usize>,
+    /// Pairs whose control was chosen by a tie (two gaps equal within the tolerance).
+    pub n_tie_decisions: usize,
 }
 
 impl Matches {
@@ -118,6 +133,8 @@ pub fn greedy_match(
 /// caliper (the caliper sweep).
 pub struct GreedyPlan<'a> {
     distance: &'a [f64],
+    /// Gaps closer than this are a tie: [`TIE_TOLERANCE_SD`] × the distance's SD.
+    tie_tolerance: f64,
     controls: Vec<usize>,
     insert_at: Vec<usize>,
     visit: Vec<usize>,
@@ -172,12 +189,25 @@ impl<'a> GreedyPlan<'a> {
                 visit = permutation.into_iter().map(|k| visit[k]).collect();
             }
         }
+        let spread = super::sd(distance);
         GreedyPlan {
             distance,
+            tie_tolerance: if spread.is_finite() {
+                TIE_TOLERANCE_SD * spread
+            } else {
+                0.0
+            },
             controls,
             insert_at,
             visit,
         }
+    }
+
+    /// The plan with another tie tolerance (0: gaps compared to the bit, as MatchIt's own
+    /// arithmetic compares them).
+    pub fn with_tie_tolerance(mut self, tolerance: f64) -> Self {
+        self.tie_tolerance = tolerance;
+        self
     }
 
     /// Matches with this caliper width, ratio and replacement.
@@ -190,15 +220,19 @@ impl<'a> GreedyPlan<'a> {
             visit_order: self.visit.clone(),
             start: Vec::with_capacity(self.visit.len() + 1),
             controls: Vec::new(),
+            n_tie_decisions: 0,
         };
         m.start.push(0);
         for &t in &self.visit {
-            nearest_k(
+            m.n_tie_decisions += nearest_k(
                 distance,
                 &self.controls,
                 self.insert_at[t],
                 distance[t],
-                caliper_width,
+                Limits {
+                    width: caliper_width,
+                    tie: self.tie_tolerance,
+                },
                 ratio,
                 &mut m.controls,
             );
@@ -222,6 +256,8 @@ impl<'a> GreedyPlan<'a> {
         // picks[round * visit.len() + v]: the control slot the v-th visited unit took.
         let mut picks = vec![u32::MAX; ratio * visit.len()];
         let mut active: Vec<u32> = (0..visit.len() as u32).collect();
+        let tie = self.tie_tolerance;
+        let mut n_tie_decisions = 0;
         for round in 0..ratio {
             let mut still = Vec::with_capacity(active.len());
             for &v in &active {
@@ -232,18 +268,26 @@ impl<'a> GreedyPlan<'a> {
                 let r = right.find(pos);
                 let dl = l.map(|k| (dt - cdist[k]).abs());
                 let dr = (r < nc).then(|| (cdist[r] - dt).abs());
+                let mut tied = false;
                 let pick = match (dl, dr) {
-                    (Some(a), Some(b)) => Some(if left_wins(a, b) {
-                        (l.unwrap_or(0), a)
-                    } else {
-                        (r, b)
-                    }),
+                    (Some(a), Some(b)) => {
+                        // Controls at the same distance (equal covariates) are not told
+                        // apart by arithmetic: the sorted order decides, as in R.
+                        tied =
+                            is_tie(a, b, tie) && l.is_some_and(|k| r < nc && cdist[k] != cdist[r]);
+                        Some(if left_wins(a, b, tie) {
+                            (l.unwrap_or(0), a)
+                        } else {
+                            (r, b)
+                        })
+                    }
                     (Some(a), None) => Some((l.unwrap_or(0), a)),
                     (None, Some(b)) => Some((r, b)),
                     (None, None) => None,
                 };
                 if let Some((k, gap)) = pick {
                     if gap <= caliper_width {
+                        n_tie_decisions += usize::from(tied);
                         picks[round * visit.len() + v as usize] = k as u32;
                         right.remove(k);
                         left.remove(k);
@@ -258,6 +302,7 @@ impl<'a> GreedyPlan<'a> {
             visit_order: visit.clone(),
             start: Vec::with_capacity(visit.len() + 1),
             controls: Vec::new(),
+            n_tie_decisions,
         };
         m.start.push(0);
         for v in 0..visit.len() {
@@ -272,10 +317,22 @@ impl<'a> GreedyPlan<'a> {
     }
 }
 
-/// Left neighbour wins when it is nearer or exactly as near, compared exactly as MatchIt does
-/// (an exact-arithmetic tie may then be decided by rounding; see the matching tests).
-fn left_wins(gap_left: f64, gap_right: f64) -> bool {
-    gap_left <= gap_right
+/// Two gaps are a tie when they differ by at most `tolerance` (see [`TIE_TOLERANCE_SD`]).
+fn is_tie(gap_left: f64, gap_right: f64, tolerance: f64) -> bool {
+    (gap_left - gap_right).abs() <= tolerance
+}
+
+/// The left neighbour wins when it is nearer, or as near within the tie tolerance (MatchIt's
+/// rule for a tie: the left neighbour in sorted order).
+fn left_wins(gap_left: f64, gap_right: f64, tolerance: f64) -> bool {
+    gap_left <= gap_right || is_tie(gap_left, gap_right, tolerance)
+}
+
+/// The caliper width and the tie tolerance of one matching run.
+#[derive(Clone, Copy)]
+struct Limits {
+    width: f64,
+    tie: f64,
 }
 
 /// Largest available slot strictly below a position.
@@ -308,30 +365,38 @@ impl LeftAvail {
 }
 
 /// With replacement: the `k` nearest controls within the caliper, merging outwards from the
-/// insertion point (left wins ties), appended to `out`.
+/// insertion point (left wins ties), appended to `out`. Returns how many a tie decided.
 fn nearest_k(
     distance: &[f64],
     controls: &[usize],
     pos: usize,
     dt: f64,
-    width: f64,
+    limits: Limits,
     k: usize,
     out: &mut Vec<usize>,
-) {
+) -> usize {
     let (mut l, mut r) = (pos, pos);
+    let mut ties = 0;
     for _ in 0..k {
         let dl = (l > 0).then(|| (dt - distance[controls[l - 1]]).abs());
         let dr = (r < controls.len()).then(|| (distance[controls[r]] - dt).abs());
-        let take_left = match (dl, dr) {
-            (Some(a), Some(b)) => left_wins(a, b),
-            (Some(_), None) => true,
-            (None, Some(_)) => false,
+        let (take_left, tied) = match (dl, dr) {
+            (Some(a), Some(b)) => {
+                let same_distance = distance[controls[l - 1]] == distance[controls[r]];
+                (
+                    left_wins(a, b, limits.tie),
+                    is_tie(a, b, limits.tie) && !same_distance,
+                )
+            }
+            (Some(_), None) => (true, false),
+            (None, Some(_)) => (false, false),
             (None, None) => break,
         };
         let gap = if take_left { dl } else { dr }.unwrap_or(f64::INFINITY);
-        if gap > width {
+        if gap > limits.width {
             break;
         }
+        ties += usize::from(tied);
         if take_left {
             l -= 1;
             out.push(controls[l]);
@@ -340,6 +405,7 @@ fn nearest_k(
             r += 1;
         }
     }
+    ties
 }
 
 #[cfg(test)]

@@ -428,9 +428,9 @@ pub fn fit_propensity(
         .iter()
         .map(|&k| if subgroup.treated[k] { 1.0 } else { 0.0 })
         .collect();
-    for (label, want) in [(&spec.treated, 1.0), (&spec.control, 0.0)] {
+    for (label, want) in [(spec.treated_label(), 1.0), (spec.control_label(), 0.0)] {
         if !y.contains(&want) {
-            return Err(MatchError::EmptyArm(label.clone()));
+            return Err(MatchError::EmptyArm(label));
         }
     }
     // Units with equal covariates enter the fit as one binomial unit; grouped from the
@@ -635,6 +635,19 @@ pub fn match_checked(
     Ok(core)
 }
 
+/// The warning for pairs decided by ties (see [`greedy::TIE_TOLERANCE_SD`]).
+pub fn tie_warning(n: usize) -> String {
+    let pairs = if n == 1 { "1 pair was" } else { "pairs were" };
+    let count = if n == 1 {
+        String::new()
+    } else {
+        format!("{n} ")
+    };
+    format!(
+        "{count}{pairs} decided by exact ties (two controls equally far, within 1e-9 SD of the distance; the left one in sorted order was taken); MatchIt's own arithmetic may pick the other control"
+    )
+}
+
 /// The report of a match made by [`match_checked`]: pairs, per-unit list, propensity model,
 /// balance, PS histogram, Table 1. `sample` is the matched sample (`core.sample`, which the
 /// caller may have taken out).
@@ -654,7 +667,7 @@ pub fn matching_report(
         warnings,
         excluded,
     } = model;
-    let (warnings, excluded) = (warnings.clone(), excluded.clone());
+    let (mut warnings, excluded) = (warnings.clone(), excluded.clone());
     let MatchCore {
         distance,
         caliper_width,
@@ -694,11 +707,11 @@ pub fn matching_report(
     let n_t_matched = sample.treated.iter().filter(|&&t| t).count();
     let n_c_matched = sample.rows.len() - n_t_matched;
     let mut n_matched = OrderedMap::default();
-    n_matched.insert(spec.treated.clone(), n_t_matched);
-    n_matched.insert(spec.control.clone(), n_c_matched);
+    n_matched.insert(spec.treated_label(), n_t_matched);
+    n_matched.insert(spec.control_label(), n_c_matched);
     let mut n_unmatched = OrderedMap::default();
-    n_unmatched.insert(spec.treated.clone(), n_t_used - n_t_matched);
-    n_unmatched.insert(spec.control.clone(), n_c_used - n_c_matched);
+    n_unmatched.insert(spec.treated_label(), n_t_used - n_t_matched);
+    n_unmatched.insert(spec.control_label(), n_c_used - n_c_matched);
 
     let mut coefficients = OrderedMap::default();
     let mut se = OrderedMap::default();
@@ -721,6 +734,9 @@ pub fn matching_report(
             .collect::<Vec<_>>()
             .join(" + ")
     );
+    if matches.n_tie_decisions > 0 {
+        warnings.push(tie_warning(matches.n_tie_decisions));
+    }
     let (balance, column_sums) = balance::balance_rows(design, distance, treated, weights);
     let ps_histogram = balance::ps_histogram(&fit.fitted, treated, weights);
     let baseline_table = balance::baseline_table(design, treated, weights, &column_sums);
@@ -747,6 +763,7 @@ pub fn matching_report(
         n_excluded: excluded.iter().map(|e| e.n).sum(),
         excluded,
         pairs,
+        n_tie_decisions: matches.n_tie_decisions,
         propensity: PropensityReport {
             formula,
             coefficients,
