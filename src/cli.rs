@@ -193,9 +193,22 @@ pub struct AnalyzeArgs {
     /// RMST horizon [default: the largest time in either arm].
     #[arg(long)]
     pub rmst_horizon: Option<f64>,
-    /// Unit of the time columns, a label; nothing is converted [default: months].
+    /// Unit of the file's time columns: days, weeks, months or years [default: months].
     #[arg(long)]
     pub time_unit: Option<String>,
+    /// Show results in this unit (times converted: 7 days a week, 30.4375 a month, 365.25 a
+    /// year; landmarks and --rmst-horizon in this unit) [default: the file's unit].
+    #[arg(long, value_name = "UNIT")]
+    pub show_in: Option<String>,
+    /// How an arm level is shown in legends, tables and figures: LEVEL=TEXT, e.g.
+    /// --label 1=Lenvatinib (repeatable) [default: the level as the file spells it].
+    #[arg(long = "label", value_name = "LEVEL=TEXT")]
+    pub labels: Vec<String>,
+    /// The values of an event column that mean the event, e.g. --event-values
+    /// vital_status=Deceased (repeatable; every other value is censored) [default: 1/0 and
+    /// the usual words: dead, deceased, progressed, yes … vs alive, censored, no …].
+    #[arg(long = "event-values", value_name = "COLUMN=VALUE[,VALUE…]")]
+    pub event_values: Vec<String>,
     /// Leave the per-time curve tables out of the JSON.
     #[arg(long)]
     pub summary: bool,
@@ -363,6 +376,38 @@ impl AnalyzeArgs {
                 format!("--time-unit '{u}': expected months, weeks, days or years")
             })?;
         }
+        if let Some(u) = &self.show_in {
+            spec.show_in = Some(TimeUnit::parse(u).ok_or_else(|| {
+                format!("--show-in '{u}': expected months, weeks, days or years")
+            })?);
+        }
+        for l in &self.labels {
+            let Some((level, text)) = l.split_once('=') else {
+                return Err(format!(
+                    "--label '{l}': expected LEVEL=TEXT, e.g. 1=Lenvatinib"
+                ));
+            };
+            spec.labels
+                .insert(level.trim().to_string(), text.trim().to_string());
+        }
+        for e in &self.event_values {
+            let Some((column, values)) = e.split_once('=') else {
+                return Err(format!(
+                    "--event-values '{e}': expected COLUMN=VALUE[,VALUE…], e.g. vital_status=Deceased"
+                ));
+            };
+            let values: Vec<String> = values
+                .split(',')
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+                .collect();
+            if column.trim().is_empty() || values.is_empty() {
+                return Err(format!(
+                    "--event-values '{e}': expected COLUMN=VALUE[,VALUE…], e.g. vital_status=Deceased"
+                ));
+            }
+            spec.event_values.insert(column.trim().to_string(), values);
+        }
         let matching_given = self.match_covariates.is_some()
             || self.caliper.is_some()
             || self.caliper_scale.is_some()
@@ -450,7 +495,7 @@ pub fn run_emit_r(args: &AnalyzeArgs) -> anyhow::Result<String> {
     let (spec, file) = args.resolve().map_err(anyhow::Error::msg)?;
     let cohort = load_for(&file, &spec)?;
     // The script renames the file's columns as the loader did, then uses the cohort's names.
-    let spec = spec.resolve_columns(&cohort);
+    let spec = spec.for_cohort(&cohort);
     let endpoints: Vec<(String, Vec<String>, String)> =
         crate::analysis::resolve_endpoints(&cohort, &spec)?
             .into_iter()

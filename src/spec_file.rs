@@ -15,8 +15,14 @@ const R_RANDOM_ORDER_SINCE: (u32, u32, u32) = (0, 2, 0);
 pub struct SpecFile {
     /// The version of Survival Explorer that wrote the file.
     pub app_version: String,
-    /// The cohort file analysed, when known.
+    /// The cohort file analysed, when known. In the file: relative to the spec file's folder
+    /// (so a folder of results can be moved or sent); after [`SpecFile::load`]: a path to
+    /// open, resolved from the spec's folder, else as written, else [`SpecFile::file_absolute`].
     pub file: Option<PathBuf>,
+    /// The cohort file's absolute path when the spec was saved: the fallback when the
+    /// relative path finds nothing (the spec file was moved without its cohort).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_absolute: Option<PathBuf>,
     pub spec: Spec,
 }
 
@@ -25,6 +31,7 @@ impl SpecFile {
         SpecFile {
             app_version: env!("CARGO_PKG_VERSION").to_string(),
             file,
+            file_absolute: None,
             spec,
         }
     }
@@ -65,16 +72,92 @@ impl SpecFile {
         }
     }
 
+    /// Reads a spec file; its cohort path is resolved from the spec file's folder first,
+    /// then as written (specs saved before 0.3 held paths relative to where they were
+    /// saved from), then the saved absolute path; when none exists, the first.
     pub fn load(path: &Path) -> Result<Self, String> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("{}: cannot read the spec file: {e}", path.display()))?;
-        Self::from_toml(&text, &path.display().to_string())
+        let mut f = Self::from_toml(&text, &path.display().to_string())?;
+        if let Some(file) = &f.file {
+            let folder = path.parent().unwrap_or(Path::new(""));
+            let candidates: Vec<PathBuf> = [Some(folder.join(file)), Some(file.clone())]
+                .into_iter()
+                .chain([f.file_absolute.clone()])
+                .flatten()
+                .collect();
+            f.file = candidates
+                .iter()
+                .find(|p| p.is_file())
+                .or(candidates.first())
+                .cloned();
+        }
+        Ok(f)
     }
 
-    /// Writes atomically; an existing file is replaced only when `force`.
+    /// Writes atomically; an existing file is replaced only when `force`. The cohort path is
+    /// written relative to the spec file's folder, and absolute as a fallback.
     pub fn save(&self, path: &Path, force: bool) -> Result<(), String> {
-        write_atomic(path, self.to_toml()?.as_bytes(), force)
+        let mut out = self.clone();
+        if let Some(file) = &self.file {
+            let absolute = absolute(file);
+            let folder = absolute_folder(path);
+            out.file = Some(relative_to(&folder, &absolute).unwrap_or_else(|| absolute.clone()));
+            out.file_absolute = Some(absolute);
+        }
+        write_atomic(path, out.to_toml()?.as_bytes(), force)
     }
+}
+
+/// Is this file a spec file (by its extension, or a TOML text that starts like one)?
+pub fn is_spec_file(path: &Path) -> bool {
+    if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("toml"))
+    {
+        return true;
+    }
+    let Ok(mut f) = std::fs::File::open(path) else {
+        return false;
+    };
+    let mut head = [0u8; 64];
+    let n = std::io::Read::read(&mut f, &mut head).unwrap_or(0);
+    head[..n].starts_with(b"app_version")
+}
+
+/// A path made absolute (symbolic links resolved when the file exists).
+fn absolute(p: &Path) -> PathBuf {
+    std::fs::canonicalize(p)
+        .or_else(|_| std::path::absolute(p))
+        .unwrap_or_else(|_| p.to_path_buf())
+}
+
+/// The absolute folder a file is (to be) written in.
+fn absolute_folder(file: &Path) -> PathBuf {
+    let folder = match file.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    absolute(&folder)
+}
+
+/// `target` relative to `folder` (both absolute): "../data/cohort.csv". `None` when they
+/// share no root (another drive on Windows).
+fn relative_to(folder: &Path, target: &Path) -> Option<PathBuf> {
+    let from: Vec<_> = folder.components().collect();
+    let to: Vec<_> = target.components().collect();
+    if from.first() != to.first() {
+        return None;
+    }
+    let common = from.iter().zip(&to).take_while(|(a, b)| a == b).count();
+    let mut rel = PathBuf::new();
+    for _ in common..from.len() {
+        rel.push("..");
+    }
+    for c in &to[common..] {
+        rel.push(c.as_os_str());
+    }
+    Some(rel)
 }
 
 /// Writes `bytes` to `path` through a temporary file and a rename, so a crash never leaves a

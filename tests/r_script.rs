@@ -190,6 +190,43 @@ fn the_emitted_r_script_reproduces_the_numbers() {
     std::fs::write(&one_arm, out).unwrap();
     let one_arm = one_arm.to_str().unwrap().to_string();
     cases.push(vec![one_arm.as_str()]);
+    // A clinician's export: arms coded 1/2 with labels, OS in days shown in months, deaths
+    // written "Deceased" (declared) and "Alive", a subgroup value in lower case.
+    let days = std::env::temp_dir().join(format!("se-r-days-{}.csv", std::process::id()));
+    std::fs::write(&days, clinic_days_csv()).unwrap();
+    let days = days.to_str().unwrap().to_string();
+    let clinic_args = [
+        days.as_str(),
+        "--treated",
+        "1",
+        "--control",
+        "2",
+        "--label",
+        "1=Lenvatinib",
+        "--label",
+        "2=Sorafenib",
+        "--endpoint",
+        "os:os_days:vital_status",
+        "--time-unit",
+        "days",
+        "--show-in",
+        "months",
+        "--event-values",
+        "vital_status=deceased",
+    ];
+    cases.push(clinic_args.to_vec());
+    cases.push(
+        [
+            &clinic_args[..],
+            &[
+                "--match",
+                "ecog,albi_grade,prior_io_response",
+                "--subgroup",
+                "prior_io_response=pd,sd",
+            ],
+        ]
+        .concat(),
+    );
     for args in cases.into_iter().chain([
         vec![demo],
         vec![demo, "--subgroup", "prior_io_response=PD"],
@@ -305,19 +342,23 @@ fn check_case(args: &[&str]) {
         );
     }
     let resp = &j["response"];
+    let (tl, cl) = (
+        j["sample"]["treated_label"].as_str().unwrap(),
+        j["sample"]["control_label"].as_str().unwrap(),
+    );
     close(
         &format!("{label}: dcr treated"),
-        f(&resp["arms"]["lenvatinib"]["dcr"]),
+        f(&resp["arms"][tl]["dcr"]),
         r["dcr_treated"][0],
     );
     close(
         &format!("{label}: dcr control"),
-        f(&resp["arms"]["sorafenib"]["dcr"]),
+        f(&resp["arms"][cl]["dcr"]),
         r["dcr_control"][0],
     );
     close(
         &format!("{label}: dcr ci"),
-        f(&resp["arms"]["lenvatinib"]["dcr_ci"][0]),
+        f(&resp["arms"][tl]["dcr_ci"][0]),
         r["dcr_treated"][1],
     );
     close(
@@ -327,7 +368,7 @@ fn check_case(args: &[&str]) {
     );
     if let Some(m) = j.get("matching") {
         assert_eq!(
-            f(&m["n_matched"]["lenvatinib"]),
+            f(&m["n_matched"][tl]),
             r["matched_treated"][0],
             "{label}: matched"
         );
@@ -355,4 +396,39 @@ fn check_case(args: &[&str]) {
 /// simulated ones.
 fn pairs_are_rows(file: &str) -> bool {
     file.ends_with("demo_cohort.csv") || file.contains("se-r-sim-")
+}
+
+/// The demo cohort as a clinician might export it: arms 1 (lenvatinib) / 2, OS in whole
+/// days, "vital_status" Deceased/Alive.
+fn clinic_days_csv() -> String {
+    let text = std::fs::read_to_string(common::demo_path()).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let at = |name: &str| header.iter().position(|c| *c == name).unwrap();
+    let (arm, os, ev) = (at("arm"), at("os_months"), at("os_event"));
+    let renamed: Vec<&str> = header
+        .iter()
+        .enumerate()
+        .map(|(k, h)| match k {
+            _ if k == os => "os_days",
+            _ if k == ev => "vital_status",
+            _ => h,
+        })
+        .collect();
+    let mut out = renamed.join(",") + "\n";
+    for l in lines {
+        let cells: Vec<String> = l
+            .split(',')
+            .enumerate()
+            .map(|(k, c)| match k {
+                _ if k == arm => if c == "lenvatinib" { "1" } else { "2" }.to_string(),
+                _ if k == os => format!("{}", (c.parse::<f64>().unwrap() * 30.4375).round()),
+                _ if k == ev => if c == "1" { "Deceased" } else { "Alive" }.to_string(),
+                _ => c.to_string(),
+            })
+            .collect();
+        out += &cells.join(",");
+        out.push('\n');
+    }
+    out
 }

@@ -408,3 +408,167 @@ fn frame_budget_while_dragging_the_caliper_at_100000() {
         shown.len()
     );
 }
+
+/// The demo as a clinician's export: arms coded 1 (lenvatinib) / 2, an `os_days` column,
+/// deaths "Deceased"/"Alive" (issue #19).
+fn clinic_file(name: &str) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/demo_cohort.csv"),
+    )
+    .unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let at = |n: &str| header.iter().position(|c| *c == n).unwrap();
+    let (arm, os, ev) = (at("arm"), at("os_months"), at("os_event"));
+    let mut out = format!("{},os_days,vital_status,hospital_no\n", header.join(","));
+    for l in lines {
+        let mut cells: Vec<String> = l.split(',').map(String::from).collect();
+        let days = format!("{}", (cells[os].parse::<f64>().unwrap() * 30.4375).round());
+        let status = if cells[ev] == "1" {
+            "Deceased"
+        } else {
+            "Alive"
+        }
+        .to_string();
+        cells[arm] = if cells[arm] == "lenvatinib" { "1" } else { "2" }.to_string();
+        let number = format!("{}", 70_000 + 7 * out.len() % 100_003);
+        cells.push(days);
+        cells.push(status);
+        cells.push(number);
+        out += &(cells.join(",") + "\n");
+    }
+    let dir = std::env::temp_dir().join(format!("se-ui-own-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, out).unwrap();
+    path
+}
+
+/// A new file whose arm column has exactly two levels is analysed at once with those two;
+/// its id and time columns are not offered as subgroup filters; a label typed for an arm
+/// is what the window shows.
+#[test]
+fn a_new_file_picks_its_two_arms_and_offers_no_id_or_time_filters() {
+    let mut h = harness();
+    h.run();
+    let path = clinic_file("clinic.csv");
+    h.state_mut().open_file(&path);
+    h.run();
+    assert!(h.state().error.is_none(), "{:?}", h.state().error);
+    let spec = &h.state().settings.spec;
+    assert_eq!((spec.treated.as_str(), spec.control.as_str()), ("1", "2"));
+    let settings = h.state().settings.clone();
+    let cohort = h.state().loaded.cohort.clone();
+    let spec = settings
+        .matched_spec()
+        .unwrap_or_else(|| settings.unmatched_spec());
+    let report = analyze(&cohort, &spec).unwrap();
+    for t in expected_survival_texts(&report, &settings.endpoint) {
+        assert_shows(&h, &t);
+    }
+    // Subgroup filters: covariates yes; the ids (patient_id, a hospital number: every value
+    // different) and times (os_days) no.
+    assert!(h.query_all_by_label_contains("ECOG PS").count() > 0);
+    for hidden in ["os_days", "patient_id", "hospital_no"] {
+        assert!(
+            h.query_by_label_contains(hidden).is_none(),
+            "'{hidden}' is offered as a subgroup filter"
+        );
+    }
+    // A label for arm "1".
+    h.get_by_label("Treated shown as").focus();
+    h.run();
+    h.get_by_label("Treated shown as").type_text("Lenvatinib");
+    h.run();
+    h.run();
+    assert_eq!(
+        h.state().settings.spec.labels.get("1").map(String::as_str),
+        Some("Lenvatinib")
+    );
+    let r = h
+        .state()
+        .reports
+        .as_ref()
+        .unwrap()
+        .unmatched
+        .clone()
+        .unwrap();
+    assert_eq!(r.sample.treated_label, "Lenvatinib");
+    // The text field and the plot's legend and tables.
+    assert!(h.query_all_by_label_contains("Lenvatinib").count() >= 2);
+}
+
+/// A spec file given as the file to open opens its cohort with its settings (it was read
+/// as a CSV: "line 21: 2 fields…").
+#[test]
+fn a_spec_file_opened_as_a_file_opens_its_cohort_and_settings() {
+    let mut h = harness();
+    h.run();
+    let path = clinic_file("clinic_spec.csv");
+    h.state_mut().open_file(&path);
+    h.state_mut().settings.spec.subgroups = vec![survival_explorer::analysis::Subgroup::Levels {
+        column: "prior_io_response".into(),
+        values: vec!["PD".into()],
+    }];
+    h.run();
+    let spec_path = path.with_file_name("clinic.toml");
+    h.state_mut().save_spec(&spec_path);
+    let saved = h.state().current_spec();
+
+    let mut other = harness();
+    other.run();
+    other.state_mut().open_file(&spec_path);
+    other.run();
+    assert!(other.state().error.is_none(), "{:?}", other.state().error);
+    assert!(!other.state().loaded.is_demo);
+    assert_eq!(other.state().current_spec(), saved);
+    assert_shows(&other, "subgroup: prior_io_response = PD");
+}
+
+/// Event values declared in Columns… ("Deceased" for OS) are used by the analysis.
+#[test]
+fn event_values_declared_in_the_columns_dialog() {
+    let mut h = harness();
+    h.run();
+    let path = clinic_file("clinic_events.csv");
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("Deceased", "Expired");
+    std::fs::write(&path, text).unwrap();
+    h.state_mut().open_file(&path);
+    h.state_mut().settings.spec.endpoints = vec![survival_explorer::analysis::EndpointSpec::new(
+        "os",
+        &["os_days"],
+        "vital_status",
+    )];
+    h.state_mut().settings.endpoint = "os".into();
+    h.run();
+    let shown = h.state().error.clone().unwrap_or_default()
+        + &format!(
+            "{:?}",
+            h.state()
+                .reports
+                .as_ref()
+                .map(|r| r.unmatched.clone().err())
+        );
+    assert!(
+        shown.contains("'vital_status'") && shown.contains("Expired"),
+        "{shown}"
+    );
+    h.get_by_label("Columns…").click();
+    h.run();
+    h.state_mut()
+        .columns_dialog
+        .as_mut()
+        .unwrap()
+        .event_values
+        .insert("vital_status".into(), "Expired".into());
+    h.get_by_label("Apply").click();
+    h.run();
+    assert_eq!(
+        h.state().settings.spec.event_values.get("vital_status"),
+        Some(&vec!["Expired".to_string()])
+    );
+    let r = h.state().reports.as_ref().unwrap().unmatched.clone();
+    assert!(r.is_ok(), "{:?}", r.err());
+}

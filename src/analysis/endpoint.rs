@@ -339,6 +339,10 @@ pub(crate) fn prepare_endpoint(
     )?;
     let events = event_values(cohort, event_col, spec)?;
 
+    // Times in the unit shown: (t × days per file unit) / days per shown unit, as the R
+    // script writes it, so both round alike.
+    let (per_file, per_shown) = (spec.time_unit.days(), spec.shown_unit().days());
+    let convert = per_file != per_shown;
     let (mut missing_time, mut negative, mut infinite, mut missing_event) = (0, 0, 0, 0);
     let n = sample.rows.len();
     // Each usable subject's fields side by side, read in file order here and gathered in
@@ -346,7 +350,10 @@ pub(crate) fn prepare_endpoint(
     let mut subjects = Vec::with_capacity(n);
     for (k, &r) in sample.rows.iter().enumerate() {
         // + 0.0: a time of -0 is the time 0 (as the sort and R take it), and written so.
-        let t: f64 = time_cols.iter().map(|c| c[r]).sum::<f64>() + 0.0;
+        let mut t: f64 = time_cols.iter().map(|c| c[r]).sum::<f64>() + 0.0;
+        if convert {
+            t = t * per_file / per_shown;
+        }
         let e = events[r];
         if t.is_nan() {
             missing_time += 1;
@@ -384,14 +391,18 @@ pub(crate) fn prepare_endpoint(
     // The pooled sample in time order (ties in sample order); the arms are its stable
     // partition, so every later step is linear. The cohort sorts each endpoint's times once
     // and every analysis reads its rows off that order.
-    let order = cohort
-        .order_of_rows(&ep.time, subjects.len(), |i| {
-            sample.rows[subjects[i].pos as usize]
+    // (Converted times may tie where the file's did not: sorted afresh, ties in row order.)
+    let cached = (!convert)
+        .then(|| {
+            cohort.order_of_rows(&ep.time, subjects.len(), |i| {
+                sample.rows[subjects[i].pos as usize]
+            })
         })
-        .unwrap_or_else(|| {
-            let time: Vec<f64> = subjects.iter().map(|s| s.time).collect();
-            sorted_order(&time)
-        });
+        .flatten();
+    let order = cached.unwrap_or_else(|| {
+        let time: Vec<f64> = subjects.iter().map(|s| s.time).collect();
+        sorted_order(&time)
+    });
     // The subjects gathered in time order in one walk (one random read each), then each
     // per-subject vector taken off them in order.
     let sorted: Vec<Subject> = order.iter().map(|&i| subjects[i as usize]).collect();
@@ -510,7 +521,7 @@ pub(crate) fn analyze_endpoint(
     let landmarks = spec
         .landmarks
         .clone()
-        .unwrap_or_else(|| spec.time_unit.default_landmarks());
+        .unwrap_or_else(|| spec.shown_unit().default_landmarks());
 
     let arm_summary = |km: KmCurve, rev: KmCurve| -> ArmSurvival {
         let m = km.median();

@@ -108,6 +108,9 @@ pub enum AnalysisError {
     },
     #[error("{file}: no endpoint to analyse ({detail}); choose the time and event columns in Columns… (command line: --map os_months=COLUMN --map os_event=COLUMN, or --endpoint NAME:TIME_COLUMN:EVENT_COLUMN)")]
     NoEndpoint { file: String, detail: String },
+    /// A subgroup that cannot be formed (a value no row has).
+    #[error("{file}: subgroup: {message}")]
+    Subgroup { file: String, message: String },
     // The match error is part of this message (not a `#[source]`), so it is printed once.
     #[error("{file}: {error}")]
     Matching { file: String, error: MatchError },
@@ -158,30 +161,64 @@ pub(crate) fn require<'a>(
         })
 }
 
-/// Does the cell in `row` equal `level`? Numbers compare numerically ("1" = "1.0").
-fn value_matcher<'a>(col: &'a Column, level: &str) -> Box<dyn Fn(usize) -> bool + 'a> {
+/// Does the cell in `row` equal `level`? Numbers compare numerically ("1" = "1.0"), texts
+/// ignoring case and surrounding spaces ("pd" = "PD"), as arm levels do. `None` when no
+/// cell of the column can match.
+fn value_matcher<'a>(col: &'a Column, level: &str) -> Option<Box<dyn Fn(usize) -> bool + 'a>> {
     match &col.data {
-        ColumnData::Numeric(v) => match parse_number(level) {
-            Some(x) => Box::new(move |r| v[r] == x),
-            None => Box::new(|_| false),
-        },
-        ColumnData::Text { codes, levels } => match levels.iter().position(|l| l == level.trim()) {
-            Some(k) => {
-                let k = k as u32;
-                Box::new(move |r| codes[r] == k)
-            }
-            None => Box::new(|_| false),
-        },
+        ColumnData::Numeric(v) => {
+            let x = parse_number(level)?;
+            v.contains(&x)
+                .then(|| Box::new(move |r: usize| v[r] == x) as Box<dyn Fn(usize) -> bool>)
+        }
+        ColumnData::Text { codes, levels } => {
+            let want = normalize_level(level);
+            let spellings: Vec<u32> = levels
+                .iter()
+                .enumerate()
+                .filter(|(_, l)| normalize_level(l) == want)
+                .map(|(k, _)| k as u32)
+                .collect();
+            (!spellings.is_empty()).then(|| {
+                Box::new(move |r: usize| spellings.contains(&codes[r]))
+                    as Box<dyn Fn(usize) -> bool>
+            })
+        }
     }
 }
 
-fn subgroup_mask(cohort: &Cohort, spec: &Spec) -> Result<Vec<bool>, AnalysisError> {
+fn subgroup_mask(
+    cohort: &Cohort,
+    spec: &Spec,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<bool>, AnalysisError> {
     let mut mask = vec![true; cohort.n_rows];
     for sg in &spec.subgroups {
         let col = require(cohort, sg.column(), "subgroup")?;
         match sg {
-            Subgroup::Levels { values, .. } => {
-                let matchers: Vec<_> = values.iter().map(|v| value_matcher(col, v)).collect();
+            Subgroup::Levels { values, column } => {
+                let (matchers, unmatched): (Vec<_>, Vec<_>) = values
+                    .iter()
+                    .map(|v| (v, value_matcher(col, v)))
+                    .partition(|(_, m)| m.is_some());
+                let unmatched: Vec<String> =
+                    unmatched.iter().map(|(v, _)| format!("'{v}'")).collect();
+                if !unmatched.is_empty() {
+                    let text = format!(
+                        "no row has {} = {}; the values are {}",
+                        cohort.name_as_read(column),
+                        unmatched.join(" or "),
+                        col.distinct().join(", ")
+                    );
+                    if matchers.is_empty() {
+                        return Err(AnalysisError::Subgroup {
+                            file: cohort.source.clone(),
+                            message: text,
+                        });
+                    }
+                    warnings.push(text);
+                }
+                let matchers: Vec<_> = matchers.into_iter().filter_map(|(_, m)| m).collect();
                 for (r, m) in mask.iter_mut().enumerate() {
                     *m = *m && matchers.iter().any(|f| f(r));
                 }
@@ -244,7 +281,7 @@ fn arm_matcher<'a>(
     warnings: &mut Vec<String>,
 ) -> Box<dyn Fn(usize) -> bool + 'a> {
     let ColumnData::Text { codes, levels } = &col.data else {
-        return value_matcher(col, level);
+        return value_matcher(col, level).unwrap_or_else(|| Box::new(|_| false));
     };
     let want = normalize_level(level);
     let spellings: Vec<u32> = levels
@@ -265,28 +302,6 @@ fn arm_matcher<'a>(
         ));
     }
     Box::new(move |r| spellings.contains(&codes[r]))
-}
-
-/// The spec's arm labels, plus the file's spelling for an arm level without a label that the
-/// file writes otherwise ("Lenvatinib" for `lenvatinib`): shown as the file has it.
-fn display_labels(spec: &Spec, arm_col: &Column) -> std::collections::BTreeMap<String, String> {
-    let mut labels = spec.labels.clone();
-    let ColumnData::Text { levels, .. } = &arm_col.data else {
-        return labels;
-    };
-    for level in [&spec.treated, &spec.control] {
-        if spec.label_of(level) != *level {
-            continue;
-        }
-        let want = normalize_level(level);
-        let mut spellings = levels.iter().filter(|l| normalize_level(l) == want);
-        if let (Some(one), None) = (spellings.next(), spellings.next()) {
-            if one != level {
-                labels.insert(level.clone(), one.trim().to_string());
-            }
-        }
-    }
-    labels
 }
 
 /// The sample inside the subgroup: rows of the treated and control arms, unweighted.
@@ -316,7 +331,7 @@ fn subgroup_sample_with_warnings(
     let mut warnings = Vec::new();
     let is_treated = arm_matcher(arm_col, &spec.treated, &mut warnings);
     let is_control = arm_matcher(arm_col, &spec.control, &mut warnings);
-    let mask = subgroup_mask(cohort, spec)?;
+    let mask = subgroup_mask(cohort, spec, &mut warnings)?;
     let mut sample = Sample::default();
     let (mut other_arm, mut missing_arm, mut outside) = (0usize, 0usize, 0usize);
     let (mut n_t_all, mut n_c_all) = (0usize, 0usize);
@@ -427,6 +442,7 @@ pub fn endpoints_and_skips(
         ));
     }
     if !spec.endpoints.is_empty() {
+        skipped.extend(unit_warnings(cohort, spec, &spec.endpoints));
         return Ok((spec.endpoints.clone(), skipped));
     }
     let mut present = Vec::new();
@@ -470,7 +486,32 @@ pub fn endpoints_and_skips(
                 .join("; "),
         });
     }
+    skipped.extend(unit_warnings(cohort, spec, &present));
     Ok((present, skipped))
+}
+
+/// A warning for each time column whose name speaks of another unit than the one the times
+/// are read in ("os_days" read as months gave "median 359 months").
+fn unit_warnings(cohort: &Cohort, spec: &Spec, endpoints: &[EndpointSpec]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut seen = Vec::new();
+    for c in endpoints.iter().flat_map(|e| &e.time) {
+        let shown = cohort.name_as_read(c);
+        let named = TimeUnit::in_name(shown).or_else(|| TimeUnit::in_name(c));
+        if seen.contains(c) {
+            continue;
+        }
+        seen.push(c.clone());
+        if let Some(unit) = named.filter(|u| *u != spec.time_unit) {
+            out.push(format!(
+                "time column '{shown}' looks like {} but its times are read as {}; say the file's unit in Methods, \"Time unit in the file\" (command line: --time-unit {})",
+                unit.name(),
+                spec.time_unit.name(),
+                unit.name()
+            ));
+        }
+    }
+    out
 }
 
 /// A role's column in words, for messages: "PFS time", "OS event".
@@ -599,10 +640,7 @@ pub fn analyze_cancellable(
     let started = Instant::now();
     spec.validate().map_err(AnalysisError::Spec)?;
     // Column references as the user wrote them (the file's header, any case) → the cohort's.
-    let mut resolved = spec.resolve_columns(cohort);
-    if let Some(col) = cohort.column(&resolved.arm_column) {
-        resolved.labels = display_labels(&resolved, col);
-    }
+    let resolved = spec.for_cohort(cohort);
     let spec = &resolved;
     let arm_col = require(cohort, &spec.arm_column, "arm")?;
     let (subgroup, excluded, sample_warnings) = subgroup_sample_with_warnings(cohort, spec)?;
@@ -753,7 +791,7 @@ pub fn analyze_cancellable(
             matched: matching.is_some(),
             n_analysed,
             weighted,
-            time_unit: spec.time_unit.name(),
+            time_unit: spec.shown_unit().name(),
             conf_type: spec.conf_type.r_name(),
             conf_level: spec.conf_level,
             warnings: sample_warnings,

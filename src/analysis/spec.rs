@@ -5,7 +5,10 @@ use serde::{Deserialize, Serialize};
 use crate::stats::cox::Ties;
 use crate::stats::km::ConfType;
 
-/// The unit of the time columns. It labels output and figures; nothing is converted.
+/// A unit of time: the unit the file's time columns are in ([`Spec::time_unit`]), and the
+/// unit results are shown in ([`Spec::show_in`]); times are converted between them with
+/// 7 days a week, 30.4375 days a month and 365.25 days a year (the month the date columns
+/// use).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum TimeUnit {
@@ -26,8 +29,35 @@ impl TimeUnit {
         }
     }
 
+    /// Days in one of this unit (the conversion factors).
+    pub fn days(self) -> f64 {
+        match self {
+            TimeUnit::Days => 1.0,
+            TimeUnit::Weeks => 7.0,
+            TimeUnit::Months => crate::cohort::DAYS_PER_MONTH,
+            TimeUnit::Years => 365.25,
+        }
+    }
+
+    /// The unit a column's name speaks of ("os_days", "OS (weeks)", "pfs_mo"), if any.
+    pub fn in_name(name: &str) -> Option<Self> {
+        let lower = name.to_lowercase();
+        let mut found = None;
+        for token in lower.split(|c: char| !c.is_alphanumeric()) {
+            let unit = match token {
+                "day" | "days" | "dd" => TimeUnit::Days,
+                "week" | "weeks" | "wk" | "wks" => TimeUnit::Weeks,
+                "month" | "months" | "mo" | "mos" | "mon" => TimeUnit::Months,
+                "year" | "years" | "yr" | "yrs" => TimeUnit::Years,
+                _ => continue,
+            };
+            found = Some(unit);
+        }
+        found
+    }
+
     pub fn parse(s: &str) -> Option<Self> {
-        match s {
+        match s.trim().to_lowercase().as_str() {
             "days" | "day" => Some(TimeUnit::Days),
             "weeks" | "week" => Some(TimeUnit::Weeks),
             "months" | "month" => Some(TimeUnit::Months),
@@ -273,7 +303,11 @@ pub struct Spec {
     pub landmarks: Option<Vec<f64>>,
     /// `None`: the largest time in either arm (R's `rmean = "common"`).
     pub rmst_horizon: Option<f64>,
+    /// The unit of the file's time columns. Defaults to months.
     pub time_unit: TimeUnit,
+    /// The unit results are shown in (times converted from `time_unit`); `None`: the file's.
+    /// Landmarks and the RMST horizon are in this unit.
+    pub show_in: Option<TimeUnit>,
     /// `None`: no matching.
     pub matching: Option<MatchSpec>,
     /// How event columns code events. Defaults to 1/0 and its word forms.
@@ -312,6 +346,7 @@ impl Default for Spec {
             landmarks: None,
             rmst_horizon: None,
             time_unit: TimeUnit::Months,
+            show_in: None,
             matching: None,
             event_coding: EventCoding::Standard,
             column_map: Default::default(),
@@ -379,6 +414,11 @@ impl Spec {
         spec
     }
 
+    /// The unit results are shown in: [`Spec::show_in`], else the file's.
+    pub fn shown_unit(&self) -> TimeUnit {
+        self.show_in.unwrap_or(self.time_unit)
+    }
+
     /// How the treated arm is shown: its label, else the level as given.
     pub fn treated_label(&self) -> String {
         self.label_of(&self.treated)
@@ -405,6 +445,16 @@ impl Spec {
             .iter()
             .find(|(k, _)| *k == column)
             .map(|(_, v)| v.as_slice())
+    }
+
+    /// The spec an analysis of `cohort` runs: column references resolved
+    /// ([`Spec::resolve_columns`]) and each arm shown as labelled, else as the file spells it.
+    pub fn for_cohort(&self, cohort: &crate::cohort::Cohort) -> Spec {
+        let mut spec = self.resolve_columns(cohort);
+        if let Some(col) = cohort.column(&spec.arm_column) {
+            spec.labels = display_labels(&spec, col);
+        }
+        spec
     }
 
     /// Checks values that do not depend on the data.
@@ -454,4 +504,29 @@ impl Spec {
         }
         Ok(())
     }
+}
+
+/// The spec's arm labels, plus the file's spelling for an arm level without a label that the
+/// file writes otherwise ("Lenvatinib" for `lenvatinib`): shown as the file has it.
+pub(crate) fn display_labels(
+    spec: &Spec,
+    arm_col: &crate::cohort::Column,
+) -> std::collections::BTreeMap<String, String> {
+    let mut labels = spec.labels.clone();
+    let crate::cohort::ColumnData::Text { levels, .. } = &arm_col.data else {
+        return labels;
+    };
+    for level in [&spec.treated, &spec.control] {
+        if spec.label_of(level) != *level {
+            continue;
+        }
+        let want = super::normalize_level(level);
+        let mut spellings = levels.iter().filter(|l| super::normalize_level(l) == want);
+        if let (Some(one), None) = (spellings.next(), spellings.next()) {
+            if one != level {
+                labels.insert(level.clone(), one.trim().to_string());
+            }
+        }
+    }
+    labels
 }

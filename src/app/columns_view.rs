@@ -15,7 +15,16 @@ use crate::cohort::{Cohort, DateFormat, LoadOptions, ROLE_LABELS};
 #[derive(Clone, Debug, PartialEq)]
 pub struct ColumnsDialog {
     pub options: LoadOptions,
+    /// Per event role, the values that mean the event, comma-separated as typed (empty: the
+    /// usual codes and words).
+    pub event_values: BTreeMap<String, String>,
 }
+
+/// The event roles whose coding the dialog lets the user declare.
+const EVENT_ROLES: [(&str, &str); 2] = [
+    ("os_event", "OS event (death)"),
+    ("pfs_event", "PFS event (progression or death)"),
+];
 
 /// The file's column that currently plays `role` in `cohort` (prepared from `raw`), or how it
 /// got there.
@@ -40,8 +49,21 @@ fn date_format_label(f: DateFormat) -> &'static str {
 
 impl App {
     pub fn open_columns_dialog(&mut self) {
+        let event_values = EVENT_ROLES
+            .iter()
+            .map(|(role, _)| {
+                let text = self
+                    .settings
+                    .spec
+                    .declared_event_values(role)
+                    .map(|v| v.join(", "))
+                    .unwrap_or_default();
+                (role.to_string(), text)
+            })
+            .collect();
         self.columns_dialog = Some(ColumnsDialog {
             options: self.loaded.options.clone(),
+            event_values,
         });
     }
 
@@ -128,6 +150,27 @@ impl App {
                         }
                     });
                 ui.add_space(6.0);
+                ui.label(
+                    "Event values: what the event column writes for the event (e.g. Deceased); \
+                     every other value is censored. Empty: 1/0 and the usual words.",
+                );
+                egui::Grid::new("event_values")
+                    .num_columns(2)
+                    .spacing([12.0, 4.0])
+                    .show(ui, |ui| {
+                        for (role, label) in EVENT_ROLES {
+                            let label = ui.label(label);
+                            let text = dialog.event_values.entry(role.to_string()).or_default();
+                            ui.add(
+                                egui::TextEdit::singleline(text)
+                                    .hint_text("e.g. Deceased")
+                                    .desired_width(240.0),
+                            )
+                            .labelled_by(label.id);
+                            ui.end_row();
+                        }
+                    });
+                ui.add_space(6.0);
                 ui.horizontal(|ui| {
                     apply = ui.button("Apply").clicked();
                     if ui.button("All automatic").clicked() {
@@ -138,6 +181,18 @@ impl App {
             });
         if apply {
             let options = dialog.options.clone();
+            for (role, text) in &dialog.event_values {
+                let values: Vec<String> = text
+                    .split(',')
+                    .map(|v| v.trim().to_string())
+                    .filter(|v| !v.is_empty())
+                    .collect();
+                if values.is_empty() {
+                    self.settings.spec.event_values.remove(role);
+                } else {
+                    self.settings.spec.event_values.insert(role.clone(), values);
+                }
+            }
             self.columns_dialog = None;
             self.apply_load_options(options);
         } else if cancel || !open {

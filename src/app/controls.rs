@@ -5,8 +5,8 @@ use eframe::egui;
 use egui::RichText;
 
 use super::{LoadedCohort, Reports, SampleView, Settings};
-use crate::analysis::{resolve_endpoints, CaliperScale, MatchOrder, Subgroup};
-use crate::cohort::{Cohort, Column, ColumnData};
+use crate::analysis::{resolve_endpoints, CaliperScale, MatchOrder, Subgroup, TimeUnit};
+use crate::cohort::{Cohort, Column, ColumnData, MISSING};
 use crate::stats::cox::Ties;
 use crate::stats::km::ConfType;
 
@@ -39,8 +39,33 @@ pub fn column_label(name: &str) -> String {
     }
 }
 
+/// Not a subgroup filter: a role's column (arm, endpoint times and events, id, dates), a
+/// column of identifiers (every value different) or of times (a unit, "date" or "time" in
+/// its name).
 fn is_role(settings: &Settings, cohort: &Cohort, col: &Column) -> bool {
     if ROLE_COLUMNS.contains(&col.name.as_str()) || col.name == settings.spec.arm_column {
+        return true;
+    }
+    let named = cohort.name_as_read(&col.name);
+    let lower = named.to_lowercase();
+    let words: Vec<&str> = lower.split(|c: char| !c.is_alphanumeric()).collect();
+    if TimeUnit::in_name(named).is_some()
+        || words
+            .iter()
+            .any(|w| matches!(*w, "date" | "time" | "id" | "mrn"))
+        || crate::cohort::DATE_ROLES.contains(&col.name.as_str())
+    {
+        return true;
+    }
+    let n_values = match &col.data {
+        ColumnData::Numeric(v) => v.iter().filter(|x| !x.is_nan()).count(),
+        ColumnData::Text { codes, .. } => codes.iter().filter(|&&c| c != MISSING).count(),
+    };
+    let integers = match &col.data {
+        ColumnData::Numeric(v) => v.iter().all(|x| x.is_nan() || x.fract() == 0.0),
+        ColumnData::Text { .. } => true,
+    };
+    if n_values > 10 && integers && col.n_distinct() == n_values {
         return true;
     }
     resolve_endpoints(cohort, &settings.spec)
@@ -171,6 +196,30 @@ fn arms_ui(ui: &mut egui::Ui, settings: &mut Settings, cohort: &Cohort) {
                     ui.selectable_value(value, l.clone(), l.clone());
                 }
             });
+    }
+    // A label per arm, used in every legend, table and figure ("1" shown as "Lenvatinib").
+    for (role, level) in [
+        ("Treated", spec.treated.clone()),
+        ("Control", spec.control.clone()),
+    ] {
+        let mut text = spec.labels.get(&level).cloned().unwrap_or_default();
+        ui.horizontal(|ui| {
+            let label = ui.label(format!("{role} shown as"));
+            let edit = ui
+                .add(
+                    egui::TextEdit::singleline(&mut text)
+                        .hint_text(level.as_str())
+                        .desired_width(140.0),
+                )
+                .labelled_by(label.id);
+            if edit.changed() {
+                if text.trim().is_empty() {
+                    spec.labels.remove(&level);
+                } else {
+                    spec.labels.insert(level.clone(), text.clone());
+                }
+            }
+        });
     }
 }
 
@@ -462,5 +511,34 @@ fn method_ui(ui: &mut egui::Ui, settings: &mut Settings) {
                 ui.selectable_value(&mut spec.ties, t, t.name());
             }
         });
+    let units = [
+        TimeUnit::Days,
+        TimeUnit::Weeks,
+        TimeUnit::Months,
+        TimeUnit::Years,
+    ];
+    egui::ComboBox::from_label("Time unit in the file")
+        .selected_text(spec.time_unit.name())
+        .show_ui(ui, |ui| {
+            for u in units {
+                ui.selectable_value(&mut spec.time_unit, u, u.name());
+            }
+        })
+        .response
+        .on_hover_text("The unit the file's time columns are in");
+    let shown = spec.shown_unit();
+    let mut show_in = shown;
+    egui::ComboBox::from_label("Show times in")
+        .selected_text(shown.name())
+        .show_ui(ui, |ui| {
+            for u in units {
+                ui.selectable_value(&mut show_in, u, u.name());
+            }
+        })
+        .response
+        .on_hover_text("Times converted: 7 days a week, 30.4375 a month, 365.25 a year");
+    if show_in != shown {
+        spec.show_in = (show_in != spec.time_unit).then_some(show_in);
+    }
     ui.checkbox(&mut settings.show_ci, "Show confidence bands");
 }

@@ -343,9 +343,13 @@ impl App {
         app
     }
 
-    /// Opens a cohort file (columns found by their common names); on failure the previous
-    /// cohort stays and the error is shown.
+    /// Opens a cohort file (columns found by their common names), or a spec file (its cohort
+    /// with its settings); on failure the previous cohort stays and the error is shown.
     pub fn open_file(&mut self, path: &Path) {
+        if crate::spec_file::is_spec_file(path) {
+            self.open_spec(path);
+            return;
+        }
         self.open_file_with(path, LoadOptions::default());
     }
 
@@ -486,6 +490,8 @@ impl App {
         if self.settings.matching.covariates.is_empty() {
             self.settings.matching_on = false;
         }
+        self.pick_arm_levels();
+        let c = &self.loaded.cohort;
         if let Ok(eps) = crate::analysis::resolve_endpoints(c, &self.settings.spec) {
             if !eps.iter().any(|e| e.name == self.settings.endpoint) {
                 if let Some(first) = eps.first() {
@@ -493,6 +499,35 @@ impl App {
                 }
             }
         }
+    }
+
+    /// With an arm column of exactly two levels, the arms are those two: a level the settings
+    /// already name (in any case) stays in its role, else the first is treated.
+    fn pick_arm_levels(&mut self) {
+        let c = &self.loaded.cohort;
+        let spec = &mut self.settings.spec;
+        let Some(name) = c.resolve_column(&spec.arm_column) else {
+            return;
+        };
+        let Some(col) = c.column(name) else {
+            return;
+        };
+        let [a, b] = col.distinct() else {
+            return;
+        };
+        let same = |x: &str, y: &str| x.trim().to_lowercase() == y.trim().to_lowercase();
+        let has = |level: &str| same(level, a) || same(level, b);
+        if has(&spec.treated) && has(&spec.control) && !same(&spec.treated, &spec.control) {
+            return;
+        }
+        let (treated, control) = if same(&spec.control, a) || same(&spec.treated, b) {
+            (b.clone(), a.clone())
+        } else {
+            (a.clone(), b.clone())
+        };
+        spec.arm_column = name.to_string();
+        spec.treated = treated;
+        spec.control = control;
     }
 
     /// True while an analysis runs on the worker.
@@ -1159,6 +1194,22 @@ impl eframe::App for App {
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
         eframe::set_value(storage, eframe::APP_KEY, &self.settings);
     }
+
+    /// While a screenshot is being taken the pointer is gone: no hover crosshair, highlighted
+    /// bar or tooltip in the picture (under Xvfb the pointer rests mid-screen).
+    fn raw_input_hook(&mut self, _ctx: &egui::Context, raw_input: &mut egui::RawInput) {
+        if self.screenshot.is_some() {
+            raw_input.events.retain(|e| {
+                !matches!(
+                    e,
+                    egui::Event::PointerMoved(_)
+                        | egui::Event::MouseMoved(_)
+                        | egui::Event::PointerButton { .. }
+                )
+            });
+            raw_input.events.push(egui::Event::PointerGone);
+        }
+    }
 }
 
 /// Opens the window (blocking until it closes).
@@ -1181,6 +1232,37 @@ pub fn run(options: StartOptions) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A screenshot is taken with the pointer gone: no crosshair, hover highlight or tooltip
+    /// (under Xvfb the pointer rests mid-window). Without a screenshot, input is untouched.
+    #[test]
+    fn screenshots_are_taken_without_the_pointer() {
+        let mut app = App::with_settings(Settings::default());
+        let ctx = egui::Context::default();
+        let moved = || egui::Event::PointerMoved(egui::pos2(700.0, 400.0));
+        let mut input = egui::RawInput {
+            events: vec![moved()],
+            ..Default::default()
+        };
+        eframe::App::raw_input_hook(&mut app, &ctx, &mut input);
+        assert!(matches!(
+            input.events.as_slice(),
+            [egui::Event::PointerMoved(_)]
+        ));
+        app.screenshot = Some(ScreenshotJob {
+            path: PathBuf::from("shot.png"),
+            frames_left: 6,
+            requested: false,
+            done: Arc::new(AtomicBool::new(false)),
+            error: Arc::new(std::sync::Mutex::new(None)),
+        });
+        eframe::App::raw_input_hook(&mut app, &ctx, &mut input);
+        assert!(
+            matches!(input.events.as_slice(), [egui::Event::PointerGone]),
+            "{:?}",
+            input.events
+        );
+    }
 
     /// Opening another cohort tells the analysis still running on the worker for the previous
     /// one to stop (it would otherwise hold a core to its end); the new cohort's analysis is

@@ -210,7 +210,7 @@ fn decide_order(
             Ok(DateFormat::Mdy)
         }
         (None, None) => Err(fail(
-            "dates such as 03/04/2024 could be day/month or month/day and no date tells which; say --date-format dmy or --date-format mdy".to_string(),
+            "dates such as 03/04/2024 could be day/month or month/day and no date tells which; choose \"Dates written as\" in Columns… (command line: --date-format dmy or mdy)".to_string(),
         )),
     }
 }

@@ -91,7 +91,7 @@ pub fn read_spreadsheet_bytes(
                     .map(|k| k - 1);
                 let k = by_name.or(by_number).ok_or_else(|| {
                     fail(format!(
-                        "--sheet '{want}': no such sheet; the sheets are {list}"
+                        "sheet '{want}': no such sheet; the sheets are {list}"
                     ))
                 })?;
                 let range = book
@@ -148,7 +148,7 @@ pub fn read_spreadsheet_bytes(
     }
     if sheets.len() > 1 {
         warnings.push(format!(
-            "read sheet '{sheet_name}' of {list} (choose another with --sheet)"
+            "read sheet '{sheet_name}' of {list} (choose another in Columns…; command line: --sheet)"
         ));
     }
     // The header: the first row naming at least half as many columns as the widest of the

@@ -13,6 +13,11 @@ fn r_str(s: &str) -> String {
     format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
+/// A number as R reads it back to the same double.
+fn r_num(x: f64) -> String {
+    format!("{x:?}")
+}
+
 fn r_vec(v: &[String]) -> String {
     format!(
         "c({})",
@@ -153,7 +158,14 @@ pub fn r_script(
     };
     let _ = writeln!(
         r,
-        "event01 <- function(x) {{\n\
+        "# Events: the values declared for the column are events, every other value censored;\n\
+         # else 1/0 (or 2/1) and the usual words.\n\
+         event01 <- function(x, declared = NULL) {{\n\
+         \x20 if (!is.null(declared)) {{\n\
+         \x20   y <- tolower(trimws(as.character(x)))\n\
+         \x20   hit <- if (is.numeric(x)) x %in% suppressWarnings(as.numeric(declared)) else y %in% tolower(trimws(declared))\n\
+         \x20   return(ifelse(is.na(x), NA, as.integer(hit)))\n\
+         \x20 }}\n\
          \x20 if (is.logical(x)) return(as.integer(x))\n\
          \x20 if (is.numeric(x)) return(ifelse(x == {event_value}, 1L, ifelse(x == {censor_value}, 0L, NA)))\n\
          \x20 y <- tolower(trimws(x))\n\
@@ -165,9 +177,12 @@ pub fn r_script(
     for sg in &spec.subgroups {
         match sg {
             Subgroup::Levels { column, values } => {
+                // Numbers compare numerically, texts ignoring case and spaces (as the app).
                 let _ = writeln!(
                     r,
-                    "d <- d[!is.na(d[[{c}]]) & as.character(d[[{c}]]) %in% {v}, , drop = FALSE]",
+                    "sg <- d[[{c}]]\n\
+                     d <- d[!is.na(sg) & (if (is.numeric(sg)) sg %in% suppressWarnings(as.numeric({v}))\n\
+                     \x20                    else tolower(trimws(sg)) %in% tolower(trimws({v}))), , drop = FALSE]",
                     c = r_str(column),
                     v = r_vec(values)
                 );
@@ -313,16 +328,25 @@ pub fn r_script(
         ConfType::Log => "log",
         ConfType::Plain => "plain",
     };
+    let (per_file, per_shown) = (spec.time_unit.days(), spec.shown_unit().days());
     for (name, time, event) in endpoints {
-        let time_expr = time
+        let mut time_expr = time
             .iter()
             .map(|c| format!("d[[{}]]", r_str(c)))
             .collect::<Vec<_>>()
             .join(" + ");
+        if per_file != per_shown {
+            // In the unit shown: (t × days per file unit) / days per shown unit, as the app.
+            time_expr = format!("({time_expr}) * {} / {}", r_num(per_file), r_num(per_shown));
+        }
+        let declared = match spec.declared_event_values(event) {
+            Some(words) => format!(", {}", r_vec(words)),
+            None => String::new(),
+        };
         let _ = writeln!(
             r,
             "\n# Endpoint {name}\n\
-             e <- d; e$time <- {time_expr}; e$status <- event01(e[[{ev}]])\n\
+             e <- d; e$time <- {time_expr}; e$status <- event01(e[[{ev}]]{declared})\n\
              e <- e[!is.na(e$time) & is.finite(e$time) & e$time >= 0 & !is.na(e$status), , drop = FALSE]\n\
              e$arm <- factor(ifelse(e$treated == 1, {t}, {c}), levels = c({t}, {c}))\n\
              fit <- survfit(Surv(time, status) ~ arm, data = e, conf.type = {conf}, conf.int = {lvl}{wts})\n\
@@ -337,8 +361,8 @@ pub fn r_script(
              ci <- exp(confint(cx, level = {lvl}))\n\
              cat(sprintf(\"RESULT {name}_hr %.10g %.10g %.10g\\n\", exp(coef(cx)), ci[1], ci[2]))",
             ev = r_str(event),
-            t = r_str(&spec.treated),
-            c = r_str(&spec.control),
+            t = r_str(&spec.treated_label()),
+            c = r_str(&spec.control_label()),
             conf = r_str(conf),
             lvl = spec.conf_level,
             // Weights of 1 leave survfit and coxph as without weights.
