@@ -9,9 +9,8 @@ use survival_explorer::analysis::{
     analyze, analyze_cached, subgroup_sample, AnalysisCache, MatchSpec, Spec,
 };
 use survival_explorer::cohort::{read_csv_bytes, Cohort};
-use survival_explorer::matching::{
-    fit_propensity, greedy_match, match_core, match_with_model, Order,
-};
+use survival_explorer::matching::{greedy_match, match_core, match_with_model, Order};
+use survival_explorer::propensity::fit_propensity;
 use survival_explorer::rng::SplitMix64;
 use survival_explorer::simulate::simulate_csv;
 use survival_explorer::stats::cox::{cox_fit, CoxData, Ties};
@@ -100,15 +99,16 @@ fn bench_stages(c: &mut Criterion) {
     // The stages of the matched analysis, each alone.
     let ms = spec.matching.clone().expect("matched spec");
     let (subgroup, _) = subgroup_sample(&data, &spec).expect("sample");
+    let arms = spec.arm_labels();
     g.bench_function("ps_fit/100000", |b| {
-        b.iter(|| fit_propensity(black_box(&data), &spec, &ms, &subgroup).unwrap())
+        b.iter(|| fit_propensity(black_box(&data), &ms.covariates, &arms, &subgroup).unwrap())
     });
-    let model = fit_propensity(&data, &spec, &ms, &subgroup).unwrap();
+    let model = fit_propensity(&data, &ms.covariates, &arms, &subgroup).unwrap();
     g.bench_function("match/100000", |b| {
         b.iter(|| match_core(black_box(&model), &ms, &subgroup).unwrap())
     });
     g.bench_function("match_and_balance/100000", |b| {
-        b.iter(|| match_with_model(&data, &spec, &ms, &subgroup, black_box(&model)).unwrap())
+        b.iter(|| match_with_model(&data, &arms, &ms, &subgroup, black_box(&model)).unwrap())
     });
     // The window's live path: the caliper moves, the propensity model is reused.
     let cache = AnalysisCache::default();

@@ -67,7 +67,11 @@ pub struct ReportArgs {
 
 /// Runs `report`; returns the list of files written.
 pub fn run_report(args: &ReportArgs) -> anyhow::Result<crate::export::Written> {
-    let (spec, file) = args.analysis.resolve().map_err(anyhow::Error::msg)?;
+    let Resolved {
+        spec,
+        file,
+        warnings,
+    } = args.analysis.resolve().map_err(anyhow::Error::msg)?;
     let mut formats = crate::export::Formats {
         svg: false,
         png: false,
@@ -84,6 +88,7 @@ pub fn run_report(args: &ReportArgs) -> anyhow::Result<crate::export::Written> {
     let load_ms = t0.elapsed().as_secs_f64() * 1e3;
     let mut report = analyze(&cohort, &spec)?;
     report.timing.load_ms = load_ms;
+    report.warnings.splice(0..0, warnings);
     let unmatched = match spec.matching {
         Some(_) => Some(analyze(
             &cohort,
@@ -94,22 +99,24 @@ pub fn run_report(args: &ReportArgs) -> anyhow::Result<crate::export::Written> {
         )?),
         None => None,
     };
-    let demo = is_demo_file(&file);
-    let written = crate::export::write_report(
-        &args.out,
-        &cohort,
-        &spec,
-        &report,
-        unmatched.as_ref(),
+    // The balance figure of an unmatched report draws the SMDs of the default covariates.
+    let balance = match crate::analysis::balance_spec(&cohort, &spec) {
+        Some(s) => analyze(&cohort, &s).ok(),
+        None => None,
+    };
+    let written = crate::export::write_report(&crate::export::ReportJob {
+        dir: &args.out,
+        cohort: &cohort,
+        spec: &spec,
+        report: &report,
+        unmatched: unmatched.as_ref(),
+        balance: balance.as_ref(),
         formats,
-        demo,
-        args.force,
-    )
-    .map_err(anyhow::Error::msg)?;
+        demo: is_demo_file(&file),
+        force: args.force,
+    })?;
     let spec_path = args.out.join("analysis.toml");
-    crate::spec_file::SpecFile::new(spec, Some(file))
-        .save(&spec_path, args.force)
-        .map_err(anyhow::Error::msg)?;
+    crate::spec_file::SpecFile::new(spec, Some(file)).save(&spec_path, args.force)?;
     Ok(written)
 }
 
@@ -145,12 +152,17 @@ pub fn run_simulate(args: &SimulateArgs) -> anyhow::Result<()> {
         None => {
             std::io::stdout().lock().write_all(csv.as_bytes())?;
         }
-        Some(path) => {
-            crate::spec_file::write_atomic(path, csv.as_bytes(), args.force)
-                .map_err(anyhow::Error::msg)?;
-        }
+        Some(path) => crate::spec_file::write_atomic(path, csv.as_bytes(), args.force)?,
     }
     Ok(())
+}
+
+/// The options resolved: the spec to run, the cohort file, and what to tell the user about
+/// the spec file (the front end shows the warnings; the library never prints).
+pub struct Resolved {
+    pub spec: Spec,
+    pub file: PathBuf,
+    pub warnings: Vec<String>,
 }
 
 /// Every option of an analysis. Options not given keep the spec file's value (`--spec`) or
@@ -284,13 +296,16 @@ fn parse_endpoint(s: &str) -> Result<EndpointSpec, String> {
 impl AnalyzeArgs {
     /// The spec file's contents (or the defaults) with the options given here applied, and
     /// the cohort file to read.
-    pub fn resolve(&self) -> Result<(Spec, PathBuf), String> {
+    pub fn resolve(&self) -> Result<Resolved, String> {
+        let mut warnings = Vec::new();
         let (base, spec_file) = match &self.spec {
             Some(p) => {
-                let f = crate::spec_file::SpecFile::load(p)?;
-                for w in f.warnings() {
-                    eprintln!("warning: {}: {w}", p.display());
-                }
+                let f = crate::spec_file::SpecFile::load(p).map_err(|e| e.to_string())?;
+                warnings.extend(
+                    f.warnings()
+                        .into_iter()
+                        .map(|w| format!("{}: {w}", p.display())),
+                );
                 (f.spec.clone(), f.file.clone())
             }
             None => (Spec::default(), None),
@@ -301,7 +316,11 @@ impl AnalyzeArgs {
             .clone()
             .or(spec_file)
             .ok_or("no cohort file: name one, or a spec file that names one")?;
-        Ok((spec, file))
+        Ok(Resolved {
+            spec,
+            file,
+            warnings,
+        })
     }
 
     /// Applies the options that were given to `spec`.
@@ -477,12 +496,17 @@ pub fn load_for(file: &std::path::Path, spec: &Spec) -> anyhow::Result<Cohort> {
 }
 
 pub fn run_analysis(args: &AnalyzeArgs) -> anyhow::Result<Report> {
-    let (spec, file) = args.resolve().map_err(anyhow::Error::msg)?;
+    let Resolved {
+        spec,
+        file,
+        warnings,
+    } = args.resolve().map_err(anyhow::Error::msg)?;
     let t0 = Instant::now();
     let cohort = load_for(&file, &spec)?;
     let load_ms = t0.elapsed().as_secs_f64() * 1e3;
     let mut report = analyze(&cohort, &spec)?;
     report.timing.load_ms = load_ms;
+    report.warnings.splice(0..0, warnings);
     Ok(if args.summary {
         report.without_curves()
     } else {
@@ -490,9 +514,14 @@ pub fn run_analysis(args: &AnalyzeArgs) -> anyhow::Result<Report> {
     })
 }
 
-/// The R script that reproduces the analysis these options describe.
-pub fn run_emit_r(args: &AnalyzeArgs) -> anyhow::Result<String> {
-    let (spec, file) = args.resolve().map_err(anyhow::Error::msg)?;
+/// The R script that reproduces the analysis these options describe, and the spec file's
+/// warnings.
+pub fn run_emit_r(args: &AnalyzeArgs) -> anyhow::Result<(String, Vec<String>)> {
+    let Resolved {
+        spec,
+        file,
+        warnings,
+    } = args.resolve().map_err(anyhow::Error::msg)?;
     let cohort = load_for(&file, &spec)?;
     // The script renames the file's columns as the loader did, then uses the cohort's names.
     let spec = spec.for_cohort(&cohort);
@@ -502,12 +531,8 @@ pub fn run_emit_r(args: &AnalyzeArgs) -> anyhow::Result<String> {
             .map(|e| (e.name, e.time, e.event))
             .collect();
     let abs = std::fs::canonicalize(&file).unwrap_or(file);
-    Ok(crate::export::rcode::r_script(
-        &spec,
-        &abs,
-        &endpoints,
-        &cohort.read_info,
-    ))
+    let script = crate::export::rcode::r_script(&spec, &abs, &endpoints, &cohort.read_info);
+    Ok((script, warnings))
 }
 
 /// Warning lines for stderr: load warnings, rows left out, matching warnings.

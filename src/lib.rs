@@ -9,11 +9,14 @@
 pub mod analysis;
 pub mod app;
 pub mod axis;
+pub mod balance;
 pub mod cli;
 pub mod cohort;
 pub mod export;
 pub mod matching;
+pub mod propensity;
 pub mod rng;
+pub mod sample;
 pub mod simulate;
 pub mod spec_file;
 pub mod stats;

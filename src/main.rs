@@ -13,7 +13,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Some(Command::Analyze(args)) if args.emit_r => match run_emit_r(&args) {
-            Ok(script) => {
+            Ok((script, warnings)) => {
+                for w in warnings {
+                    eprintln!("warning: {w}");
+                }
                 print!("{script}");
                 ExitCode::SUCCESS
             }

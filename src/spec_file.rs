@@ -36,12 +36,15 @@ impl SpecFile {
         }
     }
 
-    pub fn to_toml(&self) -> Result<String, String> {
-        toml::to_string_pretty(self).map_err(|e| format!("cannot write the spec as TOML: {e}"))
+    pub fn to_toml(&self) -> Result<String, SpecFileError> {
+        toml::to_string_pretty(self).map_err(|e| SpecFileError::Toml(e.to_string()))
     }
 
-    pub fn from_toml(text: &str, source: &str) -> Result<Self, String> {
-        toml::from_str(text).map_err(|e| format!("{source}: not a valid spec file: {e}"))
+    pub fn from_toml(text: &str, source: &str) -> Result<Self, SpecFileError> {
+        toml::from_str(text).map_err(|e| SpecFileError::Invalid {
+            file: source.to_string(),
+            message: e.to_string(),
+        })
     }
 
     /// What to tell whoever repeats this analysis with this version: a random matching order
@@ -75,9 +78,11 @@ impl SpecFile {
     /// Reads a spec file; its cohort path is resolved from the spec file's folder first,
     /// then as written (specs saved before 0.3 held paths relative to where they were
     /// saved from), then the saved absolute path; when none exists, the first.
-    pub fn load(path: &Path) -> Result<Self, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("{}: cannot read the spec file: {e}", path.display()))?;
+    pub fn load(path: &Path) -> Result<Self, SpecFileError> {
+        let text = std::fs::read_to_string(path).map_err(|error| SpecFileError::Read {
+            file: path.display().to_string(),
+            error,
+        })?;
         let mut f = Self::from_toml(&text, &path.display().to_string())?;
         if let Some(file) = &f.file {
             let folder = path.parent().unwrap_or(Path::new(""));
@@ -97,7 +102,7 @@ impl SpecFile {
 
     /// Writes atomically; an existing file is replaced only when `force`. The cohort path is
     /// written relative to the spec file's folder, and absolute as a fallback.
-    pub fn save(&self, path: &Path, force: bool) -> Result<(), String> {
+    pub fn save(&self, path: &Path, force: bool) -> Result<(), SpecFileError> {
         let mut out = self.clone();
         if let Some(file) = &self.file {
             let absolute = absolute(file);
@@ -105,7 +110,7 @@ impl SpecFile {
             out.file = Some(relative_to(&folder, &absolute).unwrap_or_else(|| absolute.clone()));
             out.file_absolute = Some(absolute);
         }
-        write_atomic(path, out.to_toml()?.as_bytes(), force)
+        Ok(write_atomic(path, out.to_toml()?.as_bytes(), force)?)
     }
 }
 
@@ -160,23 +165,60 @@ fn relative_to(folder: &Path, target: &Path) -> Option<PathBuf> {
     Some(rel)
 }
 
-/// Writes `bytes` to `path` through a temporary file and a rename, so a crash never leaves a
-/// half-written file. An existing file is replaced only when `force`.
-pub fn write_atomic(path: &Path, bytes: &[u8], force: bool) -> Result<(), String> {
-    if path.exists() && !force {
-        return Err(format!(
-            "{}: the file exists; use --force (or confirm) to replace it",
-            path.display()
-        ));
+/// Why a spec file could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum SpecFileError {
+    // The I/O error is part of the message (not a `#[source]`), so it is printed once.
+    #[error("{file}: cannot read the spec file: {error}")]
+    Read { file: String, error: std::io::Error },
+    #[error("{file}: not a valid spec file: {message}")]
+    Invalid { file: String, message: String },
+    #[error("cannot write the spec as TOML: {0}")]
+    Toml(String),
+    #[error(transparent)]
+    Write(#[from] WriteError),
+}
+
+/// Why a file could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error("{file}: the file exists; use --force (or confirm) to replace it")]
+    Exists { file: String },
+    #[error("{file}: cannot write: {error}")]
+    Io { file: String, error: std::io::Error },
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same folder, persisted (renamed)
+/// over the target only once complete, so a crash never leaves a half-written file. An
+/// existing file is replaced only when `force`; without it the persist itself refuses to
+/// replace one, so a file that appears meanwhile is not overwritten either.
+pub fn write_atomic(path: &Path, bytes: &[u8], force: bool) -> Result<(), WriteError> {
+    use std::io::Write;
+    let file = path.display().to_string();
+    let io = |error| WriteError::Io {
+        file: file.clone(),
+        error,
+    };
+    if !force && path.exists() {
+        return Err(WriteError::Exists { file });
     }
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_else(|| "out".to_string());
-    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
-    std::fs::write(&tmp, bytes).map_err(|e| format!("{}: cannot write: {e}", tmp.display()))?;
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        format!("{}: cannot write: {e}", path.display())
-    })
+    let folder = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::NamedTempFile::new_in(folder).map_err(io)?;
+    tmp.write_all(bytes).map_err(io)?;
+    tmp.flush().map_err(io)?;
+    if force {
+        tmp.persist(path).map_err(|e| io(e.error))?;
+    } else {
+        tmp.persist_noclobber(path).map_err(|e| {
+            if e.error.kind() == std::io::ErrorKind::AlreadyExists {
+                WriteError::Exists { file: file.clone() }
+            } else {
+                io(e.error)
+            }
+        })?;
+    }
+    Ok(())
 }

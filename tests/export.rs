@@ -279,5 +279,5 @@ fn sweep_figure_marks_the_current_caliper_with_its_hazard_ratio() {
         false,
     )
     .unwrap_err();
-    assert!(e.contains("--caliper-sweep"), "{e}");
+    assert!(e.to_string().contains("--caliper-sweep"), "{e}");
 }

@@ -92,11 +92,11 @@ fn starts_on_the_demo_cohort_with_the_core_numbers() {
 fn unticking_a_covariate_rematches() {
     let mut h = harness();
     h.run();
-    let before = h.state().settings.matching.covariates.clone();
+    let before = h.state().settings.matching().covariates.clone();
     h.get_by_role_and_label(Role::CheckBox, "ALBI grade")
         .click();
     h.run();
-    let after = &h.state().settings.matching.covariates;
+    let after = &h.state().settings.matching().covariates;
     assert!(before.contains(&"albi_grade".to_string()));
     assert!(!after.contains(&"albi_grade".to_string()));
     assert_survival_matches_core(&h);
@@ -118,7 +118,7 @@ fn moving_the_caliper_rematches() {
         h.key_press(egui::Key::ArrowLeft);
         h.run();
     }
-    let caliper = h.state().settings.matching.caliper;
+    let caliper = h.state().settings.matching().caliper;
     assert!(caliper < 0.2, "the caliper moved down (now {caliper})");
     assert_survival_matches_core(&h);
 }
@@ -387,7 +387,7 @@ fn frame_budget_while_dragging_the_caliper_at_100000() {
     let mut shown = std::collections::BTreeSet::new();
     for k in 0..120 {
         // 0.051, 0.056, …: none is the caliper shown before the drag.
-        h.state_mut().settings.matching.caliper = 0.051 + 0.005 * (k % 60) as f64;
+        h.state_mut().settings.matching_mut().caliper = 0.051 + 0.005 * (k % 60) as f64;
         let t = std::time::Instant::now();
         h.step();
         slowest = slowest.max(t.elapsed().as_secs_f64() * 1e3);

@@ -6,7 +6,8 @@ use serde::Serialize;
 use super::endpoint::{endpoint_cox, prepare_endpoint};
 use super::{check, AnalysisError, EndpointSpec, OrderedMap, Sample, Spec, Stop};
 use crate::cohort::{format_number, Cohort, Column, ColumnData, MISSING};
-use crate::matching::{att_weights, matched_sets, order_of, GreedyPlan, PsModel};
+use crate::matching::{att_weights, matched_sets, order_of, GreedyPlan};
+use crate::propensity::PsModel;
 use crate::stats::cox::{cox_fit, CoxData};
 use crate::stats::dist::chi_square_upper;
 
@@ -49,9 +50,9 @@ pub fn caliper_sweep(
     let Some(ms) = &spec.matching else {
         return Ok(OrderedMap::default());
     };
-    let wrap = |error| AnalysisError::Matching {
+    let wrap = |error: crate::propensity::PropensityError| AnalysisError::Matching {
         file: cohort.source.clone(),
-        error,
+        error: error.into(),
     };
     let (distance, spread) = model.distance(ms.scale).map_err(wrap)?;
     let (treated, used) = model.units();

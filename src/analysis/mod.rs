@@ -19,7 +19,8 @@ pub use spec::*;
 
 use crate::cohort::{format_number, parse_number, Cohort, Column, ColumnData, MISSING};
 use crate::cores;
-use crate::matching::{fit_propensity, match_checked, matching_report, MatchError, PsModel};
+use crate::matching::{match_checked, matching_report, MatchError};
+use crate::propensity::{fit_propensity, PsModel};
 
 /// Analyses of samples this large run their parts one after the other (memory, not time).
 const PARALLEL_BELOW_ROWS: usize = 500_000;
@@ -126,15 +127,7 @@ pub enum Arm {
     Control,
 }
 
-/// The rows an analysis uses, with their arm, weight and matched set.
-#[derive(Clone, Debug, Default)]
-pub struct Sample {
-    pub rows: Vec<usize>,
-    pub treated: Vec<bool>,
-    pub weight: Vec<f64>,
-    pub set_id: Vec<u32>,
-    pub weighted: bool,
-}
+pub use crate::sample::Sample;
 
 fn available(cohort: &Cohort) -> String {
     cohort
@@ -541,6 +534,30 @@ fn counts_by_arm(spec: &Spec, sample: &Sample) -> OrderedMap<usize> {
     m
 }
 
+/// The spec whose analysis gives an unmatched report's balance figure: the same spec with
+/// matching on the default covariates the file has, so the SMDs before matching can be
+/// drawn. `None` when the spec matches already or the file has none of them.
+pub fn balance_spec(cohort: &Cohort, spec: &Spec) -> Option<Spec> {
+    if spec.matching.is_some() {
+        return None;
+    }
+    let covariates: Vec<String> = MatchSpec::default()
+        .covariates
+        .into_iter()
+        .filter(|c| cohort.has_column(c))
+        .collect();
+    if covariates.is_empty() {
+        return None;
+    }
+    Some(Spec {
+        matching: Some(MatchSpec {
+            covariates,
+            ..MatchSpec::default()
+        }),
+        ..spec.clone()
+    })
+}
+
 /// Runs the whole analysis. `load_ms` is recorded as given; `analysis_ms` is measured here.
 pub fn analyze(cohort: &Cohort, spec: &Spec) -> Result<Report, AnalysisError> {
     analyze_cached(cohort, spec, &AnalysisCache::default())
@@ -590,7 +607,12 @@ impl AnalysisCache {
                 return Ok(std::sync::Arc::clone(model));
             }
         }
-        let model = std::sync::Arc::new(fit_propensity(cohort, spec, ms, subgroup)?);
+        let model = std::sync::Arc::new(fit_propensity(
+            cohort,
+            &ms.covariates,
+            &spec.arm_labels(),
+            subgroup,
+        )?);
         *slot() = Some((key, std::sync::Arc::clone(&model)));
         Ok(model)
     }
@@ -713,7 +735,15 @@ pub fn analyze_cancellable(
         let subgroup = &subgroup;
         parts.push(Box::new(move || {
             timed(&|| {
-                let report = matching_report(cohort, spec, ms, subgroup, model, &core, sample);
+                let report = matching_report(
+                    cohort,
+                    &spec.arm_labels(),
+                    ms,
+                    subgroup,
+                    model,
+                    &core,
+                    sample,
+                );
                 Part::Matching(report)
             })
         }));

@@ -1,66 +1,14 @@
 //! [`Report`]: every number an analysis produces. Its JSON form is a contract (field names
 //! are read by other tools); NaN and infinities serialize as `null`.
 
-use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 
-use crate::cohort::PatientId;
+pub use crate::balance::{BalanceRow, BaselineCell, BaselineRow, PsHistogram};
+pub use crate::matching::{MatchedUnit, MatchingReport};
+pub use crate::propensity::PropensityReport;
+pub use crate::sample::{Exclusion, OrderedMap};
+
 use crate::stats::km::{KmCurve, Landmark, Rmst};
-
-/// A map that serializes in insertion order (treated arm before control).
-#[derive(Clone, Debug, PartialEq)]
-pub struct OrderedMap<V>(pub Vec<(String, V)>);
-
-impl<V> Default for OrderedMap<V> {
-    fn default() -> Self {
-        OrderedMap(Vec::new())
-    }
-}
-
-impl<V> OrderedMap<V> {
-    pub fn get(&self, key: &str) -> Option<&V> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
-    }
-
-    pub fn insert(&mut self, key: String, value: V) {
-        match self.0.iter_mut().find(|(k, _)| *k == key) {
-            Some(slot) => slot.1 = value,
-            None => self.0.push((key, value)),
-        }
-    }
-
-    pub fn iter(&self) -> impl Iterator<Item = (&String, &V)> {
-        self.0.iter().map(|(k, v)| (k, v))
-    }
-}
-
-impl<V: std::fmt::Display> OrderedMap<V> {
-    /// "lenvatinib 125 · sorafenib 105" style text of the entries, joined by `sep`.
-    pub fn joined(&self, sep: &str) -> String {
-        self.0
-            .iter()
-            .map(|(k, v)| format!("{k} {v}"))
-            .collect::<Vec<_>>()
-            .join(sep)
-    }
-}
-
-impl<V: Serialize> Serialize for OrderedMap<V> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(Some(self.0.len()))?;
-        for (k, v) in &self.0 {
-            map.serialize_entry(k, v)?;
-        }
-        map.end()
-    }
-}
-
-/// Rows left out of one analysis, and why.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Exclusion {
-    pub reason: String,
-    pub n: usize,
-}
 
 /// What was loaded.
 #[derive(Clone, Debug, Serialize)]
@@ -241,119 +189,6 @@ pub struct StageTiming {
 }
 
 /// Propensity model, pairs and balance (present when matching was asked for).
-#[derive(Clone, Debug, Serialize)]
-pub struct MatchingReport {
-    pub covariates: Vec<String>,
-    pub caliper: f64,
-    pub caliper_scale: &'static str,
-    pub caliper_width: f64,
-    pub caliper_sd_of: &'static str,
-    pub order: &'static str,
-    pub ratio: u32,
-    pub replace: bool,
-    pub seed: i32,
-    pub n_matched: OrderedMap<usize>,
-    pub n_unmatched: OrderedMap<usize>,
-    pub n_excluded: usize,
-    pub excluded: Vec<Exclusion>,
-    pub pairs: Vec<(PatientId, PatientId)>,
-    /// Pairs whose control was chosen by a tie: two controls as far from the treated patient
-    /// within 1e-9 SD of the distance (the left one in sorted order is taken, as MatchIt's
-    /// rule says; MatchIt's own arithmetic may pick the other).
-    pub n_tie_decisions: usize,
-    pub propensity: PropensityReport,
-    pub balance: Vec<BalanceRow>,
-    pub ps_histogram: PsHistogram,
-    pub baseline_table: Vec<BaselineRow>,
-    pub warnings: Vec<String>,
-    /// Every unit of the propensity model (not in the JSON: one row per patient). For export
-    /// of the matched cohort and for checks.
-    #[serde(skip)]
-    pub units: Vec<MatchedUnit>,
-}
-
-/// One patient of the propensity model.
-#[derive(Clone, Debug)]
-pub struct MatchedUnit {
-    /// Row in the file (0-based); its id is `Cohort::patient_id(row)`.
-    pub row: usize,
-    pub treated: bool,
-    pub ps: f64,
-    /// The matching distance (logit or PS).
-    pub distance: f64,
-    /// Matching weight (0 = not matched).
-    pub weight: f64,
-    /// Matched set (None = not matched).
-    pub set: Option<u32>,
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct PropensityReport {
-    pub formula: String,
-    pub coefficients: OrderedMap<f64>,
-    pub se: OrderedMap<f64>,
-    pub converged: bool,
-    pub iterations: u32,
-    pub deviance: f64,
-    pub n: usize,
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct BalanceRow {
-    pub covariate: String,
-    pub binary: bool,
-    pub mean_treated_before: f64,
-    pub mean_control_before: f64,
-    pub mean_treated_after: f64,
-    pub mean_control_after: f64,
-    pub smd_before: f64,
-    pub smd_after: f64,
-    pub variance_ratio_before: f64,
-    pub variance_ratio_after: f64,
-    /// |SMD| after matching above 0.1.
-    pub imbalanced_after: bool,
-    pub imbalanced_before: bool,
-}
-
-/// Propensity-score histogram per arm, before and after matching (shared bins).
-#[derive(Clone, Debug, Serialize)]
-pub struct PsHistogram {
-    pub edges: Vec<f64>,
-    pub treated_before: Vec<f64>,
-    pub control_before: Vec<f64>,
-    pub treated_after: Vec<f64>,
-    pub control_after: Vec<f64>,
-}
-
-/// One line of "Table 1": a level of a categorical covariate (n, %) or a numeric covariate
-/// (mean, SD, median, IQR), per arm, before and after matching.
-#[derive(Clone, Debug, Serialize)]
-pub struct BaselineRow {
-    pub covariate: String,
-    /// The level for a categorical row; null for a numeric row.
-    pub level: Option<String>,
-    pub treated_before: BaselineCell,
-    pub control_before: BaselineCell,
-    pub treated_after: BaselineCell,
-    pub control_after: BaselineCell,
-}
-
-#[derive(Clone, Debug, Serialize)]
-#[serde(untagged)]
-pub enum BaselineCell {
-    Count {
-        n: f64,
-        percent: f64,
-    },
-    Numeric {
-        mean: f64,
-        sd: f64,
-        median: f64,
-        q1: f64,
-        q3: f64,
-    },
-}
-
 /// The whole analysis.
 #[derive(Clone, Debug, Serialize)]
 pub struct Report {

@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::matching::seed_range_error;
+pub use crate::matching::{CaliperScale, MatchOrder, MatchSpec, SEED_RANGE};
 use crate::stats::cox::Ties;
 use crate::stats::km::ConfType;
 
@@ -181,93 +183,6 @@ impl Subgroup {
     }
 }
 
-/// Which distance the caliper and the nearest-neighbour search use.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum CaliperScale {
-    /// The linear predictor (logit of the propensity score): Austin (2011).
-    #[default]
-    Logit,
-    /// The propensity score itself: MatchIt's default distance.
-    Ps,
-}
-
-/// In which order treated units pick their controls.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum MatchOrder {
-    /// Highest distance first (MatchIt's default).
-    #[default]
-    Largest,
-    Smallest,
-    /// File order.
-    Data,
-    /// A random order from `seed`: R's `set.seed(seed); sample.int(n)`, as MatchIt draws it.
-    Random,
-}
-
-/// The seeds R's `set.seed` takes: 32-bit integers but the smallest (R's NA).
-pub const SEED_RANGE: std::ops::RangeInclusive<i32> = -i32::MAX..=i32::MAX;
-
-fn seed_range_error(seed: impl std::fmt::Display) -> String {
-    format!(
-        "seed {seed} is outside R's set.seed range ({} to {})",
-        SEED_RANGE.start(),
-        SEED_RANGE.end()
-    )
-}
-
-/// A seed read from a spec file: any integer in [`SEED_RANGE`], else an error that says so
-/// (files written before the seed was R's could hold larger ones).
-fn seed_in_r_range<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i32, D::Error> {
-    let v = i64::deserialize(d)?;
-    i32::try_from(v)
-        .ok()
-        .filter(|s| SEED_RANGE.contains(s))
-        .ok_or_else(|| serde::de::Error::custom(seed_range_error(v)))
-}
-
-/// Propensity-score matching settings (MatchIt `method = "nearest"`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct MatchSpec {
-    /// Covariates of the propensity model; `NAME:factor` forces a numeric column to a factor.
-    pub covariates: Vec<String>,
-    /// Caliper in standard deviations of the distance (SD over all units used, n − 1).
-    /// Defaults to 0.2.
-    pub caliper: f64,
-    pub scale: CaliperScale,
-    pub order: MatchOrder,
-    /// Controls per treated unit. Defaults to 1.
-    pub ratio: u32,
-    /// Reuse controls.
-    pub replace: bool,
-    /// Seed of the random order, as R's `set.seed` takes it (see [`SEED_RANGE`]).
-    #[serde(deserialize_with = "seed_in_r_range")]
-    pub seed: i32,
-    /// Cox SE clustered on the matched set (R's `cluster = subclass`).
-    pub robust: bool,
-}
-
-impl Default for MatchSpec {
-    fn default() -> Self {
-        MatchSpec {
-            covariates: vec![
-                "ecog".to_string(),
-                "albi_grade".to_string(),
-                "prior_io_response".to_string(),
-            ],
-            caliper: 0.2,
-            scale: CaliperScale::Logit,
-            order: MatchOrder::Largest,
-            ratio: 1,
-            replace: false,
-            seed: 1,
-            robust: false,
-        }
-    }
-}
-
 /// How event columns code events.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -417,6 +332,14 @@ impl Spec {
     /// The unit results are shown in: [`Spec::show_in`], else the file's.
     pub fn shown_unit(&self) -> TimeUnit {
         self.show_in.unwrap_or(self.time_unit)
+    }
+
+    /// How the arms are shown: [`Spec::treated_label`] and [`Spec::control_label`].
+    pub fn arm_labels(&self) -> crate::sample::ArmLabels {
+        crate::sample::ArmLabels {
+            treated: self.treated_label(),
+            control: self.control_label(),
+        }
     }
 
     /// How the treated arm is shown: its label, else the level as given.

@@ -410,48 +410,48 @@ fn matching_ui(
     for col in candidates {
         let name = &col.name;
         let mut on = settings
-            .matching
+            .matching()
             .covariates
             .iter()
             .any(|c| c == name || c.strip_suffix(":factor") == Some(name));
         if ui.checkbox(&mut on, column_label(name)).changed() {
             settings
-                .matching
+                .matching_mut()
                 .covariates
                 .retain(|c| c != name && c.strip_suffix(":factor") != Some(name));
             if on {
-                settings.matching.covariates.push(name.clone());
+                settings.matching_mut().covariates.push(name.clone());
             }
         }
     }
     ui.add(
-        egui::Slider::new(&mut settings.matching.caliper, 0.01..=1.0)
+        egui::Slider::new(&mut settings.matching_mut().caliper, 0.01..=1.0)
             .logarithmic(true)
             .fixed_decimals(3)
             .text("Caliper (SD)"),
     )
     .on_hover_text("Width in standard deviations of the distance, SD over all patients used (n − 1), as MatchIt. Austin's papers use the pooled SD of the two arms.");
     egui::ComboBox::from_label("Distance")
-        .selected_text(match settings.matching.scale {
+        .selected_text(match settings.matching().scale {
             CaliperScale::Logit => "logit of the PS",
             CaliperScale::Ps => "propensity score",
         })
         .show_ui(ui, |ui| {
             ui.selectable_value(
-                &mut settings.matching.scale,
+                &mut settings.matching_mut().scale,
                 CaliperScale::Logit,
                 "logit of the PS",
             )
             .on_hover_text("Austin (2011): caliper 0.2 SD of the logit");
             ui.selectable_value(
-                &mut settings.matching.scale,
+                &mut settings.matching_mut().scale,
                 CaliperScale::Ps,
                 "propensity score",
             )
             .on_hover_text("MatchIt's default distance");
         });
     egui::ComboBox::from_label("Order")
-        .selected_text(format!("{:?}", settings.matching.order).to_lowercase())
+        .selected_text(format!("{:?}", settings.matching().order).to_lowercase())
         .show_ui(ui, |ui| {
             for (o, l) in [
                 (MatchOrder::Largest, "largest PS first"),
@@ -459,14 +459,14 @@ fn matching_ui(
                 (MatchOrder::Data, "file order"),
                 (MatchOrder::Random, "random"),
             ] {
-                ui.selectable_value(&mut settings.matching.order, o, l);
+                ui.selectable_value(&mut settings.matching_mut().order, o, l);
             }
         });
-    if settings.matching.order == MatchOrder::Random {
+    if settings.matching().order == MatchOrder::Random {
         ui.horizontal(|ui| {
             let l = ui.label("Seed");
             ui.add(
-                egui::DragValue::new(&mut settings.matching.seed)
+                egui::DragValue::new(&mut settings.matching_mut().seed)
                     .range(crate::analysis::SEED_RANGE),
             )
             .labelled_by(l.id);
@@ -474,12 +474,12 @@ fn matching_ui(
     }
     ui.horizontal(|ui| {
         let l = ui.label("Controls per treated");
-        ui.add(egui::DragValue::new(&mut settings.matching.ratio).range(1..=5))
+        ui.add(egui::DragValue::new(&mut settings.matching_mut().ratio).range(1..=5))
             .labelled_by(l.id);
     });
-    ui.checkbox(&mut settings.matching.replace, "With replacement");
+    ui.checkbox(&mut settings.matching_mut().replace, "With replacement");
     ui.checkbox(
-        &mut settings.matching.robust,
+        &mut settings.matching_mut().robust,
         "Robust SE clustered on matched sets",
     );
     ui.horizontal(|ui| {

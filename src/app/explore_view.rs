@@ -42,7 +42,7 @@ pub fn sweep_ui(ui: &mut egui::Ui, ctx: &ViewContext, reports: &Reports) -> Opti
         .size(17.0),
     );
     ui.weak("Each point re-runs the matching (same propensity model) and the Cox model. Click a point to use that caliper.");
-    let current = settings.matching.caliper;
+    let current = settings.matching().caliper;
     let xs: Vec<f64> = sweep.iter().map(|p| p.caliper.log10()).collect();
     let ok: Vec<usize> = (0..sweep.len())
         .filter(|&i| sweep[i].hr.is_finite())

@@ -10,9 +10,29 @@ use std::path::Path;
 
 use plotters::prelude::*;
 
-use crate::analysis::{MatchSpec, Report, Spec};
+use crate::analysis::{Report, Spec};
 use crate::cohort::Cohort;
-use crate::spec_file::write_atomic;
+use crate::spec_file::{write_atomic, WriteError};
+
+/// Why a figure or the report folder could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    /// The figure cannot be drawn from this report (what it lacks, e.g. the forest plot).
+    #[error("{0}")]
+    Figure(String),
+    #[error("cannot encode the PNG: {0}")]
+    Png(String),
+    #[error("cannot write the report as JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    // The I/O error is part of the message (not a `#[source]`), so it is printed once.
+    #[error("{folder}: cannot create: {error}")]
+    Folder {
+        folder: String,
+        error: std::io::Error,
+    },
+    #[error(transparent)]
+    Write(#[from] WriteError),
+}
 
 pub use figure::Scale;
 pub use tables::*;
@@ -134,12 +154,12 @@ pub fn render_svg(
     balance_from: Option<&Report>,
     size: FigureSize,
     demo: bool,
-) -> Result<String, String> {
+) -> Result<String, ExportError> {
     let mut out = String::new();
     {
         let backend = SVGBackend::with_string(&mut out, (size.width_px, size.height_px));
         let area = backend.into_drawing_area();
-        draw(&area, fig, report, balance_from, size.scale(), demo)?;
+        draw(&area, fig, report, balance_from, size.scale(), demo).map_err(ExportError::Figure)?;
     }
     Ok(out)
 }
@@ -151,15 +171,15 @@ pub fn render_png(
     balance_from: Option<&Report>,
     size: FigureSize,
     demo: bool,
-) -> Result<Vec<u8>, String> {
+) -> Result<Vec<u8>, ExportError> {
     let (w, h) = (size.width_px, size.height_px);
     let mut rgb = vec![255u8; (w as usize) * (h as usize) * 3];
     {
         let backend = BitMapBackend::with_buffer(&mut rgb, (w, h));
         let area = backend.into_drawing_area();
-        draw(&area, fig, report, balance_from, size.scale(), demo)?;
+        draw(&area, fig, report, balance_from, size.scale(), demo).map_err(ExportError::Figure)?;
     }
-    encode_png(&rgb, w, h, size.dpi)
+    encode_png(&rgb, w, h, size.dpi).map_err(ExportError::Png)
 }
 
 fn encode_png(rgb: &[u8], w: u32, h: u32, dpi: f64) -> Result<Vec<u8>, String> {
@@ -180,30 +200,6 @@ fn encode_png(rgb: &[u8], w: u32, h: u32, dpi: f64) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
-/// The report used for the balance figure when the analysis is unmatched: the same spec with
-/// matching on the given (or default) covariates, so the unmatched SMDs can be drawn.
-pub fn balance_source(cohort: &Cohort, spec: &Spec) -> Option<Report> {
-    if spec.matching.is_some() {
-        return None;
-    }
-    let covs: Vec<String> = MatchSpec::default()
-        .covariates
-        .into_iter()
-        .filter(|c| cohort.has_column(c))
-        .collect();
-    if covs.is_empty() {
-        return None;
-    }
-    let s = Spec {
-        matching: Some(MatchSpec {
-            covariates: covs,
-            ..MatchSpec::default()
-        }),
-        ..spec.clone()
-    };
-    crate::analysis::analyze(cohort, &s).ok()
-}
-
 /// Formats of the `report` folder.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Formats {
@@ -218,22 +214,45 @@ pub struct Written {
     pub tables: Vec<String>,
 }
 
+/// What `report` writes from: the analyses (made by the caller: export runs none) and how.
+pub struct ReportJob<'a> {
+    /// The output folder (created if needed).
+    pub dir: &'a Path,
+    pub cohort: &'a Cohort,
+    pub spec: &'a Spec,
+    pub report: &'a Report,
+    /// The same analysis without matching, when the report is matched.
+    pub unmatched: Option<&'a Report>,
+    /// For an unmatched report, the analysis whose SMDs the balance figure draws
+    /// ([`crate::analysis::balance_spec`]).
+    pub balance: Option<&'a Report>,
+    pub formats: Formats,
+    /// The bundled demo cohort: figures carry a "synthetic demo data" mark.
+    pub demo: bool,
+    /// Replace files that exist.
+    pub force: bool,
+}
+
 /// Writes the report folder: figures, tables, summary.json (the `analyze` JSON), report.md.
-#[allow(clippy::too_many_arguments)]
-pub fn write_report(
-    dir: &Path,
-    cohort: &Cohort,
-    spec: &Spec,
-    report: &Report,
-    unmatched: Option<&Report>,
-    formats: Formats,
-    demo: bool,
-    force: bool,
-) -> Result<Written, String> {
-    std::fs::create_dir_all(dir).map_err(|e| format!("{}: cannot create: {e}", dir.display()))?;
+pub fn write_report(job: &ReportJob) -> Result<Written, ExportError> {
+    let ReportJob {
+        dir,
+        cohort,
+        spec,
+        report,
+        unmatched,
+        balance,
+        formats,
+        demo,
+        force,
+    } = *job;
+    std::fs::create_dir_all(dir).map_err(|error| ExportError::Folder {
+        folder: dir.display().to_string(),
+        error,
+    })?;
     let mut written = Written::default();
     let size = FigureSize::SLIDE_16_9;
-    let balance_src = balance_source(cohort, spec);
+    let balance_src = balance;
     let mut figures: Vec<(String, Figure, &Report)> = Vec::new();
     for (name, _) in report.endpoints.iter() {
         figures.push((format!("km_{name}"), Figure::Km(name.clone()), report));
@@ -265,13 +284,13 @@ pub fn write_report(
     }
     for (name, fig, rep) in &figures {
         if formats.svg {
-            let svg = render_svg(fig, rep, balance_src.as_ref(), size, demo)?;
+            let svg = render_svg(fig, rep, balance_src, size, demo)?;
             let f = format!("{name}.svg");
             write_atomic(&dir.join(&f), svg.as_bytes(), force)?;
             written.figures.push(f);
         }
         if formats.png {
-            let png = render_png(fig, rep, balance_src.as_ref(), size, demo)?;
+            let png = render_png(fig, rep, balance_src, size, demo)?;
             let f = format!("{name}.png");
             write_atomic(&dir.join(&f), &png, force)?;
             written.figures.push(f);
@@ -281,7 +300,7 @@ pub fn write_report(
         write_atomic(&dir.join(&name), text.as_bytes(), force)?;
         written.tables.push(name);
     }
-    let json = serde_json::to_string_pretty(report).map_err(|e| e.to_string())?;
+    let json = serde_json::to_string_pretty(report)?;
     write_atomic(&dir.join("summary.json"), json.as_bytes(), force)?;
     let md = tables::report_markdown(report, spec, &written);
     write_atomic(&dir.join("report.md"), md.as_bytes(), force)?;

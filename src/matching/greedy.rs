@@ -189,7 +189,7 @@ impl<'a> GreedyPlan<'a> {
                 visit = permutation.into_iter().map(|k| visit[k]).collect();
             }
         }
-        let spread = super::sd(distance);
+        let spread = crate::stats::sample_sd(distance);
         GreedyPlan {
             distance,
             tie_tolerance: if spread.is_finite() {

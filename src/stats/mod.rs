@@ -271,6 +271,16 @@ pub fn timefix(times: &mut [f64]) {
     }
 }
 
+/// Sample standard deviation (n − 1 denominator); NaN with fewer than two values.
+pub fn sample_sd(v: &[f64]) -> f64 {
+    let n = v.len() as f64;
+    if n < 2.0 {
+        return f64::NAN;
+    }
+    let mean = v.iter().sum::<f64>() / n;
+    (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,113 @@
+//! What the window remembers between runs (never patient data): the view, the sample shown,
+//! the spec it edits (matching settings included) and recent files.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::analysis::{MatchSpec, Spec};
+
+/// Which view the central panel shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum View {
+    #[default]
+    Survival,
+    Response,
+    Balance,
+    Sensitivity,
+    Subgroups,
+}
+
+impl View {
+    pub fn parse(s: &str) -> Option<View> {
+        match s {
+            "survival" => Some(View::Survival),
+            "response" => Some(View::Response),
+            "balance" => Some(View::Balance),
+            "sensitivity" => Some(View::Sensitivity),
+            "subgroups" => Some(View::Subgroups),
+            _ => None,
+        }
+    }
+}
+
+/// Which sample the survival and response views show when matching is on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum SampleView {
+    Unmatched,
+    #[default]
+    Matched,
+    SideBySide,
+}
+
+/// What persists between runs: settings, never patient data.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// The analysis settings (arm levels, subgroup, CI type …) and the matching settings, in
+    /// `spec.matching`: the one place they are kept, also while matching is off.
+    pub spec: Spec,
+    /// Whether the matched analysis runs.
+    pub matching_on: bool,
+    pub endpoint: String,
+    pub view: View,
+    pub sample_view: SampleView,
+    pub show_ci: bool,
+    pub dark: bool,
+    pub recent: Vec<PathBuf>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            spec: Spec {
+                matching: Some(MatchSpec::default()),
+                ..Spec::default()
+            },
+            matching_on: true,
+            endpoint: "pfs".to_string(),
+            view: View::Survival,
+            sample_view: SampleView::Matched,
+            show_ci: true,
+            dark: false,
+            recent: Vec::new(),
+        }
+    }
+}
+
+impl Settings {
+    /// The spec of the unmatched analysis (matching off).
+    pub fn unmatched_spec(&self) -> Spec {
+        Spec {
+            matching: None,
+            forest: self.view == View::Subgroups,
+            caliper_sweep: false,
+            ..self.spec.clone()
+        }
+    }
+
+    /// The matching settings (kept while matching is off).
+    pub fn matching(&self) -> &MatchSpec {
+        static DEFAULT: std::sync::OnceLock<MatchSpec> = std::sync::OnceLock::new();
+        self.spec
+            .matching
+            .as_ref()
+            .unwrap_or_else(|| DEFAULT.get_or_init(MatchSpec::default))
+    }
+
+    /// The matching settings, to edit.
+    pub fn matching_mut(&mut self) -> &mut MatchSpec {
+        self.spec.matching.get_or_insert_with(MatchSpec::default)
+    }
+
+    /// The spec of the matched analysis, when matching is on.
+    pub fn matched_spec(&self) -> Option<Spec> {
+        self.matching_on.then(|| Spec {
+            matching: Some(self.matching().clone()),
+            forest: self.view == View::Subgroups,
+            caliper_sweep: self.view == View::Sensitivity,
+            sweep_endpoint: (self.view == View::Sensitivity).then(|| self.endpoint.clone()),
+            ..self.spec.clone()
+        })
+    }
+}

@@ -1,0 +1,202 @@
+//! The matching report: pairs, the per-unit list, the propensity model, balance, the PS
+//! histogram and Table 1 of a match.
+
+use serde::Serialize;
+
+use super::{by_treated_unit, CaliperScale, MatchCore, MatchOrder, MatchSpec};
+use crate::balance::{self, BalanceRow, BaselineRow, PsHistogram};
+use crate::cohort::{Cohort, PatientId};
+use crate::propensity::{PropensityReport, PsModel};
+use crate::sample::{ArmLabels, Exclusion, OrderedMap, Sample};
+
+#[derive(Clone, Debug, Serialize)]
+pub struct MatchingReport {
+    pub covariates: Vec<String>,
+    pub caliper: f64,
+    pub caliper_scale: &'static str,
+    pub caliper_width: f64,
+    pub caliper_sd_of: &'static str,
+    pub order: &'static str,
+    pub ratio: u32,
+    pub replace: bool,
+    pub seed: i32,
+    pub n_matched: OrderedMap<usize>,
+    pub n_unmatched: OrderedMap<usize>,
+    pub n_excluded: usize,
+    pub excluded: Vec<Exclusion>,
+    pub pairs: Vec<(PatientId, PatientId)>,
+    /// Pairs whose control was chosen by a tie: two controls as far from the treated patient
+    /// within 1e-9 SD of the distance (the left one in sorted order is taken, as MatchIt's
+    /// rule says; MatchIt's own arithmetic may pick the other).
+    pub n_tie_decisions: usize,
+    pub propensity: PropensityReport,
+    pub balance: Vec<BalanceRow>,
+    pub ps_histogram: PsHistogram,
+    pub baseline_table: Vec<BaselineRow>,
+    pub warnings: Vec<String>,
+    /// Every unit of the propensity model (not in the JSON: one row per patient). For export
+    /// of the matched cohort and for checks.
+    #[serde(skip)]
+    pub units: Vec<MatchedUnit>,
+}
+
+/// One patient of the propensity model.
+#[derive(Clone, Debug)]
+pub struct MatchedUnit {
+    /// Row in the file (0-based); its id is `Cohort::patient_id(row)`.
+    pub row: usize,
+    pub treated: bool,
+    pub ps: f64,
+    /// The matching distance (logit or PS).
+    pub distance: f64,
+    /// Matching weight (0 = not matched).
+    pub weight: f64,
+    /// Matched set (None = not matched).
+    pub set: Option<u32>,
+}
+
+/// The warning for pairs decided by ties (see [`greedy::TIE_TOLERANCE_SD`]).
+pub fn tie_warning(n: usize) -> String {
+    let pairs = if n == 1 { "1 pair was" } else { "pairs were" };
+    let count = if n == 1 {
+        String::new()
+    } else {
+        format!("{n} ")
+    };
+    format!(
+        "{count}{pairs} decided by exact ties (two controls equally far, within 1e-9 SD of the distance; the left one in sorted order was taken); MatchIt's own arithmetic may pick the other control"
+    )
+}
+
+/// The report of a match made by [`match_checked`]: pairs, per-unit list, propensity model,
+/// balance, PS histogram, Table 1. `sample` is the matched sample (`core.sample`, which the
+/// caller may have taken out).
+pub fn matching_report(
+    cohort: &Cohort,
+    arms: &ArmLabels,
+    ms: &MatchSpec,
+    subgroup: &Sample,
+    model: &PsModel,
+    core: &MatchCore,
+    sample: &Sample,
+) -> MatchingReport {
+    let PsModel {
+        design,
+        fit,
+        treated,
+        warnings,
+        excluded,
+    } = model;
+    let (mut warnings, excluded) = (warnings.clone(), excluded.clone());
+    let MatchCore {
+        distance,
+        caliper_width,
+        matches,
+        weights,
+        set_of,
+        sample: _,
+    } = core;
+    let caliper_width = *caliper_width;
+    let patient_id = cohort.patient_ids();
+    // Each unit's row and identifier looked up in unit order (rows ascending), so that a
+    // pair costs one scattered read, not three.
+    let row_of_unit: Vec<usize> = design.used.iter().map(|&k| subgroup.rows[k]).collect();
+    let id_of_unit: Vec<crate::cohort::PatientId> =
+        row_of_unit.iter().map(|&r| patient_id(r)).collect();
+    let n_pairs = matches.n_pairs();
+    let mut pairs = Vec::with_capacity(n_pairs);
+    for (t, cs) in by_treated_unit(matches, design.used.len()) {
+        for &c in cs {
+            pairs.push((id_of_unit[t].clone(), id_of_unit[c].clone()));
+        }
+    }
+    let units = row_of_unit
+        .iter()
+        .enumerate()
+        .map(|(u, &row)| MatchedUnit {
+            row,
+            treated: treated[u],
+            ps: fit.fitted[u],
+            distance: distance[u],
+            weight: weights[u],
+            set: (weights[u] > 0.0).then_some(set_of[u]),
+        })
+        .collect();
+    let n_t_used = treated.iter().filter(|&&t| t).count();
+    let n_c_used = treated.len() - n_t_used;
+    let n_t_matched = sample.treated.iter().filter(|&&t| t).count();
+    let n_c_matched = sample.rows.len() - n_t_matched;
+    let mut n_matched = OrderedMap::default();
+    n_matched.insert(arms.treated.clone(), n_t_matched);
+    n_matched.insert(arms.control.clone(), n_c_matched);
+    let mut n_unmatched = OrderedMap::default();
+    n_unmatched.insert(arms.treated.clone(), n_t_used - n_t_matched);
+    n_unmatched.insert(arms.control.clone(), n_c_used - n_c_matched);
+
+    let mut coefficients = OrderedMap::default();
+    let mut se = OrderedMap::default();
+    for (j, name) in design.names.iter().enumerate() {
+        coefficients.insert(name.clone(), fit.coef[j]);
+        se.insert(name.clone(), fit.se[j]);
+    }
+    let formula = format!(
+        "treated ~ {}",
+        design
+            .terms
+            .iter()
+            .map(
+                |t| if t.factor && cohort.column(&t.column).is_some_and(|c| c.is_numeric()) {
+                    format!("factor({})", t.column)
+                } else {
+                    t.column.clone()
+                }
+            )
+            .collect::<Vec<_>>()
+            .join(" + ")
+    );
+    if matches.n_tie_decisions > 0 {
+        warnings.push(tie_warning(matches.n_tie_decisions));
+    }
+    let (balance, column_sums) = balance::balance_rows(design, distance, treated, weights);
+    let ps_histogram = balance::ps_histogram(&fit.fitted, treated, weights);
+    let baseline_table = balance::baseline_table(design, treated, weights, &column_sums);
+    MatchingReport {
+        covariates: ms.covariates.clone(),
+        caliper: ms.caliper,
+        caliper_scale: match ms.scale {
+            CaliperScale::Logit => "logit",
+            CaliperScale::Ps => "ps",
+        },
+        caliper_width,
+        caliper_sd_of: "SD of the distance over all units used (n − 1), as MatchIt; Austin's papers use the pooled SD of the two arms",
+        order: match ms.order {
+            MatchOrder::Largest => "largest",
+            MatchOrder::Smallest => "smallest",
+            MatchOrder::Data => "data",
+            MatchOrder::Random => "random",
+        },
+        ratio: ms.ratio,
+        replace: ms.replace,
+        seed: ms.seed,
+        n_matched,
+        n_unmatched,
+        n_excluded: excluded.iter().map(|e| e.n).sum(),
+        excluded,
+        pairs,
+        n_tie_decisions: matches.n_tie_decisions,
+        propensity: PropensityReport {
+            formula,
+            coefficients,
+            se,
+            converged: fit.converged,
+            iterations: fit.iterations,
+            deviance: fit.deviance,
+            n: design.used.len(),
+        },
+        balance,
+        ps_histogram,
+        baseline_table,
+        warnings,
+        units,
+    }
+}
