@@ -65,8 +65,8 @@ pub struct ReportArgs {
     pub force: bool,
 }
 
-/// Runs `report`; returns the list of files written.
-pub fn run_report(args: &ReportArgs) -> anyhow::Result<crate::export::Written> {
+/// Runs `report`; returns the list of files written and the warnings to show.
+pub fn run_report(args: &ReportArgs) -> anyhow::Result<(crate::export::Written, Vec<String>)> {
     let Resolved {
         spec,
         file,
@@ -116,8 +116,18 @@ pub fn run_report(args: &ReportArgs) -> anyhow::Result<crate::export::Written> {
         force: args.force,
     })?;
     let spec_path = args.out.join("analysis.toml");
+    if args.analysis.emit_r {
+        // The R script beside the report, as `analyze --emit-r` prints it.
+        let abs = std::fs::canonicalize(&file).unwrap_or_else(|_| file.clone());
+        let script = r_script_for(&cohort, &spec, &abs)?;
+        crate::spec_file::write_atomic(
+            &args.out.join("analysis.R"),
+            script.as_bytes(),
+            args.force,
+        )?;
+    }
     crate::spec_file::SpecFile::new(spec, Some(file)).save(&spec_path, args.force)?;
-    Ok(written)
+    Ok((written, warning_lines(&report)))
 }
 
 /// Is this the bundled synthetic cohort (same bytes)? Figures of it carry a mark.
@@ -169,7 +179,8 @@ pub struct Resolved {
 /// the default written in their help.
 #[derive(Args, Debug, Clone, Default)]
 pub struct AnalyzeArgs {
-    /// The cohort file (CSV). May be omitted when the spec file names one.
+    /// The cohort file (CSV, Excel, OpenDocument or Parquet). May be omitted when the spec
+    /// file names one.
     pub file: Option<PathBuf>,
     /// A spec file (TOML) saved by the window or `report`; options given here override it.
     #[arg(long)]
@@ -523,16 +534,25 @@ pub fn run_emit_r(args: &AnalyzeArgs) -> anyhow::Result<(String, Vec<String>)> {
         warnings,
     } = args.resolve().map_err(anyhow::Error::msg)?;
     let cohort = load_for(&file, &spec)?;
+    let abs = std::fs::canonicalize(&file).unwrap_or(file);
+    Ok((r_script_for(&cohort, &spec, &abs)?, warnings))
+}
+
+/// The R script for `spec` on `cohort`, read from `file`.
+fn r_script_for(cohort: &Cohort, spec: &Spec, file: &std::path::Path) -> anyhow::Result<String> {
     // The script renames the file's columns as the loader did, then uses the cohort's names.
-    let spec = spec.for_cohort(&cohort);
+    let spec = spec.for_cohort(cohort);
     let endpoints: Vec<(String, Vec<String>, String)> =
-        crate::analysis::resolve_endpoints(&cohort, &spec)?
+        crate::analysis::resolve_endpoints(cohort, &spec)?
             .into_iter()
             .map(|e| (e.name, e.time, e.event))
             .collect();
-    let abs = std::fs::canonicalize(&file).unwrap_or(file);
-    let script = crate::export::rcode::r_script(&spec, &abs, &endpoints, &cohort.read_info);
-    Ok((script, warnings))
+    Ok(crate::export::rcode::r_script(
+        &spec,
+        file,
+        &endpoints,
+        &cohort.read_info,
+    ))
 }
 
 /// Warning lines for stderr: load warnings, rows left out, matching warnings.

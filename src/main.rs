@@ -47,11 +47,15 @@ fn main() -> ExitCode {
             }
         },
         Some(Command::Report(args)) => match run_report(&args) {
-            Ok(w) => {
+            Ok((w, warnings)) => {
+                for w in warnings {
+                    eprintln!("warning: {w}");
+                }
                 eprintln!(
-                    "wrote {} figures and {} tables, summary.json, report.md and analysis.toml to {}",
+                    "wrote {} figures and {} tables, summary.json, report.md{} and analysis.toml to {}",
                     w.figures.len(),
                     w.tables.len(),
+                    if args.analysis.emit_r { ", analysis.R" } else { "" },
                     args.out.display()
                 );
                 ExitCode::SUCCESS

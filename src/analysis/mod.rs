@@ -469,14 +469,31 @@ pub fn endpoints_and_skips(
         ));
     }
     if present.is_empty() {
+        let mut detail: Vec<String> = skipped
+            .iter()
+            .filter(|s| !s.starts_with("response"))
+            .cloned()
+            .collect();
+        // Dates found without the start they are counted from: times cannot be derived.
+        let dates: Vec<&str> = crate::cohort::DATE_ROLES
+            .iter()
+            .copied()
+            .filter(|r| *r != "start_date" && cohort.has_column(r))
+            .collect();
+        if !dates.is_empty() && !cohort.has_column("start_date") {
+            detail.push(format!(
+                "dates found ({}) but no start of the second line to count them from; {}",
+                dates
+                    .iter()
+                    .map(|d| format!("'{}'", cohort.name_as_read(d)))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                how_to_name("start_date")
+            ));
+        }
         return Err(AnalysisError::NoEndpoint {
             file: cohort.source.clone(),
-            detail: skipped
-                .iter()
-                .filter(|s| !s.starts_with("response"))
-                .cloned()
-                .collect::<Vec<_>>()
-                .join("; "),
+            detail: detail.join("; "),
         });
     }
     skipped.extend(unit_warnings(cohort, spec, &present));
@@ -830,6 +847,7 @@ pub fn analyze_cancellable(
         response,
         matching,
         warnings: skipped,
+        derived_from_dates: cohort.read_info.derived.clone(),
         timing: Timing {
             load_ms: 0.0,
             analysis_ms: started.elapsed().as_secs_f64() * 1e3,

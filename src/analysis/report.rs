@@ -201,6 +201,9 @@ pub struct Report {
     /// Analyses that were not done and why, with what to do about it (e.g. a PFS time column
     /// found without its event column).
     pub warnings: Vec<String>,
+    /// Columns the loader derived from dates (e.g. `os_months` from the dates of start, death
+    /// and last follow-up); empty when the file had durations.
+    pub derived_from_dates: Vec<String>,
     pub timing: Timing,
     pub software: Software,
 }

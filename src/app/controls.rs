@@ -143,8 +143,27 @@ fn data_ui(
             ui.weak(format!("{} left out of {}: {}", e.n, ep.label, e.reason));
         }
     }
-    for w in r.cohort.warnings.iter().chain(&r.warnings) {
-        ui.colored_label(super::theme::WARNING, w);
+    // Many notes (renamed columns, dates read) would push the controls down: folded away
+    // past three, with their count.
+    let notes: Vec<&String> = r.cohort.warnings.iter().chain(&r.warnings).collect();
+    if notes.len() <= 3 {
+        for w in notes {
+            ui.colored_label(super::theme::WARNING, w);
+        }
+    } else {
+        egui::CollapsingHeader::new(
+            RichText::new(format!(
+                "{} notes on the file and the analysis",
+                notes.len()
+            ))
+            .color(super::theme::WARNING),
+        )
+        .id_salt("notes")
+        .show(ui, |ui| {
+            for w in notes {
+                ui.colored_label(super::theme::WARNING, w);
+            }
+        });
     }
     if let Some(Some(Ok(m))) = reports.map(|r| &r.matched) {
         if let Some(mr) = &m.matching {

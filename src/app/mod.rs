@@ -241,7 +241,11 @@ impl App {
         };
         let same = |x: &str, y: &str| x.trim().to_lowercase() == y.trim().to_lowercase();
         let has = |level: &str| same(level, a) || same(level, b);
+        let spelled = |level: &str| if same(level, a) { a.clone() } else { b.clone() };
         if has(&spec.treated) && has(&spec.control) && !same(&spec.treated, &spec.control) {
+            // The pickers show the levels as the file spells them ("Lenvatinib").
+            spec.treated = spelled(&spec.treated);
+            spec.control = spelled(&spec.control);
             return;
         }
         let (treated, control) = if same(&spec.control, a) || same(&spec.treated, b) {

@@ -305,6 +305,8 @@ pub fn r_script(
              \x20 ours <- paste(rownames(d)[links[, 1]], rownames(d)[links[, 2]])\n\
              \x20 message(sprintf(\"MatchIt cross-check: %d of %d pairs differ (decided by ties here: %d)\",\n\
              \x20                 length(setdiff(ours, theirs)), length(ours), attr(links, \"ties\")))\n\
+             }} else {{\n\
+             \x20 message(\"MatchIt cross-check skipped: MatchIt is not installed, or is 4.5.1-4.5.3, which ignore the caliper\")\n\
              }}\n\
              # With replacement a control may be in several sets: each patient its own cluster.\n\
              if ({replace}) d$set <- seq_len(nrow(d))\n\

@@ -428,6 +428,12 @@ pub fn report_markdown(report: &Report, spec: &Spec, written: &super::Written) -
         spec.conf_type.r_name(),
         spec.ties.name()
     );
+    if !report.derived_from_dates.is_empty() {
+        methods.push_str(&format!(
+            "Times ({}) were derived from the dates in the file: from the start of the second line to the event or the last follow-up, in months of 30.4375 days. ",
+            report.derived_from_dates.join(", ")
+        ));
+    }
     if let Some(m) = &report.matching {
         methods.push_str(&format!(
             "Treatment groups were balanced by propensity-score matching: the propensity score was estimated by logistic regression of treatment on {}; patients were matched by greedy nearest-neighbour {}:{} matching {} replacement on the {} of the propensity score (order: {}) within a caliper of {} standard deviations of that distance (SD over all patients, width {:.4}). Balance was assessed with standardized mean differences (threshold 0.1). ",
