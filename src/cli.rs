@@ -201,28 +201,28 @@ pub struct AnalyzeArgs {
     /// COLUMN=VALUE[,VALUE…] or COLUMN=LO..HI (repeatable; all must hold).
     #[arg(long = "subgroup", value_name = "COL=VALUES")]
     pub subgroups: Vec<String>,
-    /// Confidence interval of the survival curve: log-log, log or plain [default: log-log].
-    #[arg(long = "ci")]
-    pub ci: Option<String>,
+    /// Confidence interval of the survival curve [default: log-log].
+    #[arg(long = "ci", value_enum)]
+    pub ci: Option<ConfType>,
     /// Confidence level [default: 0.95].
     #[arg(long)]
     pub conf: Option<f64>,
-    /// Ties in the Cox model: efron or breslow [default: efron].
-    #[arg(long)]
-    pub ties: Option<String>,
+    /// Ties in the Cox model [default: efron].
+    #[arg(long, value_enum)]
+    pub ties: Option<Ties>,
     /// Landmark times, comma-separated [default: 6,12,24 for months].
     #[arg(long, value_delimiter = ',')]
     pub landmarks: Option<Vec<f64>>,
     /// RMST horizon [default: the largest time in either arm].
     #[arg(long)]
     pub rmst_horizon: Option<f64>,
-    /// Unit of the file's time columns: days, weeks, months or years [default: months].
-    #[arg(long)]
-    pub time_unit: Option<String>,
+    /// Unit of the file's time columns [default: months].
+    #[arg(long, value_enum)]
+    pub time_unit: Option<TimeUnit>,
     /// Show results in this unit (times converted: 7 days a week, 30.4375 a month, 365.25 a
     /// year; landmarks and --rmst-horizon in this unit) [default: the file's unit].
-    #[arg(long, value_name = "UNIT")]
-    pub show_in: Option<String>,
+    #[arg(long, value_name = "UNIT", value_enum)]
+    pub show_in: Option<TimeUnit>,
     /// How an arm level is shown in legends, tables and figures: LEVEL=TEXT, e.g.
     /// --label 1=Lenvatinib (repeatable) [default: the level as the file spells it].
     #[arg(long = "label", value_name = "LEVEL=TEXT")]
@@ -242,12 +242,12 @@ pub struct AnalyzeArgs {
     /// Caliper in SDs of the distance [default: 0.2].
     #[arg(long)]
     pub caliper: Option<f64>,
-    /// Distance for matching and caliper: logit or ps [default: logit].
-    #[arg(long)]
-    pub caliper_scale: Option<String>,
-    /// Order treated units pick controls: largest, smallest, data, random [default: largest].
-    #[arg(long)]
-    pub order: Option<String>,
+    /// Distance for matching and caliper [default: logit].
+    #[arg(long, value_enum)]
+    pub caliper_scale: Option<CaliperScale>,
+    /// Order treated units pick controls [default: largest].
+    #[arg(long, value_enum)]
+    pub order: Option<MatchOrder>,
     /// Controls per treated unit [default: 1].
     #[arg(long)]
     pub ratio: Option<u32>,
@@ -274,8 +274,8 @@ pub struct AnalyzeArgs {
     pub map: Vec<String>,
     /// Event coding: 0-1 (also TRUE/FALSE, yes/no, dead/alive …) or R's 1-2 (2 = event)
     /// [default: 0-1].
-    #[arg(long)]
-    pub event_coding: Option<String>,
+    #[arg(long, value_enum)]
+    pub event_coding: Option<crate::analysis::EventCoding>,
     /// The spreadsheet's sheet, by name or number from 1 [default: the first with data].
     #[arg(long)]
     pub sheet: Option<String>,
@@ -359,19 +359,14 @@ impl AnalyzeArgs {
                 .map(|s| Subgroup::parse(s))
                 .collect::<Result<_, _>>()?;
         }
-        if let Some(ci) = &self.ci {
-            spec.conf_type = ConfType::parse(ci)
-                .ok_or_else(|| format!("--ci '{ci}': expected log-log, log or plain"))?;
+        if let Some(ci) = self.ci {
+            spec.conf_type = ci;
         }
         if let Some(c) = self.conf {
             spec.conf_level = c;
         }
-        if let Some(t) = &self.ties {
-            spec.ties = match t.as_str() {
-                "efron" => Ties::Efron,
-                "breslow" => Ties::Breslow,
-                other => return Err(format!("--ties '{other}': expected efron or breslow")),
-            };
+        if let Some(t) = self.ties {
+            spec.ties = t;
         }
         if let Some(l) = &self.landmarks {
             spec.landmarks = Some(l.clone());
@@ -388,12 +383,8 @@ impl AnalyzeArgs {
             spec.column_map
                 .insert(role.trim().to_string(), column.trim().to_string());
         }
-        if let Some(c) = &self.event_coding {
-            spec.event_coding = match c.as_str() {
-                "0-1" | "standard" => crate::analysis::EventCoding::Standard,
-                "1-2" => crate::analysis::EventCoding::OneTwo,
-                other => return Err(format!("--event-coding '{other}': expected 0-1 or 1-2")),
-            };
+        if let Some(c) = self.event_coding {
+            spec.event_coding = c;
         }
         if let Some(sheet) = &self.sheet {
             spec.sheet = Some(sheet.clone());
@@ -401,15 +392,11 @@ impl AnalyzeArgs {
         if let Some(f) = &self.date_format {
             spec.date_format = f.parse()?;
         }
-        if let Some(u) = &self.time_unit {
-            spec.time_unit = TimeUnit::parse(u).ok_or_else(|| {
-                format!("--time-unit '{u}': expected months, weeks, days or years")
-            })?;
+        if let Some(u) = self.time_unit {
+            spec.time_unit = u;
         }
-        if let Some(u) = &self.show_in {
-            spec.show_in = Some(TimeUnit::parse(u).ok_or_else(|| {
-                format!("--show-in '{u}': expected months, weeks, days or years")
-            })?);
+        if let Some(u) = self.show_in {
+            spec.show_in = Some(u);
         }
         for l in &self.labels {
             let Some((level, text)) = l.split_once('=') else {
@@ -463,27 +450,11 @@ impl AnalyzeArgs {
             if let Some(c) = self.caliper {
                 m.caliper = c;
             }
-            if let Some(sc) = &self.caliper_scale {
-                m.scale = match sc.as_str() {
-                    "logit" => CaliperScale::Logit,
-                    "ps" => CaliperScale::Ps,
-                    other => {
-                        return Err(format!("--caliper-scale '{other}': expected logit or ps"))
-                    }
-                };
+            if let Some(sc) = self.caliper_scale {
+                m.scale = sc;
             }
-            if let Some(o) = &self.order {
-                m.order = match o.as_str() {
-                    "largest" => MatchOrder::Largest,
-                    "smallest" => MatchOrder::Smallest,
-                    "data" => MatchOrder::Data,
-                    "random" => MatchOrder::Random,
-                    other => {
-                        return Err(format!(
-                            "--order '{other}': expected largest, smallest, data or random"
-                        ))
-                    }
-                };
+            if let Some(o) = self.order {
+                m.order = o;
             }
             if let Some(r) = self.ratio {
                 m.ratio = r;

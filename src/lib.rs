@@ -8,11 +8,11 @@
 
 pub mod analysis;
 pub mod app;
-pub mod axis;
 pub mod balance;
 pub mod cli;
 pub mod cohort;
 pub mod export;
+pub mod format;
 pub mod matching;
 pub mod propensity;
 pub mod rng;

@@ -11,13 +11,19 @@ use crate::stats::km::ConfType;
 /// unit results are shown in ([`Spec::show_in`]); times are converted between them with
 /// 7 days a week, 30.4375 days a month and 365.25 days a year (the month the date columns
 /// use).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default, clap::ValueEnum,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum TimeUnit {
+    #[value(alias = "day")]
     Days,
+    #[value(alias = "week")]
     Weeks,
     #[default]
+    #[value(alias = "month")]
     Months,
+    #[value(alias = "year")]
     Years,
 }
 
@@ -56,16 +62,6 @@ impl TimeUnit {
             found = Some(unit);
         }
         found
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s.trim().to_lowercase().as_str() {
-            "days" | "day" => Some(TimeUnit::Days),
-            "weeks" | "week" => Some(TimeUnit::Weeks),
-            "months" | "month" => Some(TimeUnit::Months),
-            "years" | "year" => Some(TimeUnit::Years),
-            _ => None,
-        }
     }
 
     /// Landmarks used when the user names none: 6, 12 and 24 months; none for other units.
@@ -184,14 +180,18 @@ impl Subgroup {
 }
 
 /// How event columns code events.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default, clap::ValueEnum,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum EventCoding {
     /// 1/0 (also 1.0/0.0, TRUE/FALSE, yes/no, dead/alive, progressed/censored, event/censored).
     #[default]
+    #[value(name = "0-1", alias = "standard")]
     Standard,
     /// R's `Surv` convention 2 = event, 1 = censored; only when the user says so.
     #[serde(rename = "1-2")]
+    #[value(name = "1-2")]
     OneTwo,
 }
 

@@ -80,7 +80,8 @@ pub fn draw_curve(km: &KmCurve, bins: usize) -> DrawCurve {
     }
 }
 
-pub use crate::axis::{ticks, time_step};
+pub use crate::format::axis::{ticks, time_step};
+pub use crate::format::{est_ci, num, p_value, p_value_parts, pct};
 
 /// A plot whose y axis names rows: `labels[0]` at the top (y = n) down to y = 1.
 pub fn row_axis<'a>(plot: egui_plot::Plot<'a>, labels: Vec<String>) -> egui_plot::Plot<'a> {
@@ -100,68 +101,6 @@ pub fn row_axis<'a>(plot: egui_plot::Plot<'a>, labels: Vec<String>) -> egui_plot
         })
 }
 
-/// Number with `d` decimals, "—" when missing.
-pub fn num(x: f64, d: usize) -> String {
-    if x.is_finite() {
-        format!("{x:.d$}")
-    } else {
-        "—".to_string()
-    }
-}
-
-/// "est (lo–hi)", with "NR" for a limit not reached.
-pub fn est_ci(est: f64, lo: f64, hi: f64, d: usize) -> String {
-    let nr = |x: f64| {
-        if x.is_finite() {
-            format!("{x:.d$}")
-        } else {
-            "NR".to_string()
-        }
-    };
-    format!("{} ({}–{})", nr(est), nr(lo), nr(hi))
-}
-
-/// A p-value as a reader wants it: 3 decimals, or mantissa and power of ten when small
-/// (never "< 0.0001"). Returns (text before the exponent, exponent) so the caller can raise it.
-pub fn p_value_parts(p: f64) -> (String, Option<String>) {
-    if !p.is_finite() {
-        return ("—".to_string(), None);
-    }
-    if p >= 0.001 {
-        return (format!("{p:.3}"), None);
-    }
-    // Below 10^-300 (also subnormal numbers, whose power of ten underflows): a bound.
-    if p < 1e-300 {
-        return ("< 10".to_string(), Some("−300".to_string()));
-    }
-    let exp = p.log10().floor() as i32;
-    let mant = p / 10f64.powi(exp);
-    (
-        format!("{mant:.1} × 10"),
-        Some(format!("{exp}").replace('-', "−")),
-    )
-}
-
-/// The p-value on one line ("6.7e−6" style when small), for tables and tooltips.
-pub fn p_value(p: f64) -> String {
-    if p < 1e-300 {
-        return "< 1e−300".to_string();
-    }
-    match p_value_parts(p) {
-        (s, None) => s,
-        (s, Some(e)) => format!("{}e{e}", s.trim_end_matches(" × 10")),
-    }
-}
-
-/// Percentage with no decimals.
-pub fn pct(x: f64) -> String {
-    if x.is_finite() {
-        format!("{:.0}%", 100.0 * x)
-    } else {
-        "—".to_string()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -171,8 +110,8 @@ mod tests {
         assert_eq!(p_value(0.0123), "0.012");
         assert_eq!(p_value(0.0), "< 1e−300");
         assert_eq!(p_value(1e-310), "< 1e−300");
-        assert_eq!(crate::export::figure::p_text(1e-310), "< 10^-300");
-        assert_eq!(crate::export::figure::p_text(0.0), "< 10^-300");
+        assert_eq!(crate::format::p_text(1e-310), "< 10^-300");
+        assert_eq!(crate::format::p_text(0.0), "< 10^-300");
         assert_eq!(p_value(3.2e-6), "3.2e−6");
         assert_eq!(
             p_value_parts(3.2e-6),

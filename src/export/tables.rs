@@ -335,14 +335,6 @@ pub fn all_tables(cohort: &Cohort, report: &Report) -> Vec<(String, String)> {
     t
 }
 
-fn fmt1(x: f64) -> String {
-    if x.is_finite() {
-        format!("{x:.1}")
-    } else {
-        "not reached".to_string()
-    }
-}
-
 /// report.md: figures, headline numbers and a methods paragraph for a manuscript.
 pub fn report_markdown(report: &Report, spec: &Spec, written: &super::Written) -> String {
     let mut md = String::new();
@@ -367,7 +359,7 @@ pub fn report_markdown(report: &Report, spec: &Spec, written: &super::Written) -
                             format!("{:.2} ({:.2}–{:.2})", ep.cox.hr, ep.cox.ci[0], ep.cox.ci[1])
                         }
                     },
-                    super::figure::p_text(ep.logrank.p_value),
+                    crate::format::p_text(ep.logrank.p_value),
                 )
             } else {
                 (String::new(), String::new())
@@ -377,9 +369,9 @@ pub fn report_markdown(report: &Report, spec: &Spec, written: &super::Written) -
                 ep.label,
                 a.n,
                 a.events,
-                fmt1(a.median),
-                fmt1(a.median_ci[0]),
-                fmt1(a.median_ci[1])
+                crate::format::fmt1(a.median),
+                crate::format::fmt1(a.median_ci[0]),
+                crate::format::fmt1(a.median_ci[1])
             ));
         }
     }
@@ -398,8 +390,8 @@ pub fn report_markdown(report: &Report, spec: &Spec, written: &super::Written) -
         }
         md.push_str(&format!(
             "\nFisher's exact test: DCR p = {}, ORR p = {}.\n",
-            super::figure::p_text(r.dcr_p_value),
-            super::figure::p_text(r.orr_p_value)
+            crate::format::p_text(r.dcr_p_value),
+            crate::format::p_text(r.orr_p_value)
         ));
     }
     let warnings: Vec<&String> = report

@@ -24,7 +24,9 @@ pub enum MatchError {
 }
 
 /// In which order treated units pick their controls.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default, clap::ValueEnum,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum MatchOrder {
     /// Highest distance first (MatchIt's default).

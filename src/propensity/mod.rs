@@ -15,7 +15,9 @@ use crate::stats::logistic::{groups_if_worth, logistic_fit_units, LogisticError}
 use crate::stats::sample_sd;
 
 /// Which distance the caliper and the nearest-neighbour search use.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default, clap::ValueEnum,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum CaliperScale {
     /// The linear predictor (logit of the propensity score): Austin (2011).

@@ -1,0 +1,121 @@
+//! The subgroup forest plot: HR (95% CI) per level, the interaction p per covariate.
+
+use super::*;
+
+/// Forest plot: HR (95% CI) of the treated arm within each level of each categorical
+/// covariate, the overall HR on top, log-scale x axis with 1 marked, interaction p per
+/// covariate, and the note that subgroups invite chance findings.
+pub fn draw_forest<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    report: &Report,
+    endpoint: &str,
+    scale: Scale,
+    demo: bool,
+) -> DResult {
+    ensure_font();
+    root.fill(&WHITE).map_err(err)?;
+    let f = scale.font;
+    let ep = endpoint_of(report, endpoint)?;
+    let rows = ep
+        .forest
+        .as_ref()
+        .ok_or("the report has no forest plot (analyze with --forest)")?;
+    let chart_area = page_with_note(
+        root,
+        &format!("{}: hazard ratio by subgroup", ep.label),
+        "Many subgroups invite chance findings: no correction for multiplicity. p int: likelihood-ratio test of arm × covariate (Cox).",
+        report,
+        scale,
+        demo,
+    )?;
+    let n = rows.len() as f64 + 1.0;
+    let mut lo = ep.cox.ci[0].min(1.0);
+    let mut hi = ep.cox.ci[1].max(1.0);
+    for r in rows {
+        if r.ci[0].is_finite() && r.ci[1].is_finite() && r.ci[0] > 0.0 {
+            lo = lo.min(r.ci[0]);
+            hi = hi.max(r.ci[1]);
+        }
+    }
+    let (x0, x1) = ((lo.max(1e-3)).ln() - 0.1, (hi.min(1e3)).ln() + 0.1);
+    let mut labels = vec![format!("Overall: HR {}", nr(ep.cox.hr, 2))];
+    for (i, r) in rows.iter().enumerate() {
+        let first = i == 0 || rows[i - 1].covariate != r.covariate;
+        let nn: Vec<String> = r.n.iter().map(|(_, v)| nr(*v, 0)).collect();
+        let mut l = format!("{} = {} (n {})", r.covariate, r.level, nn.join("/"));
+        if r.not_estimable.is_some() {
+            l.push_str(" not estimable");
+        }
+        if first {
+            l.push_str(&format!(", p int {}", p_text(r.interaction_p_value)));
+        }
+        labels.push(l);
+    }
+    let longest = labels.iter().map(|l| l.chars().count()).max().unwrap_or(20) as f64;
+    let mut chart = ChartBuilder::on(&chart_area)
+        .margin((f * 0.8) as u32)
+        .x_label_area_size((f * 2.6) as u32)
+        .y_label_area_size((f * 0.55 * longest) as u32)
+        .build_cartesian_2d(x0..x1, 0.5..n + 0.5)
+        .map_err(err)?;
+    let ticks: Vec<f64> = [0.1f64, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0]
+        .into_iter()
+        .filter(|v| v.ln() >= x0 && v.ln() <= x1)
+        .collect();
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .light_line_style(WHITE)
+        .x_labels(0)
+        .y_labels(labels.len())
+        .y_label_formatter(&|v| {
+            let i = (n - v).round() as usize;
+            labels.get(i).cloned().unwrap_or_default()
+        })
+        .x_desc("hazard ratio (log scale)")
+        .label_style(scale.text(0.85))
+        .axis_desc_style(scale.text(1.0))
+        .draw()
+        .map_err(err)?;
+    for t in &ticks {
+        text_at(
+            &chart_area,
+            format!("{t}"),
+            chart.backend_coord(&(t.ln(), 0.5)),
+            (f * 0.4) as i32,
+            scale.text(0.9).pos(Pos::new(HPos::Center, VPos::Top)),
+        )?;
+    }
+    chart
+        .draw_series(DashedLineSeries::new(
+            vec![(0.0, 0.5), (0.0, n + 0.5)],
+            (f * 0.5) as u32,
+            (f * 0.35) as u32,
+            GREY.stroke_width(scale.line),
+        ))
+        .map_err(err)?;
+    let mut draw_row = |y: f64, hr: f64, ci: [f64; 2], color: RGBColor| -> DResult {
+        if !(hr.is_finite() && ci[0].is_finite() && ci[1].is_finite() && ci[0] > 0.0) {
+            return Ok(());
+        }
+        let (a, b) = (ci[0].ln().max(x0), ci[1].ln().min(x1));
+        chart
+            .draw_series(std::iter::once(PathElement::new(
+                vec![(a, y), (b, y)],
+                color.stroke_width(scale.line + 1),
+            )))
+            .map_err(err)?;
+        let s = (f * 0.35) as i32;
+        chart
+            .draw_series(std::iter::once(
+                EmptyElement::at((hr.ln(), y)) + Rectangle::new([(-s, -s), (s, s)], color.filled()),
+            ))
+            .map_err(err)?;
+        Ok(())
+    };
+    draw_row(n, ep.cox.hr, ep.cox.ci, BLACK)?;
+    for (i, r) in rows.iter().enumerate() {
+        draw_row(n - 1.0 - i as f64, r.hr, r.ci, TREATED)?;
+    }
+    root.present().map_err(err)
+}

@@ -1,0 +1,199 @@
+//! The caliper sensitivity figure: HR with its CI band and matched treated patients over
+//! the caliper, the current caliper marked.
+
+use super::*;
+
+/// Caliper sensitivity: the hazard ratio (95% CI band, log scale) and the number of matched
+/// treated patients against the caliper (log scale), the current caliper marked, HR = 1 dashed.
+pub fn draw_sweep<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    report: &Report,
+    endpoint: &str,
+    scale: Scale,
+    demo: bool,
+) -> DResult {
+    ensure_font();
+    root.fill(&WHITE).map_err(err)?;
+    let f = scale.font;
+    let ep = endpoint_of(report, endpoint)?;
+    let points = ep
+        .caliper_sweep
+        .as_ref()
+        .ok_or("the report has no caliper sweep (analyze with --caliper-sweep)")?;
+    let current = report
+        .matching
+        .as_ref()
+        .map(|m| m.caliper)
+        .ok_or("the caliper sweep needs a matched analysis")?;
+    let usable: Vec<_> = points
+        .iter()
+        .filter(|p| p.caliper > 0.0 && p.hr.is_finite() && p.ci[0] > 0.0 && p.ci[1].is_finite())
+        .collect();
+    if usable.is_empty() {
+        return Err("no caliper gave an estimable hazard ratio".to_string());
+    }
+    let charts = page_with_note(
+        root,
+        &format!("{}: hazard ratio by caliper", ep.label),
+        "Each point re-runs the matching and the Cox model with one propensity model; the dashed orange line is the analysis shown.",
+        report,
+        scale,
+        demo,
+    )?;
+    let (_, ch) = charts.dim_in_pixel();
+    let (top, bottom) = charts.split_vertically((ch as f64 * 0.64) as u32);
+    let lx = |c: f64| c.log10();
+    let x_lo = lx(points
+        .iter()
+        .map(|p| p.caliper)
+        .fold(f64::INFINITY, f64::min))
+        - 0.05;
+    let x_hi = lx(points.iter().map(|p| p.caliper).fold(0.0, f64::max)) + 0.05;
+    let y_lo = usable.iter().map(|p| p.ci[0]).fold(1.0f64, f64::min).ln() - 0.1;
+    let y_hi = usable.iter().map(|p| p.ci[1]).fold(1.0f64, f64::max).ln() + 0.1;
+    let y_label_area = (f * 4.5) as u32;
+    let caliper_ticks: Vec<f64> = [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0]
+        .into_iter()
+        .filter(|c| lx(*c) >= x_lo && lx(*c) <= x_hi)
+        .collect();
+    // Top: HR and its CI band.
+    let mut hr_chart = ChartBuilder::on(&top)
+        .margin((f * 0.8) as u32)
+        .x_label_area_size((f * 0.6) as u32)
+        .y_label_area_size(y_label_area)
+        .build_cartesian_2d(x_lo..x_hi, y_lo..y_hi)
+        .map_err(err)?;
+    hr_chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .disable_y_mesh()
+        .x_labels(0)
+        .y_labels(0)
+        .y_desc("hazard ratio (log scale)")
+        .label_style(scale.text(0.85))
+        .axis_desc_style(scale.text(1.0))
+        .draw()
+        .map_err(err)?;
+    // Hazard-ratio ticks at round values, with light grid lines.
+    for t in [
+        0.1, 0.2, 0.25, 0.3, 0.4, 0.5, 0.67, 0.8, 1.0, 1.25, 1.5, 2.0, 3.0, 4.0, 5.0, 10.0,
+    ] {
+        let y = f64::ln(t);
+        if y < y_lo || y > y_hi {
+            continue;
+        }
+        hr_chart
+            .draw_series(std::iter::once(PathElement::new(
+                vec![(x_lo, y), (x_hi, y)],
+                RGBColor(0xE4, 0xE4, 0xE4).stroke_width(1),
+            )))
+            .map_err(err)?;
+        text_at(
+            &top,
+            format!("{t}"),
+            {
+                let (x, y) = hr_chart.backend_coord(&(x_lo, y));
+                (x - (f * 0.4) as i32, y)
+            },
+            0,
+            scale.text(0.85).pos(Pos::new(HPos::Right, VPos::Center)),
+        )?;
+    }
+    let mut band: Vec<(f64, f64)> = usable
+        .iter()
+        .map(|p| (lx(p.caliper), p.ci[1].ln()))
+        .collect();
+    band.extend(usable.iter().rev().map(|p| (lx(p.caliper), p.ci[0].ln())));
+    hr_chart
+        .draw_series(std::iter::once(Polygon::new(
+            band,
+            TREATED.mix(0.18).filled(),
+        )))
+        .map_err(err)?;
+    hr_chart
+        .draw_series(LineSeries::new(
+            usable.iter().map(|p| (lx(p.caliper), p.hr.ln())),
+            TREATED.stroke_width(scale.line + 1),
+        ))
+        .map_err(err)?;
+    hr_chart
+        .draw_series(DashedLineSeries::new(
+            vec![(x_lo, 0.0), (x_hi, 0.0)],
+            (f * 0.5) as u32,
+            (f * 0.35) as u32,
+            GREY.stroke_width(scale.line),
+        ))
+        .map_err(err)?;
+    let mark = |c: &mut ChartContext<'_, DB, _>, y0: f64, y1: f64| -> DResult {
+        c.draw_series(DashedLineSeries::new(
+            vec![(lx(current), y0), (lx(current), y1)],
+            (f * 0.4) as u32,
+            (f * 0.3) as u32,
+            ORANGE.stroke_width(scale.line),
+        ))
+        .map_err(err)?;
+        Ok(())
+    };
+    mark(&mut hr_chart, y_lo, y_hi)?;
+    if let Some(p) = points
+        .iter()
+        .find(|p| (p.caliper - current).abs() <= 1e-12 * current)
+    {
+        text_at(
+            &top,
+            format!(
+                "caliper {current} SD: HR {} ({}–{})",
+                nr(p.hr, 2),
+                nr(p.ci[0], 2),
+                nr(p.ci[1], 2)
+            ),
+            {
+                let (x, y) = hr_chart.backend_coord(&(lx(current), y_hi));
+                (x + (f * 0.4) as i32, y)
+            },
+            (f * 0.3) as i32,
+            scale
+                .text(0.85)
+                .color(&ORANGE)
+                .pos(Pos::new(HPos::Left, VPos::Top)),
+        )?;
+    }
+    // Bottom: matched treated patients.
+    let max_pairs = points.iter().map(|p| p.n_pairs).max().unwrap_or(1).max(1) as f64;
+    let mut n_chart = ChartBuilder::on(&bottom)
+        .margin((f * 0.8) as u32)
+        .x_label_area_size((f * 2.8) as u32)
+        .y_label_area_size(y_label_area)
+        .build_cartesian_2d(x_lo..x_hi, 0.0..max_pairs * 1.08)
+        .map_err(err)?;
+    n_chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(0)
+        .y_labels(4)
+        .y_label_formatter(&|v| format!("{v:.0}"))
+        .y_desc("matched treated")
+        .x_desc("caliper (SD of the distance, log scale)")
+        .label_style(scale.text(0.85))
+        .axis_desc_style(scale.text(1.0))
+        .light_line_style(RGBColor(0xEE, 0xEE, 0xEE))
+        .draw()
+        .map_err(err)?;
+    n_chart
+        .draw_series(LineSeries::new(
+            points.iter().map(|p| (lx(p.caliper), p.n_pairs as f64)),
+            GREY.stroke_width(scale.line + 1),
+        ))
+        .map_err(err)?;
+    mark(&mut n_chart, 0.0, max_pairs * 1.08)?;
+    for t in &caliper_ticks {
+        text_at(
+            &bottom,
+            format!("{t}"),
+            n_chart.backend_coord(&(lx(*t), 0.0)),
+            (f * 0.4) as i32,
+            scale.text(0.9).pos(Pos::new(HPos::Center, VPos::Top)),
+        )?;
+    }
+    root.present().map_err(err)
+}

@@ -1,0 +1,331 @@
+//! The log partial likelihood, its score and information at a coefficient vector: one
+//! backward walk over the tied death times per Newton step (Breslow or Efron ties), with
+//! the arm's two-valued covariate summed once per death time.
+
+use nalgebra::{DMatrix, DVector};
+
+use super::{Centred, CoxData, Ties};
+use crate::stats::{kept, tied_runs_from_last};
+
+pub(super) struct Derivs {
+    pub(super) loglik: f64,
+    pub(super) u: DVector<f64>,
+    pub(super) imat: DMatrix<f64>,
+}
+
+/// exp(x·β) when x takes at most two values (the arm, every endpoint's model): each exp() is
+/// taken once, and a subject's is picked without a branch.
+#[derive(Clone, Copy)]
+pub(super) struct TwoValueExp {
+    pub(super) x0: f64,
+    pub(super) e0: f64,
+    pub(super) e1: f64,
+}
+
+impl TwoValueExp {
+    pub(super) fn new([x0, x1]: [f64; 2], beta: f64) -> Self {
+        TwoValueExp {
+            x0,
+            e0: (x0 * beta).exp(),
+            e1: (x1 * beta).exp(),
+        }
+    }
+
+    #[inline]
+    pub(super) fn get(&self, x: f64) -> f64 {
+        if x == self.x0 {
+            self.e0
+        } else {
+            self.e1
+        }
+    }
+}
+
+/// [`derivs`] for one covariate that takes more than two values, with scalar accumulators.
+pub(super) fn derivs1(d: &CoxData, xc: &Centred, beta: f64, ties: Ties) -> Derivs {
+    let mut cache = [(f64::NAN, 0.0); 2];
+    derivs1_with(d, &xc.x, beta, ties, |_, zbeta| {
+        exp_cached(&mut cache, zbeta)
+    })
+}
+
+/// A death time's increments of the log-likelihood, score and information without Efron's
+/// correction (Breslow, or a single death): `deadwt` the deaths' weight, `denom`, `a`, `c`
+/// the risk set's Σ w·exp(xβ), Σ w·exp(xβ)·x, Σ w·exp(xβ)·x².
+#[inline]
+pub(super) fn breslow_terms(deadwt: f64, denom: f64, a: f64, c: f64) -> (f64, f64, f64) {
+    let tj = a / denom;
+    (
+        -(deadwt * denom.ln()),
+        -(deadwt * tj),
+        deadwt * (c - tj * a) / denom,
+    )
+}
+
+/// One covariate taking two values (the arm: every endpoint's model), summed once per death
+/// time. With x ∈ {x₀, x₁} every risk-set sum is e₀·W₀ + e₁·W₁ (eᵥ = exp(xᵥ·β), Wᵥ the
+/// weight at risk with value v), so an iteration of Newton–Raphson walks the death times
+/// instead of the subjects. The sums are the subject-by-subject ones regrouped: equal to
+/// them up to rounding (see the test), not to the bit.
+pub(super) struct TwoValueRisk {
+    pub(super) x: [f64; 2],
+    /// Per death time, last first: the weight at risk (time ≥ t) with each value.
+    pub(super) at_risk: Vec<[f64; 2]>,
+    /// Per death time: the weight of the deaths with each value, and their number.
+    pub(super) dead: Vec<([f64; 2], u32)>,
+}
+
+impl TwoValueRisk {
+    pub(super) fn new(d: &CoxData, xc: &[f64], x: [f64; 2]) -> Self {
+        let (mut at_risk, mut dead) = (Vec::new(), Vec::new());
+        let mut w_at_risk = [0.0; 2];
+        for (start, end) in tied_runs_from_last(d.time) {
+            let mut w_dead = [0.0; 2];
+            let mut ndead = 0u32;
+            // Without branches: the arm and the status are at random from one subject to
+            // the next (adding +0 leaves a sum unchanged).
+            for i in start..end {
+                let v = usize::from(xc[i] != x[0]);
+                let w = d.weight[i];
+                let dead = d.status[i];
+                w_at_risk[v] += w;
+                w_dead[v] += kept(w, dead);
+                ndead += u32::from(dead);
+            }
+            if ndead > 0 {
+                at_risk.push(w_at_risk);
+                dead.push((w_dead, ndead));
+            }
+        }
+        TwoValueRisk { x, at_risk, dead }
+    }
+
+    /// True when the partial likelihood is monotone in β, its maximum at ±∞ (a hazard ratio
+    /// of 0 or infinity): unless each value has a death while the other value is at risk,
+    /// the score keeps one sign. Exact, where R's check (below, in [`cox_fit`]) reads the
+    /// last Newton step, which can overshoot into underflow and miss it.
+    pub(super) fn monotone(&self) -> bool {
+        let crossed = |v: usize| {
+            self.at_risk
+                .iter()
+                .zip(&self.dead)
+                .any(|(risk, (dead, _))| dead[v] > 0.0 && risk[1 - v] > 0.0)
+        };
+        !(crossed(0) && crossed(1))
+    }
+
+    /// Log partial likelihood, score and information at `beta`, as [`derivs1`] gives.
+    pub(super) fn derivs(&self, beta: f64, ties: Ties) -> Derivs {
+        let [x0, x1] = self.x;
+        let (e0, e1) = ((x0 * beta).exp(), (x1 * beta).exp());
+        let (mut loglik, mut u, mut imat) = (0.0, 0.0, 0.0);
+        for (&[w0, w1], &([d0, d1], ndead)) in self.at_risk.iter().zip(&self.dead) {
+            let (r0, r1) = (e0 * w0, e1 * w1);
+            let denom = r0 + r1;
+            let a = x0 * r0 + x1 * r1;
+            let c = x0 * x0 * r0 + x1 * x1 * r1;
+            let deadwt = d0 + d1;
+            let xdead = x0 * d0 + x1 * d1;
+            loglik += beta * xdead;
+            u += xdead;
+            if ties == Ties::Breslow || ndead == 1 {
+                let (dl, du, di) = breslow_terms(deadwt, denom, a, c);
+                (loglik, u, imat) = (loglik + dl, u + du, imat + di);
+            } else {
+                let (q0, q1) = (e0 * d0, e1 * d1);
+                let denom2 = q0 + q1;
+                let a2 = x0 * q0 + x1 * q1;
+                let c2 = x0 * x0 * q0 + x1 * x1 * q1;
+                let k = f64::from(ndead);
+                let meanwt = deadwt / k;
+                // Σₘ log(denom − (m/k)·denom2) = k·log(denom) + log Πₘ (1 − (m/k)·ratio):
+                // each factor lies in [1/k, 1], so the product is taken in runs that cannot
+                // underflow, and two logs serve all k tied deaths.
+                let ratio = denom2 / denom;
+                let mut log_sum = k * denom.ln();
+                let mut prod = 1.0;
+                for m in 0..ndead {
+                    let frac = f64::from(m) / k;
+                    prod *= 1.0 - frac * ratio;
+                    if prod < 1e-200 {
+                        log_sum += prod.ln();
+                        prod = 1.0;
+                    }
+                    let d2 = denom - frac * denom2;
+                    let tj = (a - frac * a2) / d2;
+                    u -= meanwt * tj;
+                    imat += meanwt * ((c - frac * c2) / d2 - tj * tj);
+                }
+                loglik -= meanwt * (log_sum + prod.ln());
+            }
+        }
+        Derivs {
+            loglik,
+            u: DVector::from_element(1, u),
+            imat: DMatrix::from_element(1, 1, imat),
+        }
+    }
+}
+
+/// The pass of [`derivs1`] with `exp_of(x, x·β)`. Deaths are counted by multiplying with
+/// the status (0 or 1) rather than branching on it: the sums are the same to the bit.
+pub(super) fn derivs1_with(
+    d: &CoxData,
+    xc: &[f64],
+    beta: f64,
+    ties: Ties,
+    mut exp_of: impl FnMut(f64, f64) -> f64,
+) -> Derivs {
+    let (mut loglik, mut u, mut imat) = (0.0, 0.0, 0.0);
+    let (mut denom, mut a, mut c) = (0.0, 0.0, 0.0);
+    for (start, end) in tied_runs_from_last(d.time) {
+        let (mut ndead, mut deadwt, mut denom2, mut a2, mut c2) = (0u32, 0.0, 0.0, 0.0, 0.0);
+        for i in start..end {
+            let x = xc[i];
+            let zbeta = x * beta;
+            let w = d.weight[i];
+            let risk = exp_of(x, zbeta) * w;
+            denom += risk;
+            a += risk * x;
+            c += risk * x * x;
+            let dead = d.status[i];
+            let s = f64::from(u8::from(dead));
+            ndead += u32::from(dead);
+            deadwt += w * s;
+            denom2 += risk * s;
+            loglik += w * zbeta * s;
+            u += w * x * s;
+            a2 += risk * x * s;
+            c2 += risk * x * x * s;
+        }
+        if ndead > 0 {
+            if ties == Ties::Breslow || ndead == 1 {
+                let (dl, du, di) = breslow_terms(deadwt, denom, a, c);
+                (loglik, u, imat) = (loglik + dl, u + du, imat + di);
+            } else {
+                let meanwt = deadwt / ndead as f64;
+                for m in 0..ndead {
+                    let frac = m as f64 / ndead as f64;
+                    let d2 = denom - frac * denom2;
+                    loglik -= meanwt * d2.ln();
+                    let tj = (a - frac * a2) / d2;
+                    u -= meanwt * tj;
+                    imat += meanwt * ((c - frac * c2) / d2 - tj * tj);
+                }
+            }
+        }
+    }
+    Derivs {
+        loglik,
+        u: DVector::from_element(1, u),
+        imat: DMatrix::from_element(1, 1, imat),
+    }
+}
+
+/// Log partial likelihood, score and information at `beta` (x already centred).
+pub(super) fn derivs(d: &CoxData, xc: &Centred, beta: &[f64], ties: Ties) -> Derivs {
+    if let Some(risk) = &xc.two_valued {
+        return risk.derivs(beta[0], ties);
+    }
+    if d.p == 1 {
+        return derivs1(d, xc, beta[0], ties);
+    }
+    let xc = &xc.x;
+    let (n, p) = (d.time.len(), d.p);
+    let mut loglik = 0.0;
+    let mut u = DVector::zeros(p);
+    let mut imat = DMatrix::zeros(p, p);
+    let mut a = vec![0.0; p];
+    let mut a2 = vec![0.0; p];
+    let mut cmat = vec![0.0; p * p];
+    let mut cmat2 = vec![0.0; p * p];
+    let mut denom = 0.0;
+    let mut xi = vec![0.0; p];
+    let mut cache = [(f64::NAN, 0.0); 2];
+    for (start, end) in tied_runs_from_last(d.time) {
+        // Add everyone with this time to the risk set; collect the deaths.
+        let (mut ndead, mut deadwt, mut denom2) = (0u32, 0.0, 0.0);
+        a2.iter_mut().for_each(|v| *v = 0.0);
+        cmat2.iter_mut().for_each(|v| *v = 0.0);
+        for i in start..end {
+            let mut zbeta = 0.0;
+            for j in 0..p {
+                xi[j] = xc[j * n + i];
+                zbeta += xi[j] * beta[j];
+            }
+            let w = d.weight[i];
+            let risk = exp_cached(&mut cache, zbeta) * w;
+            denom += risk;
+            for j in 0..p {
+                a[j] += risk * xi[j];
+                for k in 0..=j {
+                    cmat[j * p + k] += risk * xi[j] * xi[k];
+                }
+            }
+            if d.status[i] {
+                ndead += 1;
+                deadwt += w;
+                denom2 += risk;
+                loglik += w * zbeta;
+                for j in 0..p {
+                    u[j] += w * xi[j];
+                    a2[j] += risk * xi[j];
+                    for k in 0..=j {
+                        cmat2[j * p + k] += risk * xi[j] * xi[k];
+                    }
+                }
+            }
+        }
+        if ndead > 0 {
+            if ties == Ties::Breslow || ndead == 1 {
+                loglik -= deadwt * denom.ln();
+                for j in 0..p {
+                    let tj = a[j] / denom;
+                    u[j] -= deadwt * tj;
+                    for k in 0..=j {
+                        imat[(j, k)] += deadwt * (cmat[j * p + k] - tj * a[k]) / denom;
+                    }
+                }
+            } else {
+                let meanwt = deadwt / ndead as f64;
+                for m in 0..ndead {
+                    let frac = m as f64 / ndead as f64;
+                    let d2 = denom - frac * denom2;
+                    loglik -= meanwt * d2.ln();
+                    for j in 0..p {
+                        let tj = (a[j] - frac * a2[j]) / d2;
+                        u[j] -= meanwt * tj;
+                        for k in 0..=j {
+                            let tk = (a[k] - frac * a2[k]) / d2;
+                            imat[(j, k)] += meanwt
+                                * ((cmat[j * p + k] - frac * cmat2[j * p + k]) / d2 - tj * tk);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    for j in 0..p {
+        for k in 0..j {
+            imat[(k, j)] = imat[(j, k)];
+        }
+    }
+    Derivs { loglik, u, imat }
+}
+
+/// exp(z) remembering the last two arguments: with one binary covariate (the arm) every
+/// subject has one of two linear predictors, so this saves nearly every exp().
+#[inline]
+pub(super) fn exp_cached(cache: &mut [(f64, f64); 2], z: f64) -> f64 {
+    if cache[0].0 == z {
+        return cache[0].1;
+    }
+    if cache[1].0 == z {
+        cache.swap(0, 1);
+        return cache[0].1;
+    }
+    let e = z.exp();
+    cache[1] = cache[0];
+    cache[0] = (z, e);
+    e
+}

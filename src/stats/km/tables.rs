@@ -1,0 +1,184 @@
+//! The per-time tables every curve and test reads: for each distinct time the number at
+//! risk, events and censored (weighted), for both arms and the pooled sample in one pass.
+
+use crate::stats::{kept, tied_runs_from_last, SurvSample};
+
+/// A sample summed per distinct time: at risk (Σ weights with time ≥ t), events and
+/// censorings (Σ weights at t); `n` is Σ weights. What Kaplan–Meier and the log-rank test
+/// need, built for both arms and the pooled sample in one pass by [`time_tables`].
+#[derive(Clone, Debug, Default)]
+pub struct TimeTable {
+    pub time: Vec<f64>,
+    pub n_risk: Vec<f64>,
+    pub n_event: Vec<f64>,
+    pub n_censor: Vec<f64>,
+    pub n: f64,
+    /// The same sums of squared weights, present when some weight of the sample is not a
+    /// whole number: R's `survfit` then gives the infinitesimal-jackknife (robust) variance.
+    pub squares: Option<SquareSums>,
+}
+
+/// Σ w² per distinct time: at risk, events, censorings (see [`TimeTable::squares`]).
+#[derive(Clone, Debug, Default)]
+pub struct SquareSums {
+    pub risk: Vec<f64>,
+    pub event: Vec<f64>,
+    pub censor: Vec<f64>,
+}
+
+impl TimeTable {
+    /// Event and censoring swapped (reverse Kaplan–Meier for the median follow-up,
+    /// Schemper & Smith 1996).
+    pub fn reversed(&self) -> TimeTable {
+        TimeTable {
+            time: self.time.clone(),
+            n_risk: self.n_risk.clone(),
+            n_event: self.n_censor.clone(),
+            n_censor: self.n_event.clone(),
+            n: self.n,
+            squares: self.squares.as_ref().map(|q| SquareSums {
+                risk: q.risk.clone(),
+                event: q.censor.clone(),
+                censor: q.event.clone(),
+            }),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.time.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.time.is_empty()
+    }
+
+    fn push(&mut self, time: f64, n_risk: f64, n_event: f64, n_censor: f64) {
+        self.time.push(time);
+        self.n_risk.push(n_risk);
+        self.n_event.push(n_event);
+        self.n_censor.push(n_censor);
+    }
+
+    fn reverse_rows(&mut self) {
+        self.time.reverse();
+        self.n_risk.reverse();
+        self.n_event.reverse();
+        self.n_censor.reverse();
+        if let Some(q) = &mut self.squares {
+            q.risk.reverse();
+            q.event.reverse();
+            q.censor.reverse();
+        }
+    }
+}
+
+/// R's rule (`survfitKM`): with a weight that is not a whole number the curve's variance is
+/// the robust one.
+pub(super) fn has_fractional_weights(weight: &[f64]) -> bool {
+    weight.iter().any(|w| w.floor() != *w)
+}
+
+/// Walks the distinct times from the last, summing `value(w)` for the subjects with
+/// `first(i)` (group 0), the others (1) and all (2): at risk (time ≥ t, summed from the last
+/// subject backwards), events and censorings at t (forwards), each from +0 without
+/// branching on the group or the status. `visit(start, sums)` gets each time's first index
+/// and `[at risk, events, censorings]` per group, `None` for a group without a subject at t.
+pub(super) fn sums_by_time(
+    sample: &SurvSample,
+    first: &impl Fn(usize) -> bool,
+    value: impl Fn(f64) -> f64,
+    mut visit: impl FnMut(usize, [Option<[f64; 3]>; 3]),
+) {
+    let (time, status, weight) = (&sample.time, &sample.status, &sample.weight);
+    let mut at_risk = [0.0f64; 3];
+    for (start, end) in tied_runs_from_last(time) {
+        for i in (start..end).rev() {
+            let (w, f) = (value(weight[i]), first(i));
+            at_risk[0] += kept(w, f);
+            at_risk[1] += kept(w, !f);
+            at_risk[2] += w;
+        }
+        let (mut event, mut censor, mut n_first) = ([0.0f64; 3], [0.0f64; 3], 0usize);
+        for i in start..end {
+            let (w, f, e) = (value(weight[i]), first(i), status[i]);
+            let (we, wc) = (kept(w, e), kept(w, !e));
+            event[0] += kept(we, f);
+            event[1] += kept(we, !f);
+            event[2] += we;
+            censor[0] += kept(wc, f);
+            censor[1] += kept(wc, !f);
+            censor[2] += wc;
+            n_first += usize::from(f);
+        }
+        let present = [n_first > 0, n_first < end - start, true];
+        visit(
+            start,
+            std::array::from_fn(|g| present[g].then_some([at_risk[g], event[g], censor[g]])),
+        );
+    }
+}
+
+/// The [`SquareSums`] of the three tables of [`time_tables`], summed in the same order.
+pub(super) fn add_square_sums(
+    tables: &mut [TimeTable; 3],
+    sample: &SurvSample,
+    first: &impl Fn(usize) -> bool,
+) {
+    let mut sums: [SquareSums; 3] = Default::default();
+    sums_by_time(
+        sample,
+        first,
+        |w| w * w,
+        |_, by_group| {
+            for (s, sums_at_t) in sums.iter_mut().zip(by_group) {
+                if let Some([risk, event, censor]) = sums_at_t {
+                    s.risk.push(risk);
+                    s.event.push(event);
+                    s.censor.push(censor);
+                }
+            }
+        },
+    );
+    for (table, s) in tables.iter_mut().zip(sums) {
+        table.squares = Some(s);
+    }
+}
+
+/// The tables of the subjects with `first(i)`, of the others, and of all, from one sample
+/// sorted by time, in one pass without branching on the group or the status (both are at
+/// random from one subject to the next). The sums are the ones a pass over each group alone
+/// gives, to the bit: at risk is summed from the last subject backwards, events and
+/// censorings forwards within each time, `n` forwards, each from +0 (a subject outside a
+/// group adds +0, which leaves a sum unchanged). A time is written +0 where it was -0 (the
+/// two are one time).
+pub fn time_tables(sample: &SurvSample, first: impl Fn(usize) -> bool) -> [TimeTable; 3] {
+    let n = sample.len();
+    let (time, weight) = (&sample.time, &sample.weight);
+    let mut tables: [TimeTable; 3] = Default::default();
+    for (i, &w) in weight.iter().enumerate().take(n) {
+        let f = first(i);
+        tables[0].n += kept(w, f);
+        tables[1].n += kept(w, !f);
+        tables[2].n += w;
+    }
+    sums_by_time(
+        sample,
+        &first,
+        |w| w,
+        |start, by_group| {
+            let t = time[start] + 0.0;
+            for (table, sums_at_t) in tables.iter_mut().zip(by_group) {
+                if let Some([at_risk, event, censor]) = sums_at_t {
+                    table.push(t, at_risk, event, censor);
+                }
+            }
+        },
+    );
+    if has_fractional_weights(weight) {
+        add_square_sums(&mut tables, sample, &first);
+    }
+    for table in &mut tables {
+        table.reverse_rows();
+    }
+    tables
+}
