@@ -154,17 +154,17 @@ pub struct SimulateArgs {
     pub force: bool,
 }
 
-/// Runs `simulate`: writes the CSV atomically (temporary file, then rename).
-pub fn run_simulate(args: &SimulateArgs) -> anyhow::Result<()> {
-    use std::io::Write;
+/// Runs `simulate`: writes the CSV atomically (temporary file, then rename) to `--out`, or
+/// returns it for standard output.
+pub fn run_simulate(args: &SimulateArgs) -> anyhow::Result<Option<String>> {
     let csv = crate::simulate::simulate_csv(args.n, args.seed);
     match &args.out {
-        None => {
-            std::io::stdout().lock().write_all(csv.as_bytes())?;
+        None => Ok(Some(csv)),
+        Some(path) => {
+            crate::spec_file::write_atomic(path, csv.as_bytes(), args.force)?;
+            Ok(None)
         }
-        Some(path) => crate::spec_file::write_atomic(path, csv.as_bytes(), args.force)?,
     }
-    Ok(())
 }
 
 /// The options resolved: the spec to run, the cohort file, and what to tell the user about

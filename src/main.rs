@@ -66,7 +66,16 @@ fn main() -> ExitCode {
             }
         },
         Some(Command::Simulate(args)) => match run_simulate(&args) {
-            Ok(()) => ExitCode::SUCCESS,
+            Ok(csv) => {
+                use std::io::Write;
+                match csv.map(|c| std::io::stdout().lock().write_all(c.as_bytes())) {
+                    Some(Err(e)) => {
+                        eprintln!("error: cannot write to standard output: {e}");
+                        ExitCode::FAILURE
+                    }
+                    _ => ExitCode::SUCCESS,
+                }
+            }
             Err(e) => {
                 eprintln!("error: {e:#}");
                 ExitCode::FAILURE

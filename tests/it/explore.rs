@@ -1,8 +1,7 @@
 //! Caliper sweep and subgroup forest plot: against R (colon_extras.json: coxph per level and
 //! anova of arm × factor(cov), R 4.2.2 survival 3.5-3) and against the ordinary analysis.
 
-#[path = "support/common.rs"]
-mod common;
+use crate::common;
 
 use common::*;
 use survival_explorer::analysis::{analyze, EndpointSpec, MatchSpec, Spec, Subgroup};

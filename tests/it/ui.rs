@@ -349,7 +349,7 @@ fn the_sensitivity_view_exports_its_figure() {
 /// cohort, no frame's UI work exceeds 16 ms (the analysis runs on the worker, one at a time),
 /// nor does the frame in which the file's reading ends (its analysis goes to the worker too),
 /// and the curves follow the slider: analyses of several calipers are shown during the drag.
-/// Meaningful in release only: `cargo test --release --test ui -- --ignored frame_budget`.
+/// Meaningful in release only: `cargo test --release --test it -- --ignored frame_budget`.
 #[test]
 #[ignore]
 fn frame_budget_while_dragging_the_caliper_at_100000() {

@@ -200,7 +200,7 @@ proptest! {
     /// Workbooks and Parquet files with damaged bytes: a message or a cohort, never a panic,
     /// an abort or a hang. (Damaged Parquet page headers used to abort the process, about 1
     /// file in 2,500 here; their counts and sizes are now checked before polars reads them,
-    /// see `tests/parquet_pages.rs`.)
+    /// see `tests/it/parquet_pages.rs`.)
     #[test]
     fn mutated_workbooks_and_parquet_never_panic(
         which in 0usize..4,

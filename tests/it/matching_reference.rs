@@ -2,8 +2,7 @@
 //! caliper enforced; survival 3.5-3 for the robust Cox). Expected values:
 //! tests/fixtures/reference/{colon,ovarian}.json (`ps`) and colon_extras.json.
 
-#[path = "support/common.rs"]
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 

@@ -1,7 +1,6 @@
 //! Edge cases found in review: each gives an honest answer, never a made-up number.
 
-#[path = "support/common.rs"]
-mod common;
+use crate::common;
 
 use survival_explorer::analysis::{analyze, MatchSpec, Spec};
 use survival_explorer::cohort::read_csv_bytes;

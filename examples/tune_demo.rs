@@ -1,16 +1,16 @@
-//! Tuning aid for the simulator, not a correctness test (ignored by default):
-//! `cargo test --release --test tune_demo -- --ignored --nocapture`.
-//! `print_figures` shows the model's figures at large n; `search_seed` scans seeds for a
-//! 230-patient cohort that meets every target of the demo test (tests/demo.rs).
+//! Tuning aid for the simulator, not a test:
+//! `cargo run --release --example tune_demo -- figures|search|misses|tune`.
+//! `figures` shows the model's figures at large n (SIM_N, MODEL_JSON, SEEDS); `search` scans
+//! seeds (SEED_FROM..SEED_TO) for a 230-patient cohort that meets every target of the demo
+//! test (tests/it/demo.rs); `misses` counts the targets missed over 400 seeds; `tune`
+//! hill-climbs the model's parameters (TUNE_ROUNDS).
 
-#[path = "support/demo_targets.rs"]
+#[path = "../tests/it/support/demo_targets.rs"]
 mod demo_targets;
 
 use demo_targets::{check, figures};
 use survival_explorer::simulate::simulate_csv;
 
-#[test]
-#[ignore]
 fn print_figures() {
     let n: usize = std::env::var("SIM_N")
         .ok()
@@ -36,8 +36,6 @@ fn print_figures() {
     }
 }
 
-#[test]
-#[ignore]
 fn search_seed() {
     let to: u64 = std::env::var("SEED_TO")
         .ok()
@@ -60,8 +58,6 @@ fn search_seed() {
     }
 }
 
-#[test]
-#[ignore]
 fn miss_histogram() {
     let mut counts: std::collections::BTreeMap<String, usize> = Default::default();
     let mut best = (usize::MAX, 0u64, Vec::new());
@@ -99,8 +95,6 @@ fn pass_rate(m: &survival_explorer::simulate::Model, seeds: u64) -> (f64, f64) {
 }
 
 /// Hill-climbing over the model's parameters: maximise the share of seeds meeting every target.
-#[test]
-#[ignore]
 fn tune_model() {
     use survival_explorer::rng::SplitMix64;
     use survival_explorer::simulate::Model;
@@ -138,5 +132,17 @@ fn tune_model() {
             best_fit = fit;
             println!("round {round}: {best_fit:?} {best:?}");
         }
+    }
+}
+
+fn main() {
+    match std::env::args().nth(1).as_deref() {
+        Some("figures") => print_figures(),
+        Some("search") => search_seed(),
+        Some("misses") => miss_histogram(),
+        Some("tune") => tune_model(),
+        _ => eprintln!(
+            "usage: cargo run --release --example tune_demo -- figures|search|misses|tune"
+        ),
     }
 }

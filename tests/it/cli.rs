@@ -1,8 +1,7 @@
 //! The `analyze` command as a user runs it: JSON contract on stdout, warnings on stderr,
 //! one-line errors naming file, column and row, never a panic.
 
-#[path = "support/common.rs"]
-mod common;
+use crate::common;
 
 use std::process::Command;
 

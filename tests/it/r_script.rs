@@ -2,8 +2,7 @@
 //! hazard ratios, DCRs and matched count as `analyze`. Needs Rscript (installed by .ci/run);
 //! without it the test says it was skipped.
 
-#[path = "support/common.rs"]
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::process::Command;

@@ -3,8 +3,7 @@
 //! demo's analysis; dates give the times Python's calendar gives; sheets, title rows and date
 //! orders are chosen as documented, and what cannot be read is named with its row.
 
-#[path = "support/common.rs"]
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

@@ -1,8 +1,7 @@
 //! The statistics core against R (survival 3.5-3) on the reference datasets, method by method.
 //! Expected values: tests/fixtures/reference/<name>.json (R 4.2.2, survival 3.5-3).
 
-#[path = "support/common.rs"]
-mod common;
+use crate::common;
 
 use common::*;
 use survival_explorer::stats::cox::{cox_fit, CoxData, Ties};

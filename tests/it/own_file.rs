@@ -2,8 +2,7 @@
 //! clinicians write them — their own headers, "Lenvatinib" capitalised, arms coded 1/2,
 //! "Deceased"/"Alive", times in days — run through the command line as a user runs it.
 
-#[path = "support/common.rs"]
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -2,8 +2,7 @@
 //! Expected values: tests/fixtures/reference/<name>.json and <name>_extras.json
 //! (R 4.2.2, survival 3.5-3; see tests/fixtures/reference/README.md).
 
-#[path = "support/common.rs"]
-mod common;
+use crate::common;
 
 use common::*;
 use survival_explorer::analysis::{analyze, EndpointSpec, Report, Spec};

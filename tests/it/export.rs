@@ -2,8 +2,7 @@
 //! medians as text; PNGs have the requested size and are not blank; summary.json is the
 //! `analyze` JSON for the same options.
 
-#[path = "support/common.rs"]
-mod common;
+use crate::common;
 
 use std::process::Command;
 

@@ -1,8 +1,7 @@
 //! The window's live path: `analyze_cached` reuses the propensity model between edits and
 //! must give exactly the report `analyze` gives for every spec in a sequence of edits.
 
-#[path = "support/common.rs"]
-mod common;
+use crate::common;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use survival_explorer::analysis::explore::{caliper_grid, subgroup_columns};

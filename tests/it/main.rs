@@ -1,0 +1,28 @@
+//! The integration tests, one binary (each test file a module: one link of eframe and
+//! polars instead of one per file). Reference values from R, the command line as a user runs
+//! it, the window through egui_kittest, the emitted R script run by R.
+
+// Helpers shared by the modules; not every module uses every one.
+#[path = "support/common.rs"]
+mod common;
+#[path = "support/demo_targets.rs"]
+mod demo_targets;
+
+mod analyze_reference;
+mod architecture;
+mod cache;
+mod cli;
+mod demo;
+mod edge_cases;
+mod explore;
+mod export;
+mod formats;
+mod hostile_files;
+mod matching_reference;
+mod own_file;
+mod parquet_pages;
+mod properties;
+mod r_script;
+mod screenshot;
+mod stats_reference;
+mod ui;
