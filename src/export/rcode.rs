@@ -174,6 +174,18 @@ pub fn r_script(
         ev = r_vec(&crate::analysis::EVENT_WORDS.map(String::from)),
         ce = r_vec(&crate::analysis::CENSOR_WORDS.map(String::from)),
     );
+    subgroup_code(&mut r, spec);
+    r.push_str("d$w <- 1; wtd <- FALSE\n");
+    if let Some(m) = &spec.matching {
+        matching_code(&mut r, m);
+    }
+    endpoint_code(&mut r, spec, endpoints);
+    response_code(&mut r, spec);
+    r
+}
+
+/// The subgroup filter, as the core applies it.
+fn subgroup_code(r: &mut String, spec: &Spec) {
     for sg in &spec.subgroups {
         match sg {
             Subgroup::Levels { column, values } => {
@@ -198,132 +210,138 @@ pub fn r_script(
             }
         }
     }
-    r.push_str("d$w <- 1; wtd <- FALSE\n");
-    if let Some(m) = &spec.matching {
-        let covs: Vec<String> = m
-            .covariates
-            .iter()
-            .map(|c| match c.strip_suffix(":factor") {
-                Some(n) => format!("factor(`{n}`)"),
-                None => format!("`{c}`"),
-            })
-            .collect();
-        let plain: Vec<String> = m
-            .covariates
-            .iter()
-            .map(|c| c.strip_suffix(":factor").unwrap_or(c).to_string())
-            .collect();
-        let _ = writeln!(
-            r,
-            "covs <- {}\nd <- d[complete.cases(d[, covs, drop = FALSE]), , drop = FALSE]\n\
-             # A covariate constant in the sample is left out, as Survival Explorer does.\n\
-             varies <- sapply(covs, function(v) length(unique(d[[v]])) > 1)\n\
-             if (!any(varies)) stop(\"no matching covariate varies inside the sample\")\n\
-             terms <- {}\n\
-             ps_fit <- glm(as.formula(paste(\"treated ~\", paste(terms[varies], collapse = \" + \"))),\n\
-             \x20             family = binomial, data = d)\n\
-             d$distance <- {}\n\
-             width <- {} * sd(d$distance)",
-            r_vec(&plain),
-            r_vec(&covs),
-            match m.scale {
-                CaliperScale::Logit => "predict(ps_fit)",
-                CaliperScale::Ps => "fitted(ps_fit)",
-            },
-            m.caliper
-        );
-        let order = match m.order {
-            MatchOrder::Largest => "largest",
-            MatchOrder::Smallest => "smallest",
-            MatchOrder::Data => "data",
-            MatchOrder::Random => "random",
-        };
-        let _ = writeln!(
-            r,
-            "# Greedy nearest-neighbour matching, as MatchIt's method = \"nearest\", written in plain R so\n\
-             # that ties are decided as Survival Explorer decides them: stable sort by distance; the\n\
-             # nearer of the nearest free controls left and right, the left one when the two gaps are\n\
-             # equal within 1e-9 SD of the distance (a tie in exact arithmetic, which rounding would\n\
-             # otherwise decide); kept when within the caliper. MatchIt, when installed, cross-checks.\n\
-             greedy <- function(dist, tr, width, order, ratio, replace, seed) {{\n\
-             \x20 o <- order(dist)\n\
-             \x20 ctrl <- o[tr[o] == 0]\n\
-             \x20 rank <- integer(length(dist)); rank[o] <- seq_along(o)\n\
-             \x20 tol <- {tie} * sd(dist); ties <- 0L\n\
-             \x20 t_idx <- which(tr == 1)\n\
-             \x20 visit <- switch(order, largest = t_idx[order(-dist[t_idx])], smallest = t_idx[order(dist[t_idx])],\n\
-             \x20                 data = t_idx, random = {{ set.seed(seed); t_idx[sample.int(length(t_idx))] }})\n\
-             \x20 free <- rep(TRUE, length(ctrl)); links <- NULL; active <- visit\n\
-             \x20 for (round in seq_len(ratio)) {{\n\
-             \x20   still <- integer(0)\n\
-             \x20   for (t in active) {{\n\
-             \x20     k <- sum(rank[ctrl] < rank[t])\n\
-             \x20     cand <- if (replace) seq_along(ctrl) else which(free)\n\
-             \x20     if (replace && !is.null(links)) cand <- setdiff(cand, match(links[links[, 1] == t, 2], ctrl))\n\
-             \x20     l <- cand[cand <= k]; rgt <- cand[cand > k]\n\
-             \x20     l <- if (length(l)) max(l) else NA; rgt <- if (length(rgt)) min(rgt) else NA\n\
-             \x20     dl <- if (is.na(l)) Inf else abs(dist[t] - dist[ctrl[l]])\n\
-             \x20     dr <- if (is.na(rgt)) Inf else abs(dist[ctrl[rgt]] - dist[t])\n\
-             \x20     tied <- is.finite(dl) && is.finite(dr) && abs(dl - dr) <= tol\n\
-             \x20     # Controls at the same distance are not told apart by arithmetic: not counted.\n\
-             \x20     counted <- tied && dist[ctrl[l]] != dist[ctrl[rgt]]\n\
-             \x20     left <- dl <= dr || tied\n\
-             \x20     pick <- if (left) l else rgt; gap <- if (left) dl else dr\n\
-             \x20     if (!is.na(pick) && gap <= width) {{\n\
-             \x20       links <- rbind(links, c(t, ctrl[pick])); if (!replace) free[pick] <- FALSE\n\
-             \x20       still <- c(still, t); ties <- ties + counted\n\
-             \x20     }}\n\
-             \x20   }}\n\
-             \x20   active <- still\n\
-             \x20 }}\n\
-             \x20 if (is.null(links)) links <- matrix(integer(0), ncol = 2)\n\
-             \x20 attr(links, \"ties\") <- ties\n\
-             \x20 links\n\
-             }}\n\
-             links <- greedy(d$distance, d$treated, width, {o}, {ratio}, {replace}, {seed})\n\
-             cat(sprintf(\"RESULT tie_decisions %d\\n\", attr(links, \"ties\")))\n\
-             # The pairs as data rows of the file (treated, control, ...), for comparison.\n\
-             rn <- as.integer(rownames(d))\n\
-             cat(\"RESULT pairs\", rbind(rn[links[, 1]], rn[links[, 2]]), \"\\n\")\n\
-             d$w <- 0; d$set <- NA\n\
-             for (t in unique(links[, 1])) {{\n\
-             \x20 cs <- links[links[, 1] == t, 2]\n\
-             \x20 d$w[t] <- 1; d$w[cs] <- d$w[cs] + 1 / length(cs)\n\
-             \x20 d$set[t] <- t; d$set[cs] <- t\n\
-             }}\n\
-             used <- unique(links[, 2])\n\
-             if (length(used)) d$w[used] <- d$w[used] * length(used) / sum(d$w[used])\n\
-             # Cross-check with MatchIt (4.5.1-4.5.3 ignore the caliper on this path: MatchIt #163).\n\
-             if (requireNamespace(\"MatchIt\", quietly = TRUE) &&\n\
-             \x20   !(packageVersion(\"MatchIt\") >= \"4.5.1\" && packageVersion(\"MatchIt\") <= \"4.5.3\")) {{\n\
-             \x20 # m.order = \"random\" draws sample.int(n_treated) from here, as the order above.\n\
-             \x20 set.seed({seed})\n\
-             \x20 mm <- MatchIt::matchit(treated ~ 1, data = d, method = \"nearest\", distance = d$distance,\n\
-             \x20        caliper = {cal}, std.caliper = TRUE, m.order = {o}, ratio = {ratio}, replace = {replace})\n\
-             \x20 mx <- mm$match.matrix; ok <- !is.na(mx)\n\
-             \x20 theirs <- paste(rownames(mx)[row(mx)[ok]], mx[ok])\n\
-             \x20 ours <- paste(rownames(d)[links[, 1]], rownames(d)[links[, 2]])\n\
-             \x20 message(sprintf(\"MatchIt cross-check: %d of %d pairs differ (decided by ties here: %d)\",\n\
-             \x20                 length(setdiff(ours, theirs)), length(ours), attr(links, \"ties\")))\n\
-             }} else {{\n\
-             \x20 message(\"MatchIt cross-check skipped: MatchIt is not installed, or is 4.5.1-4.5.3, which ignore the caliper\")\n\
-             }}\n\
-             # With replacement a control may be in several sets: each patient its own cluster.\n\
-             if ({replace}) d$set <- seq_len(nrow(d))\n\
-             d <- d[d$w > 0, , drop = FALSE]\n\
-             # Weights within 1e-12 of 1 (every treated patient got all its controls, each used\n\
-             # once) are 1: the sample is unweighted, as Survival Explorer takes it.\n\
-             if (all(abs(d$w - 1) <= 1e-12)) d$w[] <- 1\n\
-             wtd <- any(d$w != 1)\n\
-             cat(sprintf(\"RESULT matched_treated %d\\n\", sum(d$treated == 1)))",
-            o = r_str(order),
-            ratio = m.ratio,
-            replace = if m.replace { "TRUE" } else { "FALSE" },
-            seed = m.seed,
-            cal = m.caliper,
-            tie = crate::matching::greedy::TIE_TOLERANCE_SD,
-        );
-    }
+}
+
+/// The propensity model and greedy matching (ties decided as the core decides them), the
+/// matching weights and sets; MatchIt as a cross-check where it honours the caliper.
+fn matching_code(r: &mut String, m: &crate::matching::MatchSpec) {
+    let covs: Vec<String> = m
+        .covariates
+        .iter()
+        .map(|c| match c.strip_suffix(":factor") {
+            Some(n) => format!("factor(`{n}`)"),
+            None => format!("`{c}`"),
+        })
+        .collect();
+    let plain: Vec<String> = m
+        .covariates
+        .iter()
+        .map(|c| c.strip_suffix(":factor").unwrap_or(c).to_string())
+        .collect();
+    let _ = writeln!(
+        r,
+        "covs <- {}\nd <- d[complete.cases(d[, covs, drop = FALSE]), , drop = FALSE]\n\
+         # A covariate constant in the sample is left out, as Survival Explorer does.\n\
+         varies <- sapply(covs, function(v) length(unique(d[[v]])) > 1)\n\
+         if (!any(varies)) stop(\"no matching covariate varies inside the sample\")\n\
+         terms <- {}\n\
+         ps_fit <- glm(as.formula(paste(\"treated ~\", paste(terms[varies], collapse = \" + \"))),\n\
+         \x20             family = binomial, data = d)\n\
+         d$distance <- {}\n\
+         width <- {} * sd(d$distance)",
+        r_vec(&plain),
+        r_vec(&covs),
+        match m.scale {
+            CaliperScale::Logit => "predict(ps_fit)",
+            CaliperScale::Ps => "fitted(ps_fit)",
+        },
+        m.caliper
+    );
+    let order = match m.order {
+        MatchOrder::Largest => "largest",
+        MatchOrder::Smallest => "smallest",
+        MatchOrder::Data => "data",
+        MatchOrder::Random => "random",
+    };
+    let _ = writeln!(
+        r,
+        "# Greedy nearest-neighbour matching, as MatchIt's method = \"nearest\", written in plain R so\n\
+         # that ties are decided as Survival Explorer decides them: stable sort by distance; the\n\
+         # nearer of the nearest free controls left and right, the left one when the two gaps are\n\
+         # equal within 1e-9 SD of the distance (a tie in exact arithmetic, which rounding would\n\
+         # otherwise decide); kept when within the caliper. MatchIt, when installed, cross-checks.\n\
+         greedy <- function(dist, tr, width, order, ratio, replace, seed) {{\n\
+         \x20 o <- order(dist)\n\
+         \x20 ctrl <- o[tr[o] == 0]\n\
+         \x20 rank <- integer(length(dist)); rank[o] <- seq_along(o)\n\
+         \x20 tol <- {tie} * sd(dist); ties <- 0L\n\
+         \x20 t_idx <- which(tr == 1)\n\
+         \x20 visit <- switch(order, largest = t_idx[order(-dist[t_idx])], smallest = t_idx[order(dist[t_idx])],\n\
+         \x20                 data = t_idx, random = {{ set.seed(seed); t_idx[sample.int(length(t_idx))] }})\n\
+         \x20 free <- rep(TRUE, length(ctrl)); links <- NULL; active <- visit\n\
+         \x20 for (round in seq_len(ratio)) {{\n\
+         \x20   still <- integer(0)\n\
+         \x20   for (t in active) {{\n\
+         \x20     k <- sum(rank[ctrl] < rank[t])\n\
+         \x20     cand <- if (replace) seq_along(ctrl) else which(free)\n\
+         \x20     if (replace && !is.null(links)) cand <- setdiff(cand, match(links[links[, 1] == t, 2], ctrl))\n\
+         \x20     l <- cand[cand <= k]; rgt <- cand[cand > k]\n\
+         \x20     l <- if (length(l)) max(l) else NA; rgt <- if (length(rgt)) min(rgt) else NA\n\
+         \x20     dl <- if (is.na(l)) Inf else abs(dist[t] - dist[ctrl[l]])\n\
+         \x20     dr <- if (is.na(rgt)) Inf else abs(dist[ctrl[rgt]] - dist[t])\n\
+         \x20     tied <- is.finite(dl) && is.finite(dr) && abs(dl - dr) <= tol\n\
+         \x20     # Controls at the same distance are not told apart by arithmetic: not counted.\n\
+         \x20     counted <- tied && dist[ctrl[l]] != dist[ctrl[rgt]]\n\
+         \x20     left <- dl <= dr || tied\n\
+         \x20     pick <- if (left) l else rgt; gap <- if (left) dl else dr\n\
+         \x20     if (!is.na(pick) && gap <= width) {{\n\
+         \x20       links <- rbind(links, c(t, ctrl[pick])); if (!replace) free[pick] <- FALSE\n\
+         \x20       still <- c(still, t); ties <- ties + counted\n\
+         \x20     }}\n\
+         \x20   }}\n\
+         \x20   active <- still\n\
+         \x20 }}\n\
+         \x20 if (is.null(links)) links <- matrix(integer(0), ncol = 2)\n\
+         \x20 attr(links, \"ties\") <- ties\n\
+         \x20 links\n\
+         }}\n\
+         links <- greedy(d$distance, d$treated, width, {o}, {ratio}, {replace}, {seed})\n\
+         cat(sprintf(\"RESULT tie_decisions %d\\n\", attr(links, \"ties\")))\n\
+         # The pairs as data rows of the file (treated, control, ...), for comparison.\n\
+         rn <- as.integer(rownames(d))\n\
+         cat(\"RESULT pairs\", rbind(rn[links[, 1]], rn[links[, 2]]), \"\\n\")\n\
+         d$w <- 0; d$set <- NA\n\
+         for (t in unique(links[, 1])) {{\n\
+         \x20 cs <- links[links[, 1] == t, 2]\n\
+         \x20 d$w[t] <- 1; d$w[cs] <- d$w[cs] + 1 / length(cs)\n\
+         \x20 d$set[t] <- t; d$set[cs] <- t\n\
+         }}\n\
+         used <- unique(links[, 2])\n\
+         if (length(used)) d$w[used] <- d$w[used] * length(used) / sum(d$w[used])\n\
+         # Cross-check with MatchIt (4.5.1-4.5.3 ignore the caliper on this path: MatchIt #163).\n\
+         if (requireNamespace(\"MatchIt\", quietly = TRUE) &&\n\
+         \x20   !(packageVersion(\"MatchIt\") >= \"4.5.1\" && packageVersion(\"MatchIt\") <= \"4.5.3\")) {{\n\
+         \x20 # m.order = \"random\" draws sample.int(n_treated) from here, as the order above.\n\
+         \x20 set.seed({seed})\n\
+         \x20 mm <- MatchIt::matchit(treated ~ 1, data = d, method = \"nearest\", distance = d$distance,\n\
+         \x20        caliper = {cal}, std.caliper = TRUE, m.order = {o}, ratio = {ratio}, replace = {replace})\n\
+         \x20 mx <- mm$match.matrix; ok <- !is.na(mx)\n\
+         \x20 theirs <- paste(rownames(mx)[row(mx)[ok]], mx[ok])\n\
+         \x20 ours <- paste(rownames(d)[links[, 1]], rownames(d)[links[, 2]])\n\
+         \x20 message(sprintf(\"MatchIt cross-check: %d of %d pairs differ (decided by ties here: %d)\",\n\
+         \x20                 length(setdiff(ours, theirs)), length(ours), attr(links, \"ties\")))\n\
+         }} else {{\n\
+         \x20 message(\"MatchIt cross-check skipped: MatchIt is not installed, or is 4.5.1-4.5.3, which ignore the caliper\")\n\
+         }}\n\
+         # With replacement a control may be in several sets: each patient its own cluster.\n\
+         if ({replace}) d$set <- seq_len(nrow(d))\n\
+         d <- d[d$w > 0, , drop = FALSE]\n\
+         # Weights within 1e-12 of 1 (every treated patient got all its controls, each used\n\
+         # once) are 1: the sample is unweighted, as Survival Explorer takes it.\n\
+         if (all(abs(d$w - 1) <= 1e-12)) d$w[] <- 1\n\
+         wtd <- any(d$w != 1)\n\
+         cat(sprintf(\"RESULT matched_treated %d\\n\", sum(d$treated == 1)))",
+        o = r_str(order),
+        ratio = m.ratio,
+        replace = if m.replace { "TRUE" } else { "FALSE" },
+        seed = m.seed,
+        cal = m.caliper,
+        tie = crate::matching::greedy::TIE_TOLERANCE_SD,
+    );
+}
+
+/// Each endpoint: Kaplan–Meier medians with their CIs and the Cox HR.
+fn endpoint_code(r: &mut String, spec: &Spec, endpoints: &[(String, Vec<String>, String)]) {
     let matched = spec.matching.is_some();
     let conf = match spec.conf_type {
         ConfType::LogLog => "log-log",
@@ -377,6 +395,10 @@ pub fn r_script(
             },
         );
     }
+}
+
+/// The response: disease control with exact CIs and Fisher's test, or weighted.
+fn response_code(r: &mut String, spec: &Spec) {
     r.push_str(
         &"\n# Best response: disease control (CR+PR+SD) among evaluable patients (NE left out)\n\
          if (\"best_response\" %in% names(d)) {\n\
@@ -410,5 +432,4 @@ pub fn r_script(
          }\n"
             .replace("LEVEL", &spec.conf_level.to_string()),
     );
-    r
 }

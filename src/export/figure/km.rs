@@ -2,6 +2,8 @@
 //! legend with n, events and median (95% CI), HR and log-rank p, and the number-at-risk table
 //! under the axis ticks.
 
+use plotters::coord::types::RangedCoordf64;
+
 use super::*;
 
 /// The Kaplan–Meier figure: title, legend with n, events and median (95% CI), curves with CI
@@ -35,34 +37,7 @@ pub fn draw_km<DB: DrawingBackend>(
         scale,
         demo,
     )?;
-    for (k, (arm, a)) in ep.arms.iter().enumerate() {
-        let y = (f * 3.7 + row_h * k as f64) as i32;
-        let x0 = f as i32;
-        header
-            .draw(&PathElement::new(
-                vec![
-                    (x0, y + (f * 0.55) as i32),
-                    (x0 + (2.0 * f) as i32, y + (f * 0.55) as i32),
-                ],
-                arm_color(k).stroke_width(scale.line + 1),
-            ))
-            .map_err(err)?;
-        let text = format!(
-            "{arm}: n = {}, events {}, median {} (95% CI {}–{}) {unit}",
-            nr(a.n, 0),
-            nr(a.events, 0),
-            nr(a.median, 1),
-            nr(a.median_ci[0], 1),
-            nr(a.median_ci[1], 1)
-        );
-        header
-            .draw(&Text::new(
-                text,
-                (x0 + (2.6 * f) as i32, y),
-                scale.text(1.0),
-            ))
-            .map_err(err)?;
-    }
+    draw_legend(&header, ep, unit, row_h, scale)?;
 
     // Chart.
     let x_max = ep.last_time().max(1e-9);
@@ -121,72 +96,146 @@ pub fn draw_km<DB: DrawingBackend>(
         }
     }
     for (k, (_, a)) in ep.arms.iter().enumerate() {
-        let Some(km) = &a.curve else { continue };
-        let color = arm_color(k);
-        // CI band as a step-shaped polygon over rows where both limits exist.
-        let mut upper = vec![(0.0, 1.0)];
-        let mut lower = vec![(0.0, 1.0)];
-        let (mut pl, mut ph) = (1.0, 1.0);
-        for i in 0..km.time.len() {
-            let (l, hgh) = if km.lower[i].is_finite() && km.upper[i].is_finite() {
-                (km.lower[i], km.upper[i])
-            } else if km.surv[i] == 1.0 {
-                (1.0, 1.0)
-            } else {
-                break;
-            };
-            upper.push((km.time[i], ph));
-            upper.push((km.time[i], hgh));
-            lower.push((km.time[i], pl));
-            lower.push((km.time[i], l));
-            pl = l;
-            ph = hgh;
-        }
-        lower.reverse();
-        upper.extend(lower);
-        chart
-            .draw_series(std::iter::once(Polygon::new(
-                upper,
-                color.mix(0.16).filled(),
-            )))
-            .map_err(err)?;
-        let mut pts = vec![(0.0, 1.0)];
-        let mut prev = 1.0;
-        for i in 0..km.time.len() {
-            pts.push((km.time[i], prev));
-            pts.push((km.time[i], km.surv[i]));
-            prev = km.surv[i];
-        }
-        chart
-            .draw_series(LineSeries::new(pts, color.stroke_width(scale.line + 1)))
-            .map_err(err)?;
-        let tick = f * 0.35;
-        chart
-            .draw_series(
-                (0..km.time.len())
-                    .filter(|&i| km.n_censor[i] > 0.0)
-                    .map(|i| {
-                        EmptyElement::at((km.time[i], km.surv[i]))
-                            + PathElement::new(
-                                vec![(0, -(tick as i32)), (0, tick as i32)],
-                                color.stroke_width(scale.line),
-                            )
-                    }),
-            )
-            .map_err(err)?;
-        if a.median.is_finite() {
-            let dash = color.stroke_width(scale.line.max(1));
-            chart
-                .draw_series(DashedLineSeries::new(
-                    vec![(0.0, 0.5), (a.median, 0.5), (a.median, 0.0)],
-                    (f * 0.5) as u32,
-                    (f * 0.35) as u32,
-                    dash,
-                ))
-                .map_err(err)?;
+        if let Some(km) = &a.curve {
+            draw_curve(&mut chart, km, a.median, arm_color(k), scale)?;
         }
     }
     // Effect: HR and p, top right inside the plot.
+    draw_effect(&chart_area, ep, chart.backend_coord(&(x_max, 1.0)), scale)?;
+
+    // Number-at-risk table: columns at the ticks' pixel positions.
+    let tick_x: Vec<i32> = ticks
+        .iter()
+        .map(|&t| chart.backend_coord(&(t, 0.0)).0)
+        .collect();
+    draw_risk_table(&table_area, ep, &ticks, &tick_x, row_h, scale)?;
+    root.present().map_err(err)
+}
+
+/// The legend: a line of each arm's colour, n, events and median (95% CI).
+fn draw_legend<DB: DrawingBackend>(
+    header: &DrawingArea<DB, Shift>,
+    ep: &EndpointReport,
+    unit: &str,
+    row_h: f64,
+    scale: Scale,
+) -> DResult {
+    let f = scale.font;
+    for (k, (arm, a)) in ep.arms.iter().enumerate() {
+        let y = (f * 3.7 + row_h * k as f64) as i32;
+        let x0 = f as i32;
+        header
+            .draw(&PathElement::new(
+                vec![
+                    (x0, y + (f * 0.55) as i32),
+                    (x0 + (2.0 * f) as i32, y + (f * 0.55) as i32),
+                ],
+                arm_color(k).stroke_width(scale.line + 1),
+            ))
+            .map_err(err)?;
+        let text = format!(
+            "{arm}: n = {}, events {}, median {} (95% CI {}–{}) {unit}",
+            nr(a.n, 0),
+            nr(a.events, 0),
+            nr(a.median, 1),
+            nr(a.median_ci[0], 1),
+            nr(a.median_ci[1], 1)
+        );
+        header
+            .draw(&Text::new(
+                text,
+                (x0 + (2.6 * f) as i32, y),
+                scale.text(1.0),
+            ))
+            .map_err(err)?;
+    }
+
+    Ok(())
+}
+
+/// One arm's curve: the CI band as a step-shaped polygon, the step line, censoring ticks and
+/// the dashed median.
+fn draw_curve<DB: DrawingBackend>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+    km: &crate::stats::km::KmCurve,
+    median: f64,
+    color: RGBColor,
+    scale: Scale,
+) -> DResult {
+    let f = scale.font;
+    // CI band as a step-shaped polygon over rows where both limits exist.
+    let mut upper = vec![(0.0, 1.0)];
+    let mut lower = vec![(0.0, 1.0)];
+    let (mut pl, mut ph) = (1.0, 1.0);
+    for i in 0..km.time.len() {
+        let (l, hgh) = if km.lower[i].is_finite() && km.upper[i].is_finite() {
+            (km.lower[i], km.upper[i])
+        } else if km.surv[i] == 1.0 {
+            (1.0, 1.0)
+        } else {
+            break;
+        };
+        upper.push((km.time[i], ph));
+        upper.push((km.time[i], hgh));
+        lower.push((km.time[i], pl));
+        lower.push((km.time[i], l));
+        pl = l;
+        ph = hgh;
+    }
+    lower.reverse();
+    upper.extend(lower);
+    chart
+        .draw_series(std::iter::once(Polygon::new(
+            upper,
+            color.mix(0.16).filled(),
+        )))
+        .map_err(err)?;
+    let mut pts = vec![(0.0, 1.0)];
+    let mut prev = 1.0;
+    for i in 0..km.time.len() {
+        pts.push((km.time[i], prev));
+        pts.push((km.time[i], km.surv[i]));
+        prev = km.surv[i];
+    }
+    chart
+        .draw_series(LineSeries::new(pts, color.stroke_width(scale.line + 1)))
+        .map_err(err)?;
+    let tick = f * 0.35;
+    chart
+        .draw_series(
+            (0..km.time.len())
+                .filter(|&i| km.n_censor[i] > 0.0)
+                .map(|i| {
+                    EmptyElement::at((km.time[i], km.surv[i]))
+                        + PathElement::new(
+                            vec![(0, -(tick as i32)), (0, tick as i32)],
+                            color.stroke_width(scale.line),
+                        )
+                }),
+        )
+        .map_err(err)?;
+    if median.is_finite() {
+        let dash = color.stroke_width(scale.line.max(1));
+        chart
+            .draw_series(DashedLineSeries::new(
+                vec![(0.0, 0.5), (median, 0.5), (median, 0.0)],
+                (f * 0.5) as u32,
+                (f * 0.35) as u32,
+                dash,
+            ))
+            .map_err(err)?;
+    }
+    Ok(())
+}
+
+/// The hazard ratio (or why it is not estimable) and the log-rank p at the plot's top right.
+fn draw_effect<DB: DrawingBackend>(
+    chart_area: &DrawingArea<DB, Shift>,
+    ep: &EndpointReport,
+    (px, py): (i32, i32),
+    scale: Scale,
+) -> DResult {
+    let f = scale.font;
     let cox = &ep.cox;
     let hr = match &cox.not_estimable {
         Some(r) => format!("HR not estimable ({r})"),
@@ -198,11 +247,10 @@ pub fn draw_km<DB: DrawingBackend>(
             if cox.robust { ", robust SE" } else { "" },
         ),
     };
-    let (px, py) = chart.backend_coord(&(x_max, 1.0));
     let base = chart_area.get_base_pixel();
     let (rx, ry) = (px - base.0, py - base.1);
     text_at(
-        &chart_area,
+        chart_area,
         hr,
         (px, py),
         0,
@@ -219,7 +267,7 @@ pub fn draw_km<DB: DrawingBackend>(
                 .map_err(err)?;
         }
         _ => draw_p_right(
-            &chart_area,
+            chart_area,
             "log-rank p = ",
             ep.logrank.p_value,
             rx,
@@ -228,7 +276,20 @@ pub fn draw_km<DB: DrawingBackend>(
         )?,
     }
 
-    // Number-at-risk table: columns at the ticks' pixel positions.
+    Ok(())
+}
+
+/// The number-at-risk table: per arm, the number at risk at each tick, each column at its
+/// tick's x (`tick_x`, from the chart's own coordinate mapping).
+fn draw_risk_table<DB: DrawingBackend>(
+    table_area: &DrawingArea<DB, Shift>,
+    ep: &EndpointReport,
+    ticks: &[f64],
+    tick_x: &[i32],
+    row_h: f64,
+    scale: Scale,
+) -> DResult {
+    let f = scale.font;
     let base = table_area.get_base_pixel();
     table_area
         .draw(&Text::new(
@@ -247,11 +308,10 @@ pub fn draw_km<DB: DrawingBackend>(
             ))
             .map_err(err)?;
         let Some(km) = &a.curve else { continue };
-        for &t in &ticks {
+        for (&t, &x) in ticks.iter().zip(tick_x) {
             // The column sits at the tick's x; its row is this table row.
-            let (x, _) = chart.backend_coord(&(t, 0.0));
             text_at(
-                &table_area,
+                table_area,
                 nr(km.at(t).n_risk, 0),
                 (x, base.1),
                 y,
@@ -262,5 +322,5 @@ pub fn draw_km<DB: DrawingBackend>(
             )?;
         }
     }
-    root.present().map_err(err)
+    Ok(())
 }
