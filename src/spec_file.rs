@@ -86,9 +86,11 @@ impl SpecFile {
         let mut f = Self::from_toml(&text, &path.display().to_string())?;
         if let Some(file) = &f.file {
             let folder = path.parent().unwrap_or(Path::new(""));
-            let candidates: Vec<PathBuf> = [Some(folder.join(file)), Some(file.clone())]
+            // The spec's folder first, then where it was saved, then as written (specs of
+            // 0.2: relative to where they were saved from).
+            let candidates: Vec<PathBuf> = [Some(folder.join(file)), f.file_absolute.clone()]
                 .into_iter()
-                .chain([f.file_absolute.clone()])
+                .chain([Some(file.clone())])
                 .flatten()
                 .collect();
             f.file = candidates
@@ -146,7 +148,8 @@ fn absolute_folder(file: &Path) -> PathBuf {
     absolute(&folder)
 }
 
-/// `target` relative to `folder` (both absolute): "../data/cohort.csv". `None` when they
+/// `target` relative to `folder` (both absolute): "../data/cohort.csv", written with `/`
+/// (which every platform reads, so a spec saved on Windows opens on a Mac). `None` when they
 /// share no root (another drive on Windows).
 fn relative_to(folder: &Path, target: &Path) -> Option<PathBuf> {
     let from: Vec<_> = folder.components().collect();
@@ -155,14 +158,13 @@ fn relative_to(folder: &Path, target: &Path) -> Option<PathBuf> {
         return None;
     }
     let common = from.iter().zip(&to).take_while(|(a, b)| a == b).count();
-    let mut rel = PathBuf::new();
-    for _ in common..from.len() {
-        rel.push("..");
-    }
-    for c in &to[common..] {
-        rel.push(c.as_os_str());
-    }
-    Some(rel)
+    let mut parts: Vec<String> = vec!["..".to_string(); from.len() - common];
+    parts.extend(
+        to[common..]
+            .iter()
+            .map(|c| c.as_os_str().to_string_lossy().to_string()),
+    );
+    Some(PathBuf::from(parts.join("/")))
 }
 
 /// Why a spec file could not be read or written.
@@ -206,19 +208,31 @@ pub fn write_atomic(path: &Path, bytes: &[u8], force: bool) -> Result<(), WriteE
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    let mut tmp = tempfile::NamedTempFile::new_in(folder).map_err(io)?;
+    let mut builder = tempfile::Builder::new();
+    // A temporary file is private (0600); what is written is for colleagues to read too.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o644));
+    }
+    let mut tmp = builder.tempfile_in(folder).map_err(io)?;
     tmp.write_all(bytes).map_err(io)?;
     tmp.flush().map_err(io)?;
     if force {
         tmp.persist(path).map_err(|e| io(e.error))?;
     } else {
-        tmp.persist_noclobber(path).map_err(|e| {
-            if e.error.kind() == std::io::ErrorKind::AlreadyExists {
-                WriteError::Exists { file: file.clone() }
-            } else {
-                io(e.error)
+        match tmp.persist_noclobber(path) {
+            Ok(_) => {}
+            Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => {
+                return Err(WriteError::Exists { file });
             }
-        })?;
+            // Some drives (FAT, some network shares) have no no-replace rename: checked
+            // absent just before, the file is renamed into place.
+            Err(e) if !path.exists() => {
+                e.file.persist(path).map_err(|e| io(e.error))?;
+            }
+            Err(e) => return Err(io(e.error)),
+        }
     }
     Ok(())
 }

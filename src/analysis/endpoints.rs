@@ -102,7 +102,14 @@ pub(super) fn unit_warnings(
     let mut seen = Vec::new();
     for c in endpoints.iter().flat_map(|e| &e.time) {
         let shown = cohort.name_as_read(c);
-        let named = TimeUnit::in_name(shown).or_else(|| TimeUnit::in_name(c));
+        // The header as the file has it; a role's own name ("os_months") says nothing of a
+        // column renamed to it, only of one derived from dates (in months).
+        let derived = cohort.read_info.derived.contains(c);
+        let named = if derived {
+            TimeUnit::in_name(c)
+        } else {
+            TimeUnit::in_name(shown)
+        };
         if seen.contains(c) {
             continue;
         }

@@ -165,6 +165,14 @@ pub fn analyze_cancellable(
     // Column references as the user wrote them (the file's header, any case) → the cohort's.
     let resolved = spec.for_cohort(cohort);
     let spec = &resolved;
+    // Shown as the file spells them, two arms could end up with one name.
+    let same = |a: &str, b: &str| normalize_level(a) == normalize_level(b);
+    if same(&spec.treated_label(), &spec.control_label()) && !same(&spec.treated, &spec.control) {
+        return Err(AnalysisError::Spec(format!(
+            "both arms are shown as '{}'; give them different labels",
+            spec.treated_label()
+        )));
+    }
     let arm_col = require(cohort, &spec.arm_column, "arm")?;
     let (subgroup, excluded, sample_warnings) = subgroup_sample_with_warnings(cohort, spec)?;
     let (endpoints, skipped) = endpoints_and_skips(cohort, spec)?;

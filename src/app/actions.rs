@@ -191,7 +191,9 @@ impl App {
 
     /// Opens a window with the R script that reproduces what the window shows.
     pub fn show_r_code(&mut self) {
-        let spec = self.current_spec();
+        // Resolved as the command line's --emit-r resolves it: the cohort's column names,
+        // the arms shown as the analysis shows them.
+        let spec = self.current_spec().for_cohort(&self.loaded.cohort);
         let endpoints = crate::analysis::resolve_endpoints(&self.loaded.cohort, &spec)
             .unwrap_or_default()
             .into_iter()

@@ -127,6 +127,9 @@ impl App {
         if let Some(v) = options.view {
             app.settings.view = v;
         }
+        // The worker can repaint the window from the start: a file opened from the command
+        // line is analysed off the UI thread like any other.
+        app.repaint = Some(cc.egui_ctx.clone());
         if let Some(path) = &options.file {
             app.open_file(path);
         }
@@ -203,6 +206,8 @@ impl App {
     /// covariates that are not there, an endpoint the file lacks).
     fn fit_settings_to_cohort(&mut self) {
         let c = &self.loaded.cohort;
+        // Names as the cohort has them (a spec may name the file's header, in any case).
+        self.settings.spec = self.settings.spec.resolve_columns(c);
         self.settings
             .spec
             .subgroups

@@ -469,6 +469,23 @@ fn times_in_days_convert_and_a_mislabelled_unit_warns() {
         (md / 30.4375 - mm).abs() < 1e-9 * mm,
         "{md} days vs {mm} months"
     );
+    // A header without a unit ("OS", read as os_months) in days: no warning that it looks
+    // like months (the role's name says nothing of the file's unit).
+    let plain = d.join("plain.csv");
+    std::fs::write(
+        &plain,
+        "arm,OS,os_event\nlenvatinib,300,1\nsorafenib,200,1\nlenvatinib,400,0\nsorafenib,90,1\n",
+    )
+    .unwrap();
+    let (code, _, err) = run(&[
+        "analyze",
+        plain.to_str().unwrap(),
+        "--summary",
+        "--time-unit",
+        "days",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("looks like"), "{err}");
     // The default landmarks are 6, 12, 24 months, now in months.
     let lm = &months["endpoints"]["os"]["arms"]["1"]["landmarks"];
     assert_eq!(lm.as_array().unwrap().len(), 3);

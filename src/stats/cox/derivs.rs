@@ -1,6 +1,6 @@
-//! The log partial likelihood, its score and information at a coefficient vector: one
-//! backward walk over the tied death times per Newton step (Breslow or Efron ties), with
-//! the arm's two-valued covariate summed once per death time.
+//! The log partial likelihood, its score and information at a coefficient vector (Breslow or
+//! Efron ties): one backward walk over the subjects' tied death times for any covariates,
+//! and for the arm's two-valued covariate a walk over the death times' sums, prepared once.
 
 use nalgebra::{DMatrix, DVector};
 
@@ -39,14 +39,6 @@ impl TwoValueExp {
             self.e1
         }
     }
-}
-
-/// [`derivs`] for one covariate that takes more than two values, with scalar accumulators.
-pub(super) fn derivs1(d: &CoxData, xc: &Centred, beta: f64, ties: Ties) -> Derivs {
-    let mut cache = [(f64::NAN, 0.0); 2];
-    derivs1_with(d, &xc.x, beta, ties, |_, zbeta| {
-        exp_cached(&mut cache, zbeta)
-    })
 }
 
 /// A death time's increments of the log-likelihood, score and information without Efron's
@@ -114,7 +106,8 @@ impl TwoValueRisk {
         !(crossed(0) && crossed(1))
     }
 
-    /// Log partial likelihood, score and information at `beta`, as [`derivs1`] gives.
+    /// Log partial likelihood, score and information at `beta`, as the subjects' walk
+    /// ([`derivs`]) gives.
     pub(super) fn derivs(&self, beta: f64, ties: Ties) -> Derivs {
         let [x0, x1] = self.x;
         let (e0, e1) = ((x0 * beta).exp(), (x1 * beta).exp());
@@ -167,68 +160,10 @@ impl TwoValueRisk {
     }
 }
 
-/// The pass of [`derivs1`] with `exp_of(x, x·β)`. Deaths are counted by multiplying with
-/// the status (0 or 1) rather than branching on it: the sums are the same to the bit.
-pub(super) fn derivs1_with(
-    d: &CoxData,
-    xc: &[f64],
-    beta: f64,
-    ties: Ties,
-    mut exp_of: impl FnMut(f64, f64) -> f64,
-) -> Derivs {
-    let (mut loglik, mut u, mut imat) = (0.0, 0.0, 0.0);
-    let (mut denom, mut a, mut c) = (0.0, 0.0, 0.0);
-    for (start, end) in tied_runs_from_last(d.time) {
-        let (mut ndead, mut deadwt, mut denom2, mut a2, mut c2) = (0u32, 0.0, 0.0, 0.0, 0.0);
-        for i in start..end {
-            let x = xc[i];
-            let zbeta = x * beta;
-            let w = d.weight[i];
-            let risk = exp_of(x, zbeta) * w;
-            denom += risk;
-            a += risk * x;
-            c += risk * x * x;
-            let dead = d.status[i];
-            let s = f64::from(u8::from(dead));
-            ndead += u32::from(dead);
-            deadwt += w * s;
-            denom2 += risk * s;
-            loglik += w * zbeta * s;
-            u += w * x * s;
-            a2 += risk * x * s;
-            c2 += risk * x * x * s;
-        }
-        if ndead > 0 {
-            if ties == Ties::Breslow || ndead == 1 {
-                let (dl, du, di) = breslow_terms(deadwt, denom, a, c);
-                (loglik, u, imat) = (loglik + dl, u + du, imat + di);
-            } else {
-                let meanwt = deadwt / ndead as f64;
-                for m in 0..ndead {
-                    let frac = m as f64 / ndead as f64;
-                    let d2 = denom - frac * denom2;
-                    loglik -= meanwt * d2.ln();
-                    let tj = (a - frac * a2) / d2;
-                    u -= meanwt * tj;
-                    imat += meanwt * ((c - frac * c2) / d2 - tj * tj);
-                }
-            }
-        }
-    }
-    Derivs {
-        loglik,
-        u: DVector::from_element(1, u),
-        imat: DMatrix::from_element(1, 1, imat),
-    }
-}
-
 /// Log partial likelihood, score and information at `beta` (x already centred).
 pub(super) fn derivs(d: &CoxData, xc: &Centred, beta: &[f64], ties: Ties) -> Derivs {
     if let Some(risk) = &xc.two_valued {
         return risk.derivs(beta[0], ties);
-    }
-    if d.p == 1 {
-        return derivs1(d, xc, beta[0], ties);
     }
     let xc = &xc.x;
     let (n, p) = (d.time.len(), d.p);
