@@ -425,6 +425,14 @@ impl AnalyzeArgs {
             }
             spec.event_values.insert(column.trim().to_string(), values);
         }
+        spec.matching = self.matching_with(spec.matching.take())?;
+        spec.validate()?;
+        Ok(spec)
+    }
+
+    /// The matching settings with the matching options applied to `base` (the spec file's),
+    /// or `base` when none was given.
+    fn matching_with(&self, base: Option<MatchSpec>) -> Result<Option<MatchSpec>, String> {
         let matching_given = self.match_covariates.is_some()
             || self.caliper.is_some()
             || self.caliper_scale.is_some()
@@ -433,41 +441,40 @@ impl AnalyzeArgs {
             || self.replace
             || self.seed.is_some()
             || self.robust;
-        if matching_given {
-            let mut m = match (&self.match_covariates, spec.matching.clone()) {
-                (Some(covs), base) => MatchSpec {
-                    covariates: covs.iter().map(|c| c.trim().to_string()).collect(),
-                    ..base.unwrap_or_default()
-                },
-                (None, Some(base)) => base,
-                (None, None) => {
-                    return Err(
-                        "matching options need --match COV,… (or a spec file with matching)"
-                            .to_string(),
-                    )
-                }
-            };
-            if let Some(c) = self.caliper {
-                m.caliper = c;
-            }
-            if let Some(sc) = self.caliper_scale {
-                m.scale = sc;
-            }
-            if let Some(o) = self.order {
-                m.order = o;
-            }
-            if let Some(r) = self.ratio {
-                m.ratio = r;
-            }
-            m.replace |= self.replace;
-            if let Some(sd) = self.seed {
-                m.seed = sd;
-            }
-            m.robust |= self.robust;
-            spec.matching = Some(m);
+        if !matching_given {
+            return Ok(base);
         }
-        spec.validate()?;
-        Ok(spec)
+        let mut m = match (&self.match_covariates, base) {
+            (Some(covs), base) => MatchSpec {
+                covariates: covs.iter().map(|c| c.trim().to_string()).collect(),
+                ..base.unwrap_or_default()
+            },
+            (None, Some(base)) => base,
+            (None, None) => {
+                return Err(
+                    "matching options need --match COV,… (or a spec file with matching)"
+                        .to_string(),
+                )
+            }
+        };
+        if let Some(c) = self.caliper {
+            m.caliper = c;
+        }
+        if let Some(sc) = self.caliper_scale {
+            m.scale = sc;
+        }
+        if let Some(o) = self.order {
+            m.order = o;
+        }
+        if let Some(r) = self.ratio {
+            m.ratio = r;
+        }
+        m.replace |= self.replace;
+        if let Some(sd) = self.seed {
+            m.seed = sd;
+        }
+        m.robust |= self.robust;
+        Ok(Some(m))
     }
 }
 

@@ -9,7 +9,7 @@
 
 use std::io::Cursor;
 
-use calamine::{open_workbook_auto_from_rs, Data, Reader};
+use calamine::{open_workbook_auto_from_rs, Data, Range, Reader, Sheets};
 
 use super::{build_column_with, column_names, guard_reader, Cohort, CohortError};
 
@@ -77,49 +77,7 @@ pub fn read_spreadsheet_bytes(
             .map(|n| format!("'{n}'"))
             .collect::<Vec<_>>()
             .join(", ");
-        let chosen = match sheet {
-            Some(want) => {
-                let by_name = names
-                    .iter()
-                    .position(|n| n == want)
-                    .or_else(|| names.iter().position(|n| n.eq_ignore_ascii_case(want)));
-                let by_number = want
-                    .trim()
-                    .parse::<usize>()
-                    .ok()
-                    .filter(|k| (1..=names.len()).contains(k))
-                    .map(|k| k - 1);
-                let k = by_name.or(by_number).ok_or_else(|| {
-                    fail(format!(
-                        "sheet '{want}': no such sheet; the sheets are {list}"
-                    ))
-                })?;
-                let range = book
-                    .worksheet_range(&names[k])
-                    .map_err(|e| fail(format!("sheet '{}': {e}", names[k])))?;
-                (names[k].clone(), range)
-            }
-            None => {
-                let mut first = None;
-                for n in &names {
-                    let range = book
-                        .worksheet_range(n)
-                        .map_err(|e| fail(format!("sheet '{n}': {e}")))?;
-                    if range
-                        .rows()
-                        .filter(|r| r.iter().any(|c| *c != Data::Empty))
-                        .count()
-                        >= 2
-                    {
-                        first = Some((n.clone(), range));
-                        break;
-                    }
-                }
-                first.ok_or_else(|| CohortError::Empty {
-                    file: file.to_string(),
-                })?
-            }
-        };
+        let chosen = choose_sheet(file, &mut book, &names, &list, sheet)?;
         Ok((chosen, names, list))
     })?;
 
@@ -129,23 +87,7 @@ pub fn read_spreadsheet_bytes(
         .map(|r| r.iter().map(cell_text).collect())
         .collect();
     let mut warnings = Vec::new();
-    let errors: Vec<(usize, String)> = range
-        .rows()
-        .enumerate()
-        .flat_map(|(k, r)| {
-            r.iter().filter_map(move |c| match c {
-                Data::Error(e) if *e != calamine::CellErrorType::NA => Some((k, e.to_string())),
-                _ => None,
-            })
-        })
-        .collect();
-    if let Some((k, e)) = errors.first() {
-        warnings.push(format!(
-            "{} Excel error cell(s) read as missing (first: {e} on row {} of the sheet)",
-            errors.len(),
-            first_row + k + 1
-        ));
-    }
+    warnings.extend(error_cells_warning(&range, first_row));
     if sheets.len() > 1 {
         warnings.push(format!(
             "read sheet '{sheet_name}' of {list} (choose another in Columns…; command line: --sheet)"
@@ -225,5 +167,85 @@ pub fn read_spreadsheet_bytes(
         sheets,
         sheet_rows: Some(sheet_rows),
         orders: Default::default(),
+    })
+}
+
+/// The sheet to read: the one named (by name, in any case, or number from 1), else the first
+/// with at least two rows of data.
+fn choose_sheet(
+    file: &str,
+    book: &mut Sheets<Cursor<Vec<u8>>>,
+    names: &[String],
+    list: &str,
+    sheet: Option<&str>,
+) -> Result<(String, Range<Data>), CohortError> {
+    let fail = |message: String| CohortError::Format {
+        file: file.to_string(),
+        message,
+    };
+    Ok(match sheet {
+        Some(want) => {
+            let by_name = names
+                .iter()
+                .position(|n| n == want)
+                .or_else(|| names.iter().position(|n| n.eq_ignore_ascii_case(want)));
+            let by_number = want
+                .trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|k| (1..=names.len()).contains(k))
+                .map(|k| k - 1);
+            let k = by_name.or(by_number).ok_or_else(|| {
+                fail(format!(
+                    "sheet '{want}': no such sheet; the sheets are {list}"
+                ))
+            })?;
+            let range = book
+                .worksheet_range(&names[k])
+                .map_err(|e| fail(format!("sheet '{}': {e}", names[k])))?;
+            (names[k].clone(), range)
+        }
+        None => {
+            let mut first = None;
+            for n in names {
+                let range = book
+                    .worksheet_range(n)
+                    .map_err(|e| fail(format!("sheet '{n}': {e}")))?;
+                if range
+                    .rows()
+                    .filter(|r| r.iter().any(|c| *c != Data::Empty))
+                    .count()
+                    >= 2
+                {
+                    first = Some((n.clone(), range));
+                    break;
+                }
+            }
+            first.ok_or_else(|| CohortError::Empty {
+                file: file.to_string(),
+            })?
+        }
+    })
+}
+
+/// A warning counting Excel's error cells other than #N/A (read as missing), naming the
+/// first one's sheet row.
+fn error_cells_warning(range: &Range<Data>, first_row: usize) -> Option<String> {
+    let errors: Vec<(usize, String)> = range
+        .rows()
+        .enumerate()
+        .flat_map(|(k, r)| {
+            r.iter().filter_map(move |c| match c {
+                Data::Error(e) if *e != calamine::CellErrorType::NA => Some((k, e.to_string())),
+                _ => None,
+            })
+        })
+        .collect();
+    errors.first().map(|(k, e)| {
+        format!(
+            "{} Excel error cell(s) read as missing (first: {e} on row {} of the sheet)",
+            errors.len(),
+            first_row + k + 1
+        )
     })
 }

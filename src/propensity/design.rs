@@ -162,66 +162,9 @@ pub(crate) fn build_design(
     let mut kept: Vec<Term> = Vec::new();
     let mut dropped = Vec::new();
     for ((name, factor), v) in names_factor.into_iter().zip(values) {
-        match v {
-            Values::Numeric(x) => {
-                let value_of_unit: Vec<f64> = used.iter().map(|&k| x[k]).collect();
-                let varies = value_of_unit.iter().any(|&a| a != value_of_unit[0]);
-                if !varies {
-                    dropped.push(name);
-                    continue;
-                }
-                // The values are the column's (all finite here), so the cohort's cached
-                // order of the column serves.
-                let units_in_order = cohort
-                    .order_of_rows(std::slice::from_ref(&name), used.len(), |u| {
-                        sample.rows[used[u]]
-                    })
-                    .unwrap_or_else(|| crate::stats::sorted_order(&value_of_unit));
-                kept.push(Term {
-                    column: name,
-                    factor,
-                    levels: Vec::new(),
-                    level_of_unit: Vec::new(),
-                    value_of_unit,
-                    units_in_order,
-                });
-            }
-            Values::Factor { codes, labels } => {
-                let mut present = vec![false; labels.len()];
-                for &k in &used {
-                    present[codes[k] as usize] = true;
-                }
-                let mut levels: Vec<String> = labels
-                    .iter()
-                    .zip(&present)
-                    .filter(|(_, p)| **p)
-                    .map(|(l, _)| l.clone())
-                    .collect();
-                if levels.len() < 2 {
-                    dropped.push(name);
-                    continue;
-                }
-                // Sorted as R's factor(): numerically when all levels are numbers.
-                sort_levels(&mut levels);
-                let index_of: Vec<u32> = labels
-                    .iter()
-                    .map(|l| {
-                        levels
-                            .iter()
-                            .position(|m| m == l)
-                            .map_or(MISSING, |p| p as u32)
-                    })
-                    .collect();
-                let level_of_unit = used.iter().map(|&k| index_of[codes[k] as usize]).collect();
-                kept.push(Term {
-                    column: name,
-                    factor: true,
-                    levels,
-                    level_of_unit,
-                    value_of_unit: Vec::new(),
-                    units_in_order: Vec::new(),
-                });
-            }
+        match make_term(cohort, sample, &used, name, factor, v) {
+            Ok(term) => kept.push(term),
+            Err(name) => dropped.push(name),
         }
     }
     for d in &dropped {
@@ -304,5 +247,77 @@ pub(crate) fn sort_levels(levels: &mut [String]) {
         });
     } else {
         levels.sort();
+    }
+}
+
+/// One covariate's term over the units `used` (positions in `sample`): a numeric column with
+/// its units in value order, or a factor over the levels present (R's order), reference
+/// first. `Err(name)` when it is constant there.
+fn make_term(
+    cohort: &Cohort,
+    sample: &Sample,
+    used: &[usize],
+    name: String,
+    factor: bool,
+    values: Values,
+) -> Result<Term, String> {
+    match values {
+        Values::Numeric(x) => {
+            let value_of_unit: Vec<f64> = used.iter().map(|&k| x[k]).collect();
+            let varies = value_of_unit.iter().any(|&a| a != value_of_unit[0]);
+            if !varies {
+                return Err(name);
+            }
+            // The values are the column's (all finite here), so the cohort's cached order of
+            // the column serves.
+            let units_in_order = cohort
+                .order_of_rows(std::slice::from_ref(&name), used.len(), |u| {
+                    sample.rows[used[u]]
+                })
+                .unwrap_or_else(|| crate::stats::sorted_order(&value_of_unit));
+            Ok(Term {
+                column: name,
+                factor,
+                levels: Vec::new(),
+                level_of_unit: Vec::new(),
+                value_of_unit,
+                units_in_order,
+            })
+        }
+        Values::Factor { codes, labels } => {
+            let mut present = vec![false; labels.len()];
+            for &k in used {
+                present[codes[k] as usize] = true;
+            }
+            let mut levels: Vec<String> = labels
+                .iter()
+                .zip(&present)
+                .filter(|(_, p)| **p)
+                .map(|(l, _)| l.clone())
+                .collect();
+            if levels.len() < 2 {
+                return Err(name);
+            }
+            // Sorted as R's factor(): numerically when all levels are numbers.
+            sort_levels(&mut levels);
+            let index_of: Vec<u32> = labels
+                .iter()
+                .map(|l| {
+                    levels
+                        .iter()
+                        .position(|m| m == l)
+                        .map_or(MISSING, |p| p as u32)
+                })
+                .collect();
+            let level_of_unit = used.iter().map(|&k| index_of[codes[k] as usize]).collect();
+            Ok(Term {
+                column: name,
+                factor: true,
+                levels,
+                level_of_unit,
+                value_of_unit: Vec::new(),
+                units_in_order: Vec::new(),
+            })
+        }
     }
 }

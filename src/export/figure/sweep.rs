@@ -1,6 +1,8 @@
 //! The caliper sensitivity figure: HR with its CI band and matched treated patients over
 //! the caliper, the current caliper marked.
 
+use plotters::coord::types::RangedCoordf64;
+
 use super::*;
 
 /// Caliper sensitivity: the hazard ratio (95% CI band, log scale) and the number of matched
@@ -74,31 +76,7 @@ pub fn draw_sweep<DB: DrawingBackend>(
         .axis_desc_style(scale.text(1.0))
         .draw()
         .map_err(err)?;
-    // Hazard-ratio ticks at round values, with light grid lines.
-    for t in [
-        0.1, 0.2, 0.25, 0.3, 0.4, 0.5, 0.67, 0.8, 1.0, 1.25, 1.5, 2.0, 3.0, 4.0, 5.0, 10.0,
-    ] {
-        let y = f64::ln(t);
-        if y < y_lo || y > y_hi {
-            continue;
-        }
-        hr_chart
-            .draw_series(std::iter::once(PathElement::new(
-                vec![(x_lo, y), (x_hi, y)],
-                RGBColor(0xE4, 0xE4, 0xE4).stroke_width(1),
-            )))
-            .map_err(err)?;
-        text_at(
-            &top,
-            format!("{t}"),
-            {
-                let (x, y) = hr_chart.backend_coord(&(x_lo, y));
-                (x - (f * 0.4) as i32, y)
-            },
-            0,
-            scale.text(0.85).pos(Pos::new(HPos::Right, VPos::Center)),
-        )?;
-    }
+    draw_hr_grid(&top, &mut hr_chart, (x_lo, x_hi), (y_lo, y_hi), scale)?;
     let mut band: Vec<(f64, f64)> = usable
         .iter()
         .map(|p| (lx(p.caliper), p.ci[1].ln()))
@@ -124,17 +102,7 @@ pub fn draw_sweep<DB: DrawingBackend>(
             GREY.stroke_width(scale.line),
         ))
         .map_err(err)?;
-    let mark = |c: &mut ChartContext<'_, DB, _>, y0: f64, y1: f64| -> DResult {
-        c.draw_series(DashedLineSeries::new(
-            vec![(lx(current), y0), (lx(current), y1)],
-            (f * 0.4) as u32,
-            (f * 0.3) as u32,
-            ORANGE.stroke_width(scale.line),
-        ))
-        .map_err(err)?;
-        Ok(())
-    };
-    mark(&mut hr_chart, y_lo, y_hi)?;
+    mark_caliper(&mut hr_chart, lx(current), y_lo, y_hi, scale)?;
     if let Some(p) = points
         .iter()
         .find(|p| (p.caliper - current).abs() <= 1e-12 * current)
@@ -159,8 +127,52 @@ pub fn draw_sweep<DB: DrawingBackend>(
         )?;
     }
     // Bottom: matched treated patients.
+    draw_counts(
+        &bottom,
+        points,
+        (x_lo, x_hi),
+        &caliper_ticks,
+        lx(current),
+        y_label_area,
+        scale,
+    )?;
+    root.present().map_err(err)
+}
+
+/// The current caliper (at `x`, log scale) as a dashed orange line from `y0` to `y1`.
+fn mark_caliper<DB: DrawingBackend>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+    x: f64,
+    y0: f64,
+    y1: f64,
+    scale: Scale,
+) -> DResult {
+    let f = scale.font;
+    chart
+        .draw_series(DashedLineSeries::new(
+            vec![(x, y0), (x, y1)],
+            (f * 0.4) as u32,
+            (f * 0.3) as u32,
+            ORANGE.stroke_width(scale.line),
+        ))
+        .map_err(err)?;
+    Ok(())
+}
+
+/// The bottom panel: matched treated patients against the caliper, the caliper ticks under it.
+fn draw_counts<DB: DrawingBackend>(
+    bottom: &DrawingArea<DB, Shift>,
+    points: &[crate::analysis::explore::SweepPoint],
+    (x_lo, x_hi): (f64, f64),
+    caliper_ticks: &[f64],
+    x_current: f64,
+    y_label_area: u32,
+    scale: Scale,
+) -> DResult {
+    let f = scale.font;
+    let lx = |c: f64| c.log10();
     let max_pairs = points.iter().map(|p| p.n_pairs).max().unwrap_or(1).max(1) as f64;
-    let mut n_chart = ChartBuilder::on(&bottom)
+    let mut n_chart = ChartBuilder::on(bottom)
         .margin((f * 0.8) as u32)
         .x_label_area_size((f * 2.8) as u32)
         .y_label_area_size(y_label_area)
@@ -185,15 +197,51 @@ pub fn draw_sweep<DB: DrawingBackend>(
             GREY.stroke_width(scale.line + 1),
         ))
         .map_err(err)?;
-    mark(&mut n_chart, 0.0, max_pairs * 1.08)?;
-    for t in &caliper_ticks {
+    mark_caliper(&mut n_chart, x_current, 0.0, max_pairs * 1.08, scale)?;
+    for t in caliper_ticks {
         text_at(
-            &bottom,
+            bottom,
             format!("{t}"),
             n_chart.backend_coord(&(lx(*t), 0.0)),
             (f * 0.4) as i32,
             scale.text(0.9).pos(Pos::new(HPos::Center, VPos::Top)),
         )?;
     }
-    root.present().map_err(err)
+    Ok(())
+}
+
+/// Hazard-ratio ticks at round values (0.1 … 10) inside the range, with light grid lines.
+fn draw_hr_grid<DB: DrawingBackend>(
+    top: &DrawingArea<DB, Shift>,
+    hr_chart: &mut ChartContext<'_, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+    (x_lo, x_hi): (f64, f64),
+    (y_lo, y_hi): (f64, f64),
+    scale: Scale,
+) -> DResult {
+    let f = scale.font;
+    for t in [
+        0.1, 0.2, 0.25, 0.3, 0.4, 0.5, 0.67, 0.8, 1.0, 1.25, 1.5, 2.0, 3.0, 4.0, 5.0, 10.0,
+    ] {
+        let y = f64::ln(t);
+        if y < y_lo || y > y_hi {
+            continue;
+        }
+        hr_chart
+            .draw_series(std::iter::once(PathElement::new(
+                vec![(x_lo, y), (x_hi, y)],
+                RGBColor(0xE4, 0xE4, 0xE4).stroke_width(1),
+            )))
+            .map_err(err)?;
+        text_at(
+            top,
+            format!("{t}"),
+            {
+                let (x, y) = hr_chart.backend_coord(&(x_lo, y));
+                (x - (f * 0.4) as i32, y)
+            },
+            0,
+            scale.text(0.85).pos(Pos::new(HPos::Right, VPos::Center)),
+        )?;
+    }
+    Ok(())
 }
