@@ -407,9 +407,37 @@ pub(crate) fn analyze_endpoint(
 
     let overall_follow_up = follow_up(&km(table_all.reversed()));
 
+    let logrank = logrank_report(spec, logrank_result);
+
+    let cox = cox_if_events(spec, [arm_t.events, arm_c.events], || {
+        arm_cox(spec, &all, &x, &set_id, sample.weighted)
+    });
+
+    let mut arms = OrderedMap::default();
+    arms.insert(spec.treated_label(), arm_t);
+    arms.insert(spec.control_label(), arm_c);
+    Ok(EndpointReport {
+        label: ep.label(),
+        time_columns: ep.time.clone(),
+        event_column: ep.event.clone(),
+        n_excluded,
+        excluded,
+        arms,
+        rmst_difference,
+        median_follow_up: overall_follow_up,
+        logrank,
+        cox,
+        caliper_sweep: None,
+        forest: None,
+    })
+}
+
+/// The log-rank test as the report shows it: per arm observed and expected events, or why
+/// the test is not available (matching weights; no events; no one at risk in an arm).
+fn logrank_report(spec: &Spec, result: Option<crate::stats::logrank::LogRank>) -> LogRankReport {
     let mut observed = OrderedMap::default();
     let mut expected = OrderedMap::default();
-    let logrank = match logrank_result {
+    match result {
         None => LogRankReport {
             chi_square: f64::NAN,
             df: 1,
@@ -442,27 +470,5 @@ pub(crate) fn analyze_endpoint(
                 }),
             }
         }
-    };
-
-    let cox = cox_if_events(spec, [arm_t.events, arm_c.events], || {
-        arm_cox(spec, &all, &x, &set_id, sample.weighted)
-    });
-
-    let mut arms = OrderedMap::default();
-    arms.insert(spec.treated_label(), arm_t);
-    arms.insert(spec.control_label(), arm_c);
-    Ok(EndpointReport {
-        label: ep.label(),
-        time_columns: ep.time.clone(),
-        event_column: ep.event.clone(),
-        n_excluded,
-        excluded,
-        arms,
-        rmst_difference,
-        median_follow_up: overall_follow_up,
-        logrank,
-        cox,
-        caliper_sweep: None,
-        forest: None,
-    })
+    }
 }

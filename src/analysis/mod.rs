@@ -244,23 +244,8 @@ pub fn analyze_cancellable(
         1
     };
     let collected = collect_parts(run_parts(parts, threads), sweeps, &mut stages)?;
-    let summary = SampleSummary {
-        arm_column: spec.arm_column.clone(),
-        treated: spec.treated.clone(),
-        control: spec.control.clone(),
-        treated_label: spec.treated_label(),
-        control_label: spec.control_label(),
-        subgroup: spec.subgroups.iter().map(Subgroup::describe).collect(),
-        n_subgroup,
-        excluded,
-        matched: collected.matching.is_some(),
-        n_analysed: counts_by_arm(spec, sample),
-        weighted: sample.weighted,
-        time_unit: spec.shown_unit().name(),
-        conf_type: spec.conf_type.r_name(),
-        conf_level: spec.conf_level,
-        warnings: sample_warnings,
-    };
+    let matched = collected.matching.is_some();
+    let summary = sample_summary(spec, n_subgroup, excluded, matched, sample, sample_warnings);
     Ok(Report {
         cohort: CohortSummary {
             file: cohort.source.clone(),
@@ -281,6 +266,35 @@ pub fn analyze_cancellable(
         },
         software: Software::default(),
     })
+}
+
+/// Who was analysed: the arms as given and as shown, the subgroup, the counts, the sample's
+/// weighting and the methods that label every number.
+fn sample_summary(
+    spec: &Spec,
+    n_subgroup: OrderedMap<usize>,
+    excluded: Vec<Exclusion>,
+    matched: bool,
+    sample: &Sample,
+    warnings: Vec<String>,
+) -> SampleSummary {
+    SampleSummary {
+        arm_column: spec.arm_column.clone(),
+        treated: spec.treated.clone(),
+        control: spec.control.clone(),
+        treated_label: spec.treated_label(),
+        control_label: spec.control_label(),
+        subgroup: spec.subgroups.iter().map(Subgroup::describe).collect(),
+        n_subgroup,
+        excluded,
+        matched,
+        n_analysed: counts_by_arm(spec, sample),
+        weighted: sample.weighted,
+        time_unit: spec.shown_unit().name(),
+        conf_type: spec.conf_type.r_name(),
+        conf_level: spec.conf_level,
+        warnings,
+    }
 }
 
 /// Runs a part and times it; a part asked to stop before it starts reports so, and the

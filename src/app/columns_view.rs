@@ -86,51 +86,7 @@ impl App {
                      Saved with the analysis spec.",
                 );
                 ui.add_space(4.0);
-                if raw.sheets.len() > 1 {
-                    ui.horizontal(|ui| {
-                        let label = ui.label("Sheet");
-                        let current = dialog
-                            .options
-                            .sheet
-                            .clone()
-                            .unwrap_or_else(|| "first with data".to_string());
-                        egui::ComboBox::from_id_salt("sheet")
-                            .selected_text(current)
-                            .show_ui(ui, |ui| {
-                                ui.selectable_value(
-                                    &mut dialog.options.sheet,
-                                    None,
-                                    "first with data",
-                                );
-                                for name in &raw.sheets {
-                                    ui.selectable_value(
-                                        &mut dialog.options.sheet,
-                                        Some(name.clone()),
-                                        name,
-                                    );
-                                }
-                            })
-                            .response
-                            .labelled_by(label.id);
-                    });
-                }
-                ui.horizontal(|ui| {
-                    let label = ui.label("Dates written as");
-                    egui::ComboBox::from_id_salt("date_format")
-                        .selected_text(date_format_label(dialog.options.date_format))
-                        .show_ui(ui, |ui| {
-                            for f in [DateFormat::Auto, DateFormat::Dmy, DateFormat::Mdy] {
-                                ui.selectable_value(
-                                    &mut dialog.options.date_format,
-                                    f,
-                                    date_format_label(f),
-                                );
-                            }
-                        })
-                        .response
-                        .labelled_by(label.id);
-                    ui.weak("months = days / 30.4375");
-                });
+                read_options_ui(ui, &mut dialog.options, raw);
                 ui.add_space(6.0);
                 egui::Grid::new("roles")
                     .num_columns(3)
@@ -150,26 +106,7 @@ impl App {
                         }
                     });
                 ui.add_space(6.0);
-                ui.label(
-                    "Event values: what the event column writes for the event (e.g. Deceased); \
-                     every other value is censored. Empty: 1/0 and the usual words.",
-                );
-                egui::Grid::new("event_values")
-                    .num_columns(2)
-                    .spacing([12.0, 4.0])
-                    .show(ui, |ui| {
-                        for (role, label) in EVENT_ROLES {
-                            let label = ui.label(label);
-                            let text = dialog.event_values.entry(role.to_string()).or_default();
-                            ui.add(
-                                egui::TextEdit::singleline(text)
-                                    .hint_text("e.g. Deceased")
-                                    .desired_width(240.0),
-                            )
-                            .labelled_by(label.id);
-                            ui.end_row();
-                        }
-                    });
+                event_values_ui(ui, &mut dialog.event_values);
                 ui.add_space(6.0);
                 ui.horizontal(|ui| {
                     apply = ui.button("Apply").clicked();
@@ -230,4 +167,64 @@ fn role_combo(
         }
     }
     response
+}
+
+/// Which sheet of a workbook is read, and how dates written with the year last are read.
+fn read_options_ui(ui: &mut egui::Ui, options: &mut LoadOptions, raw: &Cohort) {
+    if raw.sheets.len() > 1 {
+        ui.horizontal(|ui| {
+            let label = ui.label("Sheet");
+            let current = options
+                .sheet
+                .clone()
+                .unwrap_or_else(|| "first with data".to_string());
+            egui::ComboBox::from_id_salt("sheet")
+                .selected_text(current)
+                .show_ui(ui, |ui| {
+                    ui.selectable_value(&mut options.sheet, None, "first with data");
+                    for name in &raw.sheets {
+                        ui.selectable_value(&mut options.sheet, Some(name.clone()), name);
+                    }
+                })
+                .response
+                .labelled_by(label.id);
+        });
+    }
+    ui.horizontal(|ui| {
+        let label = ui.label("Dates written as");
+        egui::ComboBox::from_id_salt("date_format")
+            .selected_text(date_format_label(options.date_format))
+            .show_ui(ui, |ui| {
+                for f in [DateFormat::Auto, DateFormat::Dmy, DateFormat::Mdy] {
+                    ui.selectable_value(&mut options.date_format, f, date_format_label(f));
+                }
+            })
+            .response
+            .labelled_by(label.id);
+        ui.weak("months = days / 30.4375");
+    });
+}
+
+/// The values that mean the event in each event column (empty: 1/0 and the usual words).
+fn event_values_ui(ui: &mut egui::Ui, event_values: &mut BTreeMap<String, String>) {
+    ui.label(
+        "Event values: what the event column writes for the event (e.g. Deceased); \
+         every other value is censored. Empty: 1/0 and the usual words.",
+    );
+    egui::Grid::new("event_values")
+        .num_columns(2)
+        .spacing([12.0, 4.0])
+        .show(ui, |ui| {
+            for (role, label) in EVENT_ROLES {
+                let label = ui.label(label);
+                let text = event_values.entry(role.to_string()).or_default();
+                ui.add(
+                    egui::TextEdit::singleline(text)
+                        .hint_text("e.g. Deceased")
+                        .desired_width(240.0),
+                )
+                .labelled_by(label.id);
+                ui.end_row();
+            }
+        });
 }

@@ -48,24 +48,13 @@ pub fn sweep_ui(ui: &mut egui::Ui, ctx: &ViewContext, reports: &Reports) -> Opti
         .filter(|&i| sweep[i].hr.is_finite())
         .collect();
     let h = (ui.available_height() * 0.6).max(220.0);
-    let fmt =
-        |m: GridMark, _r: &std::ops::RangeInclusive<f64>| format!("{:.2}", 10f64.powf(m.value));
-    let log_ticks = |_| {
-        [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0]
-            .iter()
-            .map(|&c: &f64| GridMark {
-                value: c.log10(),
-                step_size: 0.3,
-            })
-            .collect()
-    };
     let resp = Plot::new("sweep hr")
         .height(h)
         .allow_zoom(false)
         .allow_drag(false)
         .allow_scroll(false)
-        .x_grid_spacer(log_ticks)
-        .x_axis_formatter(fmt)
+        .x_grid_spacer(caliper_ticks)
+        .x_axis_formatter(caliper_label)
         .y_axis_label("hazard ratio (95% CI)")
         // The hover label shows the sweep point nearest the pointer's caliper (not the
         // pointer's height, which is no hazard ratio).
@@ -115,41 +104,8 @@ pub fn sweep_ui(ui: &mut egui::Ui, ctx: &ViewContext, reports: &Reports) -> Opti
                     .width(2.0),
             );
         });
-    let mut command = None;
-    if resp.response.clicked() {
-        if let Some(pos) = resp.response.interact_pointer_pos() {
-            let x = resp.transform.value_from_position(pos).x;
-            if let Some(best) = sweep.iter().min_by(|a, b| {
-                (a.caliper.log10() - x)
-                    .abs()
-                    .total_cmp(&(b.caliper.log10() - x).abs())
-            }) {
-                command = Some(ExploreCommand::SetCaliper(best.caliper));
-            }
-        }
-    }
-    Plot::new("sweep pairs")
-        .height((ui.available_height() - 8.0).max(140.0))
-        .allow_zoom(false)
-        .allow_drag(false)
-        .allow_scroll(false)
-        .x_grid_spacer(log_ticks)
-        .x_axis_formatter(fmt)
-        .x_axis_label("caliper (SD of the distance, log scale)")
-        .y_axis_label("treated matched")
-        .show(ui, |pui| {
-            let pts: Vec<[f64; 2]> = sweep
-                .iter()
-                .zip(&xs)
-                .map(|(p, &x)| [x, p.n_pairs as f64])
-                .collect();
-            pui.add(Line::new("matched", pts).color(Palette::GREEN).width(2.0));
-            pui.vline(
-                VLine::new("current caliper", current.log10())
-                    .color(Palette::VERMILLION)
-                    .width(2.0),
-            );
-        });
+    let command = clicked_caliper(&resp, sweep);
+    pairs_plot_ui(ui, sweep, current);
     command
 }
 
@@ -252,6 +208,75 @@ pub fn forest_ui(ui: &mut egui::Ui, ctx: &ViewContext, reports: &Reports) {
             }
         });
     // The numbers, for reading and for screen readers.
+    forest_table_ui(ui, rows);
+}
+
+/// The caliper of the sweep point nearest a click on the hazard-ratio plot.
+fn clicked_caliper(
+    resp: &egui_plot::PlotResponse<()>,
+    sweep: &[crate::analysis::explore::SweepPoint],
+) -> Option<ExploreCommand> {
+    let mut command = None;
+    if resp.response.clicked() {
+        if let Some(pos) = resp.response.interact_pointer_pos() {
+            let x = resp.transform.value_from_position(pos).x;
+            if let Some(best) = sweep.iter().min_by(|a, b| {
+                (a.caliper.log10() - x)
+                    .abs()
+                    .total_cmp(&(b.caliper.log10() - x).abs())
+            }) {
+                command = Some(ExploreCommand::SetCaliper(best.caliper));
+            }
+        }
+    }
+    command
+}
+
+/// The number of matched treated patients against the caliper, the current one marked.
+fn pairs_plot_ui(ui: &mut egui::Ui, sweep: &[crate::analysis::explore::SweepPoint], current: f64) {
+    let xs: Vec<f64> = sweep.iter().map(|p| p.caliper.log10()).collect();
+    Plot::new("sweep pairs")
+        .height((ui.available_height() - 8.0).max(140.0))
+        .allow_zoom(false)
+        .allow_drag(false)
+        .allow_scroll(false)
+        .x_grid_spacer(caliper_ticks)
+        .x_axis_formatter(caliper_label)
+        .x_axis_label("caliper (SD of the distance, log scale)")
+        .y_axis_label("treated matched")
+        .show(ui, |pui| {
+            let pts: Vec<[f64; 2]> = sweep
+                .iter()
+                .zip(&xs)
+                .map(|(p, &x)| [x, p.n_pairs as f64])
+                .collect();
+            pui.add(Line::new("matched", pts).color(Palette::GREEN).width(2.0));
+            pui.vline(
+                VLine::new("current caliper", current.log10())
+                    .color(Palette::VERMILLION)
+                    .width(2.0),
+            );
+        });
+}
+
+/// The caliper axis' ticks (log scale, at round calipers).
+fn caliper_ticks(_: egui_plot::GridInput) -> Vec<GridMark> {
+    [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0]
+        .iter()
+        .map(|&c: &f64| GridMark {
+            value: c.log10(),
+            step_size: 0.3,
+        })
+        .collect()
+}
+
+/// A caliper tick's label (the axis is log10 of the caliper).
+fn caliper_label(m: GridMark, _: &std::ops::RangeInclusive<f64>) -> String {
+    format!("{:.2}", 10f64.powf(m.value))
+}
+
+/// The forest plot's numbers as a table: subgroup, n and events per arm, HR (95% CI), p.
+fn forest_table_ui(ui: &mut egui::Ui, rows: &[crate::analysis::explore::ForestRow]) {
     egui::CollapsingHeader::new("Table").show(ui, |ui| {
         egui::Grid::new("forest table")
             .striped(true)

@@ -114,7 +114,18 @@ fn one_ui(ui: &mut egui::Ui, ctx: &ViewContext, report: &Report) {
             }
         });
     ui.add_space(6.0);
-    egui::Grid::new(("response table", report.sample.matched))
+    response_table_ui(ui, resp, report.sample.matched);
+    ui.label(format!(
+        "Fisher's exact test (two-sided): DCR p = {}, ORR p = {}",
+        p_value(resp.dcr_p_value),
+        p_value(resp.orr_p_value)
+    ))
+    .on_hover_text("R's fisher.test rule: sum of tables at most as probable as the observed one");
+}
+
+/// The response counts per arm with DCR and ORR and their exact CIs.
+fn response_table_ui(ui: &mut egui::Ui, resp: &crate::analysis::ResponseReport, matched: bool) {
+    egui::Grid::new(("response table", matched))
         .striped(true)
         .num_columns(10)
         .show(ui, |ui| {
@@ -158,10 +169,4 @@ fn one_ui(ui: &mut egui::Ui, ctx: &ViewContext, report: &Report) {
                 ui.end_row();
             }
         });
-    ui.label(format!(
-        "Fisher's exact test (two-sided): DCR p = {}, ORR p = {}",
-        p_value(resp.dcr_p_value),
-        p_value(resp.orr_p_value)
-    ))
-    .on_hover_text("R's fisher.test rule: sum of tables at most as probable as the observed one");
 }

@@ -132,26 +132,7 @@ fn sniff(file: &str, text: &str, first_line: usize) -> Result<(CsvFormat, usize)
     };
     let header_end = text.find('\n').unwrap_or(text.len());
     let header = &text[..header_end];
-    let count_outside_quotes = |sep: u8| {
-        let mut inside = false;
-        header
-            .bytes()
-            .filter(|&b| {
-                if b == b'"' {
-                    inside = !inside;
-                }
-                !inside && b == sep
-            })
-            .count()
-    };
-    let (mut separator, mut best) = (b',', count_outside_quotes(b','));
-    for sep in [b';', b'\t'] {
-        let c = count_outside_quotes(sep);
-        if c > best {
-            separator = sep;
-            best = c;
-        }
-    }
+    let (separator, best) = guess_separator(header);
     let expected = best + 1;
     let ragged = |line: usize, fields: usize| {
         fail(format!(
@@ -170,18 +151,8 @@ fn sniff(file: &str, text: &str, first_line: usize) -> Result<(CsvFormat, usize)
     // neither whitespace nor control (then it is not blank without looking again).
     let (mut line_begin, mut has_text) = (0usize, false);
     let mut check_field = |start: usize, end: usize| {
-        if separator != b',' {
-            let f = text[start..end].trim();
-            if let Some((a, b)) = f.split_once(',') {
-                let a = a.strip_prefix('-').unwrap_or(a);
-                if !a.is_empty()
-                    && !b.is_empty()
-                    && a.bytes().all(|c| c.is_ascii_digit())
-                    && b.bytes().all(|c| c.is_ascii_digit())
-                {
-                    decimal_comma = true;
-                }
-            }
+        if separator != b',' && is_decimal_comma_number(&text[start..end]) {
+            decimal_comma = true;
         }
     };
     while i < bytes.len() {
@@ -277,6 +248,44 @@ fn sniff(file: &str, text: &str, first_line: usize) -> Result<(CsvFormat, usize)
         },
         records.saturating_sub(1),
     ))
+}
+
+/// The header's separator: the one of comma, semicolon and tab with the most fields outside
+/// quotes (comma on a tie), and how many separators it has.
+fn guess_separator(header: &str) -> (u8, usize) {
+    let count_outside_quotes = |sep: u8| {
+        let mut inside = false;
+        header
+            .bytes()
+            .filter(|&b| {
+                if b == b'"' {
+                    inside = !inside;
+                }
+                !inside && b == sep
+            })
+            .count()
+    };
+    let (mut separator, mut best) = (b',', count_outside_quotes(b','));
+    for sep in [b';', b'\t'] {
+        let c = count_outside_quotes(sep);
+        if c > best {
+            separator = sep;
+            best = c;
+        }
+    }
+    (separator, best)
+}
+
+/// A field written with a decimal comma ("3,5", "-12,25"): digits, one comma, digits.
+fn is_decimal_comma_number(field: &str) -> bool {
+    let Some((a, b)) = field.trim().split_once(',') else {
+        return false;
+    };
+    let a = a.strip_prefix('-').unwrap_or(a);
+    !a.is_empty()
+        && !b.is_empty()
+        && a.bytes().all(|c| c.is_ascii_digit())
+        && b.bytes().all(|c| c.is_ascii_digit())
 }
 
 /// How many lines at the top are a title, not the header: blank lines and lines with at most
@@ -397,10 +406,40 @@ pub fn read_csv_bytes(file: &str, bytes: Vec<u8>) -> Result<Cohort, CohortError>
         })
         .collect();
     let names = column_names(file, raw_names, &mut warnings)?;
+    let columns = type_columns(file, frame, names, format.decimal_comma)?;
+    Ok(Cohort {
+        source: file.to_string(),
+        n_rows,
+        columns,
+        warnings,
+        read_info: super::ReadInfo {
+            separator: format.separator,
+            decimal_comma: format.decimal_comma,
+            latin1,
+            skip: n_title,
+            ..Default::default()
+        },
+        sheets: Vec::new(),
+        sheet_rows: None,
+        orders: Default::default(),
+    })
+}
+
+/// Types the columns polars split (number parsing, text levels) from their cells.
+fn type_columns(
+    file: &str,
+    frame: DataFrame,
+    names: Vec<String>,
+    decimal_comma: bool,
+) -> Result<Vec<super::Column>, CohortError> {
+    let n_rows = frame.height();
+    let format_err = |message: String| CohortError::Format {
+        file: file.to_string(),
+        message,
+    };
     // Typing the columns (number parsing, text levels) is independent per column: shared
     // among the cores, each result in its column's slot; each text column of polars is
     // dropped as soon as it is typed, so the peak memory stays near one copy of the data.
-    let decimal_comma = format.decimal_comma;
     let type_column = |name: String, col: polars::prelude::Column| {
         let strings = col
             .str()
@@ -435,24 +474,5 @@ pub fn read_csv_bytes(file: &str, bytes: Vec<u8>) -> Result<Cohort, CohortError>
             });
         }
     });
-    let columns = slots
-        .into_iter()
-        .flatten()
-        .collect::<Result<Vec<super::Column>, CohortError>>()?;
-    Ok(Cohort {
-        source: file.to_string(),
-        n_rows,
-        columns,
-        warnings,
-        read_info: super::ReadInfo {
-            separator: format.separator,
-            decimal_comma: format.decimal_comma,
-            latin1,
-            skip: n_title,
-            ..Default::default()
-        },
-        sheets: Vec::new(),
-        sheet_rows: None,
-        orders: Default::default(),
-    })
+    slots.into_iter().flatten().collect()
 }

@@ -247,6 +247,12 @@ fn matching_code(r: &mut String, m: &crate::matching::MatchSpec) {
         },
         m.caliper
     );
+    greedy_code(r, m);
+}
+
+/// Greedy nearest-neighbour matching in plain R (ties decided as the core decides them), the
+/// matching weights and sets, and the MatchIt cross-check.
+fn greedy_code(r: &mut String, m: &crate::matching::MatchSpec) {
     let order = match m.order {
         MatchOrder::Largest => "largest",
         MatchOrder::Smallest => "smallest",

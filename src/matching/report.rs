@@ -133,27 +133,6 @@ pub fn matching_report(
     n_unmatched.insert(arms.treated.clone(), n_t_used - n_t_matched);
     n_unmatched.insert(arms.control.clone(), n_c_used - n_c_matched);
 
-    let mut coefficients = OrderedMap::default();
-    let mut se = OrderedMap::default();
-    for (j, name) in design.names.iter().enumerate() {
-        coefficients.insert(name.clone(), fit.coef[j]);
-        se.insert(name.clone(), fit.se[j]);
-    }
-    let formula = format!(
-        "treated ~ {}",
-        design
-            .terms
-            .iter()
-            .map(
-                |t| if t.factor && cohort.column(&t.column).is_some_and(|c| c.is_numeric()) {
-                    format!("factor({})", t.column)
-                } else {
-                    t.column.clone()
-                }
-            )
-            .collect::<Vec<_>>()
-            .join(" + ")
-    );
     if matches.n_tie_decisions > 0 {
         warnings.push(tie_warning(matches.n_tie_decisions));
     }
@@ -184,15 +163,7 @@ pub fn matching_report(
         excluded,
         pairs,
         n_tie_decisions: matches.n_tie_decisions,
-        propensity: PropensityReport {
-            formula,
-            coefficients,
-            se,
-            converged: fit.converged,
-            iterations: fit.iterations,
-            deviance: fit.deviance,
-            n: design.used.len(),
-        },
+        propensity: model.report(cohort),
         balance,
         ps_histogram,
         baseline_table,

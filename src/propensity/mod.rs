@@ -122,6 +122,38 @@ pub fn fit_propensity(
 }
 
 impl PsModel {
+    /// The fitted model as the report shows it: R's formula (`factor(x)` for a numeric
+    /// column taken as a factor), and the coefficients and SEs by R's names.
+    pub fn report(&self, cohort: &Cohort) -> PropensityReport {
+        let (design, fit) = (&self.design, &self.fit);
+        let mut coefficients = OrderedMap::default();
+        let mut se = OrderedMap::default();
+        for (j, name) in design.names.iter().enumerate() {
+            coefficients.insert(name.clone(), fit.coef[j]);
+            se.insert(name.clone(), fit.se[j]);
+        }
+        let terms: Vec<String> = design
+            .terms
+            .iter()
+            .map(|t| {
+                if t.factor && cohort.column(&t.column).is_some_and(|c| c.is_numeric()) {
+                    format!("factor({})", t.column)
+                } else {
+                    t.column.clone()
+                }
+            })
+            .collect();
+        PropensityReport {
+            formula: format!("treated ~ {}", terms.join(" + ")),
+            coefficients,
+            se,
+            converged: fit.converged,
+            iterations: fit.iterations,
+            deviance: fit.deviance,
+            n: design.used.len(),
+        }
+    }
+
     /// The matching distance per unit (logit or PS) and its SD over all units (n − 1).
     pub fn distance(&self, scale: CaliperScale) -> Result<(Vec<f64>, f64), PropensityError> {
         let distance: Vec<f64> = match scale {

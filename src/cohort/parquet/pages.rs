@@ -459,33 +459,46 @@ fn check_chunk(
                     .data_v2
                     .ok_or_else(|| page("has an incomplete header".into()))?;
                 let values = values_in(v2.num_values, max_values)?;
-                let nulls = v2.num_nulls.unwrap_or(0);
-                let page_rows = v2.num_rows.unwrap_or(0);
-                let levels = i64::from(v2.definition_bytes.unwrap_or(0))
-                    + i64::from(v2.repetition_bytes.unwrap_or(0));
-                if nulls < 0 || i64::from(nulls) > values {
-                    return Err(page(format!(
-                        "says {nulls} of its {values} values are null"
-                    )));
-                }
-                if page_rows < 0 || i64::from(page_rows) > rows {
-                    return Err(page(format!(
-                        "says it holds {page_rows} rows (the row group has {rows})"
-                    )));
-                }
-                if v2.definition_bytes.unwrap_or(0) < 0
-                    || v2.repetition_bytes.unwrap_or(0) < 0
-                    || levels > i64::from(packed)
-                {
-                    return Err(page(format!(
-                        "says its levels take {levels} of its {packed} bytes"
-                    )));
-                }
+                check_v2_counts(&v2, values, rows, packed, &page)?;
                 seen = seen.saturating_add(values);
             }
             _ => {} // index pages, unknown types: polars refuses these itself
         }
         pos = data_start + packed as usize;
+    }
+    Ok(())
+}
+
+/// A data page v2's null, row and level counts against its values, the row group's rows
+/// and its bytes.
+fn check_v2_counts(
+    v2: &DataV2,
+    values: i64,
+    rows: i64,
+    packed: i32,
+    page: &dyn Fn(String) -> String,
+) -> Checked<()> {
+    let nulls = v2.num_nulls.unwrap_or(0);
+    let page_rows = v2.num_rows.unwrap_or(0);
+    let levels =
+        i64::from(v2.definition_bytes.unwrap_or(0)) + i64::from(v2.repetition_bytes.unwrap_or(0));
+    if nulls < 0 || i64::from(nulls) > values {
+        return Err(page(format!(
+            "says {nulls} of its {values} values are null"
+        )));
+    }
+    if page_rows < 0 || i64::from(page_rows) > rows {
+        return Err(page(format!(
+            "says it holds {page_rows} rows (the row group has {rows})"
+        )));
+    }
+    if v2.definition_bytes.unwrap_or(0) < 0
+        || v2.repetition_bytes.unwrap_or(0) < 0
+        || levels > i64::from(packed)
+    {
+        return Err(page(format!(
+            "says its levels take {levels} of its {packed} bytes"
+        )));
     }
     Ok(())
 }

@@ -107,24 +107,8 @@ pub fn draw_sweep<DB: DrawingBackend>(
         .iter()
         .find(|p| (p.caliper - current).abs() <= 1e-12 * current)
     {
-        text_at(
-            &top,
-            format!(
-                "caliper {current} SD: HR {} ({}–{})",
-                nr(p.hr, 2),
-                nr(p.ci[0], 2),
-                nr(p.ci[1], 2)
-            ),
-            {
-                let (x, y) = hr_chart.backend_coord(&(lx(current), y_hi));
-                (x + (f * 0.4) as i32, y)
-            },
-            (f * 0.3) as i32,
-            scale
-                .text(0.85)
-                .color(&ORANGE)
-                .pos(Pos::new(HPos::Left, VPos::Top)),
-        )?;
+        let at = hr_chart.backend_coord(&(lx(current), y_hi));
+        label_current(&top, p, current, at, scale)?;
     }
     // Bottom: matched treated patients.
     draw_counts(
@@ -244,4 +228,30 @@ fn draw_hr_grid<DB: DrawingBackend>(
         )?;
     }
     Ok(())
+}
+
+/// The current caliper's HR (95% CI), in orange beside its mark at `(x, y)`.
+fn label_current<DB: DrawingBackend>(
+    top: &DrawingArea<DB, Shift>,
+    p: &crate::analysis::explore::SweepPoint,
+    current: f64,
+    (x, y): (i32, i32),
+    scale: Scale,
+) -> DResult {
+    let f = scale.font;
+    text_at(
+        top,
+        format!(
+            "caliper {current} SD: HR {} ({}–{})",
+            nr(p.hr, 2),
+            nr(p.ci[0], 2),
+            nr(p.ci[1], 2)
+        ),
+        (x + (f * 0.4) as i32, y),
+        (f * 0.3) as i32,
+        scale
+            .text(0.85)
+            .color(&ORANGE)
+            .pos(Pos::new(HPos::Left, VPos::Top)),
+    )
 }

@@ -26,16 +26,69 @@ pub(super) fn score_residuals(d: &CoxData, xc: &Centred, beta: &[f64], ties: Tie
     let mut resid = DMatrix::zeros(n, p);
     // Backwards pass: per distinct event time, the hazard increment and the means of x.
     // Forward pass: each subject collects the hazard terms of the event times up to its own.
-    struct Step {
-        t: f64,
-        haz: f64,
-        /// Σ over the (Efron) steps of hazard × mean x.
-        xhaz: Vec<f64>,
-        /// The mean of x a death at this time is compared with (Efron: averaged over steps).
-        own_mean: Vec<f64>,
-        /// Efron: the hazard terms a death at this time sees, (1 − m/k)-weighted.
-        efron: Option<(f64, Vec<f64>)>,
+    let steps = hazard_steps(d, xc, &risk, ties);
+    // Cumulative sums over event times <= t, for subjects not tied with deaths at t.
+    let mut cum_haz = 0.0;
+    let mut cum_xhaz = vec![0.0; p];
+    let mut s = 0;
+    let mut i = 0;
+    while i < n {
+        let t = d.time[i];
+        let mut stop = i;
+        while stop < n && d.time[stop] == t {
+            stop += 1;
+        }
+        // Hazard terms strictly before t.
+        while s < steps.len() && steps[s].t < t {
+            cum_haz += steps[s].haz;
+            for j in 0..p {
+                cum_xhaz[j] += steps[s].xhaz[j];
+            }
+            s += 1;
+        }
+        let at_t = steps.get(s).filter(|st| st.t == t);
+        for r in i..stop {
+            for j in 0..p {
+                let xi = x(r, j);
+                let (h, xh) = match (at_t, d.status[r]) {
+                    (Some(st), true) => match &st.efron {
+                        Some((ht, xht)) => (cum_haz + ht, cum_xhaz[j] + xht[j]),
+                        None => (cum_haz + st.haz, cum_xhaz[j] + st.xhaz[j]),
+                    },
+                    (Some(st), false) => (cum_haz + st.haz, cum_xhaz[j] + st.xhaz[j]),
+                    (None, _) => (cum_haz, cum_xhaz[j]),
+                };
+                let mut res = risk[r] * (xh - xi * h);
+                if d.status[r] {
+                    if let Some(st) = at_t {
+                        res += xi - st.own_mean[j];
+                    }
+                }
+                resid[(r, j)] = res;
+            }
+        }
+        i = stop;
     }
+    resid
+}
+
+/// One distinct event time of the backward pass.
+struct Step {
+    t: f64,
+    haz: f64,
+    /// Σ over the (Efron) steps of hazard × mean x.
+    xhaz: Vec<f64>,
+    /// The mean of x a death at this time is compared with (Efron: averaged over steps).
+    own_mean: Vec<f64>,
+    /// Efron: the hazard terms a death at this time sees, (1 − m/k)-weighted.
+    efron: Option<(f64, Vec<f64>)>,
+}
+
+/// The backward pass: per distinct event time (last first), the hazard increment and the
+/// weighted means of x over the risk set, Efron's terms for tied deaths.
+fn hazard_steps(d: &CoxData, xc: &[f64], risk: &[f64], ties: Ties) -> Vec<Step> {
+    let (n, p) = (d.time.len(), d.p);
+    let x = |i: usize, j: usize| xc[j * n + i];
     let mut steps: Vec<Step> = Vec::new();
     let mut denom = 0.0;
     let mut a = vec![0.0; p];
@@ -102,47 +155,5 @@ pub(super) fn score_residuals(d: &CoxData, xc: &Centred, beta: &[f64], ties: Tie
         }
     }
     steps.reverse();
-    // Cumulative sums over event times <= t, for subjects not tied with deaths at t.
-    let mut cum_haz = 0.0;
-    let mut cum_xhaz = vec![0.0; p];
-    let mut s = 0;
-    let mut i = 0;
-    while i < n {
-        let t = d.time[i];
-        let mut stop = i;
-        while stop < n && d.time[stop] == t {
-            stop += 1;
-        }
-        // Hazard terms strictly before t.
-        while s < steps.len() && steps[s].t < t {
-            cum_haz += steps[s].haz;
-            for j in 0..p {
-                cum_xhaz[j] += steps[s].xhaz[j];
-            }
-            s += 1;
-        }
-        let at_t = steps.get(s).filter(|st| st.t == t);
-        for r in i..stop {
-            for j in 0..p {
-                let xi = x(r, j);
-                let (h, xh) = match (at_t, d.status[r]) {
-                    (Some(st), true) => match &st.efron {
-                        Some((ht, xht)) => (cum_haz + ht, cum_xhaz[j] + xht[j]),
-                        None => (cum_haz + st.haz, cum_xhaz[j] + st.xhaz[j]),
-                    },
-                    (Some(st), false) => (cum_haz + st.haz, cum_xhaz[j] + st.xhaz[j]),
-                    (None, _) => (cum_haz, cum_xhaz[j]),
-                };
-                let mut res = risk[r] * (xh - xi * h);
-                if d.status[r] {
-                    if let Some(st) = at_t {
-                        res += xi - st.own_mean[j];
-                    }
-                }
-                resid[(r, j)] = res;
-            }
-        }
-        i = stop;
-    }
-    resid
+    steps
 }
