@@ -355,11 +355,27 @@ impl Spec {
     /// The label of an arm level (levels compared ignoring case and surrounding spaces, as
     /// the arms are), else the level itself.
     pub fn label_of(&self, level: &str) -> String {
+        self.label_for(level)
+            .map_or_else(|| level.to_string(), String::from)
+    }
+
+    /// The label given to an arm level, if any (levels compared as in [`Spec::label_of`]).
+    pub fn label_for(&self, level: &str) -> Option<&str> {
         let key = level.trim().to_lowercase();
         self.labels
             .iter()
             .find(|(k, _)| k.trim().to_lowercase() == key)
-            .map_or_else(|| level.to_string(), |(_, v)| v.clone())
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Gives an arm level a label, or takes it away (`None`); a label under another spelling
+    /// of the level is replaced.
+    pub fn set_label(&mut self, level: &str, label: Option<String>) {
+        let key = level.trim().to_lowercase();
+        self.labels.retain(|k, _| k.trim().to_lowercase() != key);
+        if let Some(text) = label {
+            self.labels.insert(level.to_string(), text);
+        }
     }
 
     /// The event values the user declared for an event column (by its name in the cohort).
@@ -452,4 +468,25 @@ pub(crate) fn display_labels(
         }
     }
     labels
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A label belongs to the level whatever its spelling, as the arms match ("Lenvatinib" =
+    /// "lenvatinib "); setting it again under another spelling replaces it.
+    #[test]
+    fn labels_follow_the_level_in_any_spelling() {
+        let mut spec = Spec::default();
+        spec.labels.insert("Lenvatinib".into(), "LEN".into());
+        assert_eq!(spec.label_for("lenvatinib "), Some("LEN"));
+        assert_eq!(spec.treated_label(), "LEN");
+        spec.set_label("lenvatinib", Some("Lenvima".into()));
+        assert_eq!(spec.labels.len(), 1);
+        assert_eq!(spec.treated_label(), "Lenvima");
+        spec.set_label("LENVATINIB", None);
+        assert!(spec.labels.is_empty());
+        assert_eq!(spec.treated_label(), "lenvatinib");
+    }
 }

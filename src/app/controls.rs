@@ -221,7 +221,7 @@ fn arms_ui(ui: &mut egui::Ui, settings: &mut Settings, cohort: &Cohort) {
         ("Treated", spec.treated.clone()),
         ("Control", spec.control.clone()),
     ] {
-        let mut text = spec.labels.get(&level).cloned().unwrap_or_default();
+        let mut text = spec.label_for(&level).unwrap_or_default().to_string();
         ui.horizontal(|ui| {
             let label = ui.label(format!("{role} shown as"));
             let edit = ui
@@ -232,11 +232,8 @@ fn arms_ui(ui: &mut egui::Ui, settings: &mut Settings, cohort: &Cohort) {
                 )
                 .labelled_by(label.id);
             if edit.changed() {
-                if text.trim().is_empty() {
-                    spec.labels.remove(&level);
-                } else {
-                    spec.labels.insert(level.clone(), text.clone());
-                }
+                let label = (!text.trim().is_empty()).then(|| text.clone());
+                spec.set_label(&level, label);
             }
         });
     }
