@@ -40,14 +40,14 @@ const PARALLEL_BELOW_ROWS: usize = 500_000;
 pub enum AnalysisError {
     #[error("invalid settings: {0}")]
     Spec(String),
-    #[error("{file}: no column '{column}' ({role}); the columns are: {available}")]
+    #[error("{file}: no column '{column}' ({role}); the columns are: {available}; choose the right one in the side panel or in Columns…")]
     MissingColumn {
         file: String,
         column: String,
         role: String,
         available: String,
     },
-    #[error("{file}: the {role} level '{level}' is not in column '{column}'{context}; levels in the file: {found}")]
+    #[error("{file}: the {role} level '{level}' is not in column '{column}'{context}; levels in the file: {found}; choose the arms under Arms (command line: --treated, --control)")]
     ArmLevelMissing {
         file: String,
         column: String,
