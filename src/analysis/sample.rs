@@ -18,13 +18,7 @@ pub(super) fn value_matcher<'a>(
                 .then(|| Box::new(move |r: usize| v[r] == x) as Box<dyn Fn(usize) -> bool>)
         }
         ColumnData::Text { codes, levels } => {
-            let want = normalize_level(level);
-            let spellings: Vec<u32> = levels
-                .iter()
-                .enumerate()
-                .filter(|(_, l)| normalize_level(l) == want)
-                .map(|(k, _)| k as u32)
-                .collect();
+            let spellings = spellings(levels, level);
             (!spellings.is_empty()).then(|| {
                 Box::new(move |r: usize| spellings.contains(&codes[r]))
                     as Box<dyn Fn(usize) -> bool>
@@ -114,6 +108,17 @@ pub(super) fn arm_counts(col: &Column) -> OrderedMap<usize> {
     out
 }
 
+/// The codes of a text column's levels that spell `level`, case and spaces ignored.
+fn spellings(levels: &[String], level: &str) -> Vec<u32> {
+    let want = normalize_level(level);
+    levels
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| normalize_level(l) == want)
+        .map(|(k, _)| k as u32)
+        .collect()
+}
+
 /// Case and surrounding spaces ignored ("Lenvatinib " = "lenvatinib").
 pub(super) fn normalize_level(s: &str) -> String {
     s.trim().to_lowercase()
@@ -129,13 +134,7 @@ pub(super) fn arm_matcher<'a>(
     let ColumnData::Text { codes, levels } = &col.data else {
         return value_matcher(col, level).unwrap_or_else(|| Box::new(|_| false));
     };
-    let want = normalize_level(level);
-    let spellings: Vec<u32> = levels
-        .iter()
-        .enumerate()
-        .filter(|(_, l)| normalize_level(l) == want)
-        .map(|(k, _)| k as u32)
-        .collect();
+    let spellings = spellings(levels, level);
     let exact = levels.iter().any(|l| l == level);
     if spellings.len() > 1 || (!exact && !spellings.is_empty()) {
         let names: Vec<String> = spellings

@@ -361,18 +361,18 @@ impl Spec {
 
     /// The label given to an arm level, if any (levels compared as in [`Spec::label_of`]).
     pub fn label_for(&self, level: &str) -> Option<&str> {
-        let key = level.trim().to_lowercase();
+        let key = super::normalize_level(level);
         self.labels
             .iter()
-            .find(|(k, _)| k.trim().to_lowercase() == key)
+            .find(|(k, _)| super::normalize_level(k) == key)
             .map(|(_, v)| v.as_str())
     }
 
     /// Gives an arm level a label, or takes it away (`None`); a label under another spelling
     /// of the level is replaced.
     pub fn set_label(&mut self, level: &str, label: Option<String>) {
-        let key = level.trim().to_lowercase();
-        self.labels.retain(|k, _| k.trim().to_lowercase() != key);
+        let key = super::normalize_level(level);
+        self.labels.retain(|k, _| super::normalize_level(k) != key);
         if let Some(text) = label {
             self.labels.insert(level.to_string(), text);
         }
