@@ -269,6 +269,13 @@ pub struct AnalyzeArgs {
     /// Add the subgroup forest plot (HR per level, interaction p) per endpoint.
     #[arg(long)]
     pub forest: bool,
+    /// Multivariable Cox model per endpoint: arm + these covariates (comma-separated;
+    /// NAME:factor forces a factor), on the rows with every covariate present ("Table 2").
+    #[arg(long = "adjust", value_delimiter = ',', value_name = "COV,…")]
+    pub adjust: Option<Vec<String>>,
+    /// Also one Cox model per covariate of --adjust (the univariable screen).
+    #[arg(long)]
+    pub univariable: bool,
     /// Use a column for a role: ROLE=COLUMN, e.g. os_months="OS (months)" (repeatable).
     #[arg(long = "map", value_name = "ROLE=COLUMN")]
     pub map: Vec<String>,
@@ -376,6 +383,14 @@ impl AnalyzeArgs {
         }
         spec.caliper_sweep |= self.caliper_sweep;
         spec.forest |= self.forest;
+        if let Some(covs) = &self.adjust {
+            spec.adjust = covs
+                .iter()
+                .map(|c| c.trim().to_string())
+                .filter(|c| !c.is_empty())
+                .collect();
+        }
+        spec.univariable |= self.univariable;
         for m in &self.map {
             let Some((role, column)) = m.split_once('=') else {
                 return Err(format!("--map '{m}': expected ROLE=COLUMN"));

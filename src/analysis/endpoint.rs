@@ -67,11 +67,22 @@ fn not_estimable_cox(spec: &Spec, reason: String) -> CoxReport {
         loglik: f64::NAN,
         iterations: 0,
         not_estimable: Some(reason),
+        ph_test: None,
+        e_value: None,
+        arm_residuals: None,
     }
 }
 
-/// Cox model with the arm as the only covariate (treated = 1).
-fn arm_cox(spec: &Spec, all: &SurvSample, x: &[f64], set_id: &[u32], weighted: bool) -> CoxReport {
+/// Cox model with the arm as the only covariate (treated = 1); with `ph_test`, also its
+/// proportional-hazards test and the arm's residuals for the plot.
+fn arm_cox(
+    spec: &Spec,
+    all: &SurvSample,
+    x: &[f64],
+    set_id: &[u32],
+    weighted: bool,
+    ph_test: bool,
+) -> CoxReport {
     let robust_cluster = spec.matching.as_ref().is_some_and(|m| m.robust);
     let d = CoxData {
         time: &all.time,
@@ -119,9 +130,17 @@ fn arm_cox(spec: &Spec, all: &SurvSample, x: &[f64], set_id: &[u32], weighted: b
         }
     }
     let z = normal_quantile(1.0 - (1.0 - spec.conf_level) / 2.0);
+    let ci = [(coef - z * se).exp(), (coef + z * se).exp()];
+    let (ph_test, arm_residuals) = if ph_test {
+        let terms = [(spec.arm_column.clone(), vec![0])];
+        let (ph, resid) = super::adjusted::ph_test_of(&d, &fit, &terms);
+        (Some(ph), resid)
+    } else {
+        (None, None)
+    };
     CoxReport {
         hr: coef.exp(),
-        ci: [(coef - z * se).exp(), (coef + z * se).exp()],
+        ci,
         p_value: normal_two_sided_p(coef / se),
         ties: spec.ties.name(),
         coef,
@@ -131,6 +150,9 @@ fn arm_cox(spec: &Spec, all: &SurvSample, x: &[f64], set_id: &[u32], weighted: b
         loglik: fit.loglik,
         iterations: fit.iterations,
         not_estimable: None,
+        ph_test,
+        e_value: super::adjusted::e_value_of(coef.exp(), ci),
+        arm_residuals,
     }
 }
 
@@ -317,7 +339,7 @@ pub(crate) fn endpoint_cox(spec: &Spec, p: &Prepared, weighted: bool) -> CoxRepo
             .sum()
     };
     cox_if_events(spec, [events(true), events(false)], || {
-        arm_cox(spec, &p.all, &p.x, &p.set_id, weighted)
+        arm_cox(spec, &p.all, &p.x, &p.set_id, weighted, false)
     })
 }
 
@@ -339,6 +361,7 @@ pub(crate) fn analyze_endpoint(
     ep: &EndpointSpec,
     sample: &Sample,
 ) -> Result<EndpointReport, AnalysisError> {
+    let prepared = prepare_endpoint(cohort, spec, ep, sample)?;
     let Prepared {
         all,
         is_treated,
@@ -347,10 +370,11 @@ pub(crate) fn analyze_endpoint(
         excluded,
         n_excluded,
         ..
-    } = prepare_endpoint(cohort, spec, ep, sample)?;
+    } = &prepared;
+    let (n_excluded, excluded) = (*n_excluded, excluded.clone());
     // Both arms and the pooled sample summed per time in one pass: every curve, follow-up
     // curve and the log-rank test read these tables.
-    let [table_t, table_c, table_all] = time_tables(&all, |i| is_treated[i]);
+    let [table_t, table_c, table_all] = time_tables(all, |i| is_treated[i]);
     let km = |table: TimeTable| kaplan_meier_table(table, spec.conf_type, spec.conf_level);
     let (rev_t, rev_c) = (km(table_t.reversed()), km(table_c.reversed()));
     let logrank_result = (!sample.weighted).then(|| log_rank_tables(&table_t, &table_c));
@@ -410,8 +434,12 @@ pub(crate) fn analyze_endpoint(
     let logrank = logrank_report(spec, logrank_result);
 
     let cox = cox_if_events(spec, [arm_t.events, arm_c.events], || {
-        arm_cox(spec, &all, &x, &set_id, sample.weighted)
+        arm_cox(spec, all, x, set_id, sample.weighted, true)
     });
+    let cox_adjusted = (!spec.adjust.is_empty())
+        .then(|| super::adjusted::adjusted_model(cohort, spec, &prepared, sample));
+    let cox_univariable = (spec.univariable && !spec.adjust.is_empty())
+        .then(|| super::adjusted::univariable_models(cohort, spec, &prepared, sample));
 
     let mut arms = OrderedMap::default();
     arms.insert(spec.treated_label(), arm_t);
@@ -427,6 +455,8 @@ pub(crate) fn analyze_endpoint(
         median_follow_up: overall_follow_up,
         logrank,
         cox,
+        cox_adjusted,
+        cox_univariable,
         caliper_sweep: None,
         forest: None,
     })

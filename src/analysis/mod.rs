@@ -5,6 +5,7 @@
 //! follow-up, log-rank, Cox) and the response, independent of each other and shared among
 //! the cores (results assembled in that order, so the report does not depend on the cores).
 
+mod adjusted;
 mod cache;
 mod endpoint;
 mod endpoints;

@@ -7,6 +7,7 @@ pub use crate::balance::{BalanceRow, BaselineCell, BaselineRow, PsHistogram};
 pub use crate::matching::{MatchedUnit, MatchingReport};
 pub use crate::propensity::PropensityReport;
 pub use crate::sample::{Exclusion, OrderedMap};
+pub use crate::stats::evalue::EValue;
 
 use crate::stats::km::{KmCurve, Landmark, Rmst};
 
@@ -108,6 +109,127 @@ pub struct CoxReport {
     /// Why no hazard ratio could be estimated, when none is.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub not_estimable: Option<String>,
+    /// The test of proportional hazards (R's `cox.zph`), when the model was estimable.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ph_test: Option<PhTest>,
+    /// The E-value of the hazard ratio (VanderWeele & Ding 2017, common outcome).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub e_value: Option<EValue>,
+    /// The arm's scaled Schoenfeld residuals for the plot (not in the JSON).
+    #[serde(skip)]
+    pub arm_residuals: Option<PhResiduals>,
+}
+
+/// One coefficient of a Cox model, named as R names it (`armlenvatinib`, `age`, `differ2`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ModelTerm {
+    pub term: String,
+    pub coef: f64,
+    pub se: f64,
+    pub hr: f64,
+    pub ci: [f64; 2],
+    pub p_value: f64,
+}
+
+/// A chi-square test: statistic, degrees of freedom, p-value.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ChiSquareTest {
+    pub chi_square: f64,
+    pub df: usize,
+    pub p_value: f64,
+}
+
+/// The global tests of a Cox model (R's `summary(fit)`: logtest, waldtest, sctest).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ModelTests {
+    pub likelihood_ratio: ChiSquareTest,
+    pub wald: ChiSquareTest,
+    pub score: ChiSquareTest,
+}
+
+/// Harrell's concordance and its standard error, as `coxph()$concordance`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ConcordanceReport {
+    pub value: f64,
+    pub se: f64,
+}
+
+/// One term's row of the proportional-hazards test.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PhTerm {
+    /// The term's label: the arm column, a numeric column, or a factor's column.
+    pub term: String,
+    pub chi_square: f64,
+    pub df: usize,
+    pub p_value: f64,
+}
+
+/// R's `cox.zph(fit)` (transform "km"): per term and global.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PhTest {
+    pub terms: Vec<PhTerm>,
+    pub global: ChiSquareTest,
+}
+
+/// The arm's scaled Schoenfeld residuals against transformed time (1 − KM), and R's smooth of
+/// them (`plot(cox.zph(fit))`: a natural cubic spline with 4 df and ±2 SE).
+#[derive(Clone, Debug, PartialEq)]
+pub struct PhResiduals {
+    pub term: String,
+    /// Per event: transformed time, time, scaled residual (β(t) estimate).
+    pub x: Vec<f64>,
+    pub time: Vec<f64>,
+    pub beta_t: Vec<f64>,
+    /// The smooth on 40 points over the range of `x`, with its ±2 SE band.
+    pub smooth_x: Vec<f64>,
+    pub smooth: Vec<f64>,
+    pub lower: Vec<f64>,
+    pub upper: Vec<f64>,
+    /// The model's coefficient (the horizontal line of a constant effect).
+    pub coef: f64,
+}
+
+/// The multivariable Cox model (`--adjust`): arm + covariates, on the rows with every
+/// covariate present.
+#[derive(Clone, Debug, Serialize)]
+pub struct CoxAdjustedReport {
+    /// As asked (`NAME:factor` kept), in the order asked.
+    pub covariates: Vec<String>,
+    pub n: usize,
+    pub events: usize,
+    pub n_excluded: usize,
+    pub excluded: Vec<Exclusion>,
+    pub ties: &'static str,
+    /// True when the SEs are robust (matching weights or `--robust`).
+    pub robust: bool,
+    pub terms: Vec<ModelTerm>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tests: Option<ModelTests>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub concordance: Option<ConcordanceReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ph_test: Option<PhTest>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub e_value: Option<EValue>,
+    pub loglik: f64,
+    pub warnings: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_estimable: Option<String>,
+    #[serde(skip)]
+    pub arm_residuals: Option<PhResiduals>,
+}
+
+/// One univariable Cox model of the screen (`--univariable`): the left half of Table 2.
+#[derive(Clone, Debug, Serialize)]
+pub struct UnivariableRow {
+    /// The column's name (without `:factor`); the arm's row is named by the arm column.
+    pub covariate: String,
+    pub n: usize,
+    pub events: usize,
+    pub terms: Vec<ModelTerm>,
+    pub likelihood_ratio_p: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_estimable: Option<String>,
 }
 
 /// One time-to-event endpoint.
@@ -123,6 +245,12 @@ pub struct EndpointReport {
     pub median_follow_up: FollowUp,
     pub logrank: LogRankReport,
     pub cox: CoxReport,
+    /// The multivariable model (`--adjust`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cox_adjusted: Option<CoxAdjustedReport>,
+    /// One model per covariate (`--univariable`), the arm's first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cox_univariable: Option<Vec<UnivariableRow>>,
     /// HR over a grid of calipers (`--caliper-sweep`, matching only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub caliper_sweep: Option<Vec<super::explore::SweepPoint>>,

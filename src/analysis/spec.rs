@@ -245,6 +245,11 @@ pub struct Spec {
     /// Event columns whose event values the user declared (`--event-values
     /// vital_status=Deceased`): those values are events, every other value is censored.
     pub event_values: std::collections::BTreeMap<String, Vec<String>>,
+    /// Covariates of the multivariable Cox model (`--adjust`; `NAME:factor` forces a factor);
+    /// empty: no adjusted model.
+    pub adjust: Vec<String>,
+    /// Also fit one Cox model per covariate of `adjust` (`--univariable`).
+    pub univariable: bool,
 }
 
 impl Default for Spec {
@@ -272,6 +277,8 @@ impl Default for Spec {
             forest: false,
             labels: Default::default(),
             event_values: Default::default(),
+            adjust: Vec::new(),
+            univariable: false,
         }
     }
 }
@@ -316,16 +323,14 @@ impl Spec {
             .iter()
             .map(|(column, words)| (name(column), words.clone()))
             .collect();
+        let covariate = |c: &String| match c.strip_suffix(":factor") {
+            Some(base) => format!("{}:factor", name(&base.trim().to_string())),
+            None => name(c),
+        };
         if let Some(m) = &mut spec.matching {
-            m.covariates = m
-                .covariates
-                .iter()
-                .map(|c| match c.strip_suffix(":factor") {
-                    Some(base) => format!("{}:factor", name(&base.trim().to_string())),
-                    None => name(c),
-                })
-                .collect();
+            m.covariates = m.covariates.iter().map(covariate).collect();
         }
+        spec.adjust = self.adjust.iter().map(covariate).collect();
         spec
     }
 

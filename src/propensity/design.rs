@@ -35,6 +35,8 @@ pub(crate) struct Design {
     pub names: Vec<String>,
     /// Positions in the sample (not file rows) of the complete cases.
     pub used: Vec<usize>,
+    /// Covariates left out because they are constant over `used`.
+    pub dropped: Vec<String>,
 }
 
 /// A covariate's values over the sample rows: numbers, or codes into sorted level names.
@@ -90,12 +92,25 @@ fn term_values(cohort: &Cohort, column: &str, factor: bool, sample: &Sample) -> 
     })
 }
 
+/// What the covariates are for, in messages: "matching covariate" / "propensity model".
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct DesignRole {
+    pub covariate: &'static str,
+    pub model: &'static str,
+}
+
+pub(crate) const MATCHING: DesignRole = DesignRole {
+    covariate: "matching covariate",
+    model: "propensity model",
+};
+
 /// Builds the design over the sample's complete cases, dropping terms that are constant
-/// there.
+/// there (possibly all of them).
 pub(crate) fn build_design(
     cohort: &Cohort,
     covariates: &[String],
     sample: &Sample,
+    role: DesignRole,
     warnings: &mut Vec<String>,
     excluded: &mut Vec<Exclusion>,
 ) -> Result<Design, PropensityError> {
@@ -145,7 +160,7 @@ pub(crate) fn build_design(
             .map(|((name, _), m)| format!("{name} ({m})"))
             .collect();
         excluded.push(Exclusion {
-            reason: format!("missing matching covariate: {}", which.join(", ")),
+            reason: format!("missing {}: {}", role.covariate, which.join(", ")),
             n: n_missing,
         });
     }
@@ -169,11 +184,9 @@ pub(crate) fn build_design(
     }
     for d in &dropped {
         warnings.push(format!(
-            "matching covariate '{d}' is constant in this sample and was left out of the propensity model"
+            "{} '{d}' is constant in this sample and was left out of the {}",
+            role.covariate, role.model
         ));
-    }
-    if kept.is_empty() {
-        return Err(PropensityError::NoCovariates(dropped.join(", ")));
     }
     let mut names = vec!["(Intercept)".to_string()];
     for t in &kept {
@@ -189,6 +202,7 @@ pub(crate) fn build_design(
         terms: kept,
         names,
         used,
+        dropped,
     })
 }
 

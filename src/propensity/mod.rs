@@ -7,7 +7,7 @@ mod design;
 
 use serde::{Deserialize, Serialize};
 
-pub(crate) use design::{build_design, group_units, model_rows, Design};
+pub(crate) use design::{build_design, group_units, model_rows, Design, DesignRole, MATCHING};
 
 use crate::cohort::Cohort;
 use crate::sample::{ArmLabels, Exclusion, OrderedMap, Sample};
@@ -75,7 +75,17 @@ pub fn fit_propensity(
 ) -> Result<PsModel, PropensityError> {
     let mut warnings = Vec::new();
     let mut excluded = Vec::new();
-    let design = build_design(cohort, covariates, subgroup, &mut warnings, &mut excluded)?;
+    let design = build_design(
+        cohort,
+        covariates,
+        subgroup,
+        MATCHING,
+        &mut warnings,
+        &mut excluded,
+    )?;
+    if design.terms.is_empty() {
+        return Err(PropensityError::NoCovariates(design.dropped.join(", ")));
+    }
     let y: Vec<f64> = design
         .used
         .iter()

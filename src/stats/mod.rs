@@ -1,11 +1,14 @@
 //! Pure statistical functions: no I/O, no UI, nothing of ours below them.
 
+pub mod concordance;
 pub mod cox;
 pub mod dist;
+pub mod evalue;
 pub mod km;
 pub mod logistic;
 pub mod logrank;
 pub mod proportion;
+pub mod spline;
 
 /// Right-censored survival data for one group, sorted by time (stable: ties keep input order).
 #[derive(Clone, Debug, Default)]

@@ -8,6 +8,8 @@ mod common;
 #[path = "support/demo_targets.rs"]
 mod demo_targets;
 
+mod adjusted_properties;
+mod adjusted_reference;
 mod analyze_reference;
 mod architecture;
 mod cache;

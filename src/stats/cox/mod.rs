@@ -10,6 +10,9 @@
 
 mod derivs;
 mod residuals;
+mod zph;
+
+pub use zph::{cox_zph, Zph, ZphRow};
 
 use derivs::{derivs, TwoValueRisk};
 use residuals::score_residuals;
@@ -61,6 +64,8 @@ pub struct CoxFit {
     pub converged: bool,
     /// R's "Loglik converged before variable …; coefficient may be infinite".
     pub may_be_infinite: bool,
+    /// The coefficients R names in that warning (0-based).
+    pub infinite: Vec<usize>,
     /// One two-valued covariate whose partial likelihood is monotone: the estimate is ±∞
     /// whatever the iterations did (see `TwoValueRisk::monotone`).
     pub monotone: bool,
@@ -176,15 +181,18 @@ pub fn cox_fit(d: &CoxData, ties: Ties, keep_residuals: bool) -> Result<CoxFit, 
     // R's coxph.fit: |U·V| beyond eps and toler.inf·|β| means the log-likelihood converged
     // while a coefficient was still running away (monotone likelihood: β may be infinite).
     let uv = var.clone() * last.u.clone();
-    let may_be_infinite = converged
-        && (0..p).any(|j| {
+    let infinite: Vec<usize> = (0..p)
+        .filter(|&j| {
             let v = uv[j].abs();
-            v > COX_EPS && v > COX_EPS.sqrt() * beta[j].abs()
-        });
+            converged && v > COX_EPS && v > COX_EPS.sqrt() * beta[j].abs()
+        })
+        .collect();
+    let may_be_infinite = !infinite.is_empty();
     let monotone = xc.two_valued.as_ref().is_some_and(|r| r.monotone());
     let score_residuals = keep_residuals.then(|| score_residuals(d, &xc, &beta, ties));
     Ok(CoxFit {
         may_be_infinite,
+        infinite,
         monotone,
         coef: beta,
         var,
@@ -202,6 +210,15 @@ impl CoxFit {
     /// Standard error of coefficient `j` from the model-based variance.
     pub fn se(&self, j: usize) -> f64 {
         self.var[(j, j)].sqrt()
+    }
+
+    /// Wald statistic β'·V⁻¹·β of β = 0 (R's `coxph()$wald.test`).
+    pub fn wald_test(&self) -> f64 {
+        let b = DVector::from_column_slice(&self.coef);
+        match self.var.clone().cholesky() {
+            Some(c) => b.dot(&c.solve(&b)),
+            None => f64::NAN,
+        }
     }
 
     /// Likelihood-ratio statistic 2·(loglik − loglik_null).
