@@ -135,7 +135,9 @@ pub fn cox_fit(d: &CoxData, ties: Ties, keep_residuals: bool) -> Result<CoxFit, 
     let score_test = init.u.dot(&step);
     let mut newbeta: Vec<f64> = (0..p).map(|j| beta[j] + step[j]).collect();
     let mut loglik = loglik_null;
-    let mut halving = false;
+    // R's coxfit6 (survival 3.5-3): after a step that lowers the log-likelihood, the k-th
+    // retry in a row goes back to (new + k·old) / (k + 1).
+    let mut halving = 0u32;
     let mut converged = false;
     let mut iterations = 0;
     let mut last = init;
@@ -143,26 +145,21 @@ pub fn cox_fit(d: &CoxData, ties: Ties, keep_residuals: bool) -> Result<CoxFit, 
         iterations = iter;
         let cur = derivs(d, &xc, &newbeta, ties);
         let newlk = cur.loglik;
-        if (1.0 - loglik / newlk).abs() <= COX_EPS && !halving {
+        if newlk.is_finite() && (1.0 - loglik / newlk).abs() <= COX_EPS {
             loglik = newlk;
             beta.clone_from(&newbeta);
             last = cur;
             converged = true;
             break;
         }
-        if iter == COX_MAX_ITER {
-            last = cur;
-            loglik = newlk;
-            beta.clone_from(&newbeta);
-            break;
-        }
         if newlk < loglik || !newlk.is_finite() {
-            halving = true;
+            halving += 1;
+            let k = f64::from(halving);
             for j in 0..p {
-                newbeta[j] = (newbeta[j] + beta[j]) / 2.0;
+                newbeta[j] = (newbeta[j] + k * beta[j]) / (k + 1.0);
             }
         } else {
-            halving = false;
+            halving = 0;
             loglik = newlk;
             let step = solve(&cur.imat, &cur.u).ok_or(CoxError::Singular)?;
             beta.clone_from(&newbeta);
@@ -171,6 +168,12 @@ pub fn cox_fit(d: &CoxData, ties: Ties, keep_residuals: bool) -> Result<CoxFit, 
             }
             last = cur;
         }
+    }
+    if !converged {
+        // Out of iterations: R reports the last accepted β, its log-likelihood and
+        // information.
+        last = derivs(d, &xc, &beta, ties);
+        loglik = last.loglik;
     }
     let var = last
         .imat
