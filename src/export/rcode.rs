@@ -394,11 +394,81 @@ fn endpoint_code(r: &mut String, spec: &Spec, endpoints: &[(String, Vec<String>,
             // Weights of 1 leave survfit and coxph as without weights.
             wts = if matched { ", weights = w" } else { "" },
             ties = r_str(spec.ties.name()),
-            cox_w = match &spec.matching {
-                Some(m) if m.robust => ", weights = w, cluster = set",
-                Some(_) => ", weights = w, robust = wtd",
-                None => "",
-            },
+            cox_w = cox_weights(spec),
+        );
+        let _ = writeln!(
+            r,
+            "# Proportional hazards (Grambsch & Therneau): cox.zph, transform \"km\"\n\
+             if (!anyNA(coef(cx))) {{\n\
+             \x20 print(cox.zph(cx))\n\
+             \x20 cat(\"RESULT {name}_zph\", sprintf(\"%.10g\", cox.zph(cx)$table[, \"chisq\"]), \"\\n\")\n\
+             }}"
+        );
+        if !spec.adjust.is_empty() {
+            adjusted_code(r, spec, name);
+        }
+    }
+}
+
+/// coxph's weights and robust variance, as the core's.
+fn cox_weights(spec: &Spec) -> &'static str {
+    match &spec.matching {
+        Some(m) if m.robust => ", weights = w, cluster = set",
+        Some(_) => ", weights = w, robust = wtd",
+        None => "",
+    }
+}
+
+/// The multivariable Cox model (`--adjust`) on the endpoint's rows with every covariate,
+/// its tests, concordance and cox.zph; with `--univariable`, one model per covariate.
+fn adjusted_code(r: &mut String, spec: &Spec, name: &str) {
+    let plain: Vec<String> = spec
+        .adjust
+        .iter()
+        .map(|c| c.strip_suffix(":factor").unwrap_or(c).to_string())
+        .collect();
+    let terms: Vec<String> = spec
+        .adjust
+        .iter()
+        .map(|c| match c.strip_suffix(":factor") {
+            Some(n) => format!("factor(`{n}`)"),
+            None => format!("`{c}`"),
+        })
+        .collect();
+    let _ = writeln!(
+        r,
+        "# Multivariable Cox model: the arm (treated, its term first) + covariates, on the rows\n\
+         # with every covariate present; a covariate constant there is left out.\n\
+         acovs <- {covs}; aterms <- {terms}\n\
+         ea <- e[complete.cases(e[, acovs, drop = FALSE]), , drop = FALSE]\n\
+         avaries <- sapply(acovs, function(v) length(unique(ea[[v]])) > 1)\n\
+         ax <- coxph(as.formula(paste(c(\"Surv(time, status) ~ treated\", aterms[avaries]), collapse = \" + \")),\n\
+         \x20           data = ea, ties = {ties}{cox_w})\n\
+         print(summary(ax))\n\
+         cat(sprintf(\"RESULT {name}_adj_n %d %d\\n\", ax$n, ax$nevent))\n\
+         cat(\"RESULT {name}_adj_coef\", sprintf(\"%.10g\", coef(ax)), \"\\n\")\n\
+         cat(\"RESULT {name}_adj_se\", sprintf(\"%.10g\", sqrt(diag(ax$var))), \"\\n\")\n\
+         cat(sprintf(\"RESULT {name}_adj_lr %.10g\\n\", 2 * diff(ax$loglik)))\n\
+         cat(sprintf(\"RESULT {name}_adj_concordance %.10g %.10g\\n\", ax$concordance[\"concordance\"], ax$concordance[\"std\"]))\n\
+         print(cox.zph(ax))\n\
+         cat(\"RESULT {name}_adj_zph\", sprintf(\"%.10g\", cox.zph(ax)$table[, \"chisq\"]), \"\\n\")",
+        covs = r_vec(&plain),
+        terms = r_vec(&terms),
+        ties = r_str(spec.ties.name()),
+        cox_w = cox_weights(spec),
+    );
+    if spec.univariable {
+        let _ = writeln!(
+            r,
+            "# Univariable models: each covariate alone, on the rows where it is present.\n\
+             for (k in seq_along(acovs)) {{\n\
+             \x20 eu <- e[!is.na(e[[acovs[k]]]), , drop = FALSE]\n\
+             \x20 if (length(unique(eu[[acovs[k]]])) < 2) next\n\
+             \x20 ux <- coxph(as.formula(paste(\"Surv(time, status) ~\", aterms[k])), data = eu, ties = {ties}{cox_w})\n\
+             \x20 cat(sprintf(\"RESULT {name}_uni_%d\", k), sprintf(\"%.10g\", c(coef(ux), summary(ux)$logtest[\"pvalue\"])), \"\\n\")\n\
+             }}",
+            ties = r_str(spec.ties.name()),
+            cox_w = cox_weights(spec),
         );
     }
 }

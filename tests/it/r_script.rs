@@ -260,6 +260,32 @@ fn the_emitted_r_script_reproduces_the_numbers() {
             "os_event=pfs_event",
         ],
         vec![demo, "--match", "ecog,albi_grade,prior_io_response"],
+        // The multivariable Cox model and the univariable screen: whole cohort, inside a
+        // subgroup, on the matched sample with clustered SEs, and with Breslow ties.
+        vec![
+            demo,
+            "--adjust",
+            "ecog,albi_grade:factor,prior_io_response,afp_ge_400,age",
+            "--univariable",
+        ],
+        vec![
+            demo,
+            "--adjust",
+            "ecog,afp_ge_400",
+            "--univariable",
+            "--subgroup",
+            "prior_io_response=PD",
+            "--ties",
+            "breslow",
+        ],
+        vec![
+            demo,
+            "--match",
+            "ecog,albi_grade,prior_io_response",
+            "--robust",
+            "--adjust",
+            "ecog,albi_grade:factor,afp_ge_400",
+        ],
         // A random matching order: ours is R's `set.seed(seed); sample.int(n)` (a seed of
         // one order gave 89 matched pairs here, R 88, while ours had a generator of its own).
         vec![
@@ -332,6 +358,7 @@ fn check_case(args: &[&str]) {
                 got[2],
             );
         }
+        check_models(&label, ep, e, &r);
         let hr = &r[&format!("{ep}_hr")];
         close(&format!("{label}: {ep} hr"), f(&e["cox"]["hr"]), hr[0]);
         close(
@@ -388,6 +415,88 @@ fn check_case(args: &[&str]) {
                 rp.chunks(2).map(|c| (c[0] as i64, c[1] as i64)).collect();
             assert_eq!(ours, theirs, "{label}: matched pairs");
         }
+    }
+}
+
+/// The arm-only model's cox.zph, and the adjusted and univariable models when asked for.
+fn check_models(label: &str, ep: &str, e: &serde_json::Value, r: &HashMap<String, Vec<f64>>) {
+    let f = |v: &serde_json::Value| v.as_f64().unwrap_or(f64::NAN);
+    if let Some(ph) = e["cox"].get("ph_test") {
+        close(
+            &format!("{label}: {ep} zph"),
+            f(&ph["terms"][0]["chi_square"]),
+            r[&format!("{ep}_zph")][0],
+        );
+    }
+    let Some(a) = e.get("cox_adjusted") else {
+        return;
+    };
+    let n = &r[&format!("{ep}_adj_n")];
+    assert_eq!(f(&a["n"]), n[0], "{label}: {ep} adjusted n");
+    assert_eq!(f(&a["events"]), n[1], "{label}: {ep} adjusted events");
+    let terms = a["terms"].as_array().unwrap();
+    let (coef, se) = (&r[&format!("{ep}_adj_coef")], &r[&format!("{ep}_adj_se")]);
+    assert_eq!(terms.len(), coef.len(), "{label}: {ep} adjusted terms");
+    for (i, t) in terms.iter().enumerate() {
+        let name = t["term"].as_str().unwrap();
+        close(
+            &format!("{label}: {ep} {name} coef"),
+            f(&t["coef"]),
+            coef[i],
+        );
+        close(&format!("{label}: {ep} {name} se"), f(&t["se"]), se[i]);
+    }
+    close(
+        &format!("{label}: {ep} adjusted LR"),
+        f(&a["tests"]["likelihood_ratio"]["chi_square"]),
+        r[&format!("{ep}_adj_lr")][0],
+    );
+    let c = &r[&format!("{ep}_adj_concordance")];
+    close(
+        &format!("{label}: {ep} concordance"),
+        f(&a["concordance"]["value"]),
+        c[0],
+    );
+    close(
+        &format!("{label}: {ep} concordance se"),
+        f(&a["concordance"]["se"]),
+        c[1],
+    );
+    let zph = &r[&format!("{ep}_adj_zph")];
+    let ph = &a["ph_test"];
+    let rows = ph["terms"].as_array().unwrap();
+    assert_eq!(rows.len() + 1, zph.len(), "{label}: {ep} zph rows");
+    for (i, row) in rows.iter().enumerate() {
+        close(
+            &format!("{label}: {ep} zph {}", row["term"]),
+            f(&row["chi_square"]),
+            zph[i],
+        );
+    }
+    close(
+        &format!("{label}: {ep} zph global"),
+        f(&ph["global"]["chi_square"]),
+        zph[rows.len()],
+    );
+    let Some(uni) = e.get("cox_univariable") else {
+        return;
+    };
+    // The arm's row first, then the covariates in order (R's loop numbers them from 1).
+    for (k, row) in uni.as_array().unwrap().iter().enumerate().skip(1) {
+        let key = format!("{ep}_uni_{k}");
+        let Some(theirs) = r.get(&key) else {
+            assert!(row.get("not_estimable").is_some(), "{label}: {key}");
+            continue;
+        };
+        let terms = row["terms"].as_array().unwrap();
+        for (i, t) in terms.iter().enumerate() {
+            close(&format!("{label}: {key} coef"), f(&t["coef"]), theirs[i]);
+        }
+        close(
+            &format!("{label}: {key} LR p"),
+            f(&row["likelihood_ratio_p"]),
+            theirs[terms.len()],
+        );
     }
 }
 
