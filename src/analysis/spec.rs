@@ -195,6 +195,21 @@ pub enum EventCoding {
     OneTwo,
 }
 
+/// What the table under a Kaplan–Meier plot shows at each time tick, in the window and in
+/// figures. Presentation only: the analysis is the same.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default, clap::ValueEnum,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum RiskTable {
+    /// One row per arm: the number at risk.
+    #[default]
+    AtRisk,
+    /// Morris et al. (2019, BMJ Open), the KMunicate layout: per arm three rows, the number
+    /// at risk, censored and events (cumulative; [`crate::stats::km::KmCurve::counts_at`]).
+    Kmunicate,
+}
+
 /// Everything that defines an analysis. Defaults match the CLI's.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -245,6 +260,9 @@ pub struct Spec {
     /// Event columns whose event values the user declared (`--event-values
     /// vital_status=Deceased`): those values are events, every other value is censored.
     pub event_values: std::collections::BTreeMap<String, Vec<String>>,
+    /// The table under the Kaplan–Meier plots (window and figures); presentation only.
+    /// Defaults to the number at risk (also for spec files written before it existed).
+    pub risk_table: RiskTable,
 }
 
 impl Default for Spec {
@@ -272,6 +290,7 @@ impl Default for Spec {
             forest: false,
             labels: Default::default(),
             event_values: Default::default(),
+            risk_table: RiskTable::AtRisk,
         }
     }
 }
