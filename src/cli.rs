@@ -7,7 +7,8 @@ use std::time::Instant;
 use clap::{Args, Parser, Subcommand};
 
 use crate::analysis::{
-    analyze, CaliperScale, EndpointSpec, MatchOrder, MatchSpec, Report, Spec, Subgroup, TimeUnit,
+    analyze, CaliperScale, EndpointSpec, MatchOrder, MatchSpec, Report, RiskTable, Spec, Subgroup,
+    TimeUnit,
 };
 use crate::cohort::Cohort;
 use crate::stats::cox::Ties;
@@ -37,6 +38,10 @@ pub struct Cli {
     /// Open the "Columns and roles" dialog at start (which column plays each role).
     #[arg(long)]
     pub columns: bool,
+    /// The table under the Kaplan–Meier plot: at-risk (the number at risk) or kmunicate (at
+    /// risk, censored and events per arm) [default: as last time, else at-risk].
+    #[arg(long, value_enum, value_name = "TABLE")]
+    pub risk_table: Option<RiskTable>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -63,15 +68,23 @@ pub struct ReportArgs {
     /// Replace files that already exist in the folder.
     #[arg(long)]
     pub force: bool,
+    /// The table under the Kaplan–Meier figures: at-risk (the number at risk per arm) or
+    /// kmunicate (per arm: at risk, and censored and events to date, Morris et al. 2019)
+    /// [default: the spec file's, else at-risk].
+    #[arg(long, value_enum, value_name = "TABLE")]
+    pub risk_table: Option<RiskTable>,
 }
 
 /// Runs `report`; returns the list of files written and the warnings to show.
 pub fn run_report(args: &ReportArgs) -> anyhow::Result<(crate::export::Written, Vec<String>)> {
     let Resolved {
-        spec,
+        mut spec,
         file,
         warnings,
     } = args.analysis.resolve().map_err(anyhow::Error::msg)?;
+    if let Some(table) = args.risk_table {
+        spec.risk_table = table;
+    }
     let mut formats = crate::export::Formats {
         svg: false,
         png: false,

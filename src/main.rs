@@ -99,6 +99,7 @@ fn main() -> ExitCode {
                 view,
                 presentation: cli.presentation,
                 columns_dialog: cli.columns,
+                risk_table: cli.risk_table,
                 started: Some(started),
             };
             match survival_explorer::app::run(options) {

@@ -195,6 +195,21 @@ pub enum EventCoding {
     OneTwo,
 }
 
+/// What the table under a Kaplan–Meier plot shows at each time tick, in the window and in
+/// figures. Presentation only: the analysis is the same.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default, clap::ValueEnum,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum RiskTable {
+    /// One row per arm: the number at risk.
+    #[default]
+    AtRisk,
+    /// Morris et al. (2019, BMJ Open), the KMunicate layout: per arm three rows, the number
+    /// at risk, censored and events (cumulative; [`crate::stats::km::KmCurve::counts_at`]).
+    Kmunicate,
+}
+
 /// Everything that defines an analysis. Defaults match the CLI's.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -250,6 +265,9 @@ pub struct Spec {
     pub adjust: Vec<String>,
     /// Also fit one Cox model per covariate of `adjust` (`--univariable`).
     pub univariable: bool,
+    /// The table under the Kaplan–Meier plots (window and figures); presentation only.
+    /// Defaults to the number at risk (also for spec files written before it existed).
+    pub risk_table: RiskTable,
 }
 
 impl Default for Spec {
@@ -279,6 +297,7 @@ impl Default for Spec {
             event_values: Default::default(),
             adjust: Vec::new(),
             univariable: false,
+            risk_table: RiskTable::AtRisk,
         }
     }
 }

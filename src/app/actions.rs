@@ -140,7 +140,10 @@ impl App {
             _ => reports.unmatched.clone()?,
         };
         let fig = match self.settings.view {
-            View::Survival => Figure::Km(self.settings.endpoint.clone()),
+            View::Survival => Figure::Km(
+                self.settings.endpoint.clone(),
+                self.settings.spec.risk_table,
+            ),
             View::Response => Figure::Response,
             View::Balance => Figure::Balance,
             View::Subgroups => Figure::Forest(self.settings.endpoint.clone()),

@@ -5,7 +5,7 @@ use eframe::egui;
 use egui::RichText;
 
 use super::{LoadedCohort, Reports, SampleView, Settings};
-use crate::analysis::{resolve_endpoints, CaliperScale, MatchOrder, Subgroup, TimeUnit};
+use crate::analysis::{resolve_endpoints, CaliperScale, MatchOrder, RiskTable, Subgroup, TimeUnit};
 use crate::cohort::{Cohort, Column, ColumnData, MISSING};
 use crate::stats::cox::Ties;
 use crate::stats::km::ConfType;
@@ -557,4 +557,21 @@ fn method_ui(ui: &mut egui::Ui, settings: &mut Settings) {
         spec.show_in = (show_in != spec.time_unit).then_some(show_in);
     }
     ui.checkbox(&mut settings.show_ci, "Show confidence bands");
+    let name = |t: RiskTable| match t {
+        RiskTable::AtRisk => "number at risk",
+        RiskTable::Kmunicate => "KMunicate",
+    };
+    let table = &mut settings.spec.risk_table;
+    egui::ComboBox::from_label("Table under the curves")
+        .selected_text(name(*table))
+        .show_ui(ui, |ui| {
+            for t in [RiskTable::AtRisk, RiskTable::Kmunicate] {
+                ui.selectable_value(table, t, name(t));
+            }
+        })
+        .response
+        .on_hover_text(
+            "KMunicate (Morris et al. 2019): per arm the number at risk, and how many were \
+             censored and had the event to date",
+        );
 }

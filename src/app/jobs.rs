@@ -37,7 +37,7 @@ pub(super) fn run_reports(
             .map(Arc::new)
             .map_err(|e| e.to_string())
     };
-    let unmatched_spec = settings.unmatched_spec();
+    let (unmatched_spec, matched_spec) = settings.analysed_specs();
     let unmatched = match previous {
         Some(reports) if reports.unmatched_spec == unmatched_spec => reports.unmatched,
         _ => run(&unmatched_spec),
@@ -45,7 +45,7 @@ pub(super) fn run_reports(
     Reports {
         unmatched_spec,
         unmatched,
-        matched: settings.matched_spec().map(|s| run(&s)),
+        matched: matched_spec.map(|s| run(&s)),
     }
 }
 
@@ -208,7 +208,7 @@ impl App {
     /// shared among analyses already out of date.
     pub fn recompute_if_needed(&mut self, ctx: Option<&egui::Context>) {
         let key = (self.cohort_generation, self.settings.clone());
-        let analysis_part = |s: &Settings| (s.unmatched_spec(), s.matched_spec());
+        let analysis_part = |s: &Settings| s.analysed_specs();
         if let Some((g, s)) = &self.computed_for {
             if *g == key.0 && analysis_part(s) == analysis_part(&key.1) {
                 return;

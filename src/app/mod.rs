@@ -54,6 +54,9 @@ pub struct StartOptions {
     pub fresh_settings: bool,
     /// Open the column-mapping dialog at start.
     pub columns_dialog: bool,
+    /// The table under the Kaplan–Meier plot (`--risk-table`), over the saved settings and
+    /// a spec file opened at start.
+    pub risk_table: Option<crate::analysis::RiskTable>,
     /// When the process started (for the start-up time, printed with
     /// `SURVIVAL_EXPLORER_TIMING=1`).
     pub started: Option<Instant>,
@@ -132,6 +135,9 @@ impl App {
         app.repaint = Some(cc.egui_ctx.clone());
         if let Some(path) = &options.file {
             app.open_file(path);
+        }
+        if let Some(table) = options.risk_table {
+            app.settings.spec.risk_table = table;
         }
         app.presentation = options.presentation;
         app.frames.started = options.started;

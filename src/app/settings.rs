@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::analysis::{MatchSpec, Spec};
+use crate::analysis::{MatchSpec, RiskTable, Spec};
 
 /// Which view the central panel shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -84,6 +84,16 @@ impl Settings {
             caliper_sweep: false,
             ..self.spec.clone()
         }
+    }
+
+    /// The unmatched and matched specs as the analyses take them: the choices that change no
+    /// number (the risk table) at their defaults, so that changing one only redraws.
+    pub fn analysed_specs(&self) -> (Spec, Option<Spec>) {
+        let plain = |spec: Spec| Spec {
+            risk_table: RiskTable::default(),
+            ..spec
+        };
+        (plain(self.unmatched_spec()), self.matched_spec().map(plain))
     }
 
     /// The matching settings (kept while matching is off).

@@ -1,6 +1,7 @@
 //! Kaplan–Meier view: step curves with CI bands, censor ticks, dashed medians, a legend with n,
-//! events and median (95% CI), HR and log-rank p on the plot, and the number-at-risk table
-//! drawn in the plot's own x coordinates (so its columns sit under the axis ticks).
+//! events and median (95% CI), HR and log-rank p on the plot, and the number-at-risk table (or
+//! the KMunicate one: at risk, censored, events per arm) drawn in the plot's own x coordinates
+//! (so its columns sit under the axis ticks).
 
 use eframe::egui;
 use std::sync::Arc;
@@ -11,10 +12,17 @@ use egui_plot::{FilledArea, GridMark, HoverPosition, Line, LineStyle, MarkerShap
 use super::plot_util::{draw_curve, est_ci, num, p_value_parts, step_points, ticks, time_step};
 use super::theme::{curve_width, Palette};
 use super::{Reports, SampleView, ViewContext};
-use crate::analysis::{EndpointReport, Report};
+use crate::analysis::{EndpointReport, Report, RiskTable};
 
-/// Width reserved left of the plot frame: the y axis, and the arm names of the at-risk table.
+/// Width reserved left of the plot frame: the y axis, and the arm names of the at-risk table
+/// (at least; the KMunicate row labels may take more, see [`left_room`]).
 const AXIS_WIDTH: f32 = 96.0;
+
+/// The KMunicate table's row labels (Morris et al. 2019), top to bottom.
+const KMUNICATE_ROWS: [&str; 3] = ["At risk", "Censored", "Events"];
+
+/// How far the KMunicate row labels are indented under the arm's name.
+const ROW_INDENT: f32 = 12.0;
 
 /// Title line: endpoint, matched or not, subgroup.
 pub fn sample_title(report: &Report, endpoint_label: &str) -> String {
@@ -95,9 +103,10 @@ fn one_report_ui(ui: &mut egui::Ui, ctx: &ViewContext, report: &Arc<Report>) {
         );
     }
     legend_ui(ui, ep, unit);
-    let table_rows = ep.arms.0.len();
+    let table = ctx.settings.spec.risk_table;
     let row_h = ui.text_style_height(&egui::TextStyle::Body) + 4.0;
-    let table_h = row_h * (table_rows as f32 + 1.0) + 8.0;
+    let table_h = row_h * (table_rows(ep, table) + 1.0) + 8.0;
+    let axis_width = left_room(ui, ep, table);
     let plot_h = (ui.available_height() - table_h).max(200.0);
     let x_max = ep.last_time().max(1e-9);
     let step = time_step(x_max, unit == "months");
@@ -116,7 +125,7 @@ fn one_report_ui(ui: &mut egui::Ui, ctx: &ViewContext, report: &Arc<Report>) {
         .allow_double_click_reset(false)
         .show_x(false)
         .show_y(false)
-        .y_axis_min_width(AXIS_WIDTH)
+        .y_axis_min_width(axis_width)
         .default_x_bounds(0.0, x_max * 1.02)
         .default_y_bounds(0.0, 1.04)
         .x_axis_label(format!("Time since start of treatment ({unit})"))
@@ -189,7 +198,13 @@ fn one_report_ui(ui: &mut egui::Ui, ctx: &ViewContext, report: &Arc<Report>) {
         }
     });
     effect_box_ui(ui, ep, &resp.transform);
-    at_risk_table_ui(ui, ep, &resp.transform, &tick_values, row_h);
+    let columns = Columns {
+        transform: &resp.transform,
+        ticks: &tick_values,
+        row_h,
+        axis_width,
+    };
+    risk_table_ui(ui, ep, table, &columns);
 }
 
 /// Step-shaped band over the rows where both limits exist (R's NA limits are skipped; before
@@ -367,53 +382,136 @@ fn hover_text(
     ))
 }
 
-/// The number-at-risk table: one row per arm, one column per x tick, each number centred on
-/// the tick's screen position taken from the plot's transform.
-fn at_risk_table_ui(
-    ui: &mut egui::Ui,
-    ep: &EndpointReport,
-    transform: &egui_plot::PlotTransform,
-    tick_values: &[f64],
+/// Rows of the table under the plot, its heading aside: one per arm (at risk), or per arm
+/// its name and three rows (KMunicate).
+fn table_rows(ep: &EndpointReport, table: RiskTable) -> f32 {
+    let arms = ep.arms.0.len() as f32;
+    match table {
+        RiskTable::AtRisk => arms,
+        RiskTable::Kmunicate => 4.0 * arms,
+    }
+}
+
+/// Width left of the plot frame: [`AXIS_WIDTH`], or more where the KMunicate row labels with
+/// half the widest number of the first column (the arm's n, centred at time 0) need it.
+fn left_room(ui: &egui::Ui, ep: &EndpointReport, table: RiskTable) -> f32 {
+    if table == RiskTable::AtRisk {
+        return AXIS_WIDTH;
+    }
+    let font = egui::TextStyle::Body.resolve(ui.style());
+    let width = |t: String| {
+        ui.painter()
+            .layout_no_wrap(t, font.clone(), Color32::WHITE)
+            .size()
+            .x
+    };
+    let labels = KMUNICATE_ROWS
+        .iter()
+        .map(|l| width(l.to_string()))
+        .fold(0.0, f32::max);
+    let first = ep
+        .arms
+        .iter()
+        .map(|(_, a)| width(num(a.n, 0)))
+        .fold(0.0, f32::max);
+    AXIS_WIDTH.max(4.0 + ROW_INDENT + labels + 12.0 + first / 2.0)
+}
+
+/// Where the table's columns go: the plot's transform (the ticks' screen x), the ticks' times,
+/// the height of a row and the width left of the plot frame.
+struct Columns<'a> {
+    transform: &'a egui_plot::PlotTransform,
+    ticks: &'a [f64],
     row_h: f32,
+    axis_width: f32,
+}
+
+/// A text of the table as a label (so screen readers and the UI tests read it), its `anchor`
+/// point at `pos`.
+fn cell(ui: &mut egui::Ui, pos: egui::Pos2, anchor: Align2, text: RichText) {
+    // A box wide enough for any number, placed so that the label's anchor falls on `pos`.
+    let size = egui::vec2(240.0, ui.text_style_height(&egui::TextStyle::Body) + 4.0);
+    let rect = anchor.anchor_size(pos, size);
+    let mut child = ui.new_child(
+        egui::UiBuilder::new()
+            .max_rect(rect)
+            .layout(egui::Layout::top_down(anchor.x())),
+    );
+    child.add(
+        egui::Label::new(text)
+            .selectable(false)
+            .wrap_mode(egui::TextWrapMode::Extend),
+    );
+}
+
+/// One row of numbers: `value(t)` at each tick, centred on the tick's screen x.
+fn numbers_row(
+    ui: &mut egui::Ui,
+    columns: &Columns,
+    y: f32,
+    color: Color32,
+    value: impl Fn(f64) -> f64,
 ) {
-    let n_rows = ep.arms.0.len();
+    for &t in columns.ticks {
+        let x = columns.transform.position_from_point_x(t);
+        let text = RichText::new(num(value(t), 0)).color(color);
+        cell(ui, egui::pos2(x, y), Align2::CENTER_TOP, text);
+    }
+}
+
+/// The table under the plot: the number at risk per arm, or the KMunicate table (per arm its
+/// name, then at risk, censored and events), one column per x tick, each number centred on
+/// the tick's screen position taken from the plot's transform.
+fn risk_table_ui(ui: &mut egui::Ui, ep: &EndpointReport, table: RiskTable, columns: &Columns) {
+    let row_h = columns.row_h;
     let (rect, _) = ui.allocate_exact_size(
-        egui::vec2(ui.available_width(), row_h * (n_rows as f32 + 1.0)),
+        egui::vec2(ui.available_width(), row_h * (table_rows(ep, table) + 1.0)),
         egui::Sense::hover(),
     );
-    let painter = ui.painter_at(rect.expand2(egui::vec2(0.0, 2.0)));
-    let font = egui::TextStyle::Body.resolve(ui.style());
     let text_color = ui.visuals().text_color();
-    painter.text(
-        egui::pos2(rect.left() + 2.0, rect.top()),
+    let heading = match table {
+        RiskTable::AtRisk => "Number at risk",
+        RiskTable::Kmunicate => "Number at risk, and censored and events to date",
+    };
+    let left = rect.left() + 2.0;
+    cell(
+        ui,
+        egui::pos2(left, rect.top()),
         Align2::LEFT_TOP,
-        "Number at risk",
-        font.clone(),
-        text_color,
+        RichText::new(heading).color(text_color),
     );
-    let frame = transform.frame();
+    // Arm names in the space the y axis reserves left of the frame.
+    let name_x = columns.transform.frame().left() - columns.axis_width + 4.0;
+    let weak = ui.visuals().weak_text_color();
     for (k, (arm, a)) in ep.arms.iter().enumerate() {
-        let y = rect.top() + row_h * (k as f32 + 1.0);
         let color = Palette::arm(k);
-        // Arm name in the space the y axis reserves left of the frame.
-        painter.text(
-            egui::pos2(frame.left() - AXIS_WIDTH + 4.0, y),
-            Align2::LEFT_TOP,
-            arm,
-            font.clone(),
-            color,
-        );
-        let Some(km) = &a.curve else { continue };
-        for &t in tick_values {
-            let x = transform.position_from_point_x(t);
-            let n = km.at(t).n_risk;
-            painter.text(
-                egui::pos2(x, y),
-                Align2::CENTER_TOP,
-                num(n, 0),
-                font.clone(),
-                color,
+        let top = match table {
+            RiskTable::AtRisk => rect.top() + row_h * (k as f32 + 1.0),
+            RiskTable::Kmunicate => rect.top() + row_h * (4.0 * k as f32 + 1.0),
+        };
+        let name = RichText::new(arm).color(color);
+        cell(ui, egui::pos2(name_x, top), Align2::LEFT_TOP, name);
+        if table == RiskTable::AtRisk {
+            if let Some(km) = &a.curve {
+                numbers_row(ui, columns, top, color, |t| km.at(t).n_risk);
+            }
+            continue;
+        }
+        for (r, label) in KMUNICATE_ROWS.into_iter().enumerate() {
+            let y = top + row_h * (r as f32 + 1.0);
+            let label = RichText::new(label).color(weak);
+            cell(
+                ui,
+                egui::pos2(name_x + ROW_INDENT, y),
+                Align2::LEFT_TOP,
+                label,
             );
+            if let Some(km) = &a.curve {
+                numbers_row(ui, columns, y, color, |t| {
+                    let c = km.counts_at(t);
+                    [c.n_risk, c.n_censored, c.n_events][r]
+                });
+            }
         }
     }
 }

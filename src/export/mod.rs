@@ -10,7 +10,7 @@ use std::path::Path;
 
 use plotters::prelude::*;
 
-use crate::analysis::{Report, Spec};
+use crate::analysis::{Report, RiskTable, Spec};
 use crate::cohort::Cohort;
 use crate::spec_file::{write_atomic, WriteError};
 
@@ -111,8 +111,9 @@ impl FigureSize {
 /// Which figure.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Figure {
-    /// Kaplan–Meier curves of an endpoint.
-    Km(String),
+    /// Kaplan–Meier curves of an endpoint, with this table under them (the KMunicate one
+    /// makes the figure taller than its [`FigureSize`] by its extra rows).
+    Km(String, RiskTable),
     /// DCR / ORR bars.
     Response,
     /// Love plot; `after` = the report is matched and shows after-matching SMDs too.
@@ -132,7 +133,7 @@ fn draw<DB: DrawingBackend>(
     demo: bool,
 ) -> Result<(), String> {
     match fig {
-        Figure::Km(ep) => figure::draw_km(area, report, ep, scale, demo),
+        Figure::Km(ep, table) => figure::draw_km(area, report, ep, *table, scale, demo),
         Figure::Response => figure::draw_response(area, report, scale, demo),
         Figure::Forest(ep) => figure::draw_forest(area, report, ep, scale, demo),
         Figure::Sweep(ep) => figure::draw_sweep(area, report, ep, scale, demo),
@@ -157,7 +158,7 @@ pub fn render_svg(
 ) -> Result<String, ExportError> {
     let mut out = String::new();
     {
-        let backend = SVGBackend::with_string(&mut out, (size.width_px, size.height_px));
+        let backend = SVGBackend::with_string(&mut out, canvas_size(fig, report, size));
         let area = backend.into_drawing_area();
         draw(&area, fig, report, balance_from, size.scale(), demo).map_err(ExportError::Figure)?;
     }
@@ -172,7 +173,7 @@ pub fn render_png(
     size: FigureSize,
     demo: bool,
 ) -> Result<Vec<u8>, ExportError> {
-    let (w, h) = (size.width_px, size.height_px);
+    let (w, h) = canvas_size(fig, report, size);
     let mut rgb = vec![255u8; (w as usize) * (h as usize) * 3];
     {
         let backend = BitMapBackend::with_buffer(&mut rgb, (w, h));
@@ -180,6 +181,16 @@ pub fn render_png(
         draw(&area, fig, report, balance_from, size.scale(), demo).map_err(ExportError::Figure)?;
     }
     encode_png(&rgb, w, h, size.dpi).map_err(ExportError::Png)
+}
+
+/// The figure's pixel size: `size`, and for a Kaplan–Meier figure with the KMunicate table
+/// the height its extra rows take (type sizes stay those of `size`, and so does the chart).
+fn canvas_size(fig: &Figure, report: &Report, size: FigureSize) -> (u32, u32) {
+    let extra = match fig {
+        Figure::Km(ep, table) => figure::km_extra_height(report, ep, *table, size.scale()),
+        _ => 0,
+    };
+    (size.width_px, size.height_px + extra)
 }
 
 fn encode_png(rgb: &[u8], w: u32, h: u32, dpi: f64) -> Result<Vec<u8>, String> {
@@ -255,9 +266,10 @@ pub fn write_report(job: &ReportJob) -> Result<Written, ExportError> {
     let balance_src = balance;
     let mut figures: Vec<(String, Figure, &Report)> = Vec::new();
     for (name, _) in report.endpoints.iter() {
-        figures.push((format!("km_{name}"), Figure::Km(name.clone()), report));
+        let km = Figure::Km(name.clone(), spec.risk_table);
+        figures.push((format!("km_{name}"), km.clone(), report));
         if let Some(u) = unmatched {
-            figures.push((format!("km_{name}_unmatched"), Figure::Km(name.clone()), u));
+            figures.push((format!("km_{name}_unmatched"), km, u));
         }
     }
     for (name, ep) in report.endpoints.iter() {

@@ -6,7 +6,7 @@ use crate::common;
 
 use std::process::Command;
 
-use survival_explorer::analysis::{analyze, MatchSpec, Spec};
+use survival_explorer::analysis::{analyze, MatchSpec, RiskTable, Spec};
 use survival_explorer::cohort::Cohort;
 use survival_explorer::export::{render_png, Figure, FigureSize};
 
@@ -177,7 +177,8 @@ fn png_presets_have_their_pixel_sizes() {
         (FigureSize::double_column(300.0), (2126, 1701)),
         (FigureSize::parse("800x600").unwrap(), (800, 600)),
     ] {
-        let png = render_png(&Figure::Km("os".into()), &report, None, size, false).unwrap();
+        let fig = Figure::Km("os".into(), RiskTable::AtRisk);
+        let png = render_png(&fig, &report, None, size, false).unwrap();
         let (w, h, colours) = png_info(&png);
         assert_eq!((w, h), expect);
         assert!(colours > 20);

@@ -20,6 +20,7 @@ mod explore;
 mod export;
 mod formats;
 mod hostile_files;
+mod kmunicate;
 mod matching_reference;
 mod own_file;
 mod parquet_pages;

@@ -1,18 +1,49 @@
 //! The Kaplan–Meier figure: step curves with CI bands and censoring ticks, medians, the
-//! legend with n, events and median (95% CI), HR and log-rank p, and the number-at-risk table
-//! under the axis ticks.
+//! legend with n, events and median (95% CI), HR and log-rank p, and under the axis ticks the
+//! number-at-risk table or the KMunicate one (at risk, censored, events per arm).
 
 use plotters::coord::types::RangedCoordf64;
 
 use super::*;
+use crate::analysis::RiskTable;
+
+/// The KMunicate table's row labels (Morris et al. 2019), top to bottom.
+const KMUNICATE_ROWS: [&str; 3] = ["At risk", "Censored", "Events"];
+
+/// Height of a table row, in pixels.
+fn row_height(scale: Scale) -> f64 {
+    scale.font * 1.45
+}
+
+/// Room above the KMunicate table's heading, in rows: the heading is long enough to reach
+/// under the x axis' title.
+const KMUNICATE_GAP: f64 = 0.4;
+
+/// Height of the table under the chart: a heading, then per arm one row (at risk) or the
+/// arm's name and three rows (KMunicate, with room above), and a little room below.
+fn table_height(n_arms: usize, table: RiskTable, scale: Scale) -> u32 {
+    let rows = match table {
+        RiskTable::AtRisk => n_arms as f64 + 1.5,
+        RiskTable::Kmunicate => KMUNICATE_GAP + 4.0 * n_arms as f64 + 1.5,
+    };
+    (row_height(scale) * rows) as u32
+}
+
+/// How much taller than its size the figure is drawn for `table`: the KMunicate table's
+/// extra rows, so that the chart keeps the height it has above the number-at-risk table.
+pub fn km_extra_height(report: &Report, endpoint: &str, table: RiskTable, scale: Scale) -> u32 {
+    let n_arms = endpoint_of(report, endpoint).map_or(0, |ep| ep.arms.0.len());
+    table_height(n_arms, table, scale) - table_height(n_arms, RiskTable::AtRisk, scale)
+}
 
 /// The Kaplan–Meier figure: title, legend with n, events and median (95% CI), curves with CI
-/// bands, censor ticks and dashed medians, HR and p, and the number-at-risk table whose
-/// columns are placed at the x axis ticks through the chart's own coordinate mapping.
+/// bands, censor ticks and dashed medians, HR and p, and the `table` whose columns are placed
+/// at the x axis ticks through the chart's own coordinate mapping.
 pub fn draw_km<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     report: &Report,
     endpoint: &str,
+    table: RiskTable,
     scale: Scale,
     demo: bool,
 ) -> DResult {
@@ -23,8 +54,8 @@ pub fn draw_km<DB: DrawingBackend>(
     let f = scale.font;
     let (_, h) = root.dim_in_pixel();
     let n_arms = ep.arms.0.len();
-    let row_h = f * 1.45;
-    let table_h = (row_h * (n_arms as f64 + 1.5)) as u32;
+    let row_h = row_height(scale);
+    let table_h = table_height(n_arms, table, scale);
     let header_h = (f * 2.0 + f * 1.4 + row_h * n_arms as f64 + f * 0.6) as u32;
     let (header, rest) = root.split_vertically(header_h);
     let (chart_area, table_area) = rest.split_vertically(h.saturating_sub(header_h + table_h));
@@ -45,14 +76,7 @@ pub fn draw_km<DB: DrawingBackend>(
         x_max,
         crate::format::axis::time_step(x_max, unit == "months"),
     );
-    // Room left of the axis for the y labels and, below, the arm names of the at-risk table.
-    let longest = ep
-        .arms
-        .iter()
-        .map(|(a, _)| a.chars().count())
-        .max()
-        .unwrap_or(8) as f64;
-    let y_label_w = (f * (0.6 * longest + 1.5)).max(f * 5.0) as u32;
+    let y_label_w = left_room(&chart_area, ep, table, scale)?;
     let mut chart = ChartBuilder::on(&chart_area)
         .margin_left((f * 0.8) as u32)
         .margin_right((f * 1.5) as u32)
@@ -108,8 +132,92 @@ pub fn draw_km<DB: DrawingBackend>(
         .iter()
         .map(|&t| chart.backend_coord(&(t, 0.0)).0)
         .collect();
-    draw_risk_table(&table_area, ep, &ticks, &tick_x, row_h, scale)?;
+    let columns = Columns {
+        ticks: &ticks,
+        x: &tick_x,
+        row_h,
+    };
+    match table {
+        RiskTable::AtRisk => draw_risk_table(&table_area, ep, &columns, scale)?,
+        RiskTable::Kmunicate => draw_kmunicate_table(&table_area, ep, &columns, scale)?,
+    }
     root.present().map_err(err)
+}
+
+/// Room left of the axis (the y label area) for the y labels and, below, the labels of the
+/// table's rows: the arm names of the at-risk table, or the KMunicate row labels (the arm
+/// names have rows of their own there), with a gap before the first column's numbers.
+fn left_room<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    ep: &EndpointReport,
+    table: RiskTable,
+    scale: Scale,
+) -> Result<u32, String> {
+    let f = scale.font;
+    let y_labels = f * 5.0;
+    match table {
+        RiskTable::AtRisk => {
+            let longest = ep
+                .arms
+                .iter()
+                .map(|(a, _)| a.chars().count())
+                .max()
+                .unwrap_or(8) as f64;
+            Ok((f * (0.6 * longest + 1.5)).max(y_labels) as u32)
+        }
+        RiskTable::Kmunicate => {
+            let width = |t: &str| -> Result<f64, String> {
+                Ok(area.estimate_text_size(t, &scale.text(0.9)).map_err(err)?.0 as f64)
+            };
+            let mut labels = 0.0_f64;
+            for label in KMUNICATE_ROWS {
+                labels = labels.max(width(label)?);
+            }
+            // The widest number of the first column (time 0: the arm's n).
+            let mut first = 0.0_f64;
+            for (_, a) in ep.arms.iter() {
+                first = first.max(width(&nr(a.n, 0))?);
+            }
+            // Labels start at f·1.5 from the figure's edge; the chart's left margin is f·0.8.
+            let need = f * 1.5 + labels + f * 1.2 + first / 2.0 - f * 0.8;
+            Ok(need.max(y_labels) as u32)
+        }
+    }
+}
+
+/// Where the table's columns go: the ticks' times, their pixel x (from the chart's own
+/// coordinate mapping) and the height of a row.
+struct Columns<'a> {
+    ticks: &'a [f64],
+    x: &'a [i32],
+    row_h: f64,
+}
+
+/// One row of a table: `value(t)` at each tick, centred on the tick's x, `y` pixels down the
+/// table area.
+fn draw_row<DB: DrawingBackend>(
+    table_area: &DrawingArea<DB, Shift>,
+    columns: &Columns,
+    y: i32,
+    color: RGBColor,
+    scale: Scale,
+    value: impl Fn(f64) -> f64,
+) -> DResult {
+    let base = table_area.get_base_pixel();
+    for (&t, &x) in columns.ticks.iter().zip(columns.x) {
+        // The column sits at the tick's x; its row is this table row.
+        text_at(
+            table_area,
+            nr(value(t), 0),
+            (x, base.1),
+            y,
+            scale
+                .text(0.9)
+                .color(&color)
+                .pos(Pos::new(HPos::Center, VPos::Top)),
+        )?;
+    }
+    Ok(())
 }
 
 /// The legend: a line of each arm's colour, n, events and median (95% CI).
@@ -280,17 +388,15 @@ fn draw_effect<DB: DrawingBackend>(
 }
 
 /// The number-at-risk table: per arm, the number at risk at each tick, each column at its
-/// tick's x (`tick_x`, from the chart's own coordinate mapping).
+/// tick's x.
 fn draw_risk_table<DB: DrawingBackend>(
     table_area: &DrawingArea<DB, Shift>,
     ep: &EndpointReport,
-    ticks: &[f64],
-    tick_x: &[i32],
-    row_h: f64,
+    columns: &Columns,
     scale: Scale,
 ) -> DResult {
     let f = scale.font;
-    let base = table_area.get_base_pixel();
+    let row_h = columns.row_h;
     table_area
         .draw(&Text::new(
             "Number at risk",
@@ -308,18 +414,54 @@ fn draw_risk_table<DB: DrawingBackend>(
             ))
             .map_err(err)?;
         let Some(km) = &a.curve else { continue };
-        for (&t, &x) in ticks.iter().zip(tick_x) {
-            // The column sits at the tick's x; its row is this table row.
-            text_at(
-                table_area,
-                nr(km.at(t).n_risk, 0),
-                (x, base.1),
-                y,
-                scale
-                    .text(0.9)
-                    .color(&arm_color(k))
-                    .pos(Pos::new(HPos::Center, VPos::Top)),
-            )?;
+        draw_row(table_area, columns, y, arm_color(k), scale, |t| {
+            km.at(t).n_risk
+        })?;
+    }
+    Ok(())
+}
+
+/// The KMunicate table (Morris et al. 2019): per arm its name, then three rows — at risk at
+/// each tick, and censored and events before it, cumulative — each column at its tick's x.
+fn draw_kmunicate_table<DB: DrawingBackend>(
+    table_area: &DrawingArea<DB, Shift>,
+    ep: &EndpointReport,
+    columns: &Columns,
+    scale: Scale,
+) -> DResult {
+    let f = scale.font;
+    let row_h = columns.row_h;
+    let gap = row_h * KMUNICATE_GAP;
+    table_area
+        .draw(&Text::new(
+            "Number at risk, and censored and events to date",
+            ((f * 0.5) as i32, gap as i32),
+            scale.text(0.95),
+        ))
+        .map_err(err)?;
+    for (k, (arm, a)) in ep.arms.iter().enumerate() {
+        let top = gap + row_h * (1.0 + 4.0 * k as f64);
+        table_area
+            .draw(&Text::new(
+                arm.clone(),
+                ((f * 0.5) as i32, top as i32),
+                scale.text(0.9).color(&arm_color(k)),
+            ))
+            .map_err(err)?;
+        for (r, label) in KMUNICATE_ROWS.into_iter().enumerate() {
+            let y = (top + row_h * (r as f64 + 1.0)) as i32;
+            table_area
+                .draw(&Text::new(
+                    label,
+                    ((f * 1.5) as i32, y),
+                    scale.text(0.9).color(&GREY),
+                ))
+                .map_err(err)?;
+            let Some(km) = &a.curve else { continue };
+            draw_row(table_area, columns, y, arm_color(k), scale, |t| {
+                let c = km.counts_at(t);
+                [c.n_risk, c.n_censored, c.n_events][r]
+            })?;
         }
     }
     Ok(())

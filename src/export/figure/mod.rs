@@ -8,7 +8,7 @@ mod response;
 mod sweep;
 
 pub use forest::draw_forest;
-pub use km::draw_km;
+pub use km::{draw_km, km_extra_height};
 pub use love::draw_love;
 pub use response::draw_response;
 pub use sweep::draw_sweep;

@@ -93,6 +93,21 @@ pub struct Landmark {
     pub n_risk: f64,
 }
 
+/// The counts of a KMunicate risk table at time `t` (Morris et al. 2019, BMJ Open 9:e030215):
+/// the number at risk at `t` and how many have been censored and had the event before it.
+/// Sums of weights, like [`KmCurve::n_risk`]: counts when the sample is unweighted. The three
+/// split the sample: `n_risk + n_censored + n_events` is [`KmCurve::n`] at every `t`.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct RiskCounts {
+    pub time: f64,
+    /// At risk at `t`: time ≥ t (as [`Landmark::n_risk`] and R's `summary.survfit`).
+    pub n_risk: f64,
+    /// Censored before `t` (time < t), cumulative.
+    pub n_censored: f64,
+    /// Events before `t` (time < t), cumulative.
+    pub n_events: f64,
+}
+
 /// Restricted mean survival time up to `horizon` with its standard error.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub struct Rmst {
@@ -452,6 +467,61 @@ mod tests {
         );
         let km = kaplan_meier(&s, ConfType::Log, 0.95);
         assert_eq!(km.median().estimate, 3.0);
+    }
+
+    #[test]
+    fn kmunicate_counts_by_hand() {
+        // Times 1 2 2 3 5 5 8, events at 1, 2, 3, 5; censored at 2, 5, 8 (the one at 2
+        // weighs 2 in the weighted run). At risk: time ≥ t; censored and events: time < t.
+        let time = vec![1.0, 2.0, 2.0, 3.0, 5.0, 5.0, 8.0];
+        let status = vec![true, false, true, true, false, true, false];
+        let weight = vec![1.0, 2.0, 1.0, 1.0, 1.0, 1.0, 1.0];
+        let count = |w: Option<Vec<f64>>| {
+            let km = kaplan_meier(
+                &SurvSample::new(time.clone(), status.clone(), w),
+                ConfType::LogLog,
+                0.95,
+            );
+            let rows: Vec<[f64; 3]> = [0.0, 1.0, 2.0, 2.5, 5.0, 6.0, 8.0, 9.0]
+                .iter()
+                .map(|&t| {
+                    let c = km.counts_at(t);
+                    assert_eq!(c.time, t);
+                    assert_eq!(c.n_risk, km.at(t).n_risk, "t = {t}");
+                    assert_eq!(c.n_risk + c.n_censored + c.n_events, km.n, "t = {t}");
+                    // Never -0 (printed "-0").
+                    assert!(c.n_censored.is_sign_positive() && c.n_events.is_sign_positive());
+                    [c.n_risk, c.n_censored, c.n_events]
+                })
+                .collect();
+            rows
+        };
+        assert_eq!(
+            count(None),
+            vec![
+                [7.0, 0.0, 0.0],
+                [7.0, 0.0, 0.0],
+                [6.0, 0.0, 1.0],
+                [4.0, 1.0, 2.0],
+                [3.0, 1.0, 3.0],
+                [1.0, 2.0, 4.0],
+                [1.0, 2.0, 4.0],
+                [0.0, 3.0, 4.0],
+            ]
+        );
+        assert_eq!(
+            count(Some(weight.clone())),
+            vec![
+                [8.0, 0.0, 0.0],
+                [8.0, 0.0, 0.0],
+                [7.0, 0.0, 1.0],
+                [4.0, 2.0, 2.0],
+                [3.0, 2.0, 3.0],
+                [1.0, 3.0, 4.0],
+                [1.0, 3.0, 4.0],
+                [0.0, 4.0, 4.0],
+            ]
+        );
     }
 
     #[test]

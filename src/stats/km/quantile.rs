@@ -1,7 +1,8 @@
 //! Reading a Kaplan–Meier curve: quantiles and the median with their Brookmeyer–Crowley
-//! limits (R's `quantile.survfit`, `findq`), survival at landmarks, restricted mean (RMST).
+//! limits (R's `quantile.survfit`, `findq`), survival at landmarks, the counts of a
+//! KMunicate risk table, restricted mean (RMST).
 
-use super::{confidence_limits, KmCurve, Landmark, Quantile, Rmst, QUANTILE_TOLERANCE};
+use super::{confidence_limits, KmCurve, Landmark, Quantile, RiskCounts, Rmst, QUANTILE_TOLERANCE};
 use crate::stats::dist::normal_quantile;
 
 /// R's `findq` (survival 3.5, `quantile.survfit`): the time where the cumulative
@@ -163,13 +164,7 @@ impl KmCurve {
     /// time ≤ t (1 before the first), as R's `summary.survfit(times = t)`.
     pub fn at(&self, t: f64) -> Landmark {
         let k = self.time.partition_point(|&x| x <= t);
-        // At risk at t: those whose time is >= t (the first distinct time at or after t).
-        let j = self.time.partition_point(|&x| x < t);
-        let n_risk = if j < self.time.len() {
-            self.n_risk[j]
-        } else {
-            0.0
-        };
+        let n_risk = self.n_risk_at(t);
         if k == 0 {
             let z = normal_quantile(1.0 - (1.0 - self.conf_level) / 2.0);
             let (lower, upper) = confidence_limits(1.0, 0.0, self.conf_type, z);
@@ -187,6 +182,31 @@ impl KmCurve {
             lower: self.lower[k - 1],
             upper: self.upper[k - 1],
             n_risk,
+        }
+    }
+
+    /// At risk at `t`: those whose time is ≥ t, the at-risk sum of the first distinct time
+    /// at or after `t` (0 after the last).
+    fn n_risk_at(&self, t: f64) -> f64 {
+        let j = self.time.partition_point(|&x| x < t);
+        self.n_risk.get(j).copied().unwrap_or(0.0)
+    }
+
+    /// The KMunicate counts at `t` (Morris et al. 2019): at risk at `t` as [`KmCurve::at`]
+    /// gives it (time ≥ t), and the censored and the events of the times before `t`,
+    /// cumulative. A subject whose time is exactly `t` is still at risk at `t`, so each
+    /// subject is in exactly one of the three and they add up to [`KmCurve::n`] (survminer's
+    /// and the KMunicate package's cumulative counts also take in the times equal to `t`,
+    /// counting such a subject twice). Weighted sums, like the number at risk.
+    pub fn counts_at(&self, t: f64) -> RiskCounts {
+        let j = self.time.partition_point(|&x| x < t);
+        // From +0 (an empty `sum` of f64 is -0, which would print as "-0").
+        let total = |v: &[f64]| v[..j].iter().fold(0.0, |s, x| s + x);
+        RiskCounts {
+            time: t,
+            n_risk: self.n_risk_at(t),
+            n_censored: total(&self.n_censor),
+            n_events: total(&self.n_event),
         }
     }
 
