@@ -32,7 +32,7 @@ pub(crate) fn cores() -> usize {
 /// Size of the bundled demo cohort (as the LEVIATHAN study: 125 lenvatinib, 105 sorafenib).
 pub const DEMO_N: usize = 230;
 /// Seed of the bundled demo cohort (`assets/demo_cohort.csv`).
-pub const DEMO_SEED: u64 = 3769;
+pub const DEMO_SEED: u64 = 12665;
 /// The bundled synthetic demo cohort.
 pub const DEMO_COHORT_CSV: &str = include_str!("../assets/demo_cohort.csv");
 /// How the demo cohort is named in the window and in figures.

@@ -4,14 +4,17 @@
 //!
 //! The generating model ([`Model`], defaults documented in the README, "The demo cohort"):
 //! - baseline: ECOG 0/1/2, ALBI grade 1/2/3, best response to A+B CR/PR/SD/PD, BCLC B/C,
-//!   etiology, AFP ≥ 400, age ~ N(68, 9) in 35–90, at fixed frequencies;
+//!   etiology, AFP ≥ 400, portal vein thrombosis, age ~ N(68, 9) in 35–90, at fixed
+//!   frequencies; the neutrophil-to-lymphocyte ratio log-normal (about 40% ≥ 3);
 //! - time on A+B (`first_line_months`): log-normal, median by response to A+B;
 //! - confounding: a latent score — lowered by worse ECOG and ALBI and by primary resistance
 //!   to A+B, raised by a prior response — plus logistic noise; the top 125/230 of patients get
 //!   lenvatinib (a logistic model in the covariates, so the propensity model is correct);
 //! - progression: Weibull, hazard raised by ECOG, ALBI, primary resistance, BCLC C and AFP,
 //!   multiplied by the true conditional HR of lenvatinib;
-//! - post-progression survival: Weibull, with its own risk weights and lenvatinib HR;
+//! - post-progression survival: Weibull, with its own risk weights and lenvatinib HR, and a
+//!   higher hazard with NLR ≥ 3, portal vein thrombosis and AFP ≥ 400 (the study's
+//!   independent predictors of OS);
 //!   death = progression + post-progression survival, so PFS ≤ OS for every patient;
 //! - administrative censoring: follow-up from the start of the second line uniform on an
 //!   interval;
@@ -24,7 +27,7 @@ use std::fmt::Write;
 use crate::rng::SplitMix64;
 
 /// The columns written, in order.
-pub const COLUMNS: [&str; 15] = [
+pub const COLUMNS: [&str; 17] = [
     "patient_id",
     "arm",
     "ecog",
@@ -33,6 +36,8 @@ pub const COLUMNS: [&str; 15] = [
     "bclc",
     "etiology",
     "afp_ge_400",
+    "nlr",
+    "pvt",
     "age",
     "first_line_months",
     "pfs_months",
@@ -55,6 +60,11 @@ pub struct Model {
     pub p_bclc_c: f64,
     pub p_viral: f64,
     pub p_afp: f64,
+    /// Portal vein thrombosis.
+    pub p_pvt: f64,
+    /// Neutrophil-to-lymphocyte ratio: log-normal with this median and SD of its log.
+    pub nlr_median: f64,
+    pub nlr_sdlog: f64,
     /// Median time on A+B by response to it (CR, PR, SD, PD) and the SD of its log.
     pub first_line_median: [f64; 4],
     pub first_line_sdlog: f64,
@@ -80,6 +90,11 @@ pub struct Model {
     pub pps_risk_weight: f64,
     pub pps_resistant: f64,
     pub hr_post_progression: f64,
+    /// Extra log-hazard of death after progression with NLR ≥ 3, portal vein thrombosis and
+    /// AFP ≥ 400.
+    pub pps_nlr: f64,
+    pub pps_pvt: f64,
+    pub pps_afp: f64,
     /// Follow-up from the start of the second line: uniform on this interval.
     pub follow_up: (f64, f64),
     pub first_scan: f64,
@@ -98,6 +113,9 @@ impl Default for Model {
             p_bclc_c: 0.75,
             p_viral: 0.55,
             p_afp: 0.34,
+            p_pvt: 0.25,
+            nlr_median: 2.6,
+            nlr_sdlog: 0.5,
             first_line_median: [18.0, 14.0, 6.5, 2.5],
             first_line_sdlog: 0.3,
             treated_share: 125.0 / 230.0,
@@ -111,10 +129,13 @@ impl Default for Model {
             prog_resistant: 1.3,
             hr_progression: 0.45,
             pps_shape: 1.05,
-            pps_scale: 8.0,
+            pps_scale: 14.5,
             pps_risk_weight: 0.6,
             pps_resistant: 0.0,
-            hr_post_progression: 1.1,
+            hr_post_progression: 1.2,
+            pps_nlr: 0.9,
+            pps_pvt: 0.9,
+            pps_afp: 0.7,
             follow_up: (2.0, 26.0),
             first_scan: 2.0,
             p_not_evaluable: 0.03,
@@ -155,6 +176,8 @@ struct Baseline {
     bclc_c: bool,
     viral: bool,
     afp: bool,
+    nlr: f64,
+    pvt: bool,
     age: f64,
     first_line: f64,
     key: f64,
@@ -171,6 +194,9 @@ pub struct SimPatient {
     pub bclc_c: bool,
     pub viral: bool,
     pub afp: bool,
+    /// Neutrophil-to-lymphocyte ratio, rounded to one decimal.
+    pub nlr: f64,
+    pub pvt: bool,
     pub age: f64,
     pub first_line: f64,
     /// Latent time to progression and to death (months from the second line's start).
@@ -221,6 +247,8 @@ impl Model {
             + self.key_resistant * f64::from(io == 3)
             + self.key_responder * f64::from(io <= 1)
             + noise;
+        let nlr = (self.nlr_median * (self.nlr_sdlog * normal(rng)).exp() * 10.0).round() / 10.0;
+        let pvt = rng.next_f64() < self.p_pvt;
         Baseline {
             ecog,
             albi,
@@ -228,6 +256,8 @@ impl Model {
             bclc_c,
             viral,
             afp,
+            nlr,
+            pvt,
             age,
             first_line,
             key,
@@ -255,6 +285,9 @@ impl Model {
             self.pps_shape,
             self.pps_scale,
             self.pps_risk_weight * risk
+                + self.pps_nlr * f64::from(p.nlr >= 3.0)
+                + self.pps_pvt * f64::from(p.pvt)
+                + self.pps_afp * f64::from(p.afp)
                 + self.pps_resistant * resistant
                 + self.hr_post_progression.ln() * treated,
         );
@@ -285,6 +318,8 @@ impl Model {
             bclc_c: p.bclc_c,
             viral: p.viral,
             afp: p.afp,
+            nlr: p.nlr,
+            pvt: p.pvt,
             age: p.age,
             first_line: p.first_line,
             progression: prog,
@@ -304,7 +339,7 @@ pub fn to_csv(patients: &[SimPatient]) -> String {
     for (i, p) in patients.iter().enumerate() {
         let _ = writeln!(
             out,
-            "{},{},{},{},{},{},{},{},{:.0},{:.2},{:.2},{},{:.2},{},{}",
+            "{},{},{},{},{},{},{},{},{:.1},{},{:.0},{:.2},{:.2},{},{:.2},{},{}",
             i + 1,
             if p.lenvatinib {
                 "lenvatinib"
@@ -317,6 +352,8 @@ pub fn to_csv(patients: &[SimPatient]) -> String {
             if p.bclc_c { "C" } else { "B" },
             if p.viral { "viral" } else { "nonviral" },
             u8::from(p.afp),
+            p.nlr,
+            u8::from(p.pvt),
             p.age,
             p.first_line,
             p.progression.min(p.follow_up),

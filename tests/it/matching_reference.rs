@@ -320,8 +320,11 @@ fn robust_cox_on_matched_pairs_equals_coxph_cluster() {
 #[test]
 fn balance_rows_cover_every_factor_level_as_matchit_summary() {
     let text = std::fs::read_to_string(fixture("balance_levels.txt")).unwrap();
+    // MatchIt's output for the demo cohort of version 0.3.0 (the fixture's source).
+    let source =
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/demo_0.3.0.csv");
     let report = analyze(
-        &common::demo_cohort(),
+        &survival_explorer::cohort::Cohort::load(&source).unwrap(),
         &Spec {
             matching: Some(MatchSpec {
                 covariates: ["age", "prior_io_response", "etiology"]

@@ -70,9 +70,14 @@ fn assert_shows(h: &Harness<'_, App>, text: &str) {
 }
 
 fn assert_survival_matches_core(h: &Harness<'_, App>) {
+    assert_survival_matches(h, &demo_cohort().cohort);
+}
+
+/// The window shows the core's numbers for `cohort` (the file it has open).
+fn assert_survival_matches(h: &Harness<'_, App>, cohort: &survival_explorer::cohort::Cohort) {
     let settings = h.state().settings.clone();
     let spec = settings.matched_spec().unwrap();
-    let report = core(&spec);
+    let report = analyze(cohort, &spec).expect("analyses");
     for t in expected_survival_texts(&report, &settings.endpoint) {
         assert_shows(h, &t);
     }
@@ -305,7 +310,13 @@ fn a_workbook_opens_in_the_window_with_the_demo_numbers() {
     assert!(h.state().error.is_none(), "{:?}", h.state().error);
     assert_eq!(h.state().loaded.cohort.n_rows, 230);
     assert_eq!(h.state().loaded.raw.sheets, vec!["Cohort", "Codebook"]);
-    assert_survival_matches_core(&h);
+    // The workbook holds the cohort it was made from, tests/fixtures/demo_0.3.0.csv.
+    let source =
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/demo_0.3.0.csv");
+    assert_survival_matches(
+        &h,
+        &survival_explorer::cohort::Cohort::load(&source).unwrap(),
+    );
 }
 
 #[test]

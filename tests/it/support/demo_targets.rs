@@ -1,7 +1,9 @@
 //! The LEVIATHAN figures the demo cohort must land near (issue: "LEVIATHAN in a box"), and
 //! the real pipeline's values for a cohort. Published: median PFS 5.5 vs 2.6 (HR 0.41), OS 11.9
 //! vs 7.4 (HR 0.67), OS from start of A+B 22.4 vs 14.3 (HR 0.54), DCR in primary resistance
-//! 58% vs 29%; after matching, OS from start of A+B 19.6 vs 13.9 (HR 0.67).
+//! 58% vs 29%; after matching, OS from start of A+B 19.6 vs 13.9 (HR 0.67); in the
+//! multivariable OS model, lenvatinib, AFP, NLR and portal vein thrombosis independent
+//! predictors (p < 0.05).
 #![allow(dead_code)]
 
 use survival_explorer::analysis::{analyze, MatchSpec, Spec, Subgroup};
@@ -9,6 +11,8 @@ use survival_explorer::cohort::read_csv_bytes;
 
 pub struct Figures {
     pub values: Vec<(String, f64)>,
+    /// p-values of the multivariable OS model's terms that must be < 0.05.
+    pub adjusted_p: Vec<(String, f64)>,
     pub smd_before_max: f64,
     pub smd_after_max: f64,
 }
@@ -48,6 +52,19 @@ pub const TARGETS: [(&str, f64, char); 14] = [
     ("matched seq_os median sorafenib", 13.9, 'm'),
     ("matched seq_os hr", 0.67, 'h'),
 ];
+
+/// The multivariable OS model of the study (issue #21).
+pub const ADJUST: [&str; 6] = [
+    "ecog",
+    "albi_grade",
+    "prior_io_response",
+    "afp_ge_400",
+    "nlr",
+    "pvt",
+];
+
+/// Its terms that must be independent predictors (p < 0.05), as the study found.
+pub const PREDICTORS: [&str; 4] = ["armlenvatinib", "afp_ge_400", "nlr", "pvt"];
 
 /// The demo's figures through the real pipeline (`analyze`), as the CLI computes them.
 pub fn figures(csv: &str) -> Figures {
@@ -100,8 +117,35 @@ pub fn figures(csv: &str) -> Figures {
         values.push((format!("smd {} before", b.covariate), b.smd_before));
         values.push((format!("smd {} after", b.covariate), b.smd_after));
     }
+    let adjusted = analyze(
+        &c,
+        &Spec {
+            adjust: ADJUST.iter().map(|s| s.to_string()).collect(),
+            ..Spec::default()
+        },
+    )
+    .unwrap();
+    let model = adjusted
+        .endpoints
+        .get("os")
+        .unwrap()
+        .cox_adjusted
+        .clone()
+        .unwrap();
+    let adjusted_p = PREDICTORS
+        .iter()
+        .map(|term| {
+            let p = model
+                .terms
+                .iter()
+                .find(|t| t.term == *term)
+                .map_or(f64::NAN, |t| t.p_value);
+            (term.to_string(), p)
+        })
+        .collect();
     Figures {
         values,
+        adjusted_p,
         smd_before_max: before,
         smd_after_max: after,
     }
@@ -126,6 +170,13 @@ pub fn check(f: &Figures) -> Vec<String> {
             "no covariate has |SMD| > 0.1 before matching ({:.3})",
             f.smd_before_max
         ));
+    }
+    for (term, p) in &f.adjusted_p {
+        if p.is_nan() || *p >= 0.05 {
+            misses.push(format!(
+                "multivariable OS model: {term} p = {p:.3} (want < 0.05)"
+            ));
+        }
     }
     if f.smd_after_max >= 0.1 {
         misses.push(format!(
