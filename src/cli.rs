@@ -29,7 +29,7 @@ pub struct Cli {
     /// Render the window for a few frames, save it as PNG and exit.
     #[arg(long, value_name = "OUT.png")]
     pub screenshot: Option<PathBuf>,
-    /// The view to open: survival, response, balance, sensitivity or subgroups.
+    /// The view to open: survival, response, balance, sensitivity, subgroups or predictors.
     #[arg(long, value_name = "VIEW")]
     pub view: Option<String>,
     /// Start in presentation mode (full screen, large type).

@@ -34,9 +34,31 @@ pub fn column_label(name: &str) -> String {
         "bclc" => "BCLC stage".to_string(),
         "etiology" => "Etiology".to_string(),
         "afp_ge_400" => "AFP ≥ 400 ng/mL".to_string(),
+        "nlr" => "NLR".to_string(),
+        "pvt" => "Portal vein thrombosis".to_string(),
         "age" => "Age".to_string(),
         other => other.to_string(),
     }
+}
+
+/// A column as the window names it: the file's own header when the file named it otherwise
+/// (an alias renamed it), else the role's readable label.
+pub fn display_name(cohort: &Cohort, name: &str) -> String {
+    let read = cohort.name_as_read(name);
+    if read != name {
+        read.to_string()
+    } else {
+        column_label(name)
+    }
+}
+
+/// The columns that can be model covariates: not a role's column, and not constant.
+pub fn covariate_candidates<'a>(settings: &Settings, cohort: &'a Cohort) -> Vec<&'a Column> {
+    cohort
+        .columns
+        .iter()
+        .filter(|c| !is_role(settings, cohort, c) && c.n_distinct() >= 2)
+        .collect()
 }
 
 /// Not a subgroup filter: a role's column (arm, endpoint times and events, id, dates), a
@@ -418,19 +440,14 @@ fn matching_ui(
         ui.colored_label(super::theme::IMBALANCE, e);
     }
     ui.label("Covariates of the propensity model:");
-    let candidates: Vec<&Column> = cohort
-        .columns
-        .iter()
-        .filter(|c| !is_role(settings, cohort, c) && c.n_distinct() >= 2)
-        .collect();
-    for col in candidates {
+    for col in covariate_candidates(settings, cohort) {
         let name = &col.name;
         let mut on = settings
             .matching()
             .covariates
             .iter()
             .any(|c| c == name || c.strip_suffix(":factor") == Some(name));
-        if ui.checkbox(&mut on, column_label(name)).changed() {
+        if ui.checkbox(&mut on, display_name(cohort, name)).changed() {
             settings
                 .matching_mut()
                 .covariates

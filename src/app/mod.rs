@@ -9,6 +9,7 @@ mod controls;
 mod explore_view;
 mod jobs;
 mod plot_util;
+mod predictors_view;
 mod response_view;
 mod screenshot;
 mod settings;
@@ -225,6 +226,10 @@ impl App {
         if self.settings.matching().covariates.is_empty() {
             self.settings.matching_on = false;
         }
+        self.settings
+            .spec
+            .adjust
+            .retain(|v| c.has_column(v.strip_suffix(":factor").unwrap_or(v)));
         self.pick_arm_levels();
         let c = &self.loaded.cohort;
         if let Ok(eps) = crate::analysis::resolve_endpoints(c, &self.settings.spec) {
@@ -393,6 +398,13 @@ impl App {
             View::Balance => balance_view::balance_ui(ui, &ctx, &reports),
             View::Sensitivity => command = explore_view::sweep_ui(ui, &ctx, &reports),
             View::Subgroups => explore_view::forest_ui(ui, &ctx, &reports),
+            View::Predictors => {
+                if let Some(predictors_view::PredictorsCommand::SetAdjust(a)) =
+                    predictors_view::predictors_ui(ui, &ctx, &reports)
+                {
+                    self.settings.spec.adjust = a;
+                }
+            }
         }
         if let Some(explore_view::ExploreCommand::SetCaliper(c)) = command {
             self.settings.matching_mut().caliper = c;

@@ -16,6 +16,7 @@ pub enum View {
     Balance,
     Sensitivity,
     Subgroups,
+    Predictors,
 }
 
 impl View {
@@ -26,6 +27,7 @@ impl View {
             "balance" => Some(View::Balance),
             "sensitivity" => Some(View::Sensitivity),
             "subgroups" => Some(View::Subgroups),
+            "predictors" => Some(View::Predictors),
             _ => None,
         }
     }
@@ -62,6 +64,18 @@ impl Default for Settings {
         Settings {
             spec: Spec {
                 matching: Some(MatchSpec::default()),
+                // The study's multivariable OS model; columns a file lacks are dropped when
+                // it loads.
+                adjust: [
+                    "ecog",
+                    "albi_grade",
+                    "prior_io_response",
+                    "afp_ge_400",
+                    "nlr",
+                    "pvt",
+                ]
+                .map(String::from)
+                .to_vec(),
                 ..Spec::default()
             },
             matching_on: true,
@@ -82,6 +96,8 @@ impl Settings {
             matching: None,
             forest: self.view == View::Subgroups,
             caliper_sweep: false,
+            adjust: self.adjust_shown(),
+            univariable: self.view == View::Predictors,
             ..self.spec.clone()
         }
     }
@@ -94,6 +110,16 @@ impl Settings {
             ..spec
         };
         (plain(self.unmatched_spec()), self.matched_spec().map(plain))
+    }
+
+    /// The adjusted model's covariates when the Predictors view shows it (no other view
+    /// draws it, so no other pays for it).
+    fn adjust_shown(&self) -> Vec<String> {
+        if self.view == View::Predictors {
+            self.spec.adjust.clone()
+        } else {
+            Vec::new()
+        }
     }
 
     /// The matching settings (kept while matching is off).
@@ -117,6 +143,8 @@ impl Settings {
             forest: self.view == View::Subgroups,
             caliper_sweep: self.view == View::Sensitivity,
             sweep_endpoint: (self.view == View::Sensitivity).then(|| self.endpoint.clone()),
+            adjust: self.adjust_shown(),
+            univariable: self.view == View::Predictors,
             ..self.spec.clone()
         })
     }

@@ -103,6 +103,7 @@ fn one_report_ui(ui: &mut egui::Ui, ctx: &ViewContext, report: &Arc<Report>) {
         );
     }
     legend_ui(ui, ep, unit);
+    ph_warning_ui(ui, ep, unit);
     let table = ctx.settings.spec.risk_table;
     let row_h = ui.text_style_height(&egui::TextStyle::Body) + 4.0;
     let table_h = row_h * (table_rows(ep, table) + 1.0) + 8.0;
@@ -309,6 +310,18 @@ fn effect_box_ui(ui: &mut egui::Ui, ep: &EndpointReport, transform: &egui_plot::
         ),
         _ => append_p(&mut job, "log-rank p = ", ep.logrank.p_value, size, color),
     }
+    let e_value = ep.cox.e_value;
+    if let Some(e) = e_value {
+        job.append(
+            &format!("\nE-value {} (CI {})", num(e.point, 2), num(e.ci_limit, 2)),
+            0.0,
+            egui::TextFormat {
+                font_id: egui::FontId::proportional(size * 0.85),
+                color,
+                ..Default::default()
+            },
+        );
+    }
     let galley = ui.painter().layout_job(job.clone());
     let pad = 6.0;
     let box_size = galley.size() + egui::vec2(2.0 * pad, 2.0 * pad);
@@ -329,7 +342,34 @@ fn effect_box_ui(ui: &mut egui::Ui, ep: &EndpointReport, transform: &egui_plot::
     );
     // A child Ui that takes no room in the layout (the box floats over the plot).
     let mut child = ui.new_child(egui::UiBuilder::new().max_rect(rect.shrink(pad)));
-    child.add(egui::Label::new(job).selectable(false));
+    let label = child.add(egui::Label::new(job).selectable(false));
+    if e_value.is_some() {
+        label.on_hover_text(super::predictors_view::E_VALUE_HELP);
+    }
+}
+
+/// When the test of proportional hazards rejects (p < 0.05), says so and gives the RMST
+/// difference, which needs no such assumption.
+fn ph_warning_ui(ui: &mut egui::Ui, ep: &EndpointReport, unit: &str) {
+    let Some(ph) = &ep.cox.ph_test else {
+        return;
+    };
+    if ph.global.p_value >= 0.05 {
+        return;
+    }
+    let d = &ep.rmst_difference;
+    ui.colored_label(
+        super::theme::IMBALANCE,
+        format!(
+            "Hazards look non-proportional (cox.zph p = {}): one HR may misdescribe the effect over time. RMST difference to {} {unit}: {} (95% CI {} to {}) {unit}.",
+            crate::format::p_value(ph.global.p_value),
+            num(d.horizon, 1),
+            num(d.value, 2),
+            num(d.ci[0], 2),
+            num(d.ci[1], 2)
+        ),
+    )
+    .on_hover_text("Grambsch–Therneau test of the scaled Schoenfeld residuals (R's cox.zph); the Predictors view plots them. The restricted mean survival time difference compares the areas under the curves up to the horizon.");
 }
 
 fn legend_ui(ui: &mut egui::Ui, ep: &EndpointReport, unit: &str) {

@@ -105,6 +105,7 @@ impl App {
                 (View::Balance, "Balance"),
                 (View::Sensitivity, "Caliper sensitivity"),
                 (View::Subgroups, "Subgroups"),
+                (View::Predictors, "Predictors"),
             ] {
                 ui.selectable_value(&mut self.settings.view, v, label);
             }

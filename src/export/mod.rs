@@ -122,6 +122,8 @@ pub enum Figure {
     Forest(String),
     /// Caliper sensitivity of an endpoint (the report must hold the sweep).
     Sweep(String),
+    /// The multivariable Cox model of an endpoint (the report must hold it: `--adjust`).
+    Predictors(String),
 }
 
 fn draw<DB: DrawingBackend>(
@@ -137,6 +139,7 @@ fn draw<DB: DrawingBackend>(
         Figure::Response => figure::draw_response(area, report, scale, demo),
         Figure::Forest(ep) => figure::draw_forest(area, report, ep, scale, demo),
         Figure::Sweep(ep) => figure::draw_sweep(area, report, ep, scale, demo),
+        Figure::Predictors(ep) => figure::draw_predictors(area, report, ep, scale, demo),
         Figure::Balance => {
             let src = balance_from.unwrap_or(report);
             let m = src
@@ -277,6 +280,13 @@ pub fn write_report(job: &ReportJob) -> Result<Written, ExportError> {
             figures.push((
                 format!("forest_{name}"),
                 Figure::Forest(name.clone()),
+                report,
+            ));
+        }
+        if ep.cox_adjusted.is_some() {
+            figures.push((
+                format!("cox_{name}"),
+                Figure::Predictors(name.clone()),
                 report,
             ));
         }

@@ -314,11 +314,106 @@ pub fn matched_cohort_csv(cohort: &Cohort, report: &Report) -> Option<String> {
     Some(out)
 }
 
+/// An endpoint's Cox models as Table 2 (`cox_<endpoint>.csv`), one row per term: the
+/// univariable models, the multivariable model, then its proportional-hazards test per term
+/// and global. `None` without `--adjust`.
+pub fn cox_csv(report: &Report, endpoint: &str) -> Option<String> {
+    let ep = report.endpoints.get(endpoint)?;
+    let model = ep.cox_adjusted.as_ref()?;
+    let mut out = String::new();
+    line(
+        &mut out,
+        &[
+            "model",
+            "covariate",
+            "term",
+            "n",
+            "events",
+            "coef",
+            "se",
+            "hr",
+            "ci_lower",
+            "ci_upper",
+            "p_value",
+            "chi_square",
+            "df",
+            "note",
+        ]
+        .map(String::from),
+    );
+    let term_row = |out: &mut String,
+                    model: &str,
+                    cov: &str,
+                    n: usize,
+                    ev: usize,
+                    t: &crate::analysis::ModelTerm| {
+        line(
+            out,
+            &[
+                model.to_string(),
+                cov.to_string(),
+                t.term.clone(),
+                n.to_string(),
+                ev.to_string(),
+                num(t.coef),
+                num(t.se),
+                num(t.hr),
+                num(t.ci[0]),
+                num(t.ci[1]),
+                num(t.p_value),
+                String::new(),
+                String::new(),
+                String::new(),
+            ],
+        );
+    };
+    for u in ep.cox_univariable.iter().flatten() {
+        for t in &u.terms {
+            term_row(&mut out, "univariable", &u.covariate, u.n, u.events, t);
+        }
+        if let Some(why) = &u.not_estimable {
+            let mut cells = vec![String::new(); 14];
+            cells[0] = "univariable".into();
+            cells[1] = u.covariate.clone();
+            cells[13] = format!("not estimable: {why}");
+            line(&mut out, &cells);
+        }
+    }
+    for t in &model.terms {
+        term_row(&mut out, "multivariable", "", model.n, model.events, t);
+    }
+    if let Some(ph) = &model.ph_test {
+        let rows = ph
+            .terms
+            .iter()
+            .map(|t| (t.term.as_str(), t.chi_square, t.df, t.p_value))
+            .chain(std::iter::once((
+                "GLOBAL",
+                ph.global.chi_square,
+                ph.global.df,
+                ph.global.p_value,
+            )));
+        for (term, chi, df, p) in rows {
+            let mut cells = vec![String::new(); 14];
+            cells[0] = "ph_test".into();
+            cells[2] = term.to_string();
+            cells[10] = num(p);
+            cells[11] = num(chi);
+            cells[12] = df.to_string();
+            line(&mut out, &cells);
+        }
+    }
+    Some(out)
+}
+
 /// Every table of a report, as (file name, CSV text).
 pub fn all_tables(cohort: &Cohort, report: &Report) -> Vec<(String, String)> {
     let mut t = vec![("summary.csv".to_string(), summary_csv(report))];
     for (name, _) in report.endpoints.iter() {
         t.push((format!("km_{name}.csv"), km_csv(report, name)));
+        if let Some(c) = cox_csv(report, name) {
+            t.push((format!("cox_{name}.csv"), c));
+        }
     }
     if let Some(r) = response_csv(report) {
         t.push(("response.csv".to_string(), r));
@@ -441,6 +536,18 @@ pub fn report_markdown(report: &Report, spec: &Spec, written: &super::Written) -
         if report.sample.weighted {
             methods.push_str("Analyses of the matched sample used the matching weights (ATT), with robust standard errors for the Cox model. ");
         }
+    }
+    if let Some(model) = report
+        .endpoints
+        .iter()
+        .find_map(|(_, e)| e.cox_adjusted.as_ref())
+    {
+        methods.push_str(&format!(
+            "Independent predictors were assessed with a multivariable Cox model of the arm and {} ({} ties), fitted to the patients with every covariate recorded; categorical covariates entered as indicators against their first level. {}Proportional hazards were checked with the Grambsch–Therneau test of scaled Schoenfeld residuals (time on the Kaplan–Meier scale), discrimination with Harrell's concordance, and sensitivity to unmeasured confounding with the E-value (VanderWeele & Ding 2017). ",
+            model.covariates.iter().map(|c| c.strip_suffix(":factor").unwrap_or(c)).collect::<Vec<_>>().join(", "),
+            model.ties,
+            if spec.univariable { "Each covariate was also fitted alone (univariable models, on the patients with that covariate recorded). " } else { "" }
+        ));
     }
     if report.response.is_some() {
         methods.push_str("Disease control (CR+PR+SD) and objective response (CR+PR) rates are given with exact Clopper–Pearson confidence intervals and compared with Fisher's exact test. ");

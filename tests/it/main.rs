@@ -24,6 +24,7 @@ mod kmunicate;
 mod matching_reference;
 mod own_file;
 mod parquet_pages;
+mod predictors;
 mod properties;
 mod r_script;
 mod screenshot;

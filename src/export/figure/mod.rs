@@ -4,12 +4,14 @@
 mod forest;
 mod km;
 mod love;
+mod predictors;
 mod response;
 mod sweep;
 
 pub use forest::draw_forest;
 pub use km::{draw_km, km_extra_height};
 pub use love::draw_love;
+pub use predictors::draw_predictors;
 pub use response::draw_response;
 pub use sweep::draw_sweep;
 

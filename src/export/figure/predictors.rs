@@ -1,0 +1,232 @@
+//! The Predictors figure: the adjusted hazard ratios of the multivariable Cox model as a
+//! forest plot (each row: term, HR (95% CI), p), and beside it the arm's scaled Schoenfeld
+//! residuals with R's smooth (`plot(cox.zph(fit))`) and the PH test.
+
+use super::*;
+use crate::analysis::{CoxAdjustedReport, PhResiduals};
+
+/// A term as the figure names it: the arm as "treated vs control".
+fn term_name(report: &Report, model: &CoxAdjustedReport, term: &str) -> String {
+    if model.terms.first().is_some_and(|t| t.term == term) {
+        format!(
+            "{} vs {}",
+            report.sample.treated_label, report.sample.control_label
+        )
+    } else {
+        term.to_string()
+    }
+}
+
+pub fn draw_predictors<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    report: &Report,
+    endpoint: &str,
+    scale: Scale,
+    demo: bool,
+) -> DResult {
+    ensure_font();
+    root.fill(&WHITE).map_err(err)?;
+    let ep = endpoint_of(report, endpoint)?;
+    let model = ep
+        .cox_adjusted
+        .as_ref()
+        .ok_or("the report has no multivariable model (analyze with --adjust)")?;
+    if let Some(why) = &model.not_estimable {
+        return Err(format!("the multivariable model is not estimable: {why}"));
+    }
+    let lr = model.tests.as_ref().map_or(String::new(), |t| {
+        format!(
+            "; LR test χ² {} on {} df, p {}",
+            nr(t.likelihood_ratio.chi_square, 1),
+            t.likelihood_ratio.df,
+            p_text(t.likelihood_ratio.p_value)
+        )
+    });
+    let c = model.concordance.as_ref().map_or(String::new(), |c| {
+        format!("; concordance {}", nr(c.value, 3))
+    });
+    let note = format!(
+        "Cox model ({} ties{}), n = {}, events = {}, {} excluded for a missing covariate{lr}{c}.",
+        model.ties,
+        if model.robust { ", robust SE" } else { "" },
+        model.n,
+        model.events,
+        model.n_excluded
+    );
+    let area = page_with_note(
+        root,
+        &format!("{}: multivariable Cox model", ep.label),
+        &note,
+        report,
+        scale,
+        demo,
+    )?;
+    let (w, _) = area.dim_in_pixel();
+    let (left, right) = area.split_horizontally((w as f64 * 0.58) as u32);
+    draw_adjusted_forest(&left, report, model, scale)?;
+    if let Some(r) = &model.arm_residuals {
+        let p = model.ph_test.as_ref().map(|p| p.terms[0].p_value);
+        draw_schoenfeld(&right, r, p, scale)?;
+    }
+    root.present().map_err(err)
+}
+
+fn draw_adjusted_forest<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    report: &Report,
+    model: &CoxAdjustedReport,
+    scale: Scale,
+) -> DResult {
+    let f = scale.font;
+    let terms: Vec<_> = model
+        .terms
+        .iter()
+        .filter(|t| t.hr.is_finite() && t.ci[0] > 0.0 && t.ci[1].is_finite())
+        .collect();
+    let n = terms.len() as f64;
+    let lo = terms.iter().map(|t| t.ci[0]).fold(1.0f64, f64::min);
+    let hi = terms.iter().map(|t| t.ci[1]).fold(1.0f64, f64::max);
+    let (x0, x1) = ((lo.max(1e-3)).ln() - 0.1, (hi.min(1e3)).ln() + 0.1);
+    let labels: Vec<String> = terms
+        .iter()
+        .map(|t| {
+            format!(
+                "{}: {} ({}–{}), p {}",
+                term_name(report, model, &t.term),
+                nr(t.hr, 2),
+                nr(t.ci[0], 2),
+                nr(t.ci[1], 2),
+                p_text(t.p_value)
+            )
+        })
+        .collect();
+    let longest = labels.iter().map(|l| l.chars().count()).max().unwrap_or(20) as f64;
+    let mut chart = ChartBuilder::on(area)
+        .margin((f * 0.8) as u32)
+        .x_label_area_size((f * 2.6) as u32)
+        .y_label_area_size((f * 0.5 * longest) as u32)
+        .build_cartesian_2d(x0..x1, 0.5..n + 0.5)
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .light_line_style(WHITE)
+        .x_labels(0)
+        .y_labels(labels.len())
+        .y_label_formatter(&|v| {
+            let i = (n - v).round() as usize;
+            labels.get(i).cloned().unwrap_or_default()
+        })
+        .x_desc("adjusted hazard ratio (log scale)")
+        .label_style(scale.text(0.8))
+        .axis_desc_style(scale.text(0.95))
+        .draw()
+        .map_err(err)?;
+    for t in [0.1f64, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0] {
+        if t.ln() >= x0 && t.ln() <= x1 {
+            text_at(
+                area,
+                format!("{t}"),
+                chart.backend_coord(&(t.ln(), 0.5)),
+                (f * 0.4) as i32,
+                scale.text(0.85).pos(Pos::new(HPos::Center, VPos::Top)),
+            )?;
+        }
+    }
+    chart
+        .draw_series(DashedLineSeries::new(
+            vec![(0.0, 0.5), (0.0, n + 0.5)],
+            (f * 0.5) as u32,
+            (f * 0.35) as u32,
+            GREY.stroke_width(scale.line),
+        ))
+        .map_err(err)?;
+    for (i, t) in terms.iter().enumerate() {
+        let y = n - i as f64;
+        let color = if i == 0 { TREATED } else { BLACK };
+        chart
+            .draw_series(std::iter::once(PathElement::new(
+                vec![(t.ci[0].ln().max(x0), y), (t.ci[1].ln().min(x1), y)],
+                color.stroke_width(scale.line + 1),
+            )))
+            .map_err(err)?;
+        let s = (f * 0.35) as i32;
+        chart
+            .draw_series(std::iter::once(
+                EmptyElement::at((t.hr.ln(), y))
+                    + Rectangle::new([(-s, -s), (s, s)], color.filled()),
+            ))
+            .map_err(err)?;
+    }
+    Ok(())
+}
+
+fn draw_schoenfeld<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    r: &PhResiduals,
+    p: Option<f64>,
+    scale: Scale,
+) -> DResult {
+    let f = scale.font;
+    let all = r.beta_t.iter().chain(&r.lower).chain(&r.upper);
+    let (mut y0, mut y1) = all.fold((r.coef, r.coef), |(a, b), &v| (a.min(v), b.max(v)));
+    let pad = (y1 - y0).max(1e-6) * 0.05;
+    y0 -= pad;
+    y1 += pad;
+    let caption = match p {
+        Some(p) => format!("β(t) of {}: PH test p {}", r.term, p_text(p)),
+        None => format!("β(t) of {}", r.term),
+    };
+    let mut chart = ChartBuilder::on(area)
+        .margin((f * 0.8) as u32)
+        .caption(caption, scale.text(0.95))
+        .x_label_area_size((f * 2.6) as u32)
+        .y_label_area_size((f * 3.2) as u32)
+        .build_cartesian_2d(0.0..1.0, y0..y1)
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .light_line_style(WHITE)
+        .x_desc("time, Kaplan–Meier scale (1 − KM)")
+        .y_desc("scaled Schoenfeld residual")
+        .label_style(scale.text(0.8))
+        .axis_desc_style(scale.text(0.9))
+        .draw()
+        .map_err(err)?;
+    let dot = (f * 0.12).max(1.5) as i32;
+    chart
+        .draw_series(
+            r.x.iter()
+                .zip(&r.beta_t)
+                .map(|(&x, &y)| Circle::new((x, y), dot, RGBColor(150, 150, 150).filled())),
+        )
+        .map_err(err)?;
+    let line = |v: &[f64]| -> Vec<(f64, f64)> {
+        r.smooth_x.iter().copied().zip(v.iter().copied()).collect()
+    };
+    chart
+        .draw_series(LineSeries::new(
+            line(&r.smooth),
+            TREATED.stroke_width(scale.line + 1),
+        ))
+        .map_err(err)?;
+    for band in [&r.lower, &r.upper] {
+        chart
+            .draw_series(DashedLineSeries::new(
+                line(band),
+                (f * 0.4) as u32,
+                (f * 0.3) as u32,
+                TREATED.stroke_width(scale.line),
+            ))
+            .map_err(err)?;
+    }
+    chart
+        .draw_series(DashedLineSeries::new(
+            vec![(0.0, r.coef), (1.0, r.coef)],
+            (f * 0.5) as u32,
+            (f * 0.35) as u32,
+            GREY.stroke_width(scale.line),
+        ))
+        .map_err(err)?;
+    Ok(())
+}
