@@ -3,7 +3,6 @@
 //! demo's analysis; dates give the times Python's calendar gives; sheets, title rows and date
 //! orders are chosen as documented, and what cannot be read is named with its row.
 
-
 use std::path::{Path, PathBuf};
 
 use survival_explorer::cli::{run_analysis, AnalyzeArgs};
