@@ -190,3 +190,94 @@ fn separation_and_collinearity_are_not_estimable_with_the_reason() {
     let terms: Vec<&str> = a.terms.iter().map(|t| t.term.as_str()).collect();
     assert_eq!(terms, ["armlenvatinib", "age", "ecog"]);
 }
+
+/// A covariate may be named by the file's header or its role's name, in any case: a file
+/// whose header says "Response to A+B" (renamed by the aliases), and a file whose headers
+/// are all capitals, give the same models and matching whichever name is used.
+#[test]
+fn covariates_are_named_by_the_file_header_or_the_role_in_any_case() {
+    let bin = env!("CARGO_BIN_EXE_survival-explorer");
+    let run = |file: &str, args: &[&str]| -> serde_json::Value {
+        let out = std::process::Command::new(bin)
+            .args(["analyze", file, "--summary"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v.as_object_mut().unwrap().remove("timing");
+        v.as_object_mut().unwrap().remove("cohort");
+        v
+    };
+    let eu = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/formats/demo_excel_eu.csv");
+    let eu = eu.to_str().unwrap();
+    let by_role = run(
+        eu,
+        &[
+            "--match",
+            "ecog,albi_grade,prior_io_response",
+            "--adjust",
+            "ecog,prior_io_response,afp_ge_400",
+            "--subgroup",
+            "prior_io_response=PD,SD",
+        ],
+    );
+    let by_header = run(
+        eu,
+        &[
+            "--match",
+            "ECOG,ALBI_grade,Response to A+B",
+            "--adjust",
+            "Ecog,response to a+b,AFP_GE_400",
+            "--subgroup",
+            "Response to A+B=PD,SD",
+        ],
+    );
+    assert!(by_role["endpoints"]["os"]["cox_adjusted"]["terms"].is_array());
+    assert_eq!(by_role, by_header);
+
+    // Every header in capitals.
+    let text = std::fs::read_to_string(crate::common::demo_path()).unwrap();
+    let (header, rest) = text.split_once('\n').unwrap();
+    let caps = std::env::temp_dir().join(format!("se-caps-{}.csv", std::process::id()));
+    std::fs::write(&caps, format!("{}\n{rest}", header.to_uppercase())).unwrap();
+    let args = [
+        "--match",
+        "ecog,albi_grade,prior_io_response",
+        "--adjust",
+        "ECOG,nlr,PVT,afp_ge_400",
+    ];
+    let caps_report = run(caps.to_str().unwrap(), &args);
+    let demo_report = run(crate::common::demo_path().to_str().unwrap(), &args);
+    // The same model; its terms named by the file's own headers, as R names them.
+    let terms = |r: &serde_json::Value| -> Vec<(String, f64)> {
+        r["endpoints"]["os"]["cox_adjusted"]["terms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| {
+                (
+                    t["term"].as_str().unwrap().to_string(),
+                    t["coef"].as_f64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let (ours, plain) = (terms(&caps_report), terms(&demo_report));
+    assert_eq!(ours.len(), plain.len());
+    for ((a, x), (b, y)) in ours.iter().zip(&plain) {
+        assert_eq!(a.to_lowercase(), b.to_lowercase());
+        assert_eq!(x, y, "{a}");
+    }
+    assert_eq!(ours[1].0, "ECOG");
+    assert_eq!(
+        caps_report["matching"]["n_matched"],
+        demo_report["matching"]["n_matched"]
+    );
+    std::fs::remove_file(&caps).ok();
+}
