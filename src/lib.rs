@@ -20,6 +20,7 @@ pub mod sample;
 pub mod simulate;
 pub mod spec_file;
 pub mod stats;
+pub mod weighting;
 
 /// The cores this process may run on, asked once (the answer reads the affinity mask and the
 /// cgroup's quota): the loader's column typing, the analysis' parts and the caliper sweep

@@ -1,7 +1,7 @@
 //! What a front end keeps between analyses of one cohort: the propensity model, refitted
 //! only when the sample or the covariates change.
 
-use super::{MatchSpec, Sample, Spec, Subgroup};
+use super::{Sample, Spec, Subgroup};
 use crate::cohort::Cohort;
 use crate::matching::MatchError;
 use crate::propensity::{fit_propensity, PsModel};
@@ -34,7 +34,7 @@ impl AnalysisCache {
         &self,
         cohort: &Cohort,
         spec: &Spec,
-        ms: &MatchSpec,
+        covariates: &[String],
         subgroup: &Sample,
     ) -> Result<std::sync::Arc<PsModel>, MatchError> {
         let key = PropensityKey {
@@ -42,7 +42,7 @@ impl AnalysisCache {
             treated: spec.treated.clone(),
             control: spec.control.clone(),
             subgroups: spec.subgroups.clone(),
-            covariates: ms.covariates.clone(),
+            covariates: covariates.to_vec(),
         };
         let slot = || self.propensity.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((k, model)) = &*slot() {
@@ -52,7 +52,7 @@ impl AnalysisCache {
         }
         let model = std::sync::Arc::new(fit_propensity(
             cohort,
-            &ms.covariates,
+            covariates,
             &spec.arm_labels(),
             subgroup,
         )?);

@@ -81,6 +81,11 @@ pub enum AnalysisError {
     // The match error is part of this message (not a `#[source]`), so it is printed once.
     #[error("{file}: {error}")]
     Matching { file: String, error: MatchError },
+    #[error("{file}: weighting: {error}")]
+    Weighting {
+        file: String,
+        error: crate::weighting::WeightError,
+    },
     /// The caller asked the analysis to stop (its cohort or settings were replaced).
     #[error("the analysis was stopped before it ended")]
     Cancelled,
@@ -192,9 +197,13 @@ pub fn analyze_cancellable(
     let model = match &spec.matching {
         Some(ms) => Some(
             cache
-                .propensity(cohort, spec, ms, &subgroup)
+                .propensity(cohort, spec, &ms.covariates, &subgroup)
                 .map_err(wrap)?,
         ),
+        None => None,
+    };
+    let weighted = match &spec.weighting {
+        Some(ws) => Some(weighted_sample(cohort, spec, ws, cache, &subgroup)?),
         None => None,
     };
     stages.propensity_ms = t_fit.elapsed().as_secs_f64() * 1e3;
@@ -213,7 +222,14 @@ pub fn analyze_cancellable(
     // The matched sample outlives the rest of the match (distances, sets, weights), which the
     // matching report's part owns and drops when done.
     let matched = core.as_mut().map(|c| std::mem::take(&mut c.sample));
-    let sample = matched.as_ref().unwrap_or(&subgroup);
+    let (weighted_sample, weighting) = match weighted {
+        Some((s, r)) => (Some(s), Some(r)),
+        None => (None, None),
+    };
+    let sample = matched
+        .as_ref()
+        .or(weighted_sample.as_ref())
+        .unwrap_or(&subgroup);
     let t_sweep = Instant::now();
     let sweeps = match &model {
         Some(model) if spec.caliper_sweep => {
@@ -258,6 +274,7 @@ pub fn analyze_cancellable(
         endpoints: collected.endpoints,
         response: collected.response,
         matching: collected.matching,
+        weighting,
         warnings: skipped,
         derived_from_dates: cohort.read_info.derived.clone(),
         timing: Timing {
@@ -267,6 +284,30 @@ pub fn analyze_cancellable(
         },
         software: Software::default(),
     })
+}
+
+/// The weighted sample and the weighting's report (the propensity model from the cache).
+fn weighted_sample(
+    cohort: &Cohort,
+    spec: &Spec,
+    ws: &crate::weighting::WeightSpec,
+    cache: &AnalysisCache,
+    subgroup: &Sample,
+) -> Result<(Sample, crate::weighting::WeightingReport), AnalysisError> {
+    let wrap = |error| AnalysisError::Weighting {
+        file: cohort.source.clone(),
+        error,
+    };
+    let model = cache
+        .propensity(cohort, spec, &ws.covariates, subgroup)
+        .map_err(|e| match e {
+            MatchError::Propensity(p) => wrap(crate::weighting::WeightError::Propensity(p)),
+            other => AnalysisError::Matching {
+                file: cohort.source.clone(),
+                error: other,
+            },
+        })?;
+    crate::weighting::weight(cohort, &model, ws, &spec.arm_labels(), subgroup).map_err(wrap)
 }
 
 /// Who was analysed: the arms as given and as shown, the subgroup, the counts, the sample's

@@ -326,6 +326,9 @@ pub struct Report {
     pub response: Option<ResponseReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub matching: Option<MatchingReport>,
+    /// Inverse probability of treatment weighting (`--iptw`), the alternative to matching.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weighting: Option<crate::weighting::WeightingReport>,
     /// Analyses that were not done and why, with what to do about it (e.g. a PFS time column
     /// found without its event column).
     pub warnings: Vec<String>,

@@ -148,7 +148,7 @@ pub(crate) fn analyze_response(
         orr_p_value: orr_p,
         test: "Fisher's exact test, two-sided",
         not_available: weighted.then(|| {
-            "Fisher's test and exact CIs are not defined for matching weights (ratio > 1 or with replacement)"
+            "Fisher's test and exact CIs are not defined for weighted samples (matching weights with ratio > 1 or replacement, or IPTW weights): the weighted rates are shown without them"
                 .to_string()
         }),
     }))

@@ -265,6 +265,9 @@ pub struct Spec {
     pub adjust: Vec<String>,
     /// Also fit one Cox model per covariate of `adjust` (`--univariable`).
     pub univariable: bool,
+    /// `None`: no weighting. Inverse probability of treatment weighting (`--iptw`), instead
+    /// of matching.
+    pub weighting: Option<crate::weighting::WeightSpec>,
     /// The table under the Kaplan–Meier plots (window and figures); presentation only.
     /// Defaults to the number at risk (also for spec files written before it existed).
     pub risk_table: RiskTable,
@@ -297,6 +300,7 @@ impl Default for Spec {
             event_values: Default::default(),
             adjust: Vec::new(),
             univariable: false,
+            weighting: None,
             risk_table: RiskTable::AtRisk,
         }
     }
@@ -350,6 +354,9 @@ impl Spec {
             m.covariates = m.covariates.iter().map(covariate).collect();
         }
         spec.adjust = self.adjust.iter().map(covariate).collect();
+        if let Some(w) = &mut spec.weighting {
+            w.covariates = w.covariates.iter().map(covariate).collect();
+        }
         spec
     }
 
@@ -442,6 +449,22 @@ impl Spec {
                 "treated and control levels are both '{}'",
                 self.treated
             ));
+        }
+        if self.matching.is_some() && self.weighting.is_some() {
+            return Err("choose matching or weighting (IPTW), not both".to_string());
+        }
+        if let Some(w) = &self.weighting {
+            if w.covariates.is_empty() {
+                return Err(
+                    "weighting needs covariates for the propensity model (--iptw COV,…)"
+                        .to_string(),
+                );
+            }
+            if let Some(q) = w.trim {
+                if !(q > 0.0 && q < 0.5) {
+                    return Err(format!("trim {q} must be between 0 and 0.5 (e.g. 0.05)"));
+                }
+            }
         }
         if let Some(h) = self.rmst_horizon {
             if !(h.is_finite() && h > 0.0) {

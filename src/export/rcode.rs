@@ -179,6 +179,9 @@ pub fn r_script(
     if let Some(m) = &spec.matching {
         matching_code(&mut r, m);
     }
+    if let Some(w) = &spec.weighting {
+        weighting_code(&mut r, w);
+    }
     endpoint_code(&mut r, spec, endpoints);
     response_code(&mut r, spec);
     r
@@ -348,7 +351,7 @@ fn greedy_code(r: &mut String, m: &crate::matching::MatchSpec) {
 
 /// Each endpoint: Kaplan–Meier medians with their CIs and the Cox HR.
 fn endpoint_code(r: &mut String, spec: &Spec, endpoints: &[(String, Vec<String>, String)]) {
-    let matched = spec.matching.is_some();
+    let matched = spec.matching.is_some() || spec.weighting.is_some();
     let conf = match spec.conf_type {
         ConfType::LogLog => "log-log",
         ConfType::Log => "log",
@@ -415,8 +418,54 @@ fn cox_weights(spec: &Spec) -> &'static str {
     match &spec.matching {
         Some(m) if m.robust => ", weights = w, cluster = set",
         Some(_) => ", weights = w, robust = wtd",
+        None if spec.weighting.is_some() => ", weights = w, robust = TRUE",
         None => "",
     }
+}
+
+/// Inverse probability of treatment weights in plain R: the propensity glm on the complete
+/// cases, trimming, the weights of the estimand, and their summaries.
+fn weighting_code(r: &mut String, w: &crate::weighting::WeightSpec) {
+    let terms: Vec<String> = w
+        .covariates
+        .iter()
+        .map(|c| match c.strip_suffix(":factor") {
+            Some(n) => format!("factor(`{n}`)"),
+            None => format!("`{c}`"),
+        })
+        .collect();
+    let plain: Vec<String> = w
+        .covariates
+        .iter()
+        .map(|c| c.strip_suffix(":factor").unwrap_or(c).to_string())
+        .collect();
+    let trim = match w.trim {
+        Some(q) => format!("d <- d[d$ps >= {q} & d$ps <= 1 - {q}, , drop = FALSE]\n"),
+        None => String::new(),
+    };
+    let weights = match (w.estimand, w.stabilized) {
+        (crate::weighting::Estimand::Att, _) => "ifelse(d$treated == 1, 1, d$ps / (1 - d$ps))",
+        (_, true) => "ifelse(d$treated == 1, p1 / d$ps, (1 - p1) / (1 - d$ps))",
+        (_, false) => "ifelse(d$treated == 1, 1 / d$ps, 1 / (1 - d$ps))",
+    };
+    let _ = writeln!(
+        r,
+        "# Inverse probability of treatment weighting ({desc})\n\
+         covs <- {covs}\n\
+         d <- d[complete.cases(d[, covs, drop = FALSE]), , drop = FALSE]\n\
+         ps_fit <- glm(as.formula(paste(\"treated ~\", paste({terms}, collapse = \" + \"))),\n\
+         \x20             family = binomial, data = d)\n\
+         d$ps <- fitted(ps_fit)\n\
+         {trim}p1 <- mean(d$treated)\n\
+         d$w <- {weights}; wtd <- TRUE\n\
+         ess <- function(v) sum(v)^2 / sum(v^2)\n\
+         cat(sprintf(\"RESULT weights %d %.10g %.10g %.10g %.10g %.10g %.10g\\n\", nrow(d), min(d$w), max(d$w),\n\
+         \x20           sum(d$w[d$treated == 1]), sum(d$w[d$treated == 0]),\n\
+         \x20           ess(d$w[d$treated == 1]), ess(d$w[d$treated == 0])))",
+        desc = w.describe(),
+        covs = r_vec(&plain),
+        terms = r_vec(&terms),
+    );
 }
 
 /// The multivariable Cox model (`--adjust`) on the endpoint's rows with every covariate,

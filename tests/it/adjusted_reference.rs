@@ -247,3 +247,117 @@ fn schoenfeld_residuals_and_smooth_match_plot_cox_zph() {
         );
     }
 }
+
+/// IPTW against R (`make_adjusted_refs.R`): for ATE, stabilized ATE and ATT on colon and
+/// ovarian, the weights (range, sums, ESS, the first ten), the weighted SMDs, the weighted
+/// Kaplan–Meier medians with their CIs, the weighted Cox model with robust SE and its E-value.
+#[test]
+fn iptw_matches_r() {
+    use survival_explorer::weighting::{Estimand, WeightSpec};
+    for ds in DATASETS {
+        let (r, base) = spec_for(ds);
+        let cohort = Cohort::load(&fixture(&format!("{ds}.csv"))).unwrap();
+        let covariates: Vec<String> = base.adjust.clone();
+        for (name, estimand, stabilized) in [
+            ("ate", Estimand::Ate, false),
+            ("ate_stabilized", Estimand::Ate, true),
+            ("att", Estimand::Att, false),
+        ] {
+            let spec = Spec {
+                adjust: Vec::new(),
+                univariable: false,
+                weighting: Some(WeightSpec {
+                    covariates: covariates.clone(),
+                    estimand,
+                    stabilized,
+                    trim: None,
+                }),
+                ..base.clone()
+            };
+            let report = analyze(&cohort, &spec).unwrap();
+            let re = &r["iptw"]["estimands"][name];
+            let what = format!("{ds} {name}");
+            let w = report.weighting.as_ref().expect("weighting report");
+            assert_eq!(w.n as u64, re["n"].as_u64().unwrap(), "{what} n");
+            let (t, c) = (&report.sample.treated_label, &report.sample.control_label);
+            let rw = &re["weights"];
+            assert_close_json(&format!("{what} min"), w.weights.min, &rw["min"]);
+            assert_close_json(&format!("{what} max"), w.weights.max, &rw["max"]);
+            for (arm, key) in [(t, "treated"), (c, "control")] {
+                assert_close_json(
+                    &format!("{what} sum {arm}"),
+                    *w.weights.sum.get(arm).unwrap(),
+                    &rw[format!("sum_{key}")],
+                );
+                assert_close_json(
+                    &format!("{what} ess {arm}"),
+                    *w.weights.ess.get(arm).unwrap(),
+                    &rw[format!("ess_{key}")],
+                );
+            }
+            for (i, (u, rv)) in w
+                .units
+                .iter()
+                .zip(re["first_weights"].as_array().unwrap())
+                .enumerate()
+            {
+                assert_close_json(&format!("{what} weight {i}"), u.weight, rv);
+            }
+            for (i, (u, rv)) in w
+                .units
+                .iter()
+                .zip(r["iptw"]["ps_first"].as_array().unwrap())
+                .enumerate()
+            {
+                assert_close_json(&format!("{what} ps {i}"), u.ps, rv);
+            }
+            let rb = re["balance"].as_array().unwrap();
+            assert_eq!(w.balance.len(), rb.len(), "{what} balance rows");
+            for (b, rr) in w.balance.iter().zip(rb) {
+                assert_eq!(b.covariate, rr["covariate"].as_str().unwrap());
+                assert_close_json(
+                    &format!("{what} smd before {}", b.covariate),
+                    b.smd_before,
+                    &rr["smd_before"],
+                );
+                assert_close_json(
+                    &format!("{what} smd after {}", b.covariate),
+                    b.smd_after,
+                    &rr["smd_after"],
+                );
+            }
+            let ep = report.endpoints.get("os").unwrap();
+            for (arm, ra) in re["arms"].as_object().unwrap() {
+                let a = ep.arms.get(arm).unwrap();
+                assert_close_json(&format!("{what} {arm} median"), a.median, &ra["median"]);
+                assert_close_json(
+                    &format!("{what} {arm} lower"),
+                    a.median_ci[0],
+                    &ra["median_ci"][0],
+                );
+                assert_close_json(
+                    &format!("{what} {arm} upper"),
+                    a.median_ci[1],
+                    &ra["median_ci"][1],
+                );
+            }
+            let cox = &ep.cox;
+            let rc = &re["cox"];
+            assert!(cox.robust, "{what}: robust SE");
+            assert_close_json(&format!("{what} coef"), cox.coef, &rc["coef"]);
+            assert_close_json(&format!("{what} robust se"), cox.se, &rc["se"]);
+            assert_close_json(&format!("{what} hr"), cox.hr, &rc["hr"]);
+            assert_close_json(&format!("{what} ci lo"), cox.ci[0], &rc["ci"][0]);
+            assert_close_json(&format!("{what} ci hi"), cox.ci[1], &rc["ci"][1]);
+            assert_close_json(&format!("{what} p"), cox.p_value, &rc["p_value"]);
+            let e = cox.e_value.unwrap();
+            assert_close_json(&format!("{what} E"), e.point, &re["e_value"]["point"]);
+            assert_close_json(
+                &format!("{what} E ci"),
+                e.ci_limit,
+                &re["e_value"]["ci_limit"],
+            );
+            assert!(ep.logrank.p_value.is_nan() && ep.logrank.not_available.is_some());
+        }
+    }
+}

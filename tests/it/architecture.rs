@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 /// Each top-level module of `src/` and its layer: a module may name only modules of lower
 /// layers (the crate root's `cores()` and demo constants are everyone's).
-const LAYERS: [(&str, u32); 14] = [
+const LAYERS: [(&str, u32); 15] = [
     ("rng", 0),
     ("stats", 1),
     ("sample", 1),
@@ -17,6 +17,7 @@ const LAYERS: [(&str, u32); 14] = [
     ("propensity", 3),
     ("balance", 4),
     ("matching", 5),
+    ("weighting", 5),
     ("analysis", 6),
     ("spec_file", 7),
     ("export", 8),
@@ -25,7 +26,7 @@ const LAYERS: [(&str, u32); 14] = [
 ];
 
 /// The core: no front end, no window toolkit, no printing, no file writing.
-const CORE: [&str; 9] = [
+const CORE: [&str; 10] = [
     "rng",
     "stats",
     "sample",
@@ -34,6 +35,7 @@ const CORE: [&str; 9] = [
     "propensity",
     "balance",
     "matching",
+    "weighting",
     "analysis",
 ];
 

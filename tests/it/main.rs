@@ -30,3 +30,4 @@ mod r_script;
 mod screenshot;
 mod stats_reference;
 mod ui;
+mod weighting;

@@ -286,6 +286,28 @@ fn the_emitted_r_script_reproduces_the_numbers() {
             "--adjust",
             "ecog,albi_grade:factor,afp_ge_400",
         ],
+        // Inverse probability weighting: each estimand, stabilized and trimmed, and the
+        // weighted adjusted model.
+        vec![demo, "--iptw", "ecog,albi_grade,prior_io_response,age"],
+        vec![
+            demo,
+            "--iptw",
+            "ecog,albi_grade:factor,prior_io_response",
+            "--stabilized",
+            "--trim",
+            "0.05",
+            "--adjust",
+            "afp_ge_400,nlr",
+        ],
+        vec![
+            demo,
+            "--iptw",
+            "ecog,albi_grade,prior_io_response",
+            "--estimand",
+            "att",
+            "--subgroup",
+            "prior_io_response=PD,SD",
+        ],
         // A random matching order: ours is R's `set.seed(seed); sample.int(n)` (a seed of
         // one order gave 89 matched pairs here, R 88, while ours had a generator of its own).
         vec![
@@ -392,6 +414,40 @@ fn check_case(args: &[&str]) {
         f(&resp["dcr_p_value"]),
         r["dcr_fisher_p"][0],
     );
+    if let Some(w) = j.get("weighting") {
+        let rw = &r["weights"];
+        assert_eq!(f(&w["n"]), rw[0], "{label}: weighted n");
+        close(
+            &format!("{label}: weight min"),
+            f(&w["weights"]["min"]),
+            rw[1],
+        );
+        close(
+            &format!("{label}: weight max"),
+            f(&w["weights"]["max"]),
+            rw[2],
+        );
+        close(
+            &format!("{label}: weight sum treated"),
+            f(&w["weights"]["sum"][tl]),
+            rw[3],
+        );
+        close(
+            &format!("{label}: weight sum control"),
+            f(&w["weights"]["sum"][cl]),
+            rw[4],
+        );
+        close(
+            &format!("{label}: ess treated"),
+            f(&w["weights"]["ess"][tl]),
+            rw[5],
+        );
+        close(
+            &format!("{label}: ess control"),
+            f(&w["weights"]["ess"][cl]),
+            rw[6],
+        );
+    }
     if let Some(m) = j.get("matching") {
         assert_eq!(
             f(&m["n_matched"][tl]),

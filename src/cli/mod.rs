@@ -7,12 +7,13 @@ use std::time::Instant;
 use clap::{Args, Parser, Subcommand};
 
 use crate::analysis::{
-    analyze, CaliperScale, EndpointSpec, MatchOrder, MatchSpec, Report, RiskTable, Spec, Subgroup,
-    TimeUnit,
+    analyze, CaliperScale, EndpointSpec, MatchOrder, Report, RiskTable, Spec, Subgroup, TimeUnit,
 };
 use crate::cohort::Cohort;
 use crate::stats::cox::Ties;
 use crate::stats::km::ConfType;
+
+mod adjustment;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -289,6 +290,20 @@ pub struct AnalyzeArgs {
     /// Also one Cox model per covariate of --adjust (the univariable screen).
     #[arg(long)]
     pub univariable: bool,
+    /// Inverse probability of treatment weighting instead of matching: the propensity model
+    /// on these covariates (comma-separated; NAME:factor forces a factor); every patient is
+    /// kept, weighted.
+    #[arg(long = "iptw", value_delimiter = ',', value_name = "COV,…")]
+    pub iptw: Option<Vec<String>>,
+    /// What the weights estimate: ate (the whole sample) or att (on the treated) [default: ate].
+    #[arg(long, value_enum)]
+    pub estimand: Option<crate::weighting::Estimand>,
+    /// Stabilized weights (ATE): times the sample's share of the patient's arm.
+    #[arg(long)]
+    pub stabilized: bool,
+    /// Leave out patients whose propensity score is below Q or above 1 − Q before weighting.
+    #[arg(long, value_name = "Q")]
+    pub trim: Option<f64>,
     /// Use a column for a role: ROLE=COLUMN, e.g. os_months="OS (months)" (repeatable).
     #[arg(long = "map", value_name = "ROLE=COLUMN")]
     pub map: Vec<String>,
@@ -454,55 +469,9 @@ impl AnalyzeArgs {
             spec.event_values.insert(column.trim().to_string(), values);
         }
         spec.matching = self.matching_with(spec.matching.take())?;
+        spec.weighting = self.weighting_with(spec.weighting.take())?;
         spec.validate()?;
         Ok(spec)
-    }
-
-    /// The matching settings with the matching options applied to `base` (the spec file's),
-    /// or `base` when none was given.
-    fn matching_with(&self, base: Option<MatchSpec>) -> Result<Option<MatchSpec>, String> {
-        let matching_given = self.match_covariates.is_some()
-            || self.caliper.is_some()
-            || self.caliper_scale.is_some()
-            || self.order.is_some()
-            || self.ratio.is_some()
-            || self.replace
-            || self.seed.is_some()
-            || self.robust;
-        if !matching_given {
-            return Ok(base);
-        }
-        let mut m = match (&self.match_covariates, base) {
-            (Some(covs), base) => MatchSpec {
-                covariates: covs.iter().map(|c| c.trim().to_string()).collect(),
-                ..base.unwrap_or_default()
-            },
-            (None, Some(base)) => base,
-            (None, None) => {
-                return Err(
-                    "matching options need --match COV,… (or a spec file with matching)"
-                        .to_string(),
-                )
-            }
-        };
-        if let Some(c) = self.caliper {
-            m.caliper = c;
-        }
-        if let Some(sc) = self.caliper_scale {
-            m.scale = sc;
-        }
-        if let Some(o) = self.order {
-            m.order = o;
-        }
-        if let Some(r) = self.ratio {
-            m.ratio = r;
-        }
-        m.replace |= self.replace;
-        if let Some(sd) = self.seed {
-            m.seed = sd;
-        }
-        m.robust |= self.robust;
-        Ok(Some(m))
     }
 }
 
