@@ -475,7 +475,7 @@ fn logrank_report(spec: &Spec, result: Option<crate::stats::logrank::LogRank>) -
             observed,
             expected,
             not_available: Some(
-                "the log-rank test is not defined for weighted samples (matching weights with ratio > 1 or replacement, or IPTW weights)"
+                "not defined for weighted samples (IPTW, or matching with ratio > 1 or replacement)"
                     .to_string(),
             ),
         },

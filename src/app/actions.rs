@@ -92,10 +92,13 @@ impl App {
                     self.open_file_with(file, f.spec.load_options());
                 }
                 // A spec without matching keeps the window's matching settings, switched off.
+                self.settings.weighting_on = f.spec.weighting.is_some();
                 self.settings.matching_on = f.spec.matching.is_some();
                 let kept = self.settings.matching().clone();
+                let kept_weights = self.settings.weighting().clone();
                 self.settings.spec = f.spec;
                 self.settings.spec.matching.get_or_insert(kept);
+                self.settings.spec.weighting.get_or_insert(kept_weights);
             }
             Err(e) => self.error = Some(e.to_string()),
         }
@@ -157,7 +160,7 @@ impl App {
             Some(Ok(m)) => Some(Arc::clone(m)),
             _ if fig == Figure::Balance => {
                 return Err(
-                    "Matching is off: tick \"Match the arms\" to see and export the balance"
+                    "No adjustment is chosen: choose matching or weighting under Adjustment to see and export the balance"
                         .to_string(),
                 )
             }

@@ -14,7 +14,7 @@ pub fn balance_ui(ui: &mut egui::Ui, ctx: &ViewContext, reports: &Reports) {
     let m = match &reports.matched {
         None => {
             ui.label(RichText::new("Balance").strong().size(15.0));
-            ui.label("Matching is off: tick \"Match the arms\" in the side panel to see the covariate balance before and after matching.");
+            ui.label("No adjustment is chosen: choose matching or weighting (IPTW) under Adjustment in the side panel to see the covariate balance before and after it.");
             return;
         }
         Some(Err(e)) => {
@@ -23,6 +23,10 @@ pub fn balance_ui(ui: &mut egui::Ui, ctx: &ViewContext, reports: &Reports) {
         }
         Some(Ok(r)) => r,
     };
+    if let Some(w) = &m.weighting {
+        super::weighting_view::weighted_balance_ui(ui, ctx, m, w);
+        return;
+    }
     let Some(mr) = &m.matching else {
         return;
     };
@@ -87,26 +91,32 @@ fn smd_table_ui(ui: &mut egui::Ui, mr: &MatchingReport) {
 }
 
 fn love_plot_ui(ui: &mut egui::Ui, mr: &MatchingReport) {
-    let rows: Vec<&crate::analysis::BalanceRow> = mr
+    let rows: Vec<(String, f64, f64)> = mr
         .balance
         .iter()
         .filter(|b| b.covariate != "distance")
+        .map(|b| (b.covariate.clone(), b.smd_before, b.smd_after))
         .collect();
-    let names: Vec<String> = rows.iter().map(|b| b.covariate.clone()).collect();
+    love_rows_ui(ui, &rows, "matching");
+}
+
+/// Love plot of (covariate, SMD before, SMD after) rows; `what` names the adjustment.
+pub(super) fn love_rows_ui(ui: &mut egui::Ui, rows: &[(String, f64, f64)], what: &str) {
+    let names: Vec<String> = rows.iter().map(|b| b.0.clone()).collect();
     let n = rows.len() as f64;
     let before: Vec<[f64; 2]> = rows
         .iter()
         .enumerate()
-        .map(|(i, b)| [b.smd_before.abs(), n - i as f64])
+        .map(|(i, b)| [b.1.abs(), n - i as f64])
         .collect();
     let after: Vec<[f64; 2]> = rows
         .iter()
         .enumerate()
-        .map(|(i, b)| [b.smd_after.abs(), n - i as f64])
+        .map(|(i, b)| [b.2.abs(), n - i as f64])
         .collect();
     let max_x = rows
         .iter()
-        .flat_map(|b| [b.smd_before.abs(), b.smd_after.abs()])
+        .flat_map(|b| [b.1.abs(), b.2.abs()])
         .filter(|v| v.is_finite())
         .fold(0.25f64, f64::max);
     super::plot_util::row_axis(Plot::new("love plot"), names)
@@ -117,7 +127,8 @@ fn love_plot_ui(ui: &mut egui::Ui, mr: &MatchingReport) {
         .default_x_bounds(0.0, max_x * 1.1)
         .x_axis_label("|standardized mean difference|")
         .y_axis_min_width(140.0)
-        .legend(Legend::default())
+        // Bottom right, where the smallest imbalances (after adjustment) leave room.
+        .legend(Legend::default().position(egui_plot::Corner::RightBottom))
         .show(ui, |pui| {
             pui.vline(
                 VLine::new("0.1", 0.1)
@@ -125,14 +136,14 @@ fn love_plot_ui(ui: &mut egui::Ui, mr: &MatchingReport) {
                     .style(egui_plot::LineStyle::dashed_loose()),
             );
             pui.points(
-                Points::new("before matching", before)
+                Points::new(format!("before {what}"), before)
                     .shape(MarkerShape::Circle)
                     .filled(false)
                     .radius(5.0)
                     .color(Palette::ORANGE),
             );
             pui.points(
-                Points::new("after matching", after)
+                Points::new(format!("after {what}"), after)
                     .shape(MarkerShape::Circle)
                     .filled(true)
                     .radius(5.0)

@@ -4,8 +4,8 @@
 use eframe::egui;
 use egui::RichText;
 
-use super::{LoadedCohort, Reports, SampleView, Settings};
-use crate::analysis::{resolve_endpoints, CaliperScale, MatchOrder, RiskTable, Subgroup, TimeUnit};
+use super::{LoadedCohort, Reports, Settings};
+use crate::analysis::{resolve_endpoints, RiskTable, Subgroup, TimeUnit};
 use crate::cohort::{Cohort, Column, ColumnData, MISSING};
 use crate::stats::cox::Ties;
 use crate::stats::km::ConfType;
@@ -122,7 +122,7 @@ pub fn controls_ui(
     ui.separator();
     subgroup_ui(ui, settings, cohort, reports);
     ui.separator();
-    matching_ui(ui, settings, cohort, reports);
+    super::adjustment_panel::adjustment_ui(ui, settings, cohort, reports);
     ui.separator();
     method_ui(ui, settings);
     columns
@@ -415,116 +415,6 @@ fn range_filter_ui(ui: &mut egui::Ui, settings: &mut Settings, col: &Column, v: 
             });
         }
     }
-}
-
-fn matching_ui(
-    ui: &mut egui::Ui,
-    settings: &mut Settings,
-    cohort: &Cohort,
-    reports: Option<&Reports>,
-) {
-    ui.heading("Propensity-score matching");
-    ui.checkbox(&mut settings.matching_on, "Match the arms")
-        .on_hover_text(
-            "Greedy 1:1 nearest-neighbour matching on the propensity score, as R's MatchIt",
-        );
-    if !settings.matching_on {
-        return;
-    }
-    if let Some(Some(Ok(m))) = reports.map(|r| &r.matched) {
-        if let Some(mr) = &m.matching {
-            ui.label(format!("Matched: {}", mr.n_matched.joined(" · ")));
-            ui.weak(format!("Unmatched: {}", mr.n_unmatched.joined(" · ")));
-        }
-    } else if let Some(Some(Err(e))) = reports.map(|r| &r.matched) {
-        ui.colored_label(super::theme::IMBALANCE, e);
-    }
-    ui.label("Covariates of the propensity model:");
-    for col in covariate_candidates(settings, cohort) {
-        let name = &col.name;
-        let mut on = settings
-            .matching()
-            .covariates
-            .iter()
-            .any(|c| c == name || c.strip_suffix(":factor") == Some(name));
-        if ui.checkbox(&mut on, display_name(cohort, name)).changed() {
-            settings
-                .matching_mut()
-                .covariates
-                .retain(|c| c != name && c.strip_suffix(":factor") != Some(name));
-            if on {
-                settings.matching_mut().covariates.push(name.clone());
-            }
-        }
-    }
-    ui.add(
-        egui::Slider::new(&mut settings.matching_mut().caliper, 0.01..=1.0)
-            .logarithmic(true)
-            .fixed_decimals(3)
-            .text("Caliper (SD)"),
-    )
-    .on_hover_text("Width in standard deviations of the distance, SD over all patients used (n − 1), as MatchIt. Austin's papers use the pooled SD of the two arms.");
-    egui::ComboBox::from_label("Distance")
-        .selected_text(match settings.matching().scale {
-            CaliperScale::Logit => "logit of the PS",
-            CaliperScale::Ps => "propensity score",
-        })
-        .show_ui(ui, |ui| {
-            ui.selectable_value(
-                &mut settings.matching_mut().scale,
-                CaliperScale::Logit,
-                "logit of the PS",
-            )
-            .on_hover_text("Austin (2011): caliper 0.2 SD of the logit");
-            ui.selectable_value(
-                &mut settings.matching_mut().scale,
-                CaliperScale::Ps,
-                "propensity score",
-            )
-            .on_hover_text("MatchIt's default distance");
-        });
-    egui::ComboBox::from_label("Order")
-        .selected_text(format!("{:?}", settings.matching().order).to_lowercase())
-        .show_ui(ui, |ui| {
-            for (o, l) in [
-                (MatchOrder::Largest, "largest PS first"),
-                (MatchOrder::Smallest, "smallest PS first"),
-                (MatchOrder::Data, "file order"),
-                (MatchOrder::Random, "random"),
-            ] {
-                ui.selectable_value(&mut settings.matching_mut().order, o, l);
-            }
-        });
-    if settings.matching().order == MatchOrder::Random {
-        ui.horizontal(|ui| {
-            let l = ui.label("Seed");
-            ui.add(
-                egui::DragValue::new(&mut settings.matching_mut().seed)
-                    .range(crate::analysis::SEED_RANGE),
-            )
-            .labelled_by(l.id);
-        });
-    }
-    ui.horizontal(|ui| {
-        let l = ui.label("Controls per treated");
-        ui.add(egui::DragValue::new(&mut settings.matching_mut().ratio).range(1..=5))
-            .labelled_by(l.id);
-    });
-    ui.checkbox(&mut settings.matching_mut().replace, "With replacement");
-    ui.checkbox(
-        &mut settings.matching_mut().robust,
-        "Robust SE clustered on matched sets",
-    );
-    ui.horizontal(|ui| {
-        ui.label("Show");
-        ui.selectable_value(&mut settings.sample_view, SampleView::Matched, "matched");
-        ui.selectable_value(
-            &mut settings.sample_view,
-            SampleView::Unmatched,
-            "unmatched",
-        );
-        ui.selectable_value(&mut settings.sample_view, SampleView::SideBySide, "both");
-    });
 }
 
 fn method_ui(ui: &mut egui::Ui, settings: &mut Settings) {

@@ -18,7 +18,7 @@ pub fn sweep_ui(ui: &mut egui::Ui, ctx: &ViewContext, reports: &Reports) -> Opti
     let report = match &reports.matched {
         None => {
             ui.label(RichText::new("Caliper sensitivity").strong().size(17.0));
-            ui.label("Matching is off: tick \"Match the arms\" to see how the matched hazard ratio depends on the caliper.");
+            ui.label("Matching is off: choose \"matching\" under Adjustment to see how the matched hazard ratio depends on the caliper.");
             return None;
         }
         Some(Err(e)) => {
@@ -27,6 +27,11 @@ pub fn sweep_ui(ui: &mut egui::Ui, ctx: &ViewContext, reports: &Reports) -> Opti
         }
         Some(Ok(r)) => r,
     };
+    if report.weighting.is_some() {
+        ui.label(RichText::new("Caliper sensitivity").strong().size(17.0));
+        ui.label("The caliper is matching's: choose \"matching\" under Adjustment to see how the matched hazard ratio depends on it.");
+        return None;
+    }
     let ep = report.endpoints.get(&settings.endpoint)?;
     let Some(sweep) = &ep.caliper_sweep else {
         ui.spinner();

@@ -3,6 +3,7 @@
 //! frame, on a worker thread otherwise) and the curves redraw.
 
 mod actions;
+mod adjustment_panel;
 mod balance_view;
 mod columns_view;
 mod controls;
@@ -15,6 +16,7 @@ mod screenshot;
 mod settings;
 mod survival_view;
 mod theme;
+mod weighting_view;
 mod windows;
 
 use eframe::egui;

@@ -51,6 +51,9 @@ pub struct Settings {
     pub spec: Spec,
     /// Whether the matched analysis runs.
     pub matching_on: bool,
+    /// Whether the weighted (IPTW) analysis runs instead (never both: the side panel's
+    /// "Adjustment" chooses one).
+    pub weighting_on: bool,
     pub endpoint: String,
     pub view: View,
     pub sample_view: SampleView,
@@ -79,6 +82,7 @@ impl Default for Settings {
                 ..Spec::default()
             },
             matching_on: true,
+            weighting_on: false,
             endpoint: "pfs".to_string(),
             view: View::Survival,
             sample_view: SampleView::Matched,
@@ -94,6 +98,7 @@ impl Settings {
     pub fn unmatched_spec(&self) -> Spec {
         Spec {
             matching: None,
+            weighting: None,
             forest: self.view == View::Subgroups,
             caliper_sweep: false,
             adjust: self.adjust_shown(),
@@ -136,13 +141,31 @@ impl Settings {
         self.spec.matching.get_or_insert_with(MatchSpec::default)
     }
 
-    /// The spec of the matched analysis, when matching is on.
+    /// The weighting settings (kept while weighting is off).
+    pub fn weighting(&self) -> &crate::weighting::WeightSpec {
+        static DEFAULT: std::sync::OnceLock<crate::weighting::WeightSpec> =
+            std::sync::OnceLock::new();
+        self.spec
+            .weighting
+            .as_ref()
+            .unwrap_or_else(|| DEFAULT.get_or_init(Default::default))
+    }
+
+    /// The weighting settings, to edit.
+    pub fn weighting_mut(&mut self) -> &mut crate::weighting::WeightSpec {
+        self.spec.weighting.get_or_insert_with(Default::default)
+    }
+
+    /// The spec of the adjusted analysis (matched, or weighted when weighting is chosen),
+    /// when either is on.
     pub fn matched_spec(&self) -> Option<Spec> {
-        self.matching_on.then(|| Spec {
-            matching: Some(self.matching().clone()),
+        (self.matching_on || self.weighting_on).then(|| Spec {
+            matching: (!self.weighting_on).then(|| self.matching().clone()),
+            weighting: self.weighting_on.then(|| self.weighting().clone()),
             forest: self.view == View::Subgroups,
-            caliper_sweep: self.view == View::Sensitivity,
-            sweep_endpoint: (self.view == View::Sensitivity).then(|| self.endpoint.clone()),
+            caliper_sweep: self.view == View::Sensitivity && !self.weighting_on,
+            sweep_endpoint: (self.view == View::Sensitivity && !self.weighting_on)
+                .then(|| self.endpoint.clone()),
             adjust: self.adjust_shown(),
             univariable: self.view == View::Predictors,
             ..self.spec.clone()

@@ -36,8 +36,10 @@ pub fn sample_title(report: &Report, endpoint_label: &str) -> String {
             "matched sample ({} caliper {} SD, {} treated matched)",
             m.caliper_scale, m.caliper, pairs
         )
+    } else if let Some(w) = &report.weighting {
+        format!("{} sample, n = {}", w.describe(), w.n)
     } else {
-        "unmatched sample".to_string()
+        "unadjusted sample".to_string()
     };
     let sub = if report.sample.subgroup.is_empty() {
         "all patients".to_string()

@@ -3,6 +3,7 @@
 //! writes are atomic and never touch the input file.
 
 pub mod figure;
+mod model_tables;
 pub mod rcode;
 mod tables;
 
@@ -35,6 +36,7 @@ pub enum ExportError {
 }
 
 pub use figure::Scale;
+pub use model_tables::{cox_csv, weighting_csv};
 pub use tables::*;
 
 /// A figure's pixel size and resolution.
@@ -140,6 +142,32 @@ fn draw<DB: DrawingBackend>(
         Figure::Forest(ep) => figure::draw_forest(area, report, ep, scale, demo),
         Figure::Sweep(ep) => figure::draw_sweep(area, report, ep, scale, demo),
         Figure::Predictors(ep) => figure::draw_predictors(area, report, ep, scale, demo),
+        Figure::Balance
+            if report.weighting.is_some()
+                || balance_from.is_some_and(|b| b.weighting.is_some()) =>
+        {
+            let w = report
+                .weighting
+                .as_ref()
+                .or_else(|| balance_from.and_then(|b| b.weighting.as_ref()))
+                .ok_or("no weighting")?;
+            let rows: Vec<figure::Smd> = w
+                .balance
+                .iter()
+                .map(|b| figure::Smd {
+                    covariate: b.covariate.clone(),
+                    smd_before: b.smd_before,
+                    smd_after: b.smd_after,
+                })
+                .collect();
+            let love = figure::Love {
+                title: "Covariate balance before and after weighting",
+                axis: "|standardized mean difference| (unweighted SD)",
+                legend: "open: before weighting · filled: after weighting · dashed: 0.1",
+                after: true,
+            };
+            figure::draw_love_rows(area, report, &rows, &love, scale, demo)
+        }
         Figure::Balance => {
             let src = balance_from.unwrap_or(report);
             let m = src
@@ -301,7 +329,7 @@ pub fn write_report(job: &ReportJob) -> Result<Written, ExportError> {
     if report.response.is_some() {
         figures.push(("response".to_string(), Figure::Response, report));
     }
-    if report.matching.is_some() || balance_src.is_some() {
+    if report.matching.is_some() || report.weighting.is_some() || balance_src.is_some() {
         figures.push(("balance".to_string(), Figure::Balance, report));
     }
     for (name, fig, rep) in &figures {

@@ -12,7 +12,7 @@ fn field(s: &str) -> String {
     }
 }
 
-fn num(x: f64) -> String {
+pub(super) fn num(x: f64) -> String {
     if x.is_finite() {
         format!("{x}")
     } else {
@@ -20,7 +20,7 @@ fn num(x: f64) -> String {
     }
 }
 
-fn line(out: &mut String, cells: &[String]) {
+pub(super) fn line(out: &mut String, cells: &[String]) {
     let row: Vec<String> = cells.iter().map(|c| field(c)).collect();
     out.push_str(&row.join(","));
     out.push('\n');
@@ -314,104 +314,12 @@ pub fn matched_cohort_csv(cohort: &Cohort, report: &Report) -> Option<String> {
     Some(out)
 }
 
-/// An endpoint's Cox models as Table 2 (`cox_<endpoint>.csv`), one row per term: the
-/// univariable models, the multivariable model, then its proportional-hazards test per term
-/// and global. `None` without `--adjust`.
-pub fn cox_csv(report: &Report, endpoint: &str) -> Option<String> {
-    let ep = report.endpoints.get(endpoint)?;
-    let model = ep.cox_adjusted.as_ref()?;
-    let mut out = String::new();
-    line(
-        &mut out,
-        &[
-            "model",
-            "covariate",
-            "term",
-            "n",
-            "events",
-            "coef",
-            "se",
-            "hr",
-            "ci_lower",
-            "ci_upper",
-            "p_value",
-            "chi_square",
-            "df",
-            "note",
-        ]
-        .map(String::from),
-    );
-    let term_row = |out: &mut String,
-                    model: &str,
-                    cov: &str,
-                    n: usize,
-                    ev: usize,
-                    t: &crate::analysis::ModelTerm| {
-        line(
-            out,
-            &[
-                model.to_string(),
-                cov.to_string(),
-                t.term.clone(),
-                n.to_string(),
-                ev.to_string(),
-                num(t.coef),
-                num(t.se),
-                num(t.hr),
-                num(t.ci[0]),
-                num(t.ci[1]),
-                num(t.p_value),
-                String::new(),
-                String::new(),
-                String::new(),
-            ],
-        );
-    };
-    for u in ep.cox_univariable.iter().flatten() {
-        for t in &u.terms {
-            term_row(&mut out, "univariable", &u.covariate, u.n, u.events, t);
-        }
-        if let Some(why) = &u.not_estimable {
-            let mut cells = vec![String::new(); 14];
-            cells[0] = "univariable".into();
-            cells[1] = u.covariate.clone();
-            cells[13] = format!("not estimable: {why}");
-            line(&mut out, &cells);
-        }
-    }
-    for t in &model.terms {
-        term_row(&mut out, "multivariable", "", model.n, model.events, t);
-    }
-    if let Some(ph) = &model.ph_test {
-        let rows = ph
-            .terms
-            .iter()
-            .map(|t| (t.term.as_str(), t.chi_square, t.df, t.p_value))
-            .chain(std::iter::once((
-                "GLOBAL",
-                ph.global.chi_square,
-                ph.global.df,
-                ph.global.p_value,
-            )));
-        for (term, chi, df, p) in rows {
-            let mut cells = vec![String::new(); 14];
-            cells[0] = "ph_test".into();
-            cells[2] = term.to_string();
-            cells[10] = num(p);
-            cells[11] = num(chi);
-            cells[12] = df.to_string();
-            line(&mut out, &cells);
-        }
-    }
-    Some(out)
-}
-
 /// Every table of a report, as (file name, CSV text).
 pub fn all_tables(cohort: &Cohort, report: &Report) -> Vec<(String, String)> {
     let mut t = vec![("summary.csv".to_string(), summary_csv(report))];
     for (name, _) in report.endpoints.iter() {
         t.push((format!("km_{name}.csv"), km_csv(report, name)));
-        if let Some(c) = cox_csv(report, name) {
+        if let Some(c) = super::model_tables::cox_csv(report, name) {
             t.push((format!("cox_{name}.csv"), c));
         }
     }
@@ -420,6 +328,10 @@ pub fn all_tables(cohort: &Cohort, report: &Report) -> Vec<(String, String)> {
     }
     if let Some(b) = balance_csv(report) {
         t.push(("balance.csv".to_string(), b));
+    }
+    if let Some((b, w)) = super::model_tables::weighting_csv(cohort, report) {
+        t.push(("balance_weighted.csv".to_string(), b));
+        t.push(("weights.csv".to_string(), w));
     }
     if let Some(b) = baseline_csv(report) {
         t.push(("baseline_table.csv".to_string(), b));
@@ -536,6 +448,9 @@ pub fn report_markdown(report: &Report, spec: &Spec, written: &super::Written) -
         if report.sample.weighted {
             methods.push_str("Analyses of the matched sample used the matching weights (ATT), with robust standard errors for the Cox model. ");
         }
+    }
+    if let Some(w) = &report.weighting {
+        methods.push_str(&super::model_tables::weighting_methods(w));
     }
     if let Some(model) = report
         .endpoints

@@ -63,14 +63,25 @@ impl Default for WeightSpec {
 impl WeightSpec {
     /// "IPTW (ATE, stabilized, trimmed at 0.05)", for titles.
     pub fn describe(&self) -> String {
-        let mut parts = vec![self.estimand.name().to_uppercase()];
-        if self.stabilized {
-            parts.push("stabilized".to_string());
-        }
-        if let Some(q) = self.trim {
-            parts.push(format!("trimmed at {q}"));
-        }
-        format!("IPTW ({})", parts.join(", "))
+        describe(self.estimand.name(), self.stabilized, self.trim)
+    }
+}
+
+fn describe(estimand: &str, stabilized: bool, trim: Option<f64>) -> String {
+    let mut parts = vec![estimand.to_uppercase()];
+    if stabilized {
+        parts.push("stabilized".to_string());
+    }
+    if let Some(q) = trim {
+        parts.push(format!("trimmed at {q}"));
+    }
+    format!("IPTW ({})", parts.join(", "))
+}
+
+impl WeightingReport {
+    /// "IPTW (ATE, stabilized)", for titles.
+    pub fn describe(&self) -> String {
+        describe(self.estimand, self.stabilized, self.trim)
     }
 }
 
@@ -136,10 +147,39 @@ pub struct WeightingReport {
     pub propensity: WeightingModel,
     pub weights: WeightSummary,
     pub balance: Vec<WeightedBalance>,
+    /// The weights' distribution per arm (for the Balance view and figure).
+    pub histogram: WeightHistogram,
     pub warnings: Vec<String>,
     /// Per patient (file order): not in the JSON; the tables and the window read it.
     #[serde(skip)]
     pub units: Vec<WeightedUnit>,
+}
+
+/// Counts of patients per weight bin and arm: `edges` has one more entry than each arm's
+/// counts.
+#[derive(Clone, Debug, Serialize)]
+pub struct WeightHistogram {
+    pub edges: Vec<f64>,
+    pub counts: OrderedMap<Vec<f64>>,
+}
+
+const HISTOGRAM_BINS: usize = 20;
+
+fn histogram(units: &[WeightedUnit], arms: &ArmLabels, min: f64, max: f64) -> WeightHistogram {
+    let width = ((max - min) / HISTOGRAM_BINS as f64).max(1e-12);
+    let edges = (0..=HISTOGRAM_BINS)
+        .map(|i| min + width * i as f64)
+        .collect();
+    let mut counts = OrderedMap::default();
+    for (want, label) in [(true, &arms.treated), (false, &arms.control)] {
+        let mut c = vec![0.0; HISTOGRAM_BINS];
+        for u in units.iter().filter(|u| u.treated == want) {
+            let b = (((u.weight - min) / width) as usize).min(HISTOGRAM_BINS - 1);
+            c[b] += 1.0;
+        }
+        counts.insert(label.clone(), c);
+    }
+    WeightHistogram { edges, counts }
 }
 
 /// A fitted score this close to 0 or 1 is separation, not a weight.
@@ -233,6 +273,7 @@ pub fn weight(
         }
     }
     let balance = weighted_balance(model, &keep, &w, ws.estimand);
+    let histogram = histogram(&units, arms, summary.min, summary.max);
     let report = model.report(cohort);
     let n_excluded = excluded.iter().map(|e| e.n).sum();
     Ok((
@@ -253,6 +294,7 @@ pub fn weight(
             },
             weights: summary,
             balance,
+            histogram,
             warnings,
             units,
         },

@@ -238,3 +238,53 @@ fn trimming_is_counted_and_weighting_excludes_matching() {
     let e = analyze(&c, &both).unwrap_err().to_string();
     assert!(e.contains("matching or weighting"), "{e}");
 }
+
+/// The window: "weighting (IPTW)" under Adjustment runs the weighted analysis, the curves'
+/// title says so, and the Balance view shows the core's weighted SMDs and effective sizes.
+#[test]
+fn the_window_weights_and_shows_the_weighted_balance() {
+    use egui_kittest::kittest::Queryable;
+    use survival_explorer::app::{demo_cohort, App, Settings, View};
+    let mut h = egui_kittest::Harness::builder()
+        .with_size([1500.0, 1100.0])
+        .build_ui_state(
+            |ui, app: &mut App| app.ui_all(ui),
+            App::with_settings(Settings::default()),
+        );
+    h.run();
+    h.get_by_label("weighting (IPTW)").click();
+    h.run();
+    let settings = h.state().settings.clone();
+    assert!(settings.weighting_on && !settings.matching_on);
+    let spec = settings.matched_spec().unwrap();
+    assert!(spec.weighting.is_some() && spec.matching.is_none());
+    let report = analyze(&demo_cohort().cohort, &spec).unwrap();
+    let w = report.weighting.as_ref().unwrap();
+    let shows = |h: &egui_kittest::Harness<'_, App>, t: &str| {
+        assert!(
+            h.query_all_by_label_contains(t).next().is_some(),
+            "the window does not show '{t}'"
+        );
+    };
+    shows(&h, "IPTW (ATE) sample, n = 230");
+    let ep = report.endpoints.get(&settings.endpoint).unwrap();
+    shows(
+        &h,
+        &format!(
+            "HR {:.2} (95% CI {:.2}–{:.2}), robust SE",
+            ep.cox.hr, ep.cox.ci[0], ep.cox.ci[1]
+        ),
+    );
+    h.state_mut().settings.view = View::Balance;
+    h.run();
+    for b in &w.balance {
+        shows(&h, &format!("{:.3}", b.smd_after));
+    }
+    for (arm, ess) in w.weights.ess.iter() {
+        shows(&h, &format!("{arm} {ess:.1}"));
+    }
+    // Back to no adjustment: one unadjusted analysis, no adjusted spec.
+    h.get_by_label("none").click();
+    h.run();
+    assert!(h.state().settings.matched_spec().is_none());
+}

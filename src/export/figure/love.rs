@@ -11,21 +11,64 @@ pub fn draw_love<DB: DrawingBackend>(
     scale: Scale,
     demo: bool,
 ) -> DResult {
-    ensure_font();
-    root.fill(&WHITE).map_err(err)?;
-    let f = scale.font;
-    let rows: Vec<_> = matching
+    let rows: Vec<Smd> = matching
         .balance
         .iter()
         .filter(|b| b.covariate != "distance")
+        .map(|b| Smd {
+            covariate: b.covariate.clone(),
+            smd_before: b.smd_before,
+            smd_after: b.smd_after,
+        })
         .collect();
+    let love = Love {
+        title: if after {
+            "Covariate balance before and after matching"
+        } else {
+            "Covariate balance (unmatched)"
+        },
+        axis: "|standardized mean difference| (MatchIt definition)",
+        legend: if after {
+            "open: before matching · filled: after matching · dashed: 0.1"
+        } else {
+            "open: unmatched · dashed: 0.1"
+        },
+        after,
+    };
+    draw_love_rows(root, report, &rows, &love, scale, demo)
+}
+
+/// One covariate's SMDs.
+pub struct Smd {
+    pub covariate: String,
+    pub smd_before: f64,
+    pub smd_after: f64,
+}
+
+/// The love plot's texts, and whether it draws the after-adjustment points.
+pub struct Love {
+    pub title: &'static str,
+    pub axis: &'static str,
+    pub legend: &'static str,
+    pub after: bool,
+}
+
+/// Love plot of `rows`: |SMD| before (open) and after (filled), 0.1 marked.
+pub fn draw_love_rows<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    report: &Report,
+    rows: &[Smd],
+    love: &Love,
+    scale: Scale,
+    demo: bool,
+) -> DResult {
+    ensure_font();
+    root.fill(&WHITE).map_err(err)?;
+    let f = scale.font;
+    let after = love.after;
     let n = rows.len().max(1) as f64;
     let (header, chart_area) = root.split_vertically((f * 3.8) as u32);
-    let title = if after {
-        "Covariate balance before and after matching"
-    } else {
-        "Covariate balance (unmatched)"
-    };
+    let title = love.title;
     // For the unmatched figure `report` is the unmatched analysis: its sample line says so.
     draw_header(&header, title, &sample_line(report), scale, demo)?;
     let max_x = rows
@@ -49,7 +92,7 @@ pub fn draw_love<DB: DrawingBackend>(
             let i = (n - v).round() as usize;
             names.get(i).cloned().unwrap_or_default()
         })
-        .x_desc("|standardized mean difference| (MatchIt definition)")
+        .x_desc(love.axis)
         .label_style(scale.text(0.9))
         .axis_desc_style(scale.text(1.0))
         .draw()
@@ -83,11 +126,7 @@ pub fn draw_love<DB: DrawingBackend>(
             }))
             .map_err(err)?;
     }
-    let legend = if after {
-        "open: before matching · filled: after matching · dashed: 0.1"
-    } else {
-        "open: unmatched · dashed: 0.1"
-    };
+    let legend = love.legend;
     text_at(
         &chart_area,
         legend.to_string(),

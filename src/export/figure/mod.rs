@@ -10,7 +10,7 @@ mod sweep;
 
 pub use forest::draw_forest;
 pub use km::{draw_km, km_extra_height};
-pub use love::draw_love;
+pub use love::{draw_love, draw_love_rows, Love, Smd};
 pub use predictors::draw_predictors;
 pub use response::draw_response;
 pub use sweep::draw_sweep;
@@ -89,7 +89,20 @@ pub fn sample_line(report: &Report) -> String {
             m.caliper,
             m.n_matched.joined(", ")
         ),
-        None => "unmatched sample".to_string(),
+        None => match &report.weighting {
+            Some(w) => format!(
+                "{}-weighted sample (n = {}; effective n {})",
+                w.describe(),
+                w.n,
+                w.weights
+                    .ess
+                    .iter()
+                    .map(|(k, v)| format!("{k} {v:.0}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            None => "unmatched sample".to_string(),
+        },
     };
     let sub = if report.sample.subgroup.is_empty() {
         "all patients".to_string()
