@@ -457,6 +457,7 @@ pub(crate) fn analyze_endpoint(
         cox,
         cox_adjusted,
         cox_univariable,
+        sensitivity: None,
         caliper_sweep: None,
         forest: None,
     })

@@ -15,6 +15,7 @@ mod parts;
 mod report;
 mod response;
 mod sample;
+mod sensitivity;
 mod spec;
 
 use std::time::Instant;
@@ -24,6 +25,7 @@ pub use endpoints::{balance_spec, endpoints_and_skips, resolve_endpoints};
 pub use events::{CENSOR_WORDS, EVENT_WORDS};
 pub use report::*;
 pub use sample::subgroup_sample;
+pub use sensitivity::SensitivityRow;
 pub use spec::*;
 
 use crate::cohort::{Cohort, Column};
@@ -260,7 +262,15 @@ pub fn analyze_cancellable(
     } else {
         1
     };
-    let collected = collect_parts(run_parts(parts, threads), sweeps, &mut stages)?;
+    let mut collected = collect_parts(run_parts(parts, threads), sweeps, &mut stages)?;
+    if spec.sensitivity {
+        let mut rows = sensitivity::hr_summary(cohort, spec, cache, stop)?;
+        for (name, ep) in collected.endpoints.0.iter_mut() {
+            if let Some(pos) = rows.0.iter().position(|(k, _)| k == name) {
+                ep.sensitivity = Some(rows.0.swap_remove(pos).1);
+            }
+        }
+    }
     let matched = collected.matching.is_some();
     let summary = sample_summary(spec, n_subgroup, excluded, matched, sample, sample_warnings);
     Ok(Report {

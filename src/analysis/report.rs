@@ -251,6 +251,9 @@ pub struct EndpointReport {
     /// One model per covariate (`--univariable`), the arm's first.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cox_univariable: Option<Vec<UnivariableRow>>,
+    /// The arm's HR unadjusted, matched, weighted and multivariable (`--sensitivity`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sensitivity: Option<Vec<super::SensitivityRow>>,
     /// HR over a grid of calipers (`--caliper-sweep`, matching only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub caliper_sweep: Option<Vec<super::explore::SweepPoint>>,

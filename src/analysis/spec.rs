@@ -268,6 +268,9 @@ pub struct Spec {
     /// `None`: no weighting. Inverse probability of treatment weighting (`--iptw`), instead
     /// of matching.
     pub weighting: Option<crate::weighting::WeightSpec>,
+    /// Also the arm's HR unadjusted, matched, weighted and in the multivariable model, side by
+    /// side (`--sensitivity`).
+    pub sensitivity: bool,
     /// The table under the Kaplan–Meier plots (window and figures); presentation only.
     /// Defaults to the number at risk (also for spec files written before it existed).
     pub risk_table: RiskTable,
@@ -301,6 +304,7 @@ impl Default for Spec {
             adjust: Vec::new(),
             univariable: false,
             weighting: None,
+            sensitivity: false,
             risk_table: RiskTable::AtRisk,
         }
     }

@@ -152,6 +152,7 @@ impl App {
             View::Subgroups => Figure::Forest(self.settings.endpoint.clone()),
             View::Sensitivity => Figure::Sweep(self.settings.endpoint.clone()),
             View::Predictors => Figure::Predictors(self.settings.endpoint.clone()),
+            View::Summary => Figure::Summary(self.settings.endpoint.clone()),
         };
         // The balance figure draws the matched analysis' SMDs (before matching only, when the
         // unmatched sample is shown). With matching off the view shows none, and neither does

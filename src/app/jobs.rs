@@ -216,7 +216,10 @@ impl App {
         }
         let ctx = ctx.or(self.repaint.as_ref());
         // Sweeps and forests re-run many analyses: always off the UI thread.
-        let heavy = matches!(self.settings.view, View::Sensitivity | View::Subgroups);
+        let heavy = matches!(
+            self.settings.view,
+            View::Sensitivity | View::Subgroups | View::Summary
+        );
         let inline = (self.loaded.cohort.n_rows <= INLINE_ROWS && !heavy) || ctx.is_none();
         if !inline && self.pending.is_some() {
             return;

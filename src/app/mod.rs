@@ -14,6 +14,7 @@ mod predictors_view;
 mod response_view;
 mod screenshot;
 mod settings;
+mod summary_view;
 mod survival_view;
 mod theme;
 mod weighting_view;
@@ -400,6 +401,7 @@ impl App {
             View::Balance => balance_view::balance_ui(ui, &ctx, &reports),
             View::Sensitivity => command = explore_view::sweep_ui(ui, &ctx, &reports),
             View::Subgroups => explore_view::forest_ui(ui, &ctx, &reports),
+            View::Summary => summary_view::summary_ui(ui, &ctx, &reports),
             View::Predictors => {
                 if let Some(predictors_view::PredictorsCommand::SetAdjust(a)) =
                     predictors_view::predictors_ui(ui, &ctx, &reports)

@@ -17,6 +17,7 @@ pub enum View {
     Sensitivity,
     Subgroups,
     Predictors,
+    Summary,
 }
 
 impl View {
@@ -28,6 +29,7 @@ impl View {
             "sensitivity" => Some(View::Sensitivity),
             "subgroups" => Some(View::Subgroups),
             "predictors" => Some(View::Predictors),
+            "summary" => Some(View::Summary),
             _ => None,
         }
     }
@@ -103,6 +105,8 @@ impl Settings {
             caliper_sweep: false,
             adjust: self.adjust_shown(),
             univariable: self.view == View::Predictors,
+            // The summary runs its own analyses: once, in the analysis the view shows.
+            sensitivity: self.view == View::Summary && !self.matching_on && !self.weighting_on,
             ..self.spec.clone()
         }
     }
@@ -117,10 +121,10 @@ impl Settings {
         (plain(self.unmatched_spec()), self.matched_spec().map(plain))
     }
 
-    /// The adjusted model's covariates when the Predictors view shows it (no other view
-    /// draws it, so no other pays for it).
+    /// The adjusted model's covariates when the Predictors or the summary view shows it (no
+    /// other view draws it, so no other pays for it).
     fn adjust_shown(&self) -> Vec<String> {
-        if self.view == View::Predictors {
+        if matches!(self.view, View::Predictors | View::Summary) {
             self.spec.adjust.clone()
         } else {
             Vec::new()
@@ -168,6 +172,7 @@ impl Settings {
                 .then(|| self.endpoint.clone()),
             adjust: self.adjust_shown(),
             univariable: self.view == View::Predictors,
+            sensitivity: self.view == View::Summary,
             ..self.spec.clone()
         })
     }

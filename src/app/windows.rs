@@ -106,6 +106,7 @@ impl App {
                 (View::Sensitivity, "Caliper sensitivity"),
                 (View::Subgroups, "Subgroups"),
                 (View::Predictors, "Predictors"),
+                (View::Summary, "Sensitivity summary"),
             ] {
                 ui.selectable_value(&mut self.settings.view, v, label);
             }

@@ -30,7 +30,8 @@ pub struct Cli {
     /// Render the window for a few frames, save it as PNG and exit.
     #[arg(long, value_name = "OUT.png")]
     pub screenshot: Option<PathBuf>,
-    /// The view to open: survival, response, balance, sensitivity, subgroups or predictors.
+    /// The view to open: survival, response, balance, sensitivity, subgroups, predictors or
+    /// summary.
     #[arg(long, value_name = "VIEW")]
     pub view: Option<String>,
     /// Start in presentation mode (full screen, large type).
@@ -290,6 +291,10 @@ pub struct AnalyzeArgs {
     /// Also one Cox model per covariate of --adjust (the univariable screen).
     #[arg(long)]
     pub univariable: bool,
+    /// Add per endpoint the arm's HR unadjusted, matched, IPTW-weighted and multivariable,
+    /// side by side (propensity covariates: --match's, else --iptw's, else the defaults).
+    #[arg(long)]
+    pub sensitivity: bool,
     /// Inverse probability of treatment weighting instead of matching: the propensity model
     /// on these covariates (comma-separated; NAME:factor forces a factor); every patient is
     /// kept, weighted.
@@ -419,6 +424,7 @@ impl AnalyzeArgs {
                 .collect();
         }
         spec.univariable |= self.univariable;
+        spec.sensitivity |= self.sensitivity;
         for m in &self.map {
             let Some((role, column)) = m.split_once('=') else {
                 return Err(format!("--map '{m}': expected ROLE=COLUMN"));

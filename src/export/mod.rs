@@ -126,6 +126,8 @@ pub enum Figure {
     Sweep(String),
     /// The multivariable Cox model of an endpoint (the report must hold it: `--adjust`).
     Predictors(String),
+    /// The HR by adjustment of an endpoint (the report must hold it: `--sensitivity`).
+    Summary(String),
 }
 
 fn draw<DB: DrawingBackend>(
@@ -142,6 +144,7 @@ fn draw<DB: DrawingBackend>(
         Figure::Forest(ep) => figure::draw_forest(area, report, ep, scale, demo),
         Figure::Sweep(ep) => figure::draw_sweep(area, report, ep, scale, demo),
         Figure::Predictors(ep) => figure::draw_predictors(area, report, ep, scale, demo),
+        Figure::Summary(ep) => figure::draw_summary(area, report, ep, scale, demo),
         Figure::Balance
             if report.weighting.is_some()
                 || balance_from.is_some_and(|b| b.weighting.is_some()) =>
@@ -308,6 +311,13 @@ pub fn write_report(job: &ReportJob) -> Result<Written, ExportError> {
             figures.push((
                 format!("forest_{name}"),
                 Figure::Forest(name.clone()),
+                report,
+            ));
+        }
+        if ep.sensitivity.is_some() {
+            figures.push((
+                format!("sensitivity_{name}"),
+                Figure::Summary(name.clone()),
                 report,
             ));
         }

@@ -288,3 +288,97 @@ fn the_window_weights_and_shows_the_weighted_balance() {
     h.run();
     assert!(h.state().settings.matched_spec().is_none());
 }
+
+/// The sensitivity summary: its rows are the HRs of the four analyses run on their own, in
+/// the JSON (`--sensitivity`), the window's view and `report`'s figure.
+#[test]
+fn the_sensitivity_summary_is_the_four_analyses() {
+    use survival_explorer::app::{demo_cohort, App, Settings, View};
+    let c = demo_cohort().cohort;
+    let covs = ["ecog", "albi_grade", "prior_io_response"]
+        .map(String::from)
+        .to_vec();
+    let adjust = ["ecog", "afp_ge_400", "nlr", "pvt"]
+        .map(String::from)
+        .to_vec();
+    let spec = Spec {
+        matching: Some(MatchSpec {
+            covariates: covs.clone(),
+            ..MatchSpec::default()
+        }),
+        adjust: adjust.clone(),
+        sensitivity: true,
+        ..Spec::default()
+    };
+    let r = analyze(&c, &spec).unwrap();
+    let alone = |s: Spec| analyze(&c, &s).unwrap();
+    let unadjusted = alone(Spec::default());
+    let matched = alone(Spec {
+        matching: spec.matching.clone(),
+        ..Spec::default()
+    });
+    let weighted = alone(iptw(
+        &["ecog", "albi_grade", "prior_io_response"],
+        Estimand::Ate,
+        false,
+        None,
+    ));
+    let model = alone(Spec {
+        adjust,
+        ..Spec::default()
+    });
+    for (name, ep) in r.endpoints.iter() {
+        let rows = ep.sensitivity.as_ref().unwrap();
+        let hr = |rep: &Report| rep.endpoints.get(name).unwrap().cox.hr;
+        assert_eq!(rows[0].hr, hr(&unadjusted));
+        assert_eq!(rows[1].hr, hr(&matched));
+        assert_eq!(rows[2].hr, hr(&weighted));
+        assert!(rows[2].robust);
+        let m = model
+            .endpoints
+            .get(name)
+            .unwrap()
+            .cox_adjusted
+            .as_ref()
+            .unwrap();
+        assert_eq!(rows[3].hr, m.terms[0].hr);
+        assert_eq!(rows[3].n, m.n);
+    }
+    // The window's view shows them.
+    let settings = Settings {
+        view: View::Summary,
+        ..Settings::default()
+    };
+    let mut h = egui_kittest::Harness::builder()
+        .with_size([1500.0, 1000.0])
+        .build_ui_state(
+            |ui, app: &mut App| app.ui_all(ui),
+            App::with_settings(settings),
+        );
+    h.step();
+    for _ in 0..600 {
+        if !h.state().is_busy() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        h.step();
+    }
+    h.run();
+    let s = h.state().settings.clone();
+    let shown = analyze(&c, &s.matched_spec().unwrap()).unwrap();
+    for row in shown
+        .endpoints
+        .get(&s.endpoint)
+        .unwrap()
+        .sensitivity
+        .as_ref()
+        .unwrap()
+    {
+        let text = format!("{:.2} ({:.2}–{:.2})", row.hr, row.ci[0], row.ci[1]);
+        use egui_kittest::kittest::Queryable;
+        assert!(
+            h.query_all_by_label_contains(&text).next().is_some(),
+            "the window does not show {text}"
+        );
+    }
+}

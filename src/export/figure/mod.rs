@@ -6,6 +6,7 @@ mod km;
 mod love;
 mod predictors;
 mod response;
+mod summary;
 mod sweep;
 
 pub use forest::draw_forest;
@@ -13,6 +14,7 @@ pub use km::{draw_km, km_extra_height};
 pub use love::{draw_love, draw_love_rows, Love, Smd};
 pub use predictors::draw_predictors;
 pub use response::draw_response;
+pub use summary::draw_summary;
 pub use sweep::draw_sweep;
 
 use plotters::coord::Shift;
