@@ -21,6 +21,9 @@ use crate::stats::evalue::e_value;
 use crate::stats::spline::zph_smooth;
 use crate::stats::timefix_sorted;
 
+/// A coefficient R calls possibly infinite is taken as running away beyond this |β|.
+const RUNAWAY_COEF: f64 = 10.0;
+
 const MODEL: DesignRole = DesignRole {
     covariate: "model covariate",
     model: "Cox model",
@@ -86,7 +89,10 @@ fn model_data(
             &mut warnings,
             &mut excluded,
         )
-        .map_err(|e| e.to_string().replace("matching covariate", MODEL.covariate))?;
+        .map_err(|e| {
+            e.to_string()
+                .replace("propensity covariate", MODEL.covariate)
+        })?;
         let m = model_rows(&design, None);
         let mut c = 1;
         for t in &design.terms {
@@ -250,11 +256,21 @@ fn fit_model(
             e => e.to_string(),
         })
         .and_then(|f| {
-            if f.monotone || f.may_be_infinite {
+            // R's "coefficient may be infinite" reads the last Newton step, and also fires
+            // for a coefficient near 0 whose likelihood converged at once; a running-away
+            // coefficient is large (|β| > 10: HR beyond e^±10 — R's were 16–70 on random
+            // cohorts). The exact two-value check needs no such threshold.
+            let running: Vec<usize> = f
+                .infinite
+                .iter()
+                .copied()
+                .filter(|&j| f.coef[j].abs() > RUNAWAY_COEF)
+                .collect();
+            if f.monotone || !running.is_empty() {
                 let which: Vec<&str> = if f.monotone {
                     vec![data.names[0].as_str()]
                 } else {
-                    f.infinite.iter().map(|&j| data.names[j].as_str()).collect()
+                    running.iter().map(|&j| data.names[j].as_str()).collect()
                 };
                 Err(format!(
                     "not estimable: the hazard ratio of {} is 0 or infinite (monotone likelihood: in one group no event happens while the other is still at risk)",
@@ -269,6 +285,15 @@ fn fit_model(
                 Ok(f)
             }
         });
+    if let Ok(f) = &fit {
+        if !f.infinite.is_empty() {
+            let names: Vec<&str> = f.infinite.iter().map(|&j| data.names[j].as_str()).collect();
+            data.warnings.push(format!(
+                "R would warn that the log-likelihood converged before {} did (\"coefficient may be infinite\"); the estimate is small and finite, so it is kept",
+                names.join(", ")
+            ));
+        }
+    }
     Ok(Fitted { data, fit })
 }
 
@@ -346,7 +371,13 @@ pub(crate) fn ph_test_of(
     // The first term's (the arm's) residuals and R's smooth of them.
     let resid = terms.first().and_then(|(label, cols)| {
         let y = z.scaled.first()?;
-        let s = zph_smooth(&z.x, y, z.var[0])?;
+        // Too few distinct times for the spline: the points without a smooth (R skips it).
+        let s = zph_smooth(&z.x, y, z.var[0]).unwrap_or(crate::stats::spline::Smooth {
+            x: Vec::new(),
+            fit: Vec::new(),
+            lower: Vec::new(),
+            upper: Vec::new(),
+        });
         Some(PhResiduals {
             term: label.clone(),
             x: z.x.clone(),

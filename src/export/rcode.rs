@@ -499,8 +499,12 @@ fn adjusted_code(r: &mut String, spec: &Spec, name: &str) {
          cat(\"RESULT {name}_adj_se\", sprintf(\"%.10g\", sqrt(diag(ax$var))), \"\\n\")\n\
          cat(sprintf(\"RESULT {name}_adj_lr %.10g\\n\", 2 * diff(ax$loglik)))\n\
          cat(sprintf(\"RESULT {name}_adj_concordance %.10g %.10g\\n\", ax$concordance[\"concordance\"], ax$concordance[\"std\"]))\n\
-         print(cox.zph(ax))\n\
-         cat(\"RESULT {name}_adj_zph\", sprintf(\"%.10g\", cox.zph(ax)$table[, \"chisq\"]), \"\\n\")",
+         # A coefficient running away (monotone likelihood) leaves cox.zph singular.\n\
+         zx <- tryCatch(cox.zph(ax), error = function(e) NULL)\n\
+         if (!is.null(zx)) {{\n\
+         \x20 print(zx)\n\
+         \x20 cat(\"RESULT {name}_adj_zph\", sprintf(\"%.10g\", zx$table[, \"chisq\"]), \"\\n\")\n\
+         }}",
         covs = r_vec(&plain),
         terms = r_vec(&terms),
         ties = r_str(spec.ties.name()),
@@ -513,7 +517,8 @@ fn adjusted_code(r: &mut String, spec: &Spec, name: &str) {
              for (k in seq_along(acovs)) {{\n\
              \x20 eu <- e[!is.na(e[[acovs[k]]]), , drop = FALSE]\n\
              \x20 if (length(unique(eu[[acovs[k]]])) < 2) next\n\
-             \x20 ux <- coxph(as.formula(paste(\"Surv(time, status) ~\", aterms[k])), data = eu, ties = {ties}{cox_w})\n\
+             \x20 ux <- tryCatch(coxph(as.formula(paste(\"Surv(time, status) ~\", aterms[k])), data = eu, ties = {ties}{cox_w}), error = function(e) NULL)\n\
+             \x20 if (is.null(ux)) next\n\
              \x20 cat(sprintf(\"RESULT {name}_uni_%d\", k), sprintf(\"%.10g\", c(coef(ux), summary(ux)$logtest[\"pvalue\"])), \"\\n\")\n\
              }}",
             ties = r_str(spec.ties.name()),

@@ -281,3 +281,46 @@ fn covariates_are_named_by_the_file_header_or_the_role_in_any_case() {
     );
     std::fs::remove_file(&caps).ok();
 }
+
+/// R's "coefficient may be infinite" also fires for a coefficient near 0 whose likelihood
+/// converged at once; such a model is kept (a simulated cohort from the random cross-check,
+/// benches/compare/random_adjusted.py seed 23 case 5). R 4.2.2 / survival 3.5-3 on the same
+/// matched sample: coef(coxph(Surv(time, status) ~ ecog, ties = "breslow", cluster = set)) =
+/// -0.00016406643609370123, likelihood-ratio p 0.9994869392339414.
+#[test]
+fn a_coefficient_near_zero_is_not_called_infinite() {
+    let file = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/small_coefficient.csv");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_survival-explorer"))
+        .args(["analyze", file.to_str().unwrap(), "--summary"])
+        .args([
+            "--adjust",
+            "age,bclc,ecog,etiology",
+            "--univariable",
+            "--ties",
+            "breslow",
+        ])
+        .args(["--subgroup", "prior_io_response=PD"])
+        .args(["--match", "ecog,albi_grade,prior_io_response", "--robust"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ecog = v["endpoints"]["seq_os"]["cox_univariable"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["covariate"] == "ecog")
+        .unwrap()
+        .clone();
+    assert!(ecog.get("not_estimable").is_none(), "{ecog}");
+    let coef = ecog["terms"][0]["coef"].as_f64().unwrap();
+    let r = -0.000_164_066_436_093_701_23_f64;
+    assert!((coef - r).abs() <= 1e-9 * r.abs(), "{coef} vs R {r}");
+    let p = ecog["likelihood_ratio_p"].as_f64().unwrap();
+    assert!((p - 0.999_486_939_233_941_4).abs() <= 1e-9, "{p}");
+}

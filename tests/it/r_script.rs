@@ -33,7 +33,11 @@ fn r_results(args: &[&str]) -> HashMap<String, Vec<f64>> {
     );
     let dir = std::env::temp_dir().join(format!("se-r-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(format!("s{}.R", args.join(" ").len()));
+    // One file per call: tests run side by side in this process, and two cases' scripts
+    // must not share a name.
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let k = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let path = dir.join(format!("s{k}.R"));
     std::fs::write(&path, &script.stdout).unwrap();
     let out = Command::new("Rscript").arg(&path).output().unwrap();
     assert!(
@@ -490,6 +494,9 @@ fn check_models(label: &str, ep: &str, e: &serde_json::Value, r: &HashMap<String
     let n = &r[&format!("{ep}_adj_n")];
     assert_eq!(f(&a["n"]), n[0], "{label}: {ep} adjusted n");
     assert_eq!(f(&a["events"]), n[1], "{label}: {ep} adjusted events");
+    if a.get("not_estimable").is_some() {
+        return;
+    }
     let terms = a["terms"].as_array().unwrap();
     let (coef, se) = (&r[&format!("{ep}_adj_coef")], &r[&format!("{ep}_adj_se")]);
     assert_eq!(terms.len(), coef.len(), "{label}: {ep} adjusted terms");
@@ -518,8 +525,12 @@ fn check_models(label: &str, ep: &str, e: &serde_json::Value, r: &HashMap<String
         f(&a["concordance"]["se"]),
         c[1],
     );
-    let zph = &r[&format!("{ep}_adj_zph")];
     let ph = &a["ph_test"];
+    if ph.is_null() {
+        // Not estimable here: R's cox.zph of a running-away model is singular or meaningless.
+        return;
+    }
+    let zph = &r[&format!("{ep}_adj_zph")];
     let rows = ph["terms"].as_array().unwrap();
     assert_eq!(rows.len() + 1, zph.len(), "{label}: {ep} zph rows");
     for (i, row) in rows.iter().enumerate() {
