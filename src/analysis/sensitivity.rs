@@ -68,6 +68,7 @@ pub(super) fn hr_summary(
         adjust,
         ..base.clone()
     })?;
+    let cancelled = |r: &Result<Report, AnalysisError>| matches!(r, Err(AnalysisError::Cancelled));
     let matched = run(Spec {
         matching: Some(matching.clone()),
         ..base.clone()
@@ -76,6 +77,9 @@ pub(super) fn hr_summary(
         weighting: Some(weighting.clone()),
         ..base
     });
+    if cancelled(&matched) || cancelled(&weighted) {
+        return Err(AnalysisError::Cancelled);
+    }
     let mut out = OrderedMap::default();
     for (name, ep) in unadjusted.endpoints.iter() {
         let mut rows = vec![arm_row(
@@ -118,7 +122,16 @@ pub(super) fn hr_summary(
 
 fn arm_row(method: &'static str, label: String, report: &Report, endpoint: &str) -> SensitivityRow {
     let ep = report.endpoints.get(endpoint);
-    let n = report.sample.n_analysed.iter().map(|(_, v)| *v).sum();
+    // The endpoint's patients: the sample's, less those the endpoint leaves out (no time).
+    let n = ep.map_or(0, |e| {
+        report
+            .sample
+            .n_analysed
+            .iter()
+            .map(|(_, v)| *v)
+            .sum::<usize>()
+            - e.n_excluded
+    });
     SensitivityRow {
         method,
         label,

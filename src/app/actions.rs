@@ -43,9 +43,15 @@ impl App {
 
     /// The spec of what the window shows (matched when matching is on).
     pub fn current_spec(&self) -> Spec {
-        self.settings
+        let spec = self
+            .settings
             .matched_spec()
-            .unwrap_or_else(|| self.settings.unmatched_spec())
+            .unwrap_or_else(|| self.settings.unmatched_spec());
+        // The model's covariates are the user's whichever view is shown.
+        Spec {
+            adjust: self.settings.spec.adjust.clone(),
+            ..spec
+        }
     }
 
     pub(super) fn cohort_path(&self) -> Option<PathBuf> {
@@ -96,7 +102,11 @@ impl App {
                 self.settings.matching_on = f.spec.matching.is_some();
                 let kept = self.settings.matching().clone();
                 let kept_weights = self.settings.weighting().clone();
+                let kept_adjust = self.settings.spec.adjust.clone();
                 self.settings.spec = f.spec;
+                if self.settings.spec.adjust.is_empty() {
+                    self.settings.spec.adjust = kept_adjust;
+                }
                 self.settings.spec.matching.get_or_insert(kept);
                 self.settings.spec.weighting.get_or_insert(kept_weights);
             }
@@ -139,6 +149,8 @@ impl App {
         use crate::export::{render_png, render_svg, Figure};
         let reports = self.reports.as_ref().ok_or("nothing to export yet")?;
         let shown = match (&reports.matched, self.settings.sample_view) {
+            // The summary's rows live in one report whichever sample is shown.
+            (Some(Ok(m)), _) if self.settings.view == View::Summary => Arc::clone(m),
             (Some(Ok(m)), SampleView::Matched | SampleView::SideBySide) => Arc::clone(m),
             _ => reports.unmatched.clone()?,
         };

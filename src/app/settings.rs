@@ -105,7 +105,8 @@ impl Settings {
             caliper_sweep: false,
             adjust: self.adjust_shown(),
             univariable: self.view == View::Predictors,
-            // The summary runs its own analyses: once, in the analysis the view shows.
+            // The summary runs its own four analyses once: in the adjusted analysis when there
+            // is one (its covariates are the side panel's), else here.
             sensitivity: self.view == View::Summary && !self.matching_on && !self.weighting_on,
             ..self.spec.clone()
         }

@@ -10,15 +10,22 @@ use super::plot_util::{num, p_value};
 use super::theme::{Palette, IMBALANCE};
 use super::{Reports, ViewContext};
 
+/// The report holding the summary: the adjusted analysis when there is one, else the
+/// unadjusted (whichever sample the other views show).
+pub fn summary_report(reports: &Reports) -> Result<&crate::analysis::Report, &str> {
+    match &reports.matched {
+        Some(r) => r.as_deref().map_err(|e| e.as_str()),
+        None => reports.unmatched.as_deref().map_err(|e| e.as_str()),
+    }
+}
+
 pub fn summary_ui(ui: &mut egui::Ui, ctx: &ViewContext, reports: &Reports) {
-    let shown = super::survival_view::shown_reports(ctx, reports);
-    let report = match shown.last().copied() {
-        Some(Ok(r)) => r,
-        Some(Err(e)) => {
+    let report = match summary_report(reports) {
+        Ok(r) => r,
+        Err(e) => {
             ui.colored_label(IMBALANCE, e);
             return;
         }
-        None => return,
     };
     let Some(ep) = report.endpoints.get(&ctx.settings.endpoint) else {
         return;

@@ -21,7 +21,7 @@ pub fn weighted_balance_ui(
     ui.label(
         RichText::new(format!(
             "Covariate balance · {} · {}",
-            ctx.settings.weighting().describe(),
+            w.describe(),
             if report.sample.subgroup.is_empty() {
                 "all patients".to_string()
             } else {

@@ -474,8 +474,16 @@ impl AnalyzeArgs {
             }
             spec.event_values.insert(column.trim().to_string(), values);
         }
-        spec.matching = self.matching_with(spec.matching.take())?;
-        spec.weighting = self.weighting_with(spec.weighting.take())?;
+        // Options of one adjustment on the command line replace the spec file's other one.
+        let (file_matching, file_weighting) = (spec.matching.take(), spec.weighting.take());
+        spec.matching = self.matching_with(file_matching)?;
+        spec.weighting = self.weighting_with(file_weighting)?;
+        if self.iptw.is_some() && self.match_covariates.is_none() {
+            spec.matching = None;
+        }
+        if self.match_covariates.is_some() && self.iptw.is_none() {
+            spec.weighting = None;
+        }
         spec.validate()?;
         Ok(spec)
     }
@@ -550,9 +558,25 @@ pub fn warning_lines(report: &Report) -> Vec<String> {
             out.push(format!("matching: {} rows left out: {}", e.n, e.reason));
         }
     }
+    if let Some(w) = &report.weighting {
+        out.extend(w.warnings.iter().map(|x| format!("weighting: {x}")));
+        for e in &w.excluded {
+            out.push(format!("weighting: {} rows left out: {}", e.n, e.reason));
+        }
+    }
     for (name, ep) in report.endpoints.iter() {
         for e in &ep.excluded {
             out.push(format!("{name}: {} rows left out: {}", e.n, e.reason));
+        }
+        if let Some(m) = &ep.cox_adjusted {
+            out.extend(
+                m.warnings
+                    .iter()
+                    .map(|x| format!("{name}: adjusted model: {x}")),
+            );
+            if let Some(why) = &m.not_estimable {
+                out.push(format!("{name}: adjusted model not estimable: {why}"));
+            }
         }
     }
     out

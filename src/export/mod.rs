@@ -321,7 +321,12 @@ pub fn write_report(job: &ReportJob) -> Result<Written, ExportError> {
                 report,
             ));
         }
-        if ep.cox_adjusted.is_some() {
+        // Not estimable: cox_<endpoint>.csv and report.md say why; there is no figure to draw.
+        if ep
+            .cox_adjusted
+            .as_ref()
+            .is_some_and(|m| m.not_estimable.is_none())
+        {
             figures.push((
                 format!("cox_{name}"),
                 Figure::Predictors(name.clone()),

@@ -74,6 +74,17 @@ pub fn cox_csv(report: &Report, endpoint: &str) -> Option<String> {
     for t in &model.terms {
         term_row(&mut out, "multivariable", "", model.n, model.events, t);
     }
+    let notes = model
+        .not_estimable
+        .iter()
+        .map(|why| format!("not estimable: {why}"))
+        .chain(model.warnings.iter().cloned());
+    for note in notes {
+        let mut cells = vec![String::new(); 14];
+        cells[0] = "multivariable".into();
+        cells[13] = note;
+        line(&mut out, &cells);
+    }
     if let Some(ph) = &model.ph_test {
         let rows = ph
             .terms

@@ -92,15 +92,16 @@ fn term_values(cohort: &Cohort, column: &str, factor: bool, sample: &Sample) -> 
     })
 }
 
-/// What the covariates are for, in messages: "matching covariate" / "propensity model".
+/// What the covariates are for, in messages: "propensity covariate" / "propensity model".
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct DesignRole {
     pub covariate: &'static str,
     pub model: &'static str,
 }
 
-pub(crate) const MATCHING: DesignRole = DesignRole {
-    covariate: "matching covariate",
+/// The propensity model's (matching and weighting share it).
+pub(crate) const PROPENSITY: DesignRole = DesignRole {
+    covariate: "propensity covariate",
     model: "propensity model",
 };
 

@@ -7,7 +7,7 @@ mod design;
 
 use serde::{Deserialize, Serialize};
 
-pub(crate) use design::{build_design, group_units, model_rows, Design, DesignRole, MATCHING};
+pub(crate) use design::{build_design, group_units, model_rows, Design, DesignRole, PROPENSITY};
 
 use crate::cohort::Cohort;
 use crate::sample::{ArmLabels, Exclusion, OrderedMap, Sample};
@@ -30,9 +30,9 @@ pub enum CaliperScale {
 /// Why the propensity model could not be fitted.
 #[derive(Debug, thiserror::Error)]
 pub enum PropensityError {
-    #[error("matching covariate '{0}' is not a column of the file")]
+    #[error("propensity covariate '{0}' is not a column of the file")]
     MissingCovariate(String),
-    #[error("no matching covariate varies inside the sample (all were constant: {0})")]
+    #[error("no propensity covariate varies inside the sample (all were constant: {0})")]
     NoCovariates(String),
     #[error("propensity model: {0}")]
     Model(#[from] LogisticError),
@@ -40,7 +40,7 @@ pub enum PropensityError {
     EmptyArm(String),
     #[error("the distance has no spread (standard deviation 0): every patient has the same propensity score")]
     NoSpread,
-    #[error("no patient has every matching covariate ({0})")]
+    #[error("no patient has every propensity covariate ({0})")]
     NoCompleteCases(String),
 }
 
@@ -79,7 +79,7 @@ pub fn fit_propensity(
         cohort,
         covariates,
         subgroup,
-        MATCHING,
+        PROPENSITY,
         &mut warnings,
         &mut excluded,
     )?;

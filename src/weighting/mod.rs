@@ -63,7 +63,12 @@ impl Default for WeightSpec {
 impl WeightSpec {
     /// "IPTW (ATE, stabilized, trimmed at 0.05)", for titles.
     pub fn describe(&self) -> String {
-        describe(self.estimand.name(), self.stabilized, self.trim)
+        describe(self.estimand.name(), self.is_stabilized(), self.trim)
+    }
+
+    /// Stabilization applies to ATE weights only (ATT weights are left as they are).
+    pub fn is_stabilized(&self) -> bool {
+        self.stabilized && self.estimand == Estimand::Ate
     }
 }
 
@@ -90,7 +95,7 @@ impl WeightingReport {
 pub enum WeightError {
     #[error(transparent)]
     Propensity(#[from] crate::propensity::PropensityError),
-    #[error("the propensity model did not converge or separates the arms (fitted scores of 0 or 1) on {0}: inverse probability weights would be enormous; leave out or regroup the covariate that separates them, or trim (--trim)")]
+    #[error("the propensity model did not converge or separates the arms (fitted scores of 0 or 1) on {0}: inverse probability weights would be enormous; leave out or regroup the covariate that separates them")]
     Separation(String),
     #[error("after trimming at {0}, the {1} arm has no patients")]
     EmptyArm(f64, String),
@@ -235,8 +240,10 @@ pub fn weight(
         .map(|&u| {
             let (p, t) = (ps[u], treated[u]);
             match (ws.estimand, t) {
-                (Estimand::Ate, true) => (if ws.stabilized { p1 } else { 1.0 }) / p,
-                (Estimand::Ate, false) => (if ws.stabilized { 1.0 - p1 } else { 1.0 }) / (1.0 - p),
+                (Estimand::Ate, true) => (if ws.is_stabilized() { p1 } else { 1.0 }) / p,
+                (Estimand::Ate, false) => {
+                    (if ws.is_stabilized() { 1.0 - p1 } else { 1.0 }) / (1.0 - p)
+                }
                 (Estimand::Att, true) => 1.0,
                 (Estimand::Att, false) => p / (1.0 - p),
             }
@@ -281,7 +288,7 @@ pub fn weight(
         WeightingReport {
             method: "iptw",
             estimand: ws.estimand.name(),
-            stabilized: ws.stabilized,
+            stabilized: ws.is_stabilized(),
             trim: ws.trim,
             covariates: ws.covariates.clone(),
             n,
