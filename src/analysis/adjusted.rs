@@ -348,9 +348,10 @@ pub(crate) fn ph_test_of(
     d: &CoxData,
     fit: &CoxFit,
     terms: &[(String, Vec<usize>)],
+    residuals: bool,
 ) -> (PhTest, Option<PhResiduals>) {
     let cols: Vec<Vec<usize>> = terms.iter().map(|(_, c)| c.clone()).collect();
-    let z = cox_zph(d, &fit.coef, fit.ties, &cols);
+    let z = cox_zph(d, &fit.coef, fit.ties, &cols, residuals);
     let ph = PhTest {
         terms: terms
             .iter()
@@ -454,7 +455,7 @@ pub(crate) fn adjusted_model(
         score: chi(fit.score_test, df),
     });
     report.concordance = model_concordance(&f, fit, robust);
-    let (ph, resid) = ph_test_of(&f.data.cox(), fit, &f.data.terms);
+    let (ph, resid) = ph_test_of(&f.data.cox(), fit, &f.data.terms, true);
     report.ph_test = Some(ph);
     report.arm_residuals = resid;
     let arm = &report.terms[0];

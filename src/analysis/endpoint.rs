@@ -133,7 +133,9 @@ fn arm_cox(
     let ci = [(coef - z * se).exp(), (coef + z * se).exp()];
     let (ph_test, arm_residuals) = if ph_test {
         let terms = [(spec.arm_column.clone(), vec![0])];
-        let (ph, resid) = super::adjusted::ph_test_of(&d, &fit, &terms);
+        // The test only: no view draws the arm-only model's residuals (the Predictors
+        // view draws the adjusted model's).
+        let (ph, resid) = super::adjusted::ph_test_of(&d, &fit, &terms, false);
         (Some(ph), resid)
     } else {
         (None, None)

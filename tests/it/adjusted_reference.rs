@@ -230,11 +230,8 @@ fn schoenfeld_residuals_and_smooth_match_plot_cox_zph() {
     for ds in DATASETS {
         let (_, report) = run(ds);
         let ep = report.endpoints.get("os").unwrap();
-        check_residuals(
-            &format!("{ds} arm-only"),
-            ep.cox.arm_residuals.as_ref().unwrap(),
-            &r[ds]["arm_only"],
-        );
+        // The arm-only model keeps its test, not its residuals (no view draws them).
+        assert!(ep.cox.arm_residuals.is_none() && ep.cox.ph_test.is_some());
         check_residuals(
             &format!("{ds} adjusted"),
             ep.cox_adjusted
@@ -244,6 +241,35 @@ fn schoenfeld_residuals_and_smooth_match_plot_cox_zph() {
                 .as_ref()
                 .unwrap(),
             &r[ds]["adjusted"],
+        );
+        // The arm-only model's residuals: the adjusted model whose one covariate is constant
+        // (left out) is the arm-only model.
+        let text = std::fs::read_to_string(fixture(&format!("{ds}.csv"))).unwrap();
+        let mut lines = text.lines();
+        let mut csv = format!("{},one\n", lines.next().unwrap());
+        for l in lines.filter(|l| !l.is_empty()) {
+            csv += &format!("{l},1\n");
+        }
+        let cohort = survival_explorer::cohort::read_csv_bytes("c.csv", csv.into_bytes()).unwrap();
+        let (_, spec) = spec_for(ds);
+        let spec = Spec {
+            adjust: vec!["one".into()],
+            univariable: false,
+            ..spec
+        };
+        let report = analyze(&cohort, &spec).unwrap();
+        let m = report
+            .endpoints
+            .get("os")
+            .unwrap()
+            .cox_adjusted
+            .clone()
+            .unwrap();
+        assert_eq!(m.terms.len(), 1);
+        check_residuals(
+            &format!("{ds} arm-only"),
+            m.arm_residuals.as_ref().unwrap(),
+            &r[ds]["arm_only"],
         );
     }
 }

@@ -71,7 +71,7 @@ struct ZphSums {
 
 // Index loops mirror R's C code (risk-set sums over covariates i, j).
 #[allow(clippy::needless_range_loop)]
-fn zph_sums(d: &CoxData, eta: &[f64], gt: &[f64], ties: Ties) -> ZphSums {
+fn zph_sums(d: &CoxData, eta: &[f64], gt: &[f64], ties: Ties, residuals: bool) -> ZphSums {
     let n = d.time.len();
     let p = d.p;
     // Centred on the (unweighted) means, as zph1 does for stability.
@@ -85,7 +85,8 @@ fn zph_sums(d: &CoxData, eta: &[f64], gt: &[f64], ties: Ties) -> ZphSums {
     let nevent = d.status.iter().filter(|&&s| s).count();
     let mut u = DVector::<f64>::zeros(2 * p);
     let mut imat = DMatrix::<f64>::zeros(2 * p, 2 * p);
-    let mut schoen = DMatrix::zeros(nevent, p);
+    // The residuals only when asked (a registry's are millions of rows).
+    let mut schoen = DMatrix::zeros(if residuals { nevent } else { 0 }, p);
     let mut a = vec![0.0; p];
     let mut a2 = vec![0.0; p];
     let mut cmat = DMatrix::<f64>::zeros(p, p);
@@ -111,7 +112,9 @@ fn zph_sums(d: &CoxData, eta: &[f64], gt: &[f64], ties: Ties) -> ZphSums {
                 denom2 += risk;
                 next_event -= 1;
                 for k in 0..p {
-                    schoen[(next_event, k)] = x(k, i);
+                    if residuals {
+                        schoen[(next_event, k)] = x(k, i);
+                    }
                     u[k] += d.weight[i] * x(k, i);
                     u[k + p] += timewt * d.weight[i] * x(k, i);
                     a2[k] += risk * x(k, i);
@@ -140,8 +143,10 @@ fn zph_sums(d: &CoxData, eta: &[f64], gt: &[f64], ties: Ties) -> ZphSums {
                         imat[(l, k + p)] += v * timewt;
                         imat[(l + p, k + p)] += v * timewt * timewt;
                     }
-                    for e in 0..ndead {
-                        schoen[(first + e, k)] -= mean;
+                    if residuals {
+                        for e in 0..ndead {
+                            schoen[(first + e, k)] -= mean;
+                        }
                     }
                 }
             }
@@ -154,8 +159,10 @@ fn zph_sums(d: &CoxData, eta: &[f64], gt: &[f64], ties: Ties) -> ZphSums {
                         let frac = (r + 1) as f64 / nd;
                         tmean += (a[k] + a2[k] * frac) / (denom + denom2 * frac);
                     }
-                    for e in 0..ndead {
-                        schoen[(first + e, k)] -= tmean / nd;
+                    if residuals {
+                        for e in 0..ndead {
+                            schoen[(first + e, k)] -= tmean / nd;
+                        }
                     }
                 }
                 for _ in 0..ndead {
@@ -211,18 +218,41 @@ fn row(chi_square: f64, df: usize) -> ZphRow {
 }
 
 /// `cox.zph(fit)` for the model fitted to `d` (sorted by time) with coefficients `coef`;
-/// `terms` lists each term's columns of `d.x` (a factor's indicators together).
-pub fn cox_zph(d: &CoxData, coef: &[f64], ties: Ties, terms: &[Vec<usize>]) -> Zph {
+/// `terms` lists each term's columns of `d.x` (a factor's indicators together). With
+/// `residuals`, also the scaled Schoenfeld residuals (else `x`, `time` and `scaled` are
+/// empty: at a registry's size they are millions of numbers no view of that model draws).
+pub fn cox_zph(
+    d: &CoxData,
+    coef: &[f64],
+    ties: Ties,
+    terms: &[Vec<usize>],
+    residuals: bool,
+) -> Zph {
     let n = d.time.len();
     let p = d.p;
     let eta: Vec<f64> = (0..n)
         .map(|i| (0..p).map(|j| d.x[j * n + i] * coef[j]).sum())
         .collect();
-    let ttimes = km_transform(d.time, d.status);
-    let events: Vec<usize> = (0..n).filter(|&i| d.status[i]).collect();
-    let mean_event = events.iter().map(|&i| ttimes[i]).sum::<f64>() / events.len() as f64;
-    let gt: Vec<f64> = ttimes.iter().map(|t| t - mean_event).collect();
-    let sums = zph_sums(d, &eta, &gt, ties);
+    let mut gt = km_transform(d.time, d.status);
+    let (mut sum_event, mut n_event) = (0.0, 0usize);
+    for (g, &s) in gt.iter().zip(d.status) {
+        if s {
+            sum_event += g;
+            n_event += 1;
+        }
+    }
+    let mean_event = sum_event / n_event as f64;
+    let (x, time): (Vec<f64>, Vec<f64>) = if residuals {
+        (0..n)
+            .filter(|&i| d.status[i])
+            .map(|i| (gt[i], d.time[i]))
+            .unzip()
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    gt.iter_mut().for_each(|g| *g -= mean_event);
+    let sums = zph_sums(d, &eta, &gt, ties, residuals);
+    drop(eta);
 
     let rows = terms
         .iter()
@@ -240,12 +270,16 @@ pub fn cox_zph(d: &CoxData, coef: &[f64], ties: Ties, terms: &[Vec<usize>]) -> Z
     u.rows_mut(0, p).fill(0.0);
     let global = row(quad_solve(sums.imat.clone(), &u), p);
 
-    let (scaled, var) = scaled_residuals(d, &sums, coef, terms, events.len());
+    let (scaled, var) = if residuals {
+        scaled_residuals(d, &sums, coef, terms, n_event)
+    } else {
+        (Vec::new(), Vec::new())
+    };
     Zph {
         terms: rows,
         global,
-        x: events.iter().map(|&i| ttimes[i]).collect(),
-        time: events.iter().map(|&i| d.time[i]).collect(),
+        x,
+        time,
         scaled,
         var,
     }
