@@ -107,8 +107,14 @@ pub fn run_report(args: &ReportArgs) -> anyhow::Result<(crate::export::Written, 
     let unmatched = match spec.matching {
         Some(_) => Some(analyze(
             &cohort,
+            // Only its curves are drawn: no models, sweeps or summaries again.
             &Spec {
                 matching: None,
+                adjust: Vec::new(),
+                univariable: false,
+                sensitivity: false,
+                caliper_sweep: false,
+                forest: false,
                 ..spec.clone()
             },
         )?),
