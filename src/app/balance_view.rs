@@ -102,6 +102,7 @@ fn love_plot_ui(ui: &mut egui::Ui, mr: &MatchingReport) {
 
 /// Love plot of (covariate, SMD before, SMD after) rows; `what` names the adjustment.
 pub(super) fn love_rows_ui(ui: &mut egui::Ui, rows: &[(String, f64, f64)], what: &str) {
+    let pui_text = ui.visuals().strong_text_color();
     let names: Vec<String> = rows.iter().map(|b| b.0.clone()).collect();
     let n = rows.len() as f64;
     let before: Vec<[f64; 2]> = rows
@@ -124,11 +125,11 @@ pub(super) fn love_rows_ui(ui: &mut egui::Ui, rows: &[(String, f64, f64)], what:
         .allow_zoom(false)
         .allow_drag(false)
         .allow_scroll(false)
-        .default_x_bounds(0.0, max_x * 1.1)
+        // Room on the right for the legend, past the largest SMD.
+        .default_x_bounds(0.0, max_x * 1.5)
         .x_axis_label("|standardized mean difference|")
         .y_axis_min_width(140.0)
-        // Bottom right, where the smallest imbalances (after adjustment) leave room.
-        .legend(Legend::default().position(egui_plot::Corner::RightBottom))
+        .legend(Legend::default().position(egui_plot::Corner::RightTop))
         .show(ui, |pui| {
             pui.vline(
                 VLine::new("0.1", 0.1)
@@ -140,14 +141,15 @@ pub(super) fn love_rows_ui(ui: &mut egui::Ui, rows: &[(String, f64, f64)], what:
                     .shape(MarkerShape::Circle)
                     .filled(false)
                     .radius(5.0)
-                    .color(Palette::ORANGE),
+                    // Not the arms' colours: blue and orange mean the arms elsewhere.
+                    .color(egui::Color32::from_gray(140)),
             );
             pui.points(
                 Points::new(format!("after {what}"), after)
                     .shape(MarkerShape::Circle)
                     .filled(true)
                     .radius(5.0)
-                    .color(Palette::BLUE),
+                    .color(pui_text),
             );
         });
 }

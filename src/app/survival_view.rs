@@ -132,7 +132,7 @@ fn one_report_ui(ui: &mut egui::Ui, ctx: &ViewContext, report: &Arc<Report>) {
         .default_x_bounds(0.0, x_max * 1.02)
         .default_y_bounds(0.0, 1.04)
         .x_axis_label(format!("Time since start of treatment ({unit})"))
-        .y_axis_label("Survival probability")
+        .y_axis_label(crate::format::survival_axis_title(&ep.label))
         .x_grid_spacer(move |_| {
             tick_for_grid
                 .iter()

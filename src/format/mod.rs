@@ -5,6 +5,17 @@
 
 pub mod axis;
 
+/// The Kaplan–Meier y axis' title for an endpoint (its label), so that a figure says what
+/// survives: "Progression-free survival" rather than "Survival probability" on a PFS plot.
+pub fn survival_axis_title(endpoint_label: &str) -> String {
+    match endpoint_label {
+        "PFS" => "Progression-free survival".to_string(),
+        "OS" => "Overall survival".to_string(),
+        "OS from start of A+B" => "Overall survival from the start of A+B".to_string(),
+        other => format!("{other}: probability without the event"),
+    }
+}
+
 /// Number with `d` decimals, "—" when missing.
 pub fn num(x: f64, d: usize) -> String {
     if x.is_finite() {

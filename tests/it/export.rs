@@ -281,3 +281,40 @@ fn sweep_figure_marks_the_current_caliper_with_its_hazard_ratio() {
     .unwrap_err();
     assert!(e.to_string().contains("--caliper-sweep"), "{e}");
 }
+
+/// Figures that cannot be misread (#23, part): the Kaplan–Meier y axis names the endpoint,
+/// a matched figure says what was matched on, and the love plot does not use the arms'
+/// colours for before/after.
+#[test]
+fn figures_name_the_endpoint_the_matching_and_keep_arm_colours_for_arms() {
+    use survival_explorer::analysis::{analyze, MatchSpec, Spec};
+    use survival_explorer::export::{render_svg, Figure, FigureSize};
+    let cohort = survival_explorer::cohort::Cohort::load(&demo_path()).unwrap();
+    let spec = Spec {
+        matching: Some(MatchSpec::default()),
+        ..Spec::default()
+    };
+    let report = analyze(&cohort, &spec).unwrap();
+    let svg = |fig: Figure| render_svg(&fig, &report, None, FigureSize::SLIDE_16_9, true).unwrap();
+    let table = survival_explorer::analysis::RiskTable::AtRisk;
+    for (ep, title) in [
+        ("pfs", "Progression-free survival"),
+        ("os", "Overall survival"),
+        ("seq_os", "Overall survival from the start of A+B"),
+    ] {
+        let km = svg(Figure::Km(ep.to_string(), table));
+        assert!(km.contains(title), "{ep}: y axis");
+        assert!(!km.contains("Survival probability"), "{ep}");
+        assert!(
+            km.contains("1:1 on ecog, albi_grade, prior_io_response"),
+            "{ep}: what was matched on"
+        );
+    }
+    let love = svg(Figure::Balance).to_uppercase();
+    for arm_colour in ["#0072B2", "#D55E00"] {
+        assert!(
+            !love.contains(arm_colour),
+            "the love plot uses {arm_colour}"
+        );
+    }
+}

@@ -92,7 +92,7 @@ pub fn draw_km<DB: DrawingBackend>(
         .y_labels(6)
         .y_label_formatter(&|v| format!("{:.0}%", v * 100.0))
         .x_desc(format!("Time since start of treatment ({unit})"))
-        .y_desc("Survival probability")
+        .y_desc(crate::format::survival_axis_title(&ep.label))
         .label_style(scale.text(0.9))
         .axis_desc_style(scale.text(1.0))
         .axis_style(BLACK.stroke_width(scale.line.max(1)))

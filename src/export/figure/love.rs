@@ -102,7 +102,7 @@ pub fn draw_love_rows<DB: DrawingBackend>(
             vec![(0.1, 0.5), (0.1, n + 0.5)],
             (f * 0.5) as u32,
             (f * 0.35) as u32,
-            CONTROL.stroke_width(scale.line),
+            BLACK.stroke_width(scale.line),
         ))
         .map_err(err)?;
     let r = f * 0.4;
@@ -111,18 +111,15 @@ pub fn draw_love_rows<DB: DrawingBackend>(
             Circle::new(
                 (b.smd_before.abs(), n - i as f64),
                 r as u32,
-                ORANGE.stroke_width(scale.line),
+                // Grey and black: on the same page blue and orange mean the arms.
+                GREY.stroke_width(scale.line),
             )
         }))
         .map_err(err)?;
     if after {
         chart
             .draw_series(rows.iter().enumerate().map(|(i, b)| {
-                Circle::new(
-                    (b.smd_after.abs(), n - i as f64),
-                    r as u32,
-                    TREATED.filled(),
-                )
+                Circle::new((b.smd_after.abs(), n - i as f64), r as u32, BLACK.filled())
             }))
             .map_err(err)?;
     }

@@ -85,16 +85,21 @@ fn err<E: std::fmt::Debug>(e: E) -> String {
 /// "matched sample (logit caliper 0.2 SD) · subgroup …" for figure subtitles.
 pub fn sample_line(report: &Report) -> String {
     let sample = match &report.matching {
+        // What was matched on travels with the figure (it may be shown without the methods).
         Some(m) => format!(
-            "propensity-matched sample ({} caliper {} SD; {})",
+            "propensity-matched sample (1:{}{} on {}; {} caliper {} SD; {})",
+            m.ratio,
+            if m.replace { " with replacement" } else { "" },
+            m.covariates.join(", "),
             m.caliper_scale,
             m.caliper,
             m.n_matched.joined(", ")
         ),
         None => match &report.weighting {
             Some(w) => format!(
-                "{}-weighted sample (n = {}; effective n {})",
+                "{}-weighted sample on {} (n = {}; effective n {})",
                 w.describe(),
+                w.covariates.join(", "),
                 w.n,
                 w.weights
                     .ess
