@@ -215,22 +215,22 @@ fn subgroup_code(r: &mut String, spec: &Spec) {
     }
 }
 
+/// Covariates as `--match`/`--iptw`/`--adjust` take them (`NAME:factor`): the column names,
+/// and the R terms (`` `age` ``, `` factor(`differ`) ``).
+fn covariate_terms(covariates: &[String]) -> (Vec<String>, Vec<String>) {
+    covariates
+        .iter()
+        .map(|c| match c.strip_suffix(":factor") {
+            Some(n) => (n.to_string(), format!("factor(`{n}`)")),
+            None => (c.clone(), format!("`{c}`")),
+        })
+        .unzip()
+}
+
 /// The propensity model and greedy matching (ties decided as the core decides them), the
 /// matching weights and sets; MatchIt as a cross-check where it honours the caliper.
 fn matching_code(r: &mut String, m: &crate::matching::MatchSpec) {
-    let covs: Vec<String> = m
-        .covariates
-        .iter()
-        .map(|c| match c.strip_suffix(":factor") {
-            Some(n) => format!("factor(`{n}`)"),
-            None => format!("`{c}`"),
-        })
-        .collect();
-    let plain: Vec<String> = m
-        .covariates
-        .iter()
-        .map(|c| c.strip_suffix(":factor").unwrap_or(c).to_string())
-        .collect();
+    let (plain, covs) = covariate_terms(&m.covariates);
     let _ = writeln!(
         r,
         "covs <- {}\nd <- d[complete.cases(d[, covs, drop = FALSE]), , drop = FALSE]\n\
@@ -426,19 +426,7 @@ fn cox_weights(spec: &Spec) -> &'static str {
 /// Inverse probability of treatment weights in plain R: the propensity glm on the complete
 /// cases, trimming, the weights of the estimand, and their summaries.
 fn weighting_code(r: &mut String, w: &crate::weighting::WeightSpec) {
-    let terms: Vec<String> = w
-        .covariates
-        .iter()
-        .map(|c| match c.strip_suffix(":factor") {
-            Some(n) => format!("factor(`{n}`)"),
-            None => format!("`{c}`"),
-        })
-        .collect();
-    let plain: Vec<String> = w
-        .covariates
-        .iter()
-        .map(|c| c.strip_suffix(":factor").unwrap_or(c).to_string())
-        .collect();
+    let (plain, terms) = covariate_terms(&w.covariates);
     let trim = match w.trim {
         Some(q) => format!("d <- d[d$ps >= {q} & d$ps <= 1 - {q}, , drop = FALSE]\n"),
         None => String::new(),
@@ -471,19 +459,7 @@ fn weighting_code(r: &mut String, w: &crate::weighting::WeightSpec) {
 /// The multivariable Cox model (`--adjust`) on the endpoint's rows with every covariate,
 /// its tests, concordance and cox.zph; with `--univariable`, one model per covariate.
 fn adjusted_code(r: &mut String, spec: &Spec, name: &str) {
-    let plain: Vec<String> = spec
-        .adjust
-        .iter()
-        .map(|c| c.strip_suffix(":factor").unwrap_or(c).to_string())
-        .collect();
-    let terms: Vec<String> = spec
-        .adjust
-        .iter()
-        .map(|c| match c.strip_suffix(":factor") {
-            Some(n) => format!("factor(`{n}`)"),
-            None => format!("`{c}`"),
-        })
-        .collect();
+    let (plain, terms) = covariate_terms(&spec.adjust);
     let _ = writeln!(
         r,
         "# Multivariable Cox model: the arm (treated, its term first) + covariates, on the rows\n\
