@@ -162,56 +162,27 @@ pub fn forest_ui(ui: &mut egui::Ui, ctx: &ViewContext, reports: &Reports) {
         }))
         .collect();
     let labels_for_axis = labels.clone();
-    super::plot_util::row_axis(Plot::new("forest"), labels_for_axis)
+    let plot = super::plot_util::row_axis(Plot::new("forest"), labels_for_axis)
         .height(ui.available_height() - 8.0)
-        .allow_zoom(false)
-        .allow_drag(false)
-        .allow_scroll(false)
-        .y_axis_min_width(330.0)
-        .x_axis_label("hazard ratio (log scale)")
-        .x_axis_formatter(|m, _| format!("{}", (m.value.exp() * 100.0).round() / 100.0))
-        .x_grid_spacer(|_| {
-            [0.1f64, 0.25, 0.5, 1.0, 2.0, 4.0]
-                .iter()
-                .map(|v| GridMark {
-                    value: v.ln(),
-                    step_size: 0.7,
-                })
-                .collect()
-        })
-        .show(ui, |pui| {
-            pui.vline(
-                VLine::new("HR = 1", 0.0)
-                    .color(egui::Color32::GRAY)
-                    .style(LineStyle::dashed_loose()),
-            );
-            let mut draw = |y: f64, hr: f64, lo: f64, hi: f64, color: egui::Color32| {
-                if hr.is_finite() && lo.is_finite() && hi.is_finite() {
-                    pui.line(
-                        Line::new("", vec![[lo.ln(), y], [hi.ln(), y]])
-                            .color(color)
-                            .width(2.0)
-                            .allow_hover(false),
-                    );
-                    pui.points(
-                        Points::new("", vec![[hr.ln(), y]])
-                            .shape(MarkerShape::Square)
-                            .radius(4.0)
-                            .color(color),
-                    );
-                }
-            };
-            draw(
-                n,
-                ep.cox.hr,
-                ep.cox.ci[0],
-                ep.cox.ci[1],
-                egui::Color32::BLACK,
-            );
-            for (i, r) in rows.iter().enumerate() {
-                draw(n - 1.0 - i as f64, r.hr, r.ci[0], r.ci[1], Palette::BLUE);
+        .y_axis_min_width(330.0);
+    super::plot_util::log_hr_axis(plot, &[0.1, 0.25, 0.5, 1.0, 2.0, 4.0], 0.7).show(ui, |pui| {
+        super::plot_util::hr_one_line(pui);
+        let mut draw = |y: f64, hr: f64, lo: f64, hi: f64, color: egui::Color32| {
+            if hr.is_finite() && lo.is_finite() && hi.is_finite() {
+                super::plot_util::hr_row(pui, "", y, hr, [lo, hi], color, 4.0);
             }
-        });
+        };
+        draw(
+            n,
+            ep.cox.hr,
+            ep.cox.ci[0],
+            ep.cox.ci[1],
+            egui::Color32::BLACK,
+        );
+        for (i, r) in rows.iter().enumerate() {
+            draw(n - 1.0 - i as f64, r.hr, r.ci[0], r.ci[1], Palette::BLUE);
+        }
+    });
     // The numbers, for reading and for screen readers.
     forest_table_ui(ui, rows);
 }

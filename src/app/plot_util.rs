@@ -101,6 +101,62 @@ pub fn row_axis<'a>(plot: egui_plot::Plot<'a>, labels: Vec<String>) -> egui_plot
         })
 }
 
+/// A forest plot's x axis: hazard ratios on a log scale, marks at `marks` (`step` tunes how
+/// densely egui_plot labels them), and the dashed line at HR = 1 drawn by [`hr_one_line`].
+pub fn log_hr_axis<'a>(
+    plot: egui_plot::Plot<'a>,
+    marks: &'static [f64],
+    step: f64,
+) -> egui_plot::Plot<'a> {
+    plot.allow_zoom(false)
+        .allow_drag(false)
+        .allow_scroll(false)
+        .x_axis_label("hazard ratio (log scale)")
+        .x_axis_formatter(|m, _| format!("{}", (m.value.exp() * 100.0).round() / 100.0))
+        .x_grid_spacer(move |_| {
+            marks
+                .iter()
+                .map(|v| egui_plot::GridMark {
+                    value: v.ln(),
+                    step_size: step,
+                })
+                .collect()
+        })
+}
+
+/// The dashed vertical line at HR = 1.
+pub fn hr_one_line(pui: &mut egui_plot::PlotUi) {
+    pui.vline(
+        egui_plot::VLine::new("HR = 1", 0.0)
+            .color(eframe::egui::Color32::GRAY)
+            .style(egui_plot::LineStyle::dashed_loose()),
+    );
+}
+
+/// One forest row at height `y`: the CI as a line, the HR as a square (log scale).
+pub fn hr_row(
+    pui: &mut egui_plot::PlotUi,
+    name: &str,
+    y: f64,
+    hr: f64,
+    ci: [f64; 2],
+    color: eframe::egui::Color32,
+    radius: f32,
+) {
+    pui.line(
+        egui_plot::Line::new("", vec![[ci[0].ln(), y], [ci[1].ln(), y]])
+            .color(color)
+            .width(2.0)
+            .allow_hover(false),
+    );
+    pui.points(
+        egui_plot::Points::new(name, vec![[hr.ln(), y]])
+            .shape(egui_plot::MarkerShape::Square)
+            .radius(radius)
+            .color(color),
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

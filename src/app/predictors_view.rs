@@ -5,7 +5,7 @@
 
 use eframe::egui;
 use egui::RichText;
-use egui_plot::{GridMark, HLine, Line, LineStyle, MarkerShape, Plot, Points, VLine};
+use egui_plot::{HLine, Line, LineStyle, Plot, Points};
 
 use super::controls::{covariate_candidates, display_name};
 use super::plot_util::{num, p_value};
@@ -297,50 +297,23 @@ fn forest_ui(ui: &mut egui::Ui, ctx: &ViewContext, report: &Report, model: &CoxA
     ui.label(RichText::new("Adjusted hazard ratios (95% CI)").strong());
     let longest = labels.iter().map(|l| l.chars().count()).max().unwrap_or(10) as f32;
     let char_w = ui.fonts_mut(|f| f.glyph_width(&egui::TextStyle::Body.resolve(ui.style()), 'n'));
-    super::plot_util::row_axis(Plot::new("adjusted forest"), labels)
+    let plot = super::plot_util::row_axis(Plot::new("adjusted forest"), labels)
         .height((ui.available_height() * 0.5).max(160.0))
-        .allow_zoom(false)
-        .allow_drag(false)
-        .allow_scroll(false)
-        .y_axis_min_width(longest * char_w * 1.05 + 12.0)
-        .x_axis_label("hazard ratio (log scale)")
-        .x_axis_formatter(|m, _| format!("{}", (m.value.exp() * 100.0).round() / 100.0))
-        .x_grid_spacer(|_| {
-            [0.1f64, 0.25, 0.5, 1.0, 2.0, 4.0, 10.0]
-                .iter()
-                .map(|v| GridMark {
-                    value: v.ln(),
-                    step_size: 2.0,
-                })
-                .collect()
-        })
-        .show(ui, |pui| {
-            pui.vline(
-                VLine::new("HR = 1", 0.0)
-                    .color(egui::Color32::GRAY)
-                    .style(LineStyle::dashed_loose()),
-            );
+        .y_axis_min_width(longest * char_w * 1.05 + 12.0);
+    super::plot_util::log_hr_axis(plot, &[0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 10.0], 2.0).show(
+        ui,
+        |pui| {
+            super::plot_util::hr_one_line(pui);
             for (i, t) in terms.iter().enumerate() {
-                let y = n - i as f64;
                 let color = if i == 0 {
                     Palette::BLUE
                 } else {
                     egui::Color32::DARK_GRAY
                 };
-                pui.line(
-                    Line::new("", vec![[t.ci[0].ln(), y], [t.ci[1].ln(), y]])
-                        .color(color)
-                        .width(2.0)
-                        .allow_hover(false),
-                );
-                pui.points(
-                    Points::new(t.term.as_str(), vec![[t.hr.ln(), y]])
-                        .shape(MarkerShape::Square)
-                        .radius(4.0)
-                        .color(color),
-                );
+                super::plot_util::hr_row(pui, &t.term, n - i as f64, t.hr, t.ci, color, 4.0);
             }
-        });
+        },
+    );
 }
 
 /// The arm's scaled Schoenfeld residuals against transformed time, R's smooth with its ±2 SE

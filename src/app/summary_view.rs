@@ -4,7 +4,7 @@
 
 use eframe::egui;
 use egui::RichText;
-use egui_plot::{GridMark, Line, LineStyle, MarkerShape, Plot, Points, VLine};
+use egui_plot::Plot;
 
 use super::plot_util::{num, p_value};
 use super::theme::{Palette, IMBALANCE};
@@ -81,43 +81,13 @@ pub fn summary_ui(ui: &mut egui::Ui, ctx: &ViewContext, reports: &Reports) {
         .collect();
     let n = ok.len() as f64;
     let labels: Vec<String> = ok.iter().map(|r| r.method.to_string()).collect();
-    super::plot_util::row_axis(Plot::new("sensitivity forest"), labels)
+    let plot = super::plot_util::row_axis(Plot::new("sensitivity forest"), labels)
         .height((ui.available_height() - 8.0).clamp(160.0, 360.0))
-        .allow_zoom(false)
-        .allow_drag(false)
-        .allow_scroll(false)
-        .y_axis_min_width(110.0)
-        .x_axis_label("hazard ratio (log scale)")
-        .x_axis_formatter(|m, _| format!("{}", (m.value.exp() * 100.0).round() / 100.0))
-        .x_grid_spacer(|_| {
-            [0.1f64, 0.25, 0.5, 1.0, 2.0, 4.0]
-                .iter()
-                .map(|v| GridMark {
-                    value: v.ln(),
-                    step_size: 2.0,
-                })
-                .collect()
-        })
-        .show(ui, |pui| {
-            pui.vline(
-                VLine::new("HR = 1", 0.0)
-                    .color(egui::Color32::GRAY)
-                    .style(LineStyle::dashed_loose()),
-            );
-            for (i, r) in ok.iter().enumerate() {
-                let y = n - i as f64;
-                pui.line(
-                    Line::new("", vec![[r.ci[0].ln(), y], [r.ci[1].ln(), y]])
-                        .color(Palette::BLUE)
-                        .width(2.0)
-                        .allow_hover(false),
-                );
-                pui.points(
-                    Points::new(r.method, vec![[r.hr.ln(), y]])
-                        .shape(MarkerShape::Square)
-                        .radius(4.5)
-                        .color(Palette::BLUE),
-                );
-            }
-        });
+        .y_axis_min_width(110.0);
+    super::plot_util::log_hr_axis(plot, &[0.1, 0.25, 0.5, 1.0, 2.0, 4.0], 2.0).show(ui, |pui| {
+        super::plot_util::hr_one_line(pui);
+        for (i, r) in ok.iter().enumerate() {
+            super::plot_util::hr_row(pui, r.method, n - i as f64, r.hr, r.ci, Palette::BLUE, 4.5);
+        }
+    });
 }
