@@ -14,7 +14,6 @@ pub fn draw_forest<DB: DrawingBackend>(
 ) -> DResult {
     ensure_font();
     root.fill(&WHITE).map_err(err)?;
-    let f = scale.font;
     let ep = endpoint_of(report, endpoint)?;
     let rows = ep
         .forest
@@ -51,17 +50,70 @@ pub fn draw_forest<DB: DrawingBackend>(
         }
         labels.push(l);
     }
+    let mut chart = hr_forest_chart(
+        &chart_area,
+        &HrForest {
+            labels: &labels,
+            x: (x0, x1),
+            ticks: &[0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0],
+            x_desc: "hazard ratio (log scale)",
+            label_width: 0.55,
+            text: [0.85, 1.0, 0.9],
+        },
+        scale,
+    )?;
+    let mut draw_row = |y: f64, hr: f64, ci: [f64; 2], color: RGBColor| -> DResult {
+        if !(hr.is_finite() && ci[0].is_finite() && ci[1].is_finite() && ci[0] > 0.0) {
+            return Ok(());
+        }
+        hr_row(&mut chart, y, hr, ci, color, scale)
+    };
+    draw_row(n, ep.cox.hr, ep.cox.ci, BLACK)?;
+    for (i, r) in rows.iter().enumerate() {
+        draw_row(n - 1.0 - i as f64, r.hr, r.ci, TREATED)?;
+    }
+    root.present().map_err(err)
+}
+
+/// The type sizes and texts of a forest of hazard ratios (row labels, axis title, ticks).
+pub(super) struct HrForest<'a> {
+    /// Row labels, top first.
+    pub labels: &'a [String],
+    /// The x range (log HR).
+    pub x: (f64, f64),
+    /// HR values written under the axis (those inside the range).
+    pub ticks: &'a [f64],
+    pub x_desc: &'a str,
+    /// Width of the label column per character of the longest label, in font sizes.
+    pub label_width: f64,
+    /// Text sizes (times the body font): row labels, axis title, ticks.
+    pub text: [f64; 3],
+}
+
+type HrChart<'a, DB> = ChartContext<
+    'a,
+    DB,
+    Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+>;
+
+/// The forest's chart on `area`: one row per label (y = n at the top), the HR ticks written
+/// under the log axis, and the dashed line at HR = 1.
+pub(super) fn hr_forest_chart<'a, DB: DrawingBackend>(
+    area: &'a DrawingArea<DB, Shift>,
+    spec: &HrForest,
+    scale: Scale,
+) -> Result<HrChart<'a, DB>, String> {
+    let f = scale.font;
+    let labels = spec.labels;
+    let n = labels.len().max(1) as f64;
+    let (x0, x1) = spec.x;
     let longest = labels.iter().map(|l| l.chars().count()).max().unwrap_or(20) as f64;
-    let mut chart = ChartBuilder::on(&chart_area)
+    let mut chart = ChartBuilder::on(area)
         .margin((f * 0.8) as u32)
         .x_label_area_size((f * 2.6) as u32)
-        .y_label_area_size((f * 0.55 * longest) as u32)
+        .y_label_area_size((f * spec.label_width * longest) as u32)
         .build_cartesian_2d(x0..x1, 0.5..n + 0.5)
         .map_err(err)?;
-    let ticks: Vec<f64> = [0.1f64, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0]
-        .into_iter()
-        .filter(|v| v.ln() >= x0 && v.ln() <= x1)
-        .collect();
     chart
         .configure_mesh()
         .disable_x_mesh()
@@ -72,18 +124,20 @@ pub fn draw_forest<DB: DrawingBackend>(
             let i = (n - v).round() as usize;
             labels.get(i).cloned().unwrap_or_default()
         })
-        .x_desc("hazard ratio (log scale)")
-        .label_style(scale.text(0.85))
-        .axis_desc_style(scale.text(1.0))
+        .x_desc(spec.x_desc)
+        .label_style(scale.text(spec.text[0]))
+        .axis_desc_style(scale.text(spec.text[1]))
         .draw()
         .map_err(err)?;
-    for t in &ticks {
+    for t in spec.ticks.iter().filter(|v| v.ln() >= x0 && v.ln() <= x1) {
         text_at(
-            &chart_area,
+            area,
             format!("{t}"),
             chart.backend_coord(&(t.ln(), 0.5)),
             (f * 0.4) as i32,
-            scale.text(0.9).pos(Pos::new(HPos::Center, VPos::Top)),
+            scale
+                .text(spec.text[2])
+                .pos(Pos::new(HPos::Center, VPos::Top)),
         )?;
     }
     chart
@@ -94,28 +148,33 @@ pub fn draw_forest<DB: DrawingBackend>(
             GREY.stroke_width(scale.line),
         ))
         .map_err(err)?;
-    let mut draw_row = |y: f64, hr: f64, ci: [f64; 2], color: RGBColor| -> DResult {
-        if !(hr.is_finite() && ci[0].is_finite() && ci[1].is_finite() && ci[0] > 0.0) {
-            return Ok(());
-        }
-        let (a, b) = (ci[0].ln().max(x0), ci[1].ln().min(x1));
-        chart
-            .draw_series(std::iter::once(PathElement::new(
-                vec![(a, y), (b, y)],
-                color.stroke_width(scale.line + 1),
-            )))
-            .map_err(err)?;
-        let s = (f * 0.35) as i32;
-        chart
-            .draw_series(std::iter::once(
-                EmptyElement::at((hr.ln(), y)) + Rectangle::new([(-s, -s), (s, s)], color.filled()),
-            ))
-            .map_err(err)?;
-        Ok(())
+    Ok(chart)
+}
+
+/// One forest row at `y`: the CI (cut to the axis) and the HR as a filled square.
+pub(super) fn hr_row<DB: DrawingBackend>(
+    chart: &mut HrChart<'_, DB>,
+    y: f64,
+    hr: f64,
+    ci: [f64; 2],
+    color: RGBColor,
+    scale: Scale,
+) -> DResult {
+    let (x0, x1) = {
+        let r = chart.x_range();
+        (r.start, r.end)
     };
-    draw_row(n, ep.cox.hr, ep.cox.ci, BLACK)?;
-    for (i, r) in rows.iter().enumerate() {
-        draw_row(n - 1.0 - i as f64, r.hr, r.ci, TREATED)?;
-    }
-    root.present().map_err(err)
+    chart
+        .draw_series(std::iter::once(PathElement::new(
+            vec![(ci[0].ln().max(x0), y), (ci[1].ln().min(x1), y)],
+            color.stroke_width(scale.line + 1),
+        )))
+        .map_err(err)?;
+    let s = (scale.font * 0.35) as i32;
+    chart
+        .draw_series(std::iter::once(
+            EmptyElement::at((hr.ln(), y)) + Rectangle::new([(-s, -s), (s, s)], color.filled()),
+        ))
+        .map_err(err)?;
+    Ok(())
 }

@@ -77,7 +77,6 @@ fn draw_adjusted_forest<DB: DrawingBackend>(
     model: &CoxAdjustedReport,
     scale: Scale,
 ) -> DResult {
-    let f = scale.font;
     let terms: Vec<_> = model
         .terms
         .iter()
@@ -100,63 +99,21 @@ fn draw_adjusted_forest<DB: DrawingBackend>(
             )
         })
         .collect();
-    let longest = labels.iter().map(|l| l.chars().count()).max().unwrap_or(20) as f64;
-    let mut chart = ChartBuilder::on(area)
-        .margin((f * 0.8) as u32)
-        .x_label_area_size((f * 2.6) as u32)
-        .y_label_area_size((f * 0.5 * longest) as u32)
-        .build_cartesian_2d(x0..x1, 0.5..n + 0.5)
-        .map_err(err)?;
-    chart
-        .configure_mesh()
-        .disable_x_mesh()
-        .light_line_style(WHITE)
-        .x_labels(0)
-        .y_labels(labels.len())
-        .y_label_formatter(&|v| {
-            let i = (n - v).round() as usize;
-            labels.get(i).cloned().unwrap_or_default()
-        })
-        .x_desc("adjusted hazard ratio (log scale)")
-        .label_style(scale.text(0.8))
-        .axis_desc_style(scale.text(0.95))
-        .draw()
-        .map_err(err)?;
-    for t in [0.1f64, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0] {
-        if t.ln() >= x0 && t.ln() <= x1 {
-            text_at(
-                area,
-                format!("{t}"),
-                chart.backend_coord(&(t.ln(), 0.5)),
-                (f * 0.4) as i32,
-                scale.text(0.85).pos(Pos::new(HPos::Center, VPos::Top)),
-            )?;
-        }
-    }
-    chart
-        .draw_series(DashedLineSeries::new(
-            vec![(0.0, 0.5), (0.0, n + 0.5)],
-            (f * 0.5) as u32,
-            (f * 0.35) as u32,
-            GREY.stroke_width(scale.line),
-        ))
-        .map_err(err)?;
+    let mut chart = super::forest::hr_forest_chart(
+        area,
+        &super::forest::HrForest {
+            labels: &labels,
+            x: (x0, x1),
+            ticks: &[0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0],
+            x_desc: "adjusted hazard ratio (log scale)",
+            label_width: 0.5,
+            text: [0.8, 0.95, 0.85],
+        },
+        scale,
+    )?;
     for (i, t) in terms.iter().enumerate() {
-        let y = n - i as f64;
         let color = if i == 0 { TREATED } else { BLACK };
-        chart
-            .draw_series(std::iter::once(PathElement::new(
-                vec![(t.ci[0].ln().max(x0), y), (t.ci[1].ln().min(x1), y)],
-                color.stroke_width(scale.line + 1),
-            )))
-            .map_err(err)?;
-        let s = (f * 0.35) as i32;
-        chart
-            .draw_series(std::iter::once(
-                EmptyElement::at((t.hr.ln(), y))
-                    + Rectangle::new([(-s, -s), (s, s)], color.filled()),
-            ))
-            .map_err(err)?;
+        super::forest::hr_row(&mut chart, n - i as f64, t.hr, t.ci, color, scale)?;
     }
     Ok(())
 }
