@@ -64,9 +64,17 @@ pub struct ReportArgs {
     /// Output folder (created if needed).
     #[arg(long)]
     pub out: PathBuf,
-    /// Figure formats, comma-separated: svg, png.
+    /// Figure formats, comma-separated: svg, png, pdf (vector, font embedded), tiff (LZW).
     #[arg(long, value_delimiter = ',', default_value = "svg,png")]
     pub format: Vec<String>,
+    /// Figure size: slide (16:9), slide-4:3, single-column (85 mm), double-column (180 mm),
+    /// WxHmm (e.g. 120x90mm) or WxH pixels. Journal sizes keep every text ≥ 8 pt printed.
+    #[arg(long, default_value = "slide")]
+    pub size: String,
+    /// Resolution of PNG and TIFF figures, in dots per inch [default: 300 for journal and
+    /// millimetre sizes, 144 for slides].
+    #[arg(long)]
+    pub dpi: Option<f64>,
     /// Replace files that already exist in the folder.
     #[arg(long)]
     pub force: bool,
@@ -87,17 +95,15 @@ pub fn run_report(args: &ReportArgs) -> anyhow::Result<(crate::export::Written, 
     if let Some(table) = args.risk_table {
         spec.risk_table = table;
     }
-    let mut formats = crate::export::Formats {
-        svg: false,
-        png: false,
-    };
+    let mut formats = Vec::new();
     for f in &args.format {
-        match f.trim() {
-            "svg" => formats.svg = true,
-            "png" => formats.png = true,
-            other => anyhow::bail!("--format '{other}': expected svg and/or png"),
+        let f = crate::export::Format::parse(f).map_err(anyhow::Error::msg)?;
+        if !formats.contains(&f) {
+            formats.push(f);
         }
     }
+    let size =
+        crate::export::FigureSize::parse(&args.size, args.dpi).map_err(anyhow::Error::msg)?;
     let t0 = Instant::now();
     let cohort = load_for(&file, &spec)?;
     let load_ms = t0.elapsed().as_secs_f64() * 1e3;
@@ -132,7 +138,8 @@ pub fn run_report(args: &ReportArgs) -> anyhow::Result<(crate::export::Written, 
         report: &report,
         unmatched: unmatched.as_ref(),
         balance: balance.as_ref(),
-        formats,
+        formats: &formats,
+        size,
         demo: is_demo_file(&file),
         force: args.force,
     })?;

@@ -2,9 +2,11 @@
 //! folder (figures, tables, summary.json, report.md). Everything is drawn from a [`Report`];
 //! writes are atomic and never touch the input file.
 
+mod encode;
 pub mod figure;
 mod model_tables;
 pub mod rcode;
+mod size;
 mod tables;
 
 use std::path::Path;
@@ -23,6 +25,8 @@ pub enum ExportError {
     Figure(String),
     #[error("cannot encode the PNG: {0}")]
     Png(String),
+    #[error("cannot encode the figure: {0}")]
+    Encode(String),
     #[error("cannot write the report as JSON: {0}")]
     Json(#[from] serde_json::Error),
     // The I/O error is part of the message (not a `#[source]`), so it is printed once.
@@ -37,78 +41,8 @@ pub enum ExportError {
 
 pub use figure::Scale;
 pub use model_tables::{cox_csv, weighting_csv};
+pub use size::{FigureSize, Format, SIZE_NAMES};
 pub use tables::*;
-
-/// A figure's pixel size and resolution.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct FigureSize {
-    pub width_px: u32,
-    pub height_px: u32,
-    pub dpi: f64,
-}
-
-impl FigureSize {
-    /// Slide 16:9 (1920 × 1080).
-    pub const SLIDE_16_9: FigureSize = FigureSize {
-        width_px: 1920,
-        height_px: 1080,
-        dpi: 144.0,
-    };
-    /// Slide 4:3 (1440 × 1080).
-    pub const SLIDE_4_3: FigureSize = FigureSize {
-        width_px: 1440,
-        height_px: 1080,
-        dpi: 144.0,
-    };
-
-    /// A journal column (`width_mm` wide, 4:3.2 aspect) at `dpi`.
-    pub fn journal(width_mm: f64, dpi: f64) -> FigureSize {
-        let w = (width_mm / 25.4 * dpi).round() as u32;
-        FigureSize {
-            width_px: w,
-            height_px: (w as f64 * 0.8).round() as u32,
-            dpi,
-        }
-    }
-
-    /// Single column (85 mm).
-    pub fn single_column(dpi: f64) -> FigureSize {
-        Self::journal(85.0, dpi)
-    }
-
-    /// Double column (180 mm).
-    pub fn double_column(dpi: f64) -> FigureSize {
-        Self::journal(180.0, dpi)
-    }
-
-    /// Parses "slide", "slide43", "single300", "single600", "double300", "double600" or "WxH".
-    pub fn parse(s: &str) -> Option<FigureSize> {
-        Some(match s {
-            "slide" | "slide169" => Self::SLIDE_16_9,
-            "slide43" => Self::SLIDE_4_3,
-            "single300" => Self::single_column(300.0),
-            "single600" => Self::single_column(600.0),
-            "double300" => Self::double_column(300.0),
-            "double600" => Self::double_column(600.0),
-            other => {
-                let (w, h) = other.split_once('x')?;
-                let (w, h): (u32, u32) = (w.parse().ok()?, h.parse().ok()?);
-                if !(200..=20_000).contains(&w) || !(200..=20_000).contains(&h) {
-                    return None;
-                }
-                FigureSize {
-                    width_px: w,
-                    height_px: h,
-                    dpi: 144.0,
-                }
-            }
-        })
-    }
-
-    fn scale(&self) -> Scale {
-        Scale::new(self.height_px, self.dpi)
-    }
-}
 
 /// Which figure.
 #[derive(Clone, Debug, PartialEq)]
@@ -182,7 +116,8 @@ fn draw<DB: DrawingBackend>(
     }
 }
 
-/// The figure as SVG text (labels and numbers are real `<text>` elements).
+/// The figure as SVG text (labels and numbers are real `<text>` elements), sized in
+/// millimetres (the pixel canvas in its `viewBox`).
 pub fn render_svg(
     fig: &Figure,
     report: &Report,
@@ -191,12 +126,31 @@ pub fn render_svg(
     demo: bool,
 ) -> Result<String, ExportError> {
     let mut out = String::new();
+    let (w, h) = canvas_size(fig, report, size, demo);
     {
-        let backend = SVGBackend::with_string(&mut out, canvas_size(fig, report, size));
+        let backend = SVGBackend::with_string(&mut out, (w, h));
         let area = backend.into_drawing_area();
         draw(&area, fig, report, balance_from, size.scale(), demo).map_err(ExportError::Figure)?;
     }
-    Ok(out)
+    Ok(encode::svg_in_mm(out, w, h, size.dpi))
+}
+
+/// The figure's pixels (RGB) and their width and height.
+fn render_rgb(
+    fig: &Figure,
+    report: &Report,
+    balance_from: Option<&Report>,
+    size: FigureSize,
+    demo: bool,
+) -> Result<(Vec<u8>, u32, u32), ExportError> {
+    let (w, h) = canvas_size(fig, report, size, demo);
+    let mut rgb = vec![255u8; (w as usize) * (h as usize) * 3];
+    {
+        let backend = BitMapBackend::with_buffer(&mut rgb, (w, h));
+        let area = backend.into_drawing_area();
+        draw(&area, fig, report, balance_from, size.scale(), demo).map_err(ExportError::Figure)?;
+    }
+    Ok((rgb, w, h))
 }
 
 /// The figure as PNG bytes (RGB, with its resolution recorded in the pHYs chunk).
@@ -207,49 +161,58 @@ pub fn render_png(
     size: FigureSize,
     demo: bool,
 ) -> Result<Vec<u8>, ExportError> {
-    let (w, h) = canvas_size(fig, report, size);
-    let mut rgb = vec![255u8; (w as usize) * (h as usize) * 3];
-    {
-        let backend = BitMapBackend::with_buffer(&mut rgb, (w, h));
-        let area = backend.into_drawing_area();
-        draw(&area, fig, report, balance_from, size.scale(), demo).map_err(ExportError::Figure)?;
+    let (rgb, w, h) = render_rgb(fig, report, balance_from, size, demo)?;
+    encode::png(&rgb, w, h, size.dpi).map_err(ExportError::Png)
+}
+
+/// The figure in `format`.
+pub fn render(
+    fig: &Figure,
+    report: &Report,
+    balance_from: Option<&Report>,
+    size: FigureSize,
+    demo: bool,
+    format: Format,
+) -> Result<Vec<u8>, ExportError> {
+    match format {
+        Format::Svg => render_svg(fig, report, balance_from, size, demo).map(String::into_bytes),
+        Format::Png => render_png(fig, report, balance_from, size, demo),
+        Format::Tiff => {
+            let (rgb, w, h) = render_rgb(fig, report, balance_from, size, demo)?;
+            encode::tiff(&rgb, w, h, size.dpi).map_err(ExportError::Encode)
+        }
+        Format::Pdf => {
+            let svg = render_svg(fig, report, balance_from, size, demo)?;
+            encode::pdf(&svg).map_err(ExportError::Encode)
+        }
     }
-    encode_png(&rgb, w, h, size.dpi).map_err(ExportError::Png)
 }
 
 /// The figure's pixel size: `size`, and for a Kaplan–Meier figure with the KMunicate table
 /// the height its extra rows take (type sizes stay those of `size`, and so does the chart).
-fn canvas_size(fig: &Figure, report: &Report, size: FigureSize) -> (u32, u32) {
-    let extra = match fig {
-        Figure::Km(ep, table) => figure::km_extra_height(report, ep, *table, size.scale()),
-        _ => 0,
+fn canvas_size(fig: &Figure, report: &Report, size: FigureSize, demo: bool) -> (u32, u32) {
+    let scale = size.scale();
+    // Figures of rows (hazard-ratio tables) are as tall as their rows need.
+    let rows = |which, name: &str| {
+        figure::rows_figure_height(which, report, name, size.width_px, scale, demo)
     };
-    (size.width_px, size.height_px + extra)
-}
-
-fn encode_png(rgb: &[u8], w: u32, h: u32, dpi: f64) -> Result<Vec<u8>, String> {
-    let mut out = Vec::new();
-    {
-        let mut enc = png::Encoder::new(&mut out, w, h);
-        enc.set_color(png::ColorType::Rgb);
-        enc.set_depth(png::BitDepth::Eight);
-        let ppm = (dpi / 0.0254).round() as u32;
-        enc.set_pixel_dims(Some(png::PixelDimensions {
-            xppu: ppm,
-            yppu: ppm,
-            unit: png::Unit::Meter,
-        }));
-        let mut writer = enc.write_header().map_err(|e| e.to_string())?;
-        writer.write_image_data(rgb).map_err(|e| e.to_string())?;
+    let height = match fig {
+        Figure::Km(name, t) => {
+            return (
+                size.width_px,
+                size.height_px + figure::km_extra_height(report, name, *t, scale),
+            )
+        }
+        Figure::Forest(name) => rows(figure::RowsFigure::Forest, name),
+        Figure::Summary(name) => rows(figure::RowsFigure::Summary, name),
+        Figure::Predictors(name) => rows(figure::RowsFigure::Predictors, name),
+        _ => return (size.width_px, size.height_px),
+    };
+    if size.fit_height {
+        (size.width_px, height)
+    } else {
+        (size.width_px, height.max(size.height_px))
     }
-    Ok(out)
-}
-
-/// Formats of the `report` folder.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Formats {
-    pub svg: bool,
-    pub png: bool,
 }
 
 /// Everything `report` writes, in order (for report.md and tests).
@@ -271,7 +234,9 @@ pub struct ReportJob<'a> {
     /// For an unmatched report, the analysis whose SMDs the balance figure draws
     /// ([`crate::analysis::balance_spec`]).
     pub balance: Option<&'a Report>,
-    pub formats: Formats,
+    /// The figure formats, and the size all figures are laid out for.
+    pub formats: &'a [Format],
+    pub size: FigureSize,
     /// The bundled demo cohort: figures carry a "synthetic demo data" mark.
     pub demo: bool,
     /// Replace files that exist.
@@ -288,6 +253,7 @@ pub fn write_report(job: &ReportJob) -> Result<Written, ExportError> {
         unmatched,
         balance,
         formats,
+        size,
         demo,
         force,
     } = *job;
@@ -296,7 +262,6 @@ pub fn write_report(job: &ReportJob) -> Result<Written, ExportError> {
         error,
     })?;
     let mut written = Written::default();
-    let size = FigureSize::SLIDE_16_9;
     let balance_src = balance;
     let mut figures: Vec<(String, Figure, &Report)> = Vec::new();
     for (name, _) in report.endpoints.iter() {
@@ -348,16 +313,10 @@ pub fn write_report(job: &ReportJob) -> Result<Written, ExportError> {
         figures.push(("balance".to_string(), Figure::Balance, report));
     }
     for (name, fig, rep) in &figures {
-        if formats.svg {
-            let svg = render_svg(fig, rep, balance_src, size, demo)?;
-            let f = format!("{name}.svg");
-            write_atomic(&dir.join(&f), svg.as_bytes(), force)?;
-            written.figures.push(f);
-        }
-        if formats.png {
-            let png = render_png(fig, rep, balance_src, size, demo)?;
-            let f = format!("{name}.png");
-            write_atomic(&dir.join(&f), &png, force)?;
+        for &format in formats {
+            let bytes = render(fig, rep, balance_src, size, demo, format)?;
+            let f = format!("{name}.{}", format.ext());
+            write_atomic(&dir.join(&f), &bytes, force)?;
             written.figures.push(f);
         }
     }

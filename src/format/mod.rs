@@ -16,6 +16,51 @@ pub fn survival_axis_title(endpoint_label: &str) -> String {
     }
 }
 
+/// A person's name for a canonical column ("AFP ≥ 400 ng/mL" for `afp_ge_400`); other
+/// columns keep their name.
+pub fn column_label(name: &str) -> String {
+    match name {
+        "ecog" => "ECOG PS".to_string(),
+        "albi_grade" => "ALBI grade".to_string(),
+        "prior_io_response" => "Response to prior A+B".to_string(),
+        "bclc" => "BCLC stage".to_string(),
+        "etiology" => "Etiology".to_string(),
+        "afp_ge_400" => "AFP ≥ 400 ng/mL".to_string(),
+        "nlr" => "NLR".to_string(),
+        "pvt" => "Portal vein thrombosis".to_string(),
+        "age" => "Age".to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// A level of a column as people read it: "no" / "yes" for the 0/1 flags whose label is a
+/// condition (AFP ≥ 400, portal vein thrombosis); other levels as they are.
+pub fn level_label(column: &str, level: &str) -> String {
+    match (column, level) {
+        ("afp_ge_400" | "pvt", "0") => "no".to_string(),
+        ("afp_ge_400" | "pvt", "1") => "yes".to_string(),
+        _ => level.to_string(),
+    }
+}
+
+/// A model term as people read it: a covariate's label ("ALBI grade"), or for a factor's
+/// level term (the covariate's name followed by the level, as R names it) "Response to prior
+/// A+B: PD". `covariates` are the model's columns; a term matching none stays as it is.
+pub fn term_label(term: &str, covariates: &[String]) -> String {
+    if covariates.iter().any(|c| c == term) {
+        return column_label(term);
+    }
+    // The longest covariate that prefixes the term (a column may prefix another's name).
+    match covariates
+        .iter()
+        .filter(|c| term.len() > c.len() && term.starts_with(c.as_str()))
+        .max_by_key(|c| c.len())
+    {
+        Some(c) => format!("{}: {}", column_label(c), level_label(c, &term[c.len()..])),
+        None => term.to_string(),
+    }
+}
+
 /// Number with `d` decimals, "—" when missing.
 pub fn num(x: f64, d: usize) -> String {
     if x.is_finite() {

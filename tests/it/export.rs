@@ -173,9 +173,9 @@ fn png_presets_have_their_pixel_sizes() {
     let report = analyze(&cohort, &Spec::default()).unwrap();
     for (size, expect) in [
         (FigureSize::SLIDE_4_3, (1440, 1080)),
-        (FigureSize::single_column(300.0), (1004, 803)),
-        (FigureSize::double_column(300.0), (2126, 1701)),
-        (FigureSize::parse("800x600").unwrap(), (800, 600)),
+        (FigureSize::single_column(300.0), (1004, 1181)),
+        (FigureSize::double_column(300.0), (2126, 1535)),
+        (FigureSize::parse("800x600", None).unwrap(), (800, 600)),
     ] {
         let fig = Figure::Km("os".into(), RiskTable::AtRisk);
         let png = render_png(&fig, &report, None, size, false).unwrap();
@@ -183,7 +183,7 @@ fn png_presets_have_their_pixel_sizes() {
         assert_eq!((w, h), expect);
         assert!(colours > 20);
     }
-    assert!(FigureSize::parse("10x10").is_none());
+    assert!(FigureSize::parse("10x10", None).is_err());
 }
 
 #[test]
@@ -210,12 +210,17 @@ fn forest_figure_lists_every_subgroup_and_the_caveat() {
         .forest
         .as_ref()
         .unwrap();
+    use survival_explorer::format::{column_label, level_label};
     for r in rows {
-        let label = format!("{} = {} (n", r.covariate, r.level);
-        assert!(
-            texts.iter().any(|t| t.starts_with(&label)),
-            "no row '{label}'"
-        );
+        // A heading per covariate (its readable name), a row per level with n per arm.
+        for label in [
+            column_label(&r.covariate),
+            level_label(&r.covariate, &r.level),
+        ] {
+            assert!(texts.contains(&label), "no row '{label}'");
+        }
+        let n: Vec<String> = r.n.iter().map(|(_, v)| format!("{v:.0}")).collect();
+        assert!(texts.contains(&n.join("/")), "no n '{}'", n.join("/"));
     }
     assert!(texts.iter().any(|t| t.contains("chance findings")));
     assert!(texts.iter().any(|t| t.contains("p int")));
@@ -254,7 +259,7 @@ fn sweep_figure_marks_the_current_caliper_with_its_hazard_ratio() {
         cox.hr, cox.ci[0], cox.ci[1]
     );
     assert!(texts.contains(&label), "no '{label}' in {texts:?}");
-    for needle in ["hazard ratio by caliper", "matched treated", "caliper (SD"] {
+    for needle in ["hazard ratio by caliper", "n matched", "caliper (SD"] {
         assert!(
             texts.iter().any(|t| t.contains(needle)),
             "no '{needle}' in the figure"

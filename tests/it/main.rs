@@ -20,6 +20,7 @@ mod explore;
 mod export;
 mod formats;
 mod hostile_files;
+mod journal;
 mod kmunicate;
 mod matching_reference;
 mod own_file;

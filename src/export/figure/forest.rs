@@ -2,9 +2,9 @@
 
 use super::*;
 
-/// Forest plot: HR (95% CI) of the treated arm within each level of each categorical
-/// covariate, the overall HR on top, log-scale x axis with 1 marked, interaction p per
-/// covariate, and the note that subgroups invite chance findings.
+/// Forest plot as a table: per categorical covariate a header row (its readable name and the
+/// interaction p) and one indented row per level with n per arm and HR (95% CI) written on
+/// the right; the overall HR on top; log axis with 1 marked and which arm each side favours.
 pub fn draw_forest<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     report: &Report,
@@ -15,166 +15,359 @@ pub fn draw_forest<DB: DrawingBackend>(
     ensure_font();
     root.fill(&WHITE).map_err(err)?;
     let ep = endpoint_of(report, endpoint)?;
-    let rows = ep
-        .forest
+    ep.forest
         .as_ref()
         .ok_or("the report has no forest plot (analyze with --forest)")?;
-    let chart_area = page_with_note(
-        root,
-        &format!("{}: hazard ratio by subgroup", ep.label),
-        "Many subgroups invite chance findings: no correction for multiplicity. p int: likelihood-ratio test of arm × covariate (Cox).",
-        report,
-        scale,
-        demo,
-    )?;
-    let n = rows.len() as f64 + 1.0;
-    let mut lo = ep.cox.ci[0].min(1.0);
-    let mut hi = ep.cox.ci[1].max(1.0);
-    for r in rows {
-        if r.ci[0].is_finite() && r.ci[1].is_finite() && r.ci[0] > 0.0 {
-            lo = lo.min(r.ci[0]);
-            hi = hi.max(r.ci[1]);
-        }
-    }
-    let (x0, x1) = ((lo.max(1e-3)).ln() - 0.1, (hi.min(1e3)).ln() + 0.1);
-    let mut labels = vec![format!("Overall: HR {}", nr(ep.cox.hr, 2))];
-    for (i, r) in rows.iter().enumerate() {
-        let first = i == 0 || rows[i - 1].covariate != r.covariate;
-        let nn: Vec<String> = r.n.iter().map(|(_, v)| nr(*v, 0)).collect();
-        let mut l = format!("{} = {} (n {})", r.covariate, r.level, nn.join("/"));
-        if r.not_estimable.is_some() {
-            l.push_str(" not estimable");
-        }
-        if first {
-            l.push_str(&format!(", p int {}", p_text(r.interaction_p_value)));
-        }
-        labels.push(l);
-    }
-    let mut chart = hr_forest_chart(
-        &chart_area,
-        &HrForest {
-            labels: &labels,
-            x: (x0, x1),
-            ticks: &[0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0],
-            x_desc: "hazard ratio (log scale)",
-            label_width: 0.55,
-            text: [0.85, 1.0, 0.9],
-        },
-        scale,
-    )?;
-    let mut draw_row = |y: f64, hr: f64, ci: [f64; 2], color: RGBColor| -> DResult {
-        if !(hr.is_finite() && ci[0].is_finite() && ci[1].is_finite() && ci[0] > 0.0) {
-            return Ok(());
-        }
-        hr_row(&mut chart, y, hr, ci, color, scale)
-    };
-    draw_row(n, ep.cox.hr, ep.cox.ci, BLACK)?;
-    for (i, r) in rows.iter().enumerate() {
-        draw_row(n - 1.0 - i as f64, r.hr, r.ci, TREATED)?;
-    }
+    let (title, note) = forest_texts(report, ep);
+    let chart_area = page_with_note(root, &title, &note, report, scale, demo)?;
+    draw_hr_table(&chart_area, &forest_table(report, ep), scale)?;
     root.present().map_err(err)
 }
 
-/// The type sizes and texts of a forest of hazard ratios (row labels, axis title, ticks).
-pub(super) struct HrForest<'a> {
-    /// Row labels, top first.
-    pub labels: &'a [String],
-    /// The x range (log HR).
-    pub x: (f64, f64),
-    /// HR values written under the axis (those inside the range).
-    pub ticks: &'a [f64],
-    pub x_desc: &'a str,
-    /// Width of the label column per character of the longest label, in font sizes.
-    pub label_width: f64,
-    /// Text sizes (times the body font): row labels, axis title, ticks.
-    pub text: [f64; 3],
+/// The forest's title and note.
+pub(super) fn forest_texts(report: &Report, ep: &EndpointReport) -> (String, String) {
+    let (t, c) = (&report.sample.treated_label, &report.sample.control_label);
+    (
+        format!("{}: hazard ratio by subgroup", ep.label),
+        format!("n: {t} / {c}. p int: likelihood-ratio test of arm × covariate (Cox). Many subgroups invite chance findings: no correction for multiplicity."),
+    )
 }
 
-type HrChart<'a, DB> = ChartContext<
-    'a,
-    DB,
-    Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
->;
+/// How many rows the forest of `endpoint` has (overall, covariate headers, levels).
+pub fn forest_rows(report: &Report, endpoint: &str) -> usize {
+    let Ok(ep) = endpoint_of(report, endpoint) else {
+        return 0;
+    };
+    let rows = ep.forest.as_deref().unwrap_or_default();
+    let headers = rows
+        .iter()
+        .enumerate()
+        .filter(|(i, r)| *i == 0 || rows[i - 1].covariate != r.covariate)
+        .count();
+    1 + headers + rows.len()
+}
 
-/// The forest's chart on `area`: one row per label (y = n at the top), the HR ticks written
-/// under the log axis, and the dashed line at HR = 1.
-pub(super) fn hr_forest_chart<'a, DB: DrawingBackend>(
-    area: &'a DrawingArea<DB, Shift>,
-    spec: &HrForest,
-    scale: Scale,
-) -> Result<HrChart<'a, DB>, String> {
-    let f = scale.font;
-    let labels = spec.labels;
-    let n = labels.len().max(1) as f64;
-    let (x0, x1) = spec.x;
-    let longest = labels.iter().map(|l| l.chars().count()).max().unwrap_or(20) as f64;
-    let mut chart = ChartBuilder::on(area)
-        .margin((f * 0.8) as u32)
-        .x_label_area_size((f * 2.6) as u32)
-        .y_label_area_size((f * spec.label_width * longest) as u32)
-        .build_cartesian_2d(x0..x1, 0.5..n + 0.5)
-        .map_err(err)?;
-    chart
-        .configure_mesh()
-        .disable_x_mesh()
-        .light_line_style(WHITE)
-        .x_labels(0)
-        .y_labels(labels.len())
-        .y_label_formatter(&|v| {
-            let i = (n - v).round() as usize;
-            labels.get(i).cloned().unwrap_or_default()
-        })
-        .x_desc(spec.x_desc)
-        .label_style(scale.text(spec.text[0]))
-        .axis_desc_style(scale.text(spec.text[1]))
-        .draw()
-        .map_err(err)?;
-    for t in spec.ticks.iter().filter(|v| v.ln() >= x0 && v.ln() <= x1) {
-        text_at(
-            area,
-            format!("{t}"),
-            chart.backend_coord(&(t.ln(), 0.5)),
-            (f * 0.4) as i32,
-            scale
-                .text(spec.text[2])
-                .pos(Pos::new(HPos::Center, VPos::Top)),
-        )?;
+/// The forest's rows: overall, then per covariate its header and its levels.
+fn forest_table(report: &Report, ep: &EndpointReport) -> HrTable {
+    let arms = |m: &crate::sample::OrderedMap<f64>| {
+        m.iter()
+            .map(|(_, v)| nr(*v, 0))
+            .collect::<Vec<_>>()
+            .join("/")
+    };
+    let overall_n = ep
+        .arms
+        .iter()
+        .map(|(_, a)| nr(a.n, 0))
+        .collect::<Vec<_>>()
+        .join("/");
+    let mut rows = vec![HrRow::estimate(
+        "All patients".to_string(),
+        false,
+        (ep.cox.hr, ep.cox.ci),
+        BLACK,
+        vec![overall_n, hr_text(ep.cox.hr, ep.cox.ci, None)],
+    )];
+    let forest = ep.forest.as_deref().unwrap_or_default();
+    for (i, r) in forest.iter().enumerate() {
+        if i == 0 || forest[i - 1].covariate != r.covariate {
+            rows.push(HrRow::header(
+                crate::format::column_label(&r.covariate),
+                vec![
+                    String::new(),
+                    format!("p int {}", p_text(r.interaction_p_value)),
+                ],
+            ));
+        }
+        rows.push(HrRow::estimate(
+            crate::format::level_label(&r.covariate, &r.level),
+            true,
+            (r.hr, r.ci),
+            TREATED,
+            vec![arms(&r.n), hr_text(r.hr, r.ci, r.not_estimable.as_deref())],
+        ));
     }
-    chart
-        .draw_series(DashedLineSeries::new(
-            vec![(0.0, 0.5), (0.0, n + 0.5)],
-            (f * 0.5) as u32,
-            (f * 0.35) as u32,
+    HrTable {
+        rows,
+        columns: vec![
+            "Subgroup".to_string(),
+            "n".to_string(),
+            "HR (95% CI)".to_string(),
+        ],
+        ticks: &[0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0],
+        x_desc: "hazard ratio (log scale)".to_string(),
+        favours: Some((
+            report.sample.treated_label.clone(),
+            report.sample.control_label.clone(),
+        )),
+    }
+}
+
+/// "0.62 (0.40–0.95)", or "not estimable".
+pub(super) fn hr_text(hr: f64, ci: [f64; 2], not_estimable: Option<&str>) -> String {
+    if not_estimable.is_some() || !hr.is_finite() {
+        return "not estimable".to_string();
+    }
+    format!("{} ({}–{})", nr(hr, 2), nr(ci[0], 2), nr(ci[1], 2))
+}
+
+/// One row of an HR table: a label (indented under a header row), an estimate drawn as a
+/// square with its CI (none on a header row), and the texts of the right-hand columns.
+pub(super) struct HrRow {
+    pub label: String,
+    pub indent: bool,
+    pub estimate: Option<(f64, [f64; 2])>,
+    pub color: RGBColor,
+    pub cells: Vec<String>,
+}
+
+impl HrRow {
+    pub fn header(label: String, cells: Vec<String>) -> HrRow {
+        HrRow {
+            label,
+            indent: false,
+            estimate: None,
+            color: BLACK,
+            cells,
+        }
+    }
+
+    pub fn estimate(
+        label: String,
+        indent: bool,
+        estimate: (f64, [f64; 2]),
+        color: RGBColor,
+        cells: Vec<String>,
+    ) -> HrRow {
+        HrRow {
+            label,
+            indent,
+            estimate: Some(estimate),
+            color,
+            cells,
+        }
+    }
+
+    /// Drawable: a finite HR and CI above 0.
+    fn drawable(&self) -> Option<(f64, [f64; 2])> {
+        self.estimate
+            .filter(|(hr, ci)| hr.is_finite() && ci[0] > 0.0 && ci[1].is_finite() && *hr > 0.0)
+    }
+}
+
+/// A forest of hazard ratios laid out as a table: the label column, the plot, and text
+/// columns on the right; a row of column headings on top; under the axis its ticks, its title
+/// and which arm each side favours.
+pub(super) struct HrTable {
+    pub rows: Vec<HrRow>,
+    /// Headings: the label column's, then one per right-hand column.
+    pub columns: Vec<String>,
+    /// HR values written under the axis (those inside the range).
+    pub ticks: &'static [f64],
+    pub x_desc: String,
+    /// (treated, control): "favours treated" left of 1, "favours control" right.
+    pub favours: Option<(String, String)>,
+}
+
+/// Row height of an HR table.
+fn table_row_h(scale: Scale) -> f64 {
+    scale.px(1.0) * 1.3
+}
+
+/// The height an HR table of `rows` rows needs (headings, rows, axis, its title and the
+/// favours line).
+pub fn hr_table_height(rows: usize, scale: Scale) -> u32 {
+    (table_row_h(scale) * (rows as f64 + 1.5) + scale.font * 5.6) as u32
+}
+
+/// Draws `t` on `area`, the rows filling the height left above the axis.
+pub(super) fn draw_hr_table<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    t: &HrTable,
+    scale: Scale,
+) -> DResult {
+    let f = scale.font;
+    let (w, h) = area.dim_in_pixel();
+    let style = scale.text(1.0);
+    let head = scale.text(1.0).color(&GREY);
+    let width = |s: &str| -> Result<i32, String> {
+        Ok(area.estimate_text_size(s, &style).map_err(err)?.0 as i32)
+    };
+    let indent = f as i32;
+    let pad = (f * 0.55) as i32;
+    // Column widths, measured. A heading row (no estimate) may reach into the plot: it is
+    // drawn on a white ground over the line at 1.
+    let mut label_w = width(&t.columns[0])?;
+    for r in t.rows.iter().filter(|r| r.estimate.is_some()) {
+        label_w = label_w.max(width(&r.label)? + if r.indent { indent } else { 0 });
+    }
+    let n_cells = t.columns.len() - 1;
+    let mut cell_w = vec![0i32; n_cells];
+    for (j, cw) in cell_w.iter_mut().enumerate() {
+        *cw = width(&t.columns[j + 1])?;
+        for r in &t.rows {
+            if let Some(c) = r.cells.get(j) {
+                *cw = (*cw).max(width(c)?);
+            }
+        }
+    }
+    let right_w: i32 = cell_w.iter().map(|c| c + pad).sum();
+    let x_label = pad;
+    let plot_l = x_label + label_w + pad;
+    let plot_r = (w as i32 - right_w - pad).max(plot_l + (4.0 * f) as i32);
+    // Rows: headings, then the rows; the axis and its texts under them.
+    let below = (f * 5.6) as i32;
+    // Rows share the height, up to half as tall again as their text needs.
+    let row_h = ((h as f64 - below as f64) / (t.rows.len() as f64 + 1.5))
+        .min(table_row_h(scale) * 1.5)
+        .max(1.0);
+    let y_of = |i: usize| -> i32 { (row_h * (i as f64 + 1.5)) as i32 };
+    let center = Pos::new(HPos::Left, VPos::Center);
+    area.draw(&Text::new(
+        t.columns[0].clone(),
+        (x_label, (row_h * 0.5) as i32),
+        head.pos(center),
+    ))
+    .map_err(err)?;
+    let mut x = plot_r + pad;
+    let mut cell_x = Vec::with_capacity(n_cells);
+    for (j, cw) in cell_w.iter().enumerate() {
+        cell_x.push(x);
+        area.draw(&Text::new(
+            t.columns[j + 1].clone(),
+            (x, (row_h * 0.5) as i32),
+            head.pos(center),
+        ))
+        .map_err(err)?;
+        x += cw + pad;
+    }
+    // The x range: every drawable CI and 1.
+    let (mut lo, mut hi) = (1.0f64, 1.0f64);
+    for (_, ci) in t.rows.iter().filter_map(HrRow::drawable) {
+        lo = lo.min(ci[0]);
+        hi = hi.max(ci[1]);
+    }
+    let (x0, x1) = (lo.max(1e-3).ln() - 0.1, hi.min(1e3).ln() + 0.1);
+    let px = |hr: f64| -> i32 {
+        let v = hr.ln().clamp(x0, x1);
+        plot_l + ((v - x0) / (x1 - x0) * (plot_r - plot_l) as f64) as i32
+    };
+    let top = (row_h * 1.0) as i32;
+    let bottom = y_of(t.rows.len().saturating_sub(1)) + (row_h * 0.6) as i32;
+    // HR = 1, dashed.
+    let x_one = px(1.0);
+    let dash = (f * 0.5) as i32;
+    let mut y = top;
+    while y < bottom {
+        area.draw(&PathElement::new(
+            vec![(x_one, y), (x_one, (y + dash).min(bottom))],
             GREY.stroke_width(scale.line),
         ))
         .map_err(err)?;
-    Ok(chart)
-}
-
-/// One forest row at `y`: the CI (cut to the axis) and the HR as a filled square.
-pub(super) fn hr_row<DB: DrawingBackend>(
-    chart: &mut HrChart<'_, DB>,
-    y: f64,
-    hr: f64,
-    ci: [f64; 2],
-    color: RGBColor,
-    scale: Scale,
-) -> DResult {
-    let (x0, x1) = {
-        let r = chart.x_range();
-        (r.start, r.end)
-    };
-    chart
-        .draw_series(std::iter::once(PathElement::new(
-            vec![(ci[0].ln().max(x0), y), (ci[1].ln().min(x1), y)],
-            color.stroke_width(scale.line + 1),
-        )))
-        .map_err(err)?;
-    let s = (scale.font * 0.35) as i32;
-    chart
-        .draw_series(std::iter::once(
-            EmptyElement::at((hr.ln(), y)) + Rectangle::new([(-s, -s), (s, s)], color.filled()),
+        y += dash * 2;
+    }
+    for (i, r) in t.rows.iter().enumerate() {
+        let y = y_of(i);
+        let lx = x_label + if r.indent { indent } else { 0 };
+        let label_style = if r.estimate.is_some() || !r.indent {
+            style.clone()
+        } else {
+            head.clone()
+        };
+        if r.estimate.is_none() {
+            let (tw, th) = area
+                .estimate_text_size(&r.label, &label_style)
+                .map_err(err)?;
+            let (tw, th) = (tw as i32, th as i32);
+            area.draw(&Rectangle::new(
+                [(lx, y - th / 2), (lx + tw + pad / 2, y + th / 2)],
+                WHITE.filled(),
+            ))
+            .map_err(err)?;
+        }
+        area.draw(&Text::new(
+            r.label.clone(),
+            (lx, y),
+            label_style.pos(center),
         ))
         .map_err(err)?;
+        for (j, c) in r.cells.iter().enumerate().take(n_cells) {
+            area.draw(&Text::new(c.clone(), (cell_x[j], y), style.pos(center)))
+                .map_err(err)?;
+        }
+        if let Some((hr, ci)) = r.drawable() {
+            area.draw(&PathElement::new(
+                vec![(px(ci[0]), y), (px(ci[1]), y)],
+                r.color.stroke_width(scale.line + 1),
+            ))
+            .map_err(err)?;
+            let s = (f * 0.3) as i32;
+            let c = px(hr);
+            area.draw(&Rectangle::new(
+                [(c - s, y - s), (c + s, y + s)],
+                r.color.filled(),
+            ))
+            .map_err(err)?;
+        }
+    }
+    // The axis, its ticks and texts.
+    let ya = bottom + (row_h * 0.2) as i32;
+    area.draw(&PathElement::new(
+        vec![(plot_l, ya), (plot_r, ya)],
+        BLACK.stroke_width(scale.line),
+    ))
+    .map_err(err)?;
+    let tick_style = scale.text(0.9).pos(Pos::new(HPos::Center, VPos::Top));
+    // Ticks whose labels would touch the previous one's are left out (1 is always kept).
+    let mut kept: Vec<(f64, i32, i32)> = Vec::new();
+    let mut ticks: Vec<f64> = t.ticks.to_vec();
+    ticks.sort_by(|a, b| ((a.ln()).abs()).total_cmp(&(b.ln()).abs()));
+    for v in ticks.into_iter().filter(|v| v.ln() >= x0 && v.ln() <= x1) {
+        let half = area
+            .estimate_text_size(&format!("{v}"), &tick_style)
+            .map_err(err)?
+            .0 as i32
+            / 2
+            + (f * 0.3) as i32;
+        let x = px(v);
+        if kept.iter().all(|&(_, kx, kh)| (x - kx).abs() >= half + kh) {
+            kept.push((v, x, half));
+        }
+    }
+    for (v, x, _) in kept {
+        area.draw(&PathElement::new(
+            vec![(x, ya), (x, ya + (f * 0.35) as i32)],
+            BLACK.stroke_width(scale.line),
+        ))
+        .map_err(err)?;
+        area.draw(&Text::new(
+            format!("{v}"),
+            (x, ya + (f * 0.5) as i32),
+            tick_style.clone(),
+        ))
+        .map_err(err)?;
+    }
+    let mid = (plot_l + plot_r) / 2;
+    area.draw(&Text::new(
+        t.x_desc.clone(),
+        (mid, ya + (f * 1.8) as i32),
+        scale.text(0.9).pos(Pos::new(HPos::Center, VPos::Top)),
+    ))
+    .map_err(err)?;
+    if let Some((treated, control)) = &t.favours {
+        let yf = ya + (f * 3.2) as i32;
+        area.draw(&Text::new(
+            format!("favours {treated}"),
+            (x_one - (f * 0.3) as i32, yf),
+            scale.text(0.9).pos(Pos::new(HPos::Right, VPos::Top)),
+        ))
+        .map_err(err)?;
+        area.draw(&Text::new(
+            format!("favours {control}"),
+            (x_one + (f * 0.3) as i32, yf),
+            scale.text(0.9).pos(Pos::new(HPos::Left, VPos::Top)),
+        ))
+        .map_err(err)?;
+    }
     Ok(())
 }

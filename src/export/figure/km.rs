@@ -56,19 +56,17 @@ pub fn draw_km<DB: DrawingBackend>(
     let n_arms = ep.arms.0.len();
     let row_h = row_height(scale);
     let table_h = table_height(n_arms, table, scale);
-    let header_h = (f * 2.0 + f * 1.4 + row_h * n_arms as f64 + f * 0.6) as u32;
-    let (header, rest) = root.split_vertically(header_h);
-    let (chart_area, table_area) = rest.split_vertically(h.saturating_sub(header_h + table_h));
-
-    // Header: title, sample line, legend.
-    draw_header(
-        &header,
+    // Header: title, sample line, legend (each wrapped to the width).
+    let title_h = draw_header(
+        root,
         &format!("{} by arm", ep.label),
         &sample_line(report),
         scale,
         demo,
     )?;
-    draw_legend(&header, ep, unit, row_h, scale)?;
+    let header_h = draw_legend(root, title_h, ep, unit, scale)?;
+    let (_, rest) = root.split_vertically(header_h);
+    let (chart_area, table_area) = rest.split_vertically(h.saturating_sub(header_h + table_h));
 
     // Chart.
     let x_max = ep.last_time().max(1e-9);
@@ -222,25 +220,28 @@ fn draw_row<DB: DrawingBackend>(
 
 /// The legend: a line of each arm's colour, n, events and median (95% CI).
 fn draw_legend<DB: DrawingBackend>(
-    header: &DrawingArea<DB, Shift>,
+    root: &DrawingArea<DB, Shift>,
+    top: u32,
     ep: &EndpointReport,
     unit: &str,
-    row_h: f64,
     scale: Scale,
-) -> DResult {
+) -> Result<u32, String> {
     let f = scale.font;
+    let (w, _) = root.dim_in_pixel();
+    let x0 = f as i32;
+    let text_x = x0 + (2.6 * f) as i32;
+    let style = scale.text(1.0);
+    let step = scale.px(1.0) * 1.15;
+    let mut y = top as i32;
     for (k, (arm, a)) in ep.arms.iter().enumerate() {
-        let y = (f * 3.7 + row_h * k as f64) as i32;
-        let x0 = f as i32;
-        header
-            .draw(&PathElement::new(
-                vec![
-                    (x0, y + (f * 0.55) as i32),
-                    (x0 + (2.0 * f) as i32, y + (f * 0.55) as i32),
-                ],
-                arm_color(k).stroke_width(scale.line + 1),
-            ))
-            .map_err(err)?;
+        root.draw(&PathElement::new(
+            vec![
+                (x0, y + (f * 0.55) as i32),
+                (x0 + (2.0 * f) as i32, y + (f * 0.55) as i32),
+            ],
+            arm_color(k).stroke_width(scale.line + 1),
+        ))
+        .map_err(err)?;
         let text = format!(
             "{arm}: n = {}, events {}, median {} (95% CI {}–{}) {unit}",
             nr(a.n, 0),
@@ -249,16 +250,11 @@ fn draw_legend<DB: DrawingBackend>(
             nr(a.median_ci[0], 1),
             nr(a.median_ci[1], 1)
         );
-        header
-            .draw(&Text::new(
-                text,
-                (x0 + (2.6 * f) as i32, y),
-                scale.text(1.0),
-            ))
-            .map_err(err)?;
+        let max_w = (w as i32 - text_x - f as i32).max(1) as u32;
+        let lines = wrap(root, &text, &style, max_w)?;
+        y = draw_lines(root, &lines, (text_x, y), step, &style)? + (f * 0.25) as i32;
     }
-
-    Ok(())
+    Ok((y as f64 + f * 0.4) as u32)
 }
 
 /// One arm's curve: the CI band as a step-shaped polygon, the step line, censoring ticks and

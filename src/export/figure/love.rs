@@ -67,17 +67,44 @@ pub fn draw_love_rows<DB: DrawingBackend>(
     let f = scale.font;
     let after = love.after;
     let n = rows.len().max(1) as f64;
-    let (header, chart_area) = root.split_vertically((f * 3.8) as u32);
-    let title = love.title;
     // For the unmatched figure `report` is the unmatched analysis: its sample line says so.
-    draw_header(&header, title, &sample_line(report), scale, demo)?;
+    let chart_area = under_header(root, love.title, report, scale, demo)?;
     let max_x = rows
         .iter()
         .flat_map(|b| [b.smd_before.abs(), b.smd_after.abs()])
         .filter(|v| v.is_finite())
         .fold(0.25f64, f64::max)
         * 1.1;
-    let names: Vec<String> = rows.iter().map(|b| b.covariate.clone()).collect();
+    // The legend (and what the axis' SD is) as wrapped lines over the chart.
+    let (axis, detail) = match love.axis.split_once(" (") {
+        Some((a, d)) => (a, format!(" · SD: {}", d.trim_end_matches(')'))),
+        None => (love.axis, String::new()),
+    };
+    let style = scale.text(0.85).color(&GREY);
+    let (cw, _) = chart_area.dim_in_pixel();
+    let lines = wrap(
+        &chart_area,
+        &format!("{}{detail}", love.legend),
+        &style,
+        cw.saturating_sub(2 * f as u32),
+    )?;
+    let below = draw_lines(
+        &chart_area,
+        &lines,
+        (f as i32, (f * 0.2) as i32),
+        scale.px(0.85) * 1.2,
+        &style,
+    )?;
+    let (_, chart_area) = chart_area.split_vertically(below as u32);
+    let covariates: &[String] = match (&report.matching, &report.weighting) {
+        (Some(m), _) => &m.covariates,
+        (None, Some(w)) => &w.covariates,
+        _ => &[],
+    };
+    let names: Vec<String> = rows
+        .iter()
+        .map(|b| crate::format::term_label(&b.covariate, covariates))
+        .collect();
     let mut chart = ChartBuilder::on(&chart_area)
         .margin((f * 0.8) as u32)
         .x_label_area_size((f * 2.6) as u32)
@@ -86,13 +113,15 @@ pub fn draw_love_rows<DB: DrawingBackend>(
         .map_err(err)?;
     chart
         .configure_mesh()
-        .light_line_style(WHITE)
+        .axis_style(BLACK.stroke_width(scale.hair))
+        .bold_line_style(RGBColor(0xDD, 0xDD, 0xDD).stroke_width(scale.hair))
+        .light_line_style(WHITE.stroke_width(scale.hair))
         .y_labels(rows.len())
         .y_label_formatter(&|v| {
             let i = (n - v).round() as usize;
             names.get(i).cloned().unwrap_or_default()
         })
-        .x_desc(love.axis)
+        .x_desc(axis)
         .label_style(scale.text(0.9))
         .axis_desc_style(scale.text(1.0))
         .draw()
@@ -123,13 +152,5 @@ pub fn draw_love_rows<DB: DrawingBackend>(
             }))
             .map_err(err)?;
     }
-    let legend = love.legend;
-    text_at(
-        &chart_area,
-        legend.to_string(),
-        chart.backend_coord(&(max_x, n + 0.45)),
-        0,
-        scale.text(0.85).pos(Pos::new(HPos::Right, VPos::Top)),
-    )?;
     root.present().map_err(err)
 }

@@ -56,23 +56,43 @@ fn arm_color(k: usize) -> RGBColor {
 /// Type sizes in pixels for a figure.
 #[derive(Clone, Copy, Debug)]
 pub struct Scale {
+    /// Body text (plotters' size: 1.24 × the em size its SVG writes).
     pub font: f64,
+    /// Line width, never under 0.5 pt.
     pub line: u32,
+    /// Grid lines: 0.5 pt.
+    pub hair: u32,
+    /// No text is smaller: 8 pt at the printed size.
+    min_text: f64,
 }
 
 impl Scale {
-    /// Body text ≥ 8 pt at the printed size and ≥ 1/45 of the height on screens.
+    /// Body text ≥ 8 pt at the printed size and ≥ 1/45 of the height on screens; every
+    /// text ≥ 8 pt, every line ≥ 0.5 pt. Proportional to `dpi`: the layout depends on the
+    /// printed size only.
     pub fn new(height_px: u32, dpi: f64) -> Self {
-        let pt8 = 8.0 / 72.0 * dpi;
-        let font = pt8.max(height_px as f64 / 45.0);
+        let pt = dpi / 72.0;
+        // plotters writes `font-size = size / 1.24` to SVG: 8 pt em = 8 × 1.24 pt of size
+        // (8.01: no rounding in a file's millimetres takes it under 8).
+        let min_text = 8.01 * 1.24 * pt;
+        let font = min_text.max(height_px as f64 / 45.0);
+        let half_pt = (0.5 * pt).ceil() as u32;
         Scale {
             font,
-            line: ((font / 8.0).round() as u32).max(2),
+            line: ((font / 8.0).round() as u32).max(2).max(half_pt),
+            hair: half_pt.max(1),
+            min_text,
         }
     }
 
+    /// Text at `factor` × the body size, never under 8 pt.
     fn text(&self, factor: f64) -> TextStyle<'static> {
-        (FONT, self.font * factor).into_font().color(&BLACK)
+        (FONT, self.px(factor)).into_font().color(&BLACK)
+    }
+
+    /// The pixel size of text at `factor` × the body size (never under 8 pt).
+    fn px(&self, factor: f64) -> f64 {
+        (self.font * factor).max(self.min_text)
     }
 }
 
@@ -119,43 +139,193 @@ pub fn sample_line(report: &Report) -> String {
     format!("{sample} · {sub}")
 }
 
-/// Title, the sample line under it, and the demo mark at the top right.
+/// A page too narrow for side-by-side panels or an extra table column (a journal's single
+/// column is; its full width is not).
+pub fn narrow(width_px: u32, scale: Scale) -> bool {
+    (width_px as f64) < scale.font * 40.0
+}
+
+/// The figures whose height follows their rows.
+#[derive(Clone, Copy, Debug)]
+pub enum RowsFigure {
+    Forest,
+    Summary,
+    Predictors,
+}
+
+/// The height a figure of rows needs at `width_px`: its title, sample line and note as they
+/// wrap at that width (measured by laying them out), and its rows (the predictors' table over
+/// the residual plot when the page is narrow).
+pub fn rows_figure_height(
+    which: RowsFigure,
+    report: &Report,
+    endpoint: &str,
+    width_px: u32,
+    scale: Scale,
+    demo: bool,
+) -> u32 {
+    let Ok(ep) = endpoint_of(report, endpoint) else {
+        return 0;
+    };
+    let (texts, rows, panels) = match which {
+        RowsFigure::Forest => (
+            forest::forest_texts(report, ep),
+            forest::forest_rows(report, endpoint),
+            1,
+        ),
+        RowsFigure::Summary => match &ep.sensitivity {
+            Some(r) => (summary::summary_texts(report, ep, r), r.len(), 1),
+            None => return 0,
+        },
+        RowsFigure::Predictors => match &ep.cox_adjusted {
+            Some(m) => (
+                predictors::predictors_texts(report, ep, m),
+                m.terms.len(),
+                if narrow(width_px, scale) { 2 } else { 1 },
+            ),
+            None => return 0,
+        },
+    };
+    let mut scratch = String::new();
+    let root = SVGBackend::with_string(&mut scratch, (width_px.max(1), 10_000)).into_drawing_area();
+    let page = page_text_height(&root, &texts.0, &texts.1, report, scale, demo).unwrap_or(0);
+    page + forest::hr_table_height(rows, scale) * panels
+}
+
+/// The height of a page's header and note at `root`'s width.
+fn page_text_height<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    note: &str,
+    report: &Report,
+    scale: Scale,
+    demo: bool,
+) -> Result<u32, String> {
+    let f = scale.font;
+    let (w, _) = root.dim_in_pixel();
+    let header = draw_header(root, title, &sample_line(report), scale, demo)?;
+    let style = scale.text(0.8).color(&GREY);
+    let lines = wrap(root, note, &style, w.saturating_sub(2 * f as u32))?;
+    Ok(header + note_height(lines.len(), scale))
+}
+
+/// The height of a note of `lines` lines.
+fn note_height(lines: usize, scale: Scale) -> u32 {
+    (scale.px(0.8) * 1.2 * lines as f64 + scale.font * 0.6) as u32
+}
+
+/// `text` broken at spaces into lines no wider than `max_w` pixels in `style` (a word longer
+/// than the line stays whole).
+fn wrap<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    text: &str,
+    style: &TextStyle,
+    max_w: u32,
+) -> Result<Vec<String>, String> {
+    let width =
+        |t: &str| -> Result<u32, String> { Ok(area.estimate_text_size(t, style).map_err(err)?.0) };
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ').filter(|w| !w.is_empty()) {
+        let candidate = if line.is_empty() {
+            word.to_string()
+        } else {
+            format!("{line} {word}")
+        };
+        if line.is_empty() || width(&candidate)? <= max_w {
+            line = candidate;
+        } else {
+            lines.push(std::mem::replace(&mut line, word.to_string()));
+        }
+    }
+    if !line.is_empty() || lines.is_empty() {
+        lines.push(line);
+    }
+    Ok(lines)
+}
+
+/// Draws `lines` from `(x, y)` down, `step` pixels apart; returns the y under the last.
+fn draw_lines<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    lines: &[String],
+    (x, y): (i32, i32),
+    step: f64,
+    style: &TextStyle,
+) -> Result<i32, String> {
+    for (i, l) in lines.iter().enumerate() {
+        area.draw(&Text::new(
+            l.clone(),
+            (x, y + (step * i as f64) as i32),
+            style.clone(),
+        ))
+        .map_err(err)?;
+    }
+    Ok(y + (step * lines.len() as f64) as i32)
+}
+
+/// Title and the sample line under it, each wrapped to the page's width, and the demo mark
+/// at the top right; returns the height they take.
 fn draw_header<DB: DrawingBackend>(
-    header: &DrawingArea<DB, Shift>,
+    root: &DrawingArea<DB, Shift>,
     title: &str,
     subtitle: &str,
     scale: Scale,
     demo: bool,
-) -> DResult {
+) -> Result<u32, String> {
     let f = scale.font;
-    let (w, _) = header.dim_in_pixel();
-    header
-        .draw(&Text::new(
-            title.to_string(),
-            (f as i32, (f * 0.6) as i32),
-            scale.text(1.35),
-        ))
-        .map_err(err)?;
-    header
-        .draw(&Text::new(
-            subtitle.to_string(),
-            (f as i32, (f * 2.3) as i32),
-            scale.text(0.9).color(&GREY),
-        ))
-        .map_err(err)?;
+    let (w, _) = root.dim_in_pixel();
+    let mark = scale
+        .text(0.85)
+        .color(&WARN)
+        .pos(Pos::new(HPos::Right, VPos::Top));
+    let mark_w = if demo {
+        root.estimate_text_size(crate::DEMO_LABEL, &mark)
+            .map_err(err)?
+            .0
+            + f as u32
+    } else {
+        0
+    };
+    let title_style = scale.text(1.35);
+    let sub_style = scale.text(0.9).color(&GREY);
+    let full = w.saturating_sub(2 * f as u32);
+    let title_lines = wrap(root, title, &title_style, full.saturating_sub(mark_w))?;
+    let y = draw_lines(
+        root,
+        &title_lines,
+        (f as i32, (f * 0.6) as i32),
+        scale.px(1.35) * 1.15,
+        &title_style,
+    )?;
+    let sub_lines = wrap(root, subtitle, &sub_style, full)?;
+    let y = draw_lines(
+        root,
+        &sub_lines,
+        (f as i32, y + (f * 0.35) as i32),
+        scale.px(0.9) * 1.2,
+        &sub_style,
+    )?;
     if demo {
-        header
-            .draw(&Text::new(
-                crate::DEMO_LABEL.to_string(),
-                (w as i32 - f as i32, (f * 0.6) as i32),
-                scale
-                    .text(0.85)
-                    .color(&WARN)
-                    .pos(Pos::new(HPos::Right, VPos::Top)),
-            ))
-            .map_err(err)?;
+        root.draw(&Text::new(
+            crate::DEMO_LABEL.to_string(),
+            (w as i32 - f as i32, (f * 0.6) as i32),
+            mark,
+        ))
+        .map_err(err)?;
     }
-    Ok(())
+    Ok((y as f64 + f * 0.5) as u32)
+}
+
+/// The header drawn on `root`; returns the area under it.
+fn under_header<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    report: &Report,
+    scale: Scale,
+    demo: bool,
+) -> Result<DrawingArea<DB, Shift>, String> {
+    let h = draw_header(root, title, &sample_line(report), scale, demo)?;
+    Ok(root.split_vertically(h).1)
 }
 
 /// Draws `text` on `area` at the pixel of a chart point `(px, py)` (from `backend_coord`),
@@ -168,8 +338,8 @@ fn endpoint_of<'a>(report: &'a Report, endpoint: &str) -> Result<&'a EndpointRep
         .ok_or_else(|| format!("no endpoint '{endpoint}' in the report"))
 }
 
-/// A page with the title and sample line on top and a one-line grey note at the bottom;
-/// returns the area between them for the chart.
+/// A page with the title and sample line on top and a grey note at the bottom (both wrapped
+/// to the width); returns the area between them for the chart.
 fn page_with_note<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     title: &str,
@@ -179,18 +349,15 @@ fn page_with_note<DB: DrawingBackend>(
     demo: bool,
 ) -> Result<DrawingArea<DB, Shift>, String> {
     let f = scale.font;
-    let (_, h) = root.dim_in_pixel();
-    let (header, rest) = root.split_vertically((f * 3.8) as u32);
-    let (chart_area, footer) =
-        rest.split_vertically(h.saturating_sub((f * 3.8) as u32 + (f * 1.8) as u32));
-    draw_header(&header, title, &sample_line(report), scale, demo)?;
-    footer
-        .draw(&Text::new(
-            note,
-            (f as i32, (f * 0.3) as i32),
-            scale.text(0.8).color(&GREY),
-        ))
-        .map_err(err)?;
+    let (w, _) = root.dim_in_pixel();
+    let rest = under_header(root, title, report, scale, demo)?;
+    let style = scale.text(0.8).color(&GREY);
+    let lines = wrap(root, note, &style, w.saturating_sub(2 * f as u32))?;
+    let step = scale.px(0.8) * 1.2;
+    let note_h = note_height(lines.len(), scale);
+    let rest_h = rest.dim_in_pixel().1;
+    let (chart_area, footer) = rest.split_vertically(rest_h.saturating_sub(note_h));
+    draw_lines(&footer, &lines, (f as i32, (f * 0.3) as i32), step, &style)?;
     Ok(chart_area)
 }
 

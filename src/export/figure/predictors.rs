@@ -5,13 +5,10 @@
 use super::*;
 use crate::analysis::{CoxAdjustedReport, PhResiduals};
 
-/// A term as the figure names it: the arm as "treated vs control".
+/// A term as the figure names it: the arm by the treated arm's name (the note says "vs").
 fn term_name(report: &Report, model: &CoxAdjustedReport, term: &str) -> String {
     if model.terms.first().is_some_and(|t| t.term == term) {
-        format!(
-            "{} vs {}",
-            report.sample.treated_label, report.sample.control_label
-        )
+        report.sample.treated_label.clone()
     } else {
         term.to_string()
     }
@@ -34,35 +31,15 @@ pub fn draw_predictors<DB: DrawingBackend>(
     if let Some(why) = &model.not_estimable {
         return Err(format!("the multivariable model is not estimable: {why}"));
     }
-    let lr = model.tests.as_ref().map_or(String::new(), |t| {
-        format!(
-            "; LR test χ² {} on {} df, p {}",
-            nr(t.likelihood_ratio.chi_square, 1),
-            t.likelihood_ratio.df,
-            p_text(t.likelihood_ratio.p_value)
-        )
-    });
-    let c = model.concordance.as_ref().map_or(String::new(), |c| {
-        format!("; concordance {}", nr(c.value, 3))
-    });
-    let note = format!(
-        "Cox model ({} ties{}), n = {}, events = {}, {} excluded for a missing covariate{lr}{c}.",
-        model.ties,
-        if model.robust { ", robust SE" } else { "" },
-        model.n,
-        model.events,
-        model.n_excluded
-    );
-    let area = page_with_note(
-        root,
-        &format!("{}: multivariable Cox model", ep.label),
-        &note,
-        report,
-        scale,
-        demo,
-    )?;
-    let (w, _) = area.dim_in_pixel();
-    let (left, right) = area.split_horizontally((w as f64 * 0.58) as u32);
+    let (title, note) = predictors_texts(report, ep, model);
+    let area = page_with_note(root, &title, &note, report, scale, demo)?;
+    let (w, h) = area.dim_in_pixel();
+    // Side by side on slides; one above the other when the page is narrow (a journal column).
+    let (left, right) = if narrow(w, scale) {
+        area.split_vertically((h as f64 * 0.5) as u32)
+    } else {
+        area.split_horizontally((w as f64 * 0.58) as u32)
+    };
     draw_adjusted_forest(&left, report, model, scale)?;
     if let Some(r) = &model.arm_residuals {
         let p = model.ph_test.as_ref().map(|p| p.terms[0].p_value);
@@ -77,45 +54,31 @@ fn draw_adjusted_forest<DB: DrawingBackend>(
     model: &CoxAdjustedReport,
     scale: Scale,
 ) -> DResult {
-    let terms: Vec<_> = model
-        .terms
-        .iter()
-        .filter(|t| t.hr.is_finite() && t.ci[0] > 0.0 && t.ci[1].is_finite())
-        .collect();
-    let n = terms.len() as f64;
-    let lo = terms.iter().map(|t| t.ci[0]).fold(1.0f64, f64::min);
-    let hi = terms.iter().map(|t| t.ci[1]).fold(1.0f64, f64::max);
-    let (x0, x1) = ((lo.max(1e-3)).ln() - 0.1, (hi.min(1e3)).ln() + 0.1);
-    let labels: Vec<String> = terms
-        .iter()
-        .map(|t| {
-            format!(
-                "{}: {} ({}–{}), p {}",
-                term_name(report, model, &t.term),
-                nr(t.hr, 2),
-                nr(t.ci[0], 2),
-                nr(t.ci[1], 2),
-                p_text(t.p_value)
-            )
-        })
-        .collect();
-    let mut chart = super::forest::hr_forest_chart(
-        area,
-        &super::forest::HrForest {
-            labels: &labels,
-            x: (x0, x1),
-            ticks: &[0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0],
-            x_desc: "adjusted hazard ratio (log scale)",
-            label_width: 0.5,
-            text: [0.8, 0.95, 0.85],
-        },
-        scale,
-    )?;
-    for (i, t) in terms.iter().enumerate() {
-        let color = if i == 0 { TREATED } else { BLACK };
-        super::forest::hr_row(&mut chart, n - i as f64, t.hr, t.ci, color, scale)?;
-    }
-    Ok(())
+    let table = super::forest::HrTable {
+        rows: model
+            .terms
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                super::forest::HrRow::estimate(
+                    term_name(report, model, &t.term),
+                    false,
+                    (t.hr, t.ci),
+                    if i == 0 { TREATED } else { BLACK },
+                    vec![super::forest::hr_text(t.hr, t.ci, None), p_text(t.p_value)],
+                )
+            })
+            .collect(),
+        columns: vec![
+            "Term".to_string(),
+            "HR (95% CI)".to_string(),
+            "p".to_string(),
+        ],
+        ticks: &[0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0],
+        x_desc: "adjusted hazard ratio (log scale)".to_string(),
+        favours: None,
+    };
+    super::forest::draw_hr_table(area, &table, scale)
 }
 
 fn draw_schoenfeld<DB: DrawingBackend>(
@@ -143,7 +106,9 @@ fn draw_schoenfeld<DB: DrawingBackend>(
         .map_err(err)?;
     chart
         .configure_mesh()
-        .light_line_style(WHITE)
+        .axis_style(BLACK.stroke_width(scale.hair))
+        .bold_line_style(RGBColor(0xDD, 0xDD, 0xDD).stroke_width(scale.hair))
+        .light_line_style(WHITE.stroke_width(scale.hair))
         .x_desc("time, Kaplan–Meier scale (1 − KM)")
         .y_desc("scaled Schoenfeld residual")
         .label_style(scale.text(0.8))
@@ -186,4 +151,34 @@ fn draw_schoenfeld<DB: DrawingBackend>(
         ))
         .map_err(err)?;
     Ok(())
+}
+
+/// The figure's title and note (the model: ties, n, events, exclusions, LR test, concordance).
+pub(super) fn predictors_texts(
+    report: &Report,
+    ep: &EndpointReport,
+    model: &CoxAdjustedReport,
+) -> (String, String) {
+    let lr = model.tests.as_ref().map_or(String::new(), |t| {
+        format!(
+            "; LR test χ² {} on {} df, p {}",
+            nr(t.likelihood_ratio.chi_square, 1),
+            t.likelihood_ratio.df,
+            p_text(t.likelihood_ratio.p_value)
+        )
+    });
+    let c = model.concordance.as_ref().map_or(String::new(), |c| {
+        format!("; concordance {}", nr(c.value, 3))
+    });
+    let note = format!(
+        "Cox model of {} vs {} ({} ties{}), n = {}, events = {}, {} excluded for a missing covariate{lr}{c}.",
+        report.sample.treated_label,
+        report.sample.control_label,
+        model.ties,
+        if model.robust { ", robust SE" } else { "" },
+        model.n,
+        model.events,
+        model.n_excluded
+    );
+    (format!("{}: multivariable Cox model", ep.label), note)
 }

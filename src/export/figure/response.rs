@@ -21,24 +21,59 @@ pub fn draw_response<DB: DrawingBackend>(
             ))
             .map_err(err);
     };
-    let (header, chart_area) = root.split_vertically((f * 3.8) as u32);
-    draw_header(
-        &header,
-        "Best response by arm",
-        &sample_line(report),
-        scale,
-        demo,
+    let chart_area = under_header(root, "Best response by arm", report, scale, demo)?;
+    // The arms' colours, then Fisher's test, over the chart.
+    let mut x = f as i32;
+    let s = (f * 0.35) as i32;
+    for (k, (arm, _)) in resp.arms.iter().enumerate() {
+        let color = arm_color(k);
+        let style = scale.text(1.0).color(&color);
+        let y = (scale.px(1.0) * 0.5) as i32;
+        chart_area
+            .draw(&Rectangle::new(
+                [(x, y - s), (x + 2 * s, y + s)],
+                color.filled(),
+            ))
+            .map_err(err)?;
+        x += 3 * s;
+        chart_area
+            .draw(&Text::new(arm.clone(), (x, 0), style.clone()))
+            .map_err(err)?;
+        x += chart_area.estimate_text_size(arm, &style).map_err(err)?.0 as i32 + f as i32;
+    }
+    let p_line = format!(
+        "Fisher's exact test: DCR p = {}, ORR p = {}",
+        p_text(resp.dcr_p_value),
+        p_text(resp.orr_p_value)
+    );
+    let style = scale.text(0.9);
+    let (cw, _) = chart_area.dim_in_pixel();
+    let lines = wrap(
+        &chart_area,
+        &p_line,
+        &style,
+        cw.saturating_sub(2 * f as u32),
     )?;
+    let below = draw_lines(
+        &chart_area,
+        &lines,
+        (f as i32, (scale.px(1.0) * 1.3) as i32),
+        scale.px(0.9) * 1.2,
+        &style,
+    )?;
+    let (_, chart_area) = chart_area.split_vertically(below as u32);
     let mut chart = ChartBuilder::on(&chart_area)
         .margin((f * 0.8) as u32)
-        .x_label_area_size((f * 2.6) as u32)
+        .x_label_area_size((f * 3.2) as u32)
         .y_label_area_size((f * 4.0) as u32)
         .build_cartesian_2d(-0.6f64..4.6f64, 0.0f64..100.0f64)
         .map_err(err)?;
     chart
         .configure_mesh()
+        .axis_style(BLACK.stroke_width(scale.hair))
+        .bold_line_style(RGBColor(0xDD, 0xDD, 0xDD).stroke_width(scale.hair))
         .disable_x_mesh()
-        .light_line_style(WHITE)
+        .light_line_style(WHITE.stroke_width(scale.hair))
         .x_labels(0)
         .y_labels(11)
         .y_label_formatter(&|v| format!("{v:.0}%"))
@@ -48,7 +83,8 @@ pub fn draw_response<DB: DrawingBackend>(
         .draw()
         .map_err(err)?;
     let mut labels = Vec::new();
-    for (k, (arm, a)) in resp.arms.iter().enumerate() {
+    let mut groups = Vec::new();
+    for (k, (_, a)) in resp.arms.iter().enumerate() {
         let color = arm_color(k);
         for (g, (v, ci, name)) in [(a.dcr, a.dcr_ci, "DCR"), (a.orr, a.orr_ci, "ORR")]
             .into_iter()
@@ -77,7 +113,10 @@ pub fn draw_response<DB: DrawingBackend>(
                         .map_err(err)?;
                 }
             }
-            labels.push((x, format!("{arm} {name} {:.0}%", 100.0 * v), k));
+            labels.push((x, format!("{:.0}%", 100.0 * v), k));
+            if k == 0 {
+                groups.push((x + 0.5 * (resp.arms.0.len() as f64 - 1.0), name));
+            }
         }
     }
     for (x, text, k) in labels {
@@ -92,17 +131,14 @@ pub fn draw_response<DB: DrawingBackend>(
                 .pos(Pos::new(HPos::Center, VPos::Top)),
         )?;
     }
-    let p_line = format!(
-        "Fisher's exact test: DCR p = {}, ORR p = {}",
-        p_text(resp.dcr_p_value),
-        p_text(resp.orr_p_value)
-    );
-    text_at(
-        &chart_area,
-        p_line,
-        chart.backend_coord(&(4.5, 98.0)),
-        0,
-        scale.text(0.95).pos(Pos::new(HPos::Right, VPos::Top)),
-    )?;
+    for (x, name) in groups {
+        text_at(
+            &chart_area,
+            name.to_string(),
+            chart.backend_coord(&(x, 0.0)),
+            (f * 1.5) as i32,
+            scale.text(1.0).pos(Pos::new(HPos::Center, VPos::Top)),
+        )?;
+    }
     root.present().map_err(err)
 }

@@ -17,53 +17,66 @@ pub fn draw_summary<DB: DrawingBackend>(
         .sensitivity
         .as_ref()
         .ok_or("the report has no sensitivity summary (analyze with --sensitivity)")?;
-    let chart_area = page_with_note(
-        root,
-        &format!(
+    let (title, note) = summary_texts(report, ep, rows);
+    let chart_area = page_with_note(root, &title, &note, report, scale, demo)?;
+    // A journal column has no room for the p column (report.md and the JSON have p).
+    let with_p = !super::narrow(root.dim_in_pixel().0, scale);
+    let table = super::forest::HrTable {
+        rows: rows
+            .iter()
+            .map(|r| {
+                // "multivariable Cox (afp_ge_400, …)": the details go to the note.
+                super::forest::HrRow::estimate(
+                    short_label(&r.label).to_string(),
+                    false,
+                    (r.hr, r.ci),
+                    TREATED,
+                    [
+                        nr(r.n as f64, 0),
+                        super::forest::hr_text(r.hr, r.ci, None),
+                        p_text(r.p_value),
+                    ][..if with_p { 3 } else { 2 }]
+                        .to_vec(),
+                )
+            })
+            .collect(),
+        columns: ["Analysis", "n", "HR (95% CI)", "p"][..if with_p { 4 } else { 3 }]
+            .iter()
+            .map(|c| c.to_string())
+            .collect(),
+        ticks: &[0.1, 0.25, 0.5, 1.0, 2.0, 4.0],
+        x_desc: "hazard ratio (log scale)".to_string(),
+        favours: Some((
+            report.sample.treated_label.clone(),
+            report.sample.control_label.clone(),
+        )),
+    };
+    super::forest::draw_hr_table(&chart_area, &table, scale)?;
+    root.present().map_err(err)
+}
+
+/// A row's label without its parenthesised details.
+fn short_label(label: &str) -> &str {
+    label.split(" (").next().unwrap_or(label)
+}
+
+/// The summary's title and note (the rows' details).
+pub(super) fn summary_texts(
+    report: &Report,
+    ep: &EndpointReport,
+    rows: &[crate::analysis::SensitivityRow],
+) -> (String, String) {
+    (
+        format!(
             "{}: hazard ratio of {} vs {} by adjustment",
             ep.label, report.sample.treated_label, report.sample.control_label
         ),
-        "The same cohort, subgroup and endpoint, four ways. Matched and weighted SEs as in the main analysis (robust where weighted).",
-        report,
-        scale,
-        demo,
-    )?;
-    let ok: Vec<_> = rows
-        .iter()
-        .filter(|r| r.hr.is_finite() && r.ci[0] > 0.0 && r.ci[1].is_finite())
-        .collect();
-    let n = ok.len().max(1) as f64;
-    let lo = ok.iter().map(|r| r.ci[0]).fold(1.0f64, f64::min);
-    let hi = ok.iter().map(|r| r.ci[1]).fold(1.0f64, f64::max);
-    let (x0, x1) = (lo.max(1e-3).ln() - 0.15, hi.min(1e3).ln() + 0.15);
-    let labels: Vec<String> = ok
-        .iter()
-        .map(|r| {
-            format!(
-                "{} (n {}): {} ({}–{}), p {}",
-                r.label,
-                r.n,
-                nr(r.hr, 2),
-                nr(r.ci[0], 2),
-                nr(r.ci[1], 2),
-                p_text(r.p_value)
-            )
-        })
-        .collect();
-    let mut chart = super::forest::hr_forest_chart(
-        &chart_area,
-        &super::forest::HrForest {
-            labels: &labels,
-            x: (x0, x1),
-            ticks: &[0.1, 0.25, 0.5, 1.0, 2.0, 4.0],
-            x_desc: "hazard ratio (log scale)",
-            label_width: 0.42,
-            text: [0.85, 1.0, 0.9],
-        },
-        scale,
-    )?;
-    for (i, r) in ok.iter().enumerate() {
-        super::forest::hr_row(&mut chart, n - i as f64, r.hr, r.ci, TREATED, scale)?;
-    }
-    root.present().map_err(err)
+        format!(
+            "The same cohort, subgroup and endpoint, four ways{}. Matched and weighted SEs as in the main analysis (robust where weighted).",
+            rows.iter()
+                .filter(|r| short_label(&r.label) != r.label)
+                .map(|r| format!("; {}", r.label))
+                .collect::<String>()
+        ),
+    )
 }

@@ -43,7 +43,7 @@ pub fn draw_sweep<DB: DrawingBackend>(
         demo,
     )?;
     let (_, ch) = charts.dim_in_pixel();
-    let (top, bottom) = charts.split_vertically((ch as f64 * 0.64) as u32);
+    let (top, bottom) = charts.split_vertically((ch as f64 * 0.6) as u32);
     let lx = |c: f64| c.log10();
     let x_lo = lx(points
         .iter()
@@ -67,6 +67,8 @@ pub fn draw_sweep<DB: DrawingBackend>(
         .map_err(err)?;
     hr_chart
         .configure_mesh()
+        .axis_style(BLACK.stroke_width(scale.hair))
+        .bold_line_style(RGBColor(0xDD, 0xDD, 0xDD).stroke_width(scale.hair))
         .disable_x_mesh()
         .disable_y_mesh()
         .x_labels(0)
@@ -164,15 +166,18 @@ fn draw_counts<DB: DrawingBackend>(
         .map_err(err)?;
     n_chart
         .configure_mesh()
+        .axis_style(BLACK.stroke_width(scale.hair))
+        .bold_line_style(RGBColor(0xDD, 0xDD, 0xDD).stroke_width(scale.hair))
         .disable_x_mesh()
         .x_labels(0)
-        .y_labels(4)
+        .y_labels(3)
         .y_label_formatter(&|v| format!("{v:.0}"))
-        .y_desc("matched treated")
+        .y_desc("n matched")
         .x_desc("caliper (SD of the distance, log scale)")
         .label_style(scale.text(0.85))
         .axis_desc_style(scale.text(1.0))
-        .light_line_style(RGBColor(0xEE, 0xEE, 0xEE))
+        .light_line_style(RGBColor(0xEE, 0xEE, 0xEE).stroke_width(scale.hair))
+        .bold_line_style(RGBColor(0xDD, 0xDD, 0xDD).stroke_width(scale.hair))
         .draw()
         .map_err(err)?;
     n_chart
@@ -213,7 +218,7 @@ fn draw_hr_grid<DB: DrawingBackend>(
         hr_chart
             .draw_series(std::iter::once(PathElement::new(
                 vec![(x_lo, y), (x_hi, y)],
-                RGBColor(0xE4, 0xE4, 0xE4).stroke_width(1),
+                RGBColor(0xE4, 0xE4, 0xE4).stroke_width(scale.hair),
             )))
             .map_err(err)?;
         text_at(
@@ -239,19 +244,26 @@ fn label_current<DB: DrawingBackend>(
     scale: Scale,
 ) -> DResult {
     let f = scale.font;
+    // Right of the mark, or left of it when the text would leave the page.
+    let text = format!(
+        "caliper {current} SD: HR {} ({}–{})",
+        nr(p.hr, 2),
+        nr(p.ci[0], 2),
+        nr(p.ci[1], 2)
+    );
+    let style = scale.text(0.85).color(&ORANGE);
+    let tw = top.estimate_text_size(&text, &style).map_err(err)?.0 as i32;
+    let right_edge = top.get_base_pixel().0 + top.dim_in_pixel().0 as i32;
+    let (tx, h) = if x + (f * 0.4) as i32 + tw < right_edge {
+        (x + (f * 0.4) as i32, HPos::Left)
+    } else {
+        (x - (f * 0.4) as i32, HPos::Right)
+    };
     text_at(
         top,
-        format!(
-            "caliper {current} SD: HR {} ({}–{})",
-            nr(p.hr, 2),
-            nr(p.ci[0], 2),
-            nr(p.ci[1], 2)
-        ),
-        (x + (f * 0.4) as i32, y),
+        text,
+        (tx, y),
         (f * 0.3) as i32,
-        scale
-            .text(0.85)
-            .color(&ORANGE)
-            .pos(Pos::new(HPos::Left, VPos::Top)),
+        style.pos(Pos::new(h, VPos::Top)),
     )
 }
