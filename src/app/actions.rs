@@ -114,18 +114,41 @@ impl App {
         }
     }
 
-    /// Exports the current view as a figure file.
-    pub fn export_figure(&mut self, svg: bool, size: crate::export::FigureSize) {
-        let ext = if svg { "svg" } else { "png" };
+    /// Exports the current view as a figure file in `format`, at the size and resolution
+    /// last chosen (remembered, with the format, in the settings).
+    pub fn export_figure(&mut self, format: crate::export::Format) {
+        self.settings.export.format = format;
+        let size = match self.settings.export.figure_size() {
+            Ok(s) => s,
+            Err(e) => {
+                self.error = Some(e);
+                return;
+            }
+        };
+        let ext = format.ext();
         let Some(path) = rfd::FileDialog::new()
             .add_filter(ext, &[ext])
-            .set_file_name(format!("figure.{ext}"))
+            .set_file_name(format!("{}.{ext}", self.figure_name()))
             .save_file()
         else {
             return;
         };
-        if let Err(e) = self.write_figure(&path, svg, size) {
+        if let Err(e) = self.write_figure(&path, format, size) {
             self.error = Some(e);
+        }
+    }
+
+    /// The current view's figure's file name (no extension), as `report` names it.
+    pub fn figure_name(&self) -> String {
+        let ep = &self.settings.endpoint;
+        match self.settings.view {
+            View::Survival => format!("km_{ep}"),
+            View::Response => "response".to_string(),
+            View::Balance => "balance".to_string(),
+            View::Subgroups => format!("forest_{ep}"),
+            View::Sensitivity => format!("caliper_sweep_{ep}"),
+            View::Predictors => format!("cox_{ep}"),
+            View::Summary => format!("sensitivity_{ep}"),
         }
     }
 
@@ -133,20 +156,20 @@ impl App {
     pub fn write_figure(
         &self,
         path: &Path,
-        svg: bool,
+        format: crate::export::Format,
         size: crate::export::FigureSize,
     ) -> Result<(), String> {
-        let bytes = self.figure_bytes(svg, size)?;
+        let bytes = self.figure_bytes(format, size)?;
         crate::spec_file::write_atomic(path, &bytes, true).map_err(|e| e.to_string())
     }
 
-    /// The current view's figure as SVG text or PNG bytes.
+    /// The current view's figure in `format`.
     pub(super) fn figure_bytes(
         &self,
-        svg: bool,
+        format: crate::export::Format,
         size: crate::export::FigureSize,
     ) -> Result<Vec<u8>, String> {
-        use crate::export::{render_png, render_svg, Figure};
+        use crate::export::{render, Figure};
         let reports = self.reports.as_ref().ok_or("nothing to export yet")?;
         let shown = match (&reports.matched, self.settings.sample_view) {
             // The summary's rows live in one report whichever sample is shown.
@@ -180,19 +203,15 @@ impl App {
             _ => None,
         };
         let demo = self.loaded.is_demo;
-        let bytes = if svg {
-            render_svg(&fig, &shown, balance.as_deref(), size, demo).map(String::into_bytes)
-        } else {
-            render_png(&fig, &shown, balance.as_deref(), size, demo)
-        };
-        bytes.map_err(|e| e.to_string())
+        render(&fig, &shown, balance.as_deref(), size, demo, format).map_err(|e| e.to_string())
     }
 
-    /// Copies the current view as a PNG image (slide size) to the system clipboard, for
-    /// pasting straight into slides.
+    /// Copies the current view as a PNG image, at the export's size, to the system
+    /// clipboard, for pasting straight into slides.
     pub fn copy_figure(&mut self) {
         let result = (|| -> Result<(), String> {
-            let bytes = self.figure_bytes(false, crate::export::FigureSize::SLIDE_16_9)?;
+            let size = self.settings.export.figure_size()?;
+            let bytes = self.figure_bytes(crate::export::Format::Png, size)?;
             let rgba = decode_png_rgba(&bytes)?;
             let mut clipboard =
                 arboard::Clipboard::new().map_err(|e| format!("no clipboard: {e}"))?;

@@ -25,21 +25,7 @@ const ROLE_COLUMNS: [&str; 8] = [
 /// A numeric column with at most this many distinct values is offered as categories.
 const MAX_LEVELS: usize = 8;
 
-/// A person's name for a canonical column.
-pub fn column_label(name: &str) -> String {
-    match name {
-        "ecog" => "ECOG PS".to_string(),
-        "albi_grade" => "ALBI grade".to_string(),
-        "prior_io_response" => "Response to prior A+B".to_string(),
-        "bclc" => "BCLC stage".to_string(),
-        "etiology" => "Etiology".to_string(),
-        "afp_ge_400" => "AFP ≥ 400 ng/mL".to_string(),
-        "nlr" => "NLR".to_string(),
-        "pvt" => "Portal vein thrombosis".to_string(),
-        "age" => "Age".to_string(),
-        other => other.to_string(),
-    }
-}
+pub use crate::format::column_label;
 
 /// A column as the window names it: the file's own header when the file named it otherwise
 /// (an alias renamed it), else the role's readable label.

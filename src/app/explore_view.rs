@@ -138,29 +138,33 @@ pub fn forest_ui(ui: &mut egui::Ui, ctx: &ViewContext, reports: &Reports) {
         .size(17.0),
     );
     ui.weak("HR (95% CI) of the treated vs the control arm within each level; p for interaction: likelihood-ratio test of arm × covariate (Cox, k − 1 df). Many subgroups invite chance findings: no correction for multiplicity.");
-    let n = rows.len() as f64 + 1.0;
-    let labels: Vec<String> = std::iter::once(format!("Overall: HR {}", num(ep.cox.hr, 2)))
-        .chain(rows.iter().enumerate().map(|(i, r)| {
-            let nn: Vec<String> = r.n.iter().map(|(_, v)| num(*v, 0)).collect();
-            let first = i == 0 || rows[i - 1].covariate != r.covariate;
-            let interaction = if first {
-                format!(" · p int {}", p_value(r.interaction_p_value))
-            } else {
-                String::new()
-            };
-            let ne = if r.not_estimable.is_some() {
-                " not estimable"
-            } else {
-                ""
-            };
-            format!(
-                "{} = {} (n {}){ne}{interaction}",
-                r.covariate,
-                r.level,
-                nn.join("/")
-            )
-        }))
-        .collect();
+    // As the exported figure: a heading row per covariate (its name and the interaction p,
+    // no estimate), an indented row per level with n per arm.
+    let mut labels = vec![format!("All patients: HR {}", num(ep.cox.hr, 2))];
+    let mut estimates: Vec<Option<usize>> = vec![None];
+    for (i, r) in rows.iter().enumerate() {
+        if i == 0 || rows[i - 1].covariate != r.covariate {
+            labels.push(format!(
+                "{} · p int {}",
+                crate::format::column_label(&r.covariate),
+                p_value(r.interaction_p_value)
+            ));
+            estimates.push(None);
+        }
+        let nn: Vec<String> = r.n.iter().map(|(_, v)| num(*v, 0)).collect();
+        let ne = if r.not_estimable.is_some() {
+            " not estimable"
+        } else {
+            ""
+        };
+        labels.push(format!(
+            "    {} (n {}){ne}",
+            crate::format::level_label(&r.covariate, &r.level),
+            nn.join("/")
+        ));
+        estimates.push(Some(i));
+    }
+    let n = labels.len() as f64;
     let labels_for_axis = labels.clone();
     let plot = super::plot_util::row_axis(Plot::new("forest"), labels_for_axis)
         .height(ui.available_height() - 8.0)
@@ -179,8 +183,11 @@ pub fn forest_ui(ui: &mut egui::Ui, ctx: &ViewContext, reports: &Reports) {
             ep.cox.ci[1],
             egui::Color32::BLACK,
         );
-        for (i, r) in rows.iter().enumerate() {
-            draw(n - 1.0 - i as f64, r.hr, r.ci[0], r.ci[1], Palette::BLUE);
+        for (k, e) in estimates.iter().enumerate() {
+            if let Some(i) = e {
+                let r = &rows[*i];
+                draw(n - k as f64, r.hr, r.ci[0], r.ci[1], Palette::BLUE);
+            }
         }
     });
     // The numbers, for reading and for screen readers.
@@ -268,7 +275,11 @@ fn forest_table_ui(ui: &mut egui::Ui, rows: &[crate::analysis::explore::ForestRo
                 }
                 ui.end_row();
                 for r in rows {
-                    ui.label(format!("{} = {}", r.covariate, r.level));
+                    ui.label(format!(
+                        "{}: {}",
+                        crate::format::column_label(&r.covariate),
+                        crate::format::level_label(&r.covariate, &r.level)
+                    ));
                     ui.label(
                         r.n.iter()
                             .map(|(_, v)| num(*v, 0))

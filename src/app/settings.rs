@@ -62,6 +62,42 @@ pub struct Settings {
     pub show_ci: bool,
     pub dark: bool,
     pub recent: Vec<PathBuf>,
+    /// The last figure export's size, resolution and format.
+    pub export: ExportChoice,
+}
+
+/// A figure export as the user last chose it: a `--size` name, a resolution (None: the
+/// size's own: 144 dpi for slides, 300 for journals) and a format.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ExportChoice {
+    pub size: String,
+    pub dpi: Option<u32>,
+    pub format: crate::export::Format,
+}
+
+impl Default for ExportChoice {
+    fn default() -> Self {
+        ExportChoice {
+            size: "slide".to_string(),
+            dpi: None,
+            format: crate::export::Format::Png,
+        }
+    }
+}
+
+impl ExportChoice {
+    /// The sizes offered: (`--size` name, menu label).
+    pub const SIZES: [(&'static str, &'static str); 4] = [
+        ("slide", "Slide 16:9"),
+        ("slide-4:3", "Slide 4:3"),
+        ("single-column", "Journal, single column (85 mm)"),
+        ("double-column", "Journal, full width (180 mm)"),
+    ];
+
+    pub fn figure_size(&self) -> Result<crate::export::FigureSize, String> {
+        crate::export::FigureSize::parse(&self.size, self.dpi.map(f64::from))
+    }
 }
 
 impl Default for Settings {
@@ -91,6 +127,7 @@ impl Default for Settings {
             show_ci: true,
             dark: false,
             recent: Vec::new(),
+            export: ExportChoice::default(),
         }
     }
 }

@@ -6,6 +6,34 @@ use super::{theme, App, View};
 use crate::DEMO_LABEL;
 
 impl App {
+    /// The export's size and resolution (remembered in the settings).
+    fn export_choice_ui(&mut self, ui: &mut egui::Ui) {
+        use super::settings::ExportChoice;
+        let choice = &mut self.settings.export;
+        let current = ExportChoice::SIZES
+            .iter()
+            .find(|(k, _)| *k == choice.size)
+            .map_or(choice.size.clone(), |(_, l)| l.to_string());
+        egui::ComboBox::from_label("size")
+            .selected_text(current)
+            .show_ui(ui, |ui| {
+                for (key, label) in ExportChoice::SIZES {
+                    ui.selectable_value(&mut choice.size, key.to_string(), label);
+                }
+            });
+        let dpi_text = |d: Option<u32>| match d {
+            None => "the size's own (slides 144, journals 300 dpi)".to_string(),
+            Some(d) => format!("{d} dpi"),
+        };
+        egui::ComboBox::from_label("resolution (PNG, TIFF)")
+            .selected_text(dpi_text(choice.dpi))
+            .show_ui(ui, |ui| {
+                for d in [None, Some(300), Some(600)] {
+                    ui.selectable_value(&mut choice.dpi, d, dpi_text(d));
+                }
+            });
+    }
+
     pub(super) fn menu_ui(&mut self, ui: &mut egui::Ui) {
         egui::MenuBar::new().ui(ui, |ui| {
             ui.menu_button("File", |ui| {
@@ -32,43 +60,24 @@ impl App {
                 }
                 ui.separator();
                 ui.label("Export the current view");
-                use crate::export::FigureSize;
-                let presets = [
-                    ("SVG (vector, editable)", true, FigureSize::SLIDE_16_9),
-                    (
-                        "PNG slide 16:9 (1920 × 1080)",
-                        false,
-                        FigureSize::SLIDE_16_9,
-                    ),
-                    ("PNG slide 4:3", false, FigureSize::SLIDE_4_3),
-                    (
-                        "PNG journal single column, 300 dpi",
-                        false,
-                        FigureSize::single_column(300.0),
-                    ),
-                    (
-                        "PNG journal single column, 600 dpi",
-                        false,
-                        FigureSize::single_column(600.0),
-                    ),
-                    (
-                        "PNG journal double column, 300 dpi",
-                        false,
-                        FigureSize::double_column(300.0),
-                    ),
-                    (
-                        "PNG journal double column, 600 dpi",
-                        false,
-                        FigureSize::double_column(600.0),
-                    ),
-                ];
-                for (label, svg, size) in presets {
-                    if ui.button(label).clicked() {
+                self.export_choice_ui(ui);
+                for format in crate::export::Format::ALL {
+                    let label = match format {
+                        crate::export::Format::Svg => "Save as SVG (vector, editable)…",
+                        crate::export::Format::Pdf => "Save as PDF (vector, font embedded)…",
+                        crate::export::Format::Png => "Save as PNG…",
+                        crate::export::Format::Tiff => "Save as TIFF (LZW)…",
+                    };
+                    let mut text = egui::RichText::new(label);
+                    if format == self.settings.export.format {
+                        text = text.strong();
+                    }
+                    if ui.button(text).clicked() {
                         ui.close();
-                        self.export_figure(svg, size);
+                        self.export_figure(format);
                     }
                 }
-                if ui.button("Copy figure to clipboard (PNG)").clicked() {
+                if ui.button("Copy figure to the clipboard (PNG)").clicked() {
                     ui.close();
                     self.copy_figure();
                 }

@@ -136,7 +136,7 @@ fn the_predictors_view_shows_the_core_models_and_follows_the_ticks() {
     h.state()
         .write_figure(
             &svg,
-            true,
+            survival_explorer::export::Format::Svg,
             survival_explorer::export::FigureSize::SLIDE_16_9,
         )
         .unwrap();

@@ -208,7 +208,7 @@ fn spec_save_and_open_restore_the_analysis_and_figures_export() {
         .state()
         .write_figure(
             &svg,
-            true,
+            survival_explorer::export::Format::Svg,
             survival_explorer::export::FigureSize::SLIDE_16_9,
         )
         .unwrap();
@@ -345,7 +345,7 @@ fn the_sensitivity_view_exports_its_figure() {
     h.state()
         .write_figure(
             &svg,
-            true,
+            survival_explorer::export::Format::Svg,
             survival_explorer::export::FigureSize::SLIDE_16_9,
         )
         .unwrap();
@@ -582,4 +582,44 @@ fn event_values_declared_in_the_columns_dialog() {
     );
     let r = h.state().reports.as_ref().unwrap().unmatched.clone();
     assert!(r.is_ok(), "{:?}", r.err());
+}
+
+#[test]
+fn the_window_exports_journal_sizes_and_formats_and_remembers_the_choice() {
+    use survival_explorer::export::Format;
+    let mut h = harness();
+    h.run();
+    {
+        let app = h.state_mut();
+        app.settings.export.size = "single-column".into();
+        app.settings.export.dpi = Some(600);
+        app.settings.export.format = Format::Pdf;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let app = h.state();
+    assert_eq!(app.figure_name(), format!("km_{}", app.settings.endpoint));
+    let size = app.settings.export.figure_size().unwrap();
+    assert!((size.width_mm() - 85.0).abs() < 0.1);
+    for format in Format::ALL {
+        let path = dir.path().join(format!("fig.{}", format.ext()));
+        app.write_figure(&path, format, size).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        let magic: &[u8] = match format {
+            Format::Svg => b"<svg",
+            Format::Png => b"\x89PNG",
+            Format::Pdf => b"%PDF",
+            Format::Tiff => b"II*\0",
+        };
+        assert!(bytes.starts_with(magic), "{format:?}");
+    }
+    // The choice persists with the settings (eframe stores them as RON/JSON alike).
+    let json = serde_json::to_string(&app.settings).unwrap();
+    let back: survival_explorer::app::Settings = serde_json::from_str(&json).unwrap();
+    assert_eq!(back.export, app.settings.export);
+    assert_eq!(back.export.format, Format::Pdf);
+    // An old settings file without the choice still loads, with the default.
+    let mut v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    v.as_object_mut().unwrap().remove("export");
+    let old: survival_explorer::app::Settings = serde_json::from_value(v).unwrap();
+    assert_eq!(old.export.size, "slide");
 }
