@@ -109,8 +109,13 @@ pub fn draw_sweep<DB: DrawingBackend>(
         .iter()
         .find(|p| (p.caliper - current).abs() <= 1e-12 * current)
     {
-        let at = hr_chart.backend_coord(&(lx(current), y_hi));
-        label_current(&top, p, current, at, scale)?;
+        // At the foot of the panel: the top has the line at HR = 1 and its tick.
+        let at = hr_chart.backend_coord(&(lx(current), y_lo));
+        let span = (
+            hr_chart.backend_coord(&(x_lo, y_lo)).0,
+            hr_chart.backend_coord(&(x_hi, y_lo)).0,
+        );
+        label_current(&top, p, current, at, span, scale)?;
     }
     // Bottom: matched treated patients.
     draw_counts(
@@ -235,35 +240,41 @@ fn draw_hr_grid<DB: DrawingBackend>(
     Ok(())
 }
 
-/// The current caliper's HR (95% CI), in orange beside its mark at `(x, y)`.
+/// The current caliper's HR (95% CI), in orange beside its mark at `(x, y)`: right of it, or
+/// left, whichever stays inside the plot's `span` of pixels ("HR …" alone when neither does).
 fn label_current<DB: DrawingBackend>(
     top: &DrawingArea<DB, Shift>,
     p: &crate::analysis::explore::SweepPoint,
     current: f64,
     (x, y): (i32, i32),
+    (left, right): (i32, i32),
     scale: Scale,
 ) -> DResult {
     let f = scale.font;
-    // Right of the mark, or left of it when the text would leave the page.
-    let text = format!(
-        "caliper {current} SD: HR {} ({}–{})",
-        nr(p.hr, 2),
-        nr(p.ci[0], 2),
-        nr(p.ci[1], 2)
-    );
+    let hr = format!("HR {} ({}–{})", nr(p.hr, 2), nr(p.ci[0], 2), nr(p.ci[1], 2));
+    let full = format!("caliper {current} SD: {hr}");
     let style = scale.text(0.85).color(&ORANGE);
-    let tw = top.estimate_text_size(&text, &style).map_err(err)?.0 as i32;
-    let right_edge = top.get_base_pixel().0 + top.dim_in_pixel().0 as i32;
-    let (tx, h) = if x + (f * 0.4) as i32 + tw < right_edge {
-        (x + (f * 0.4) as i32, HPos::Left)
-    } else {
-        (x - (f * 0.4) as i32, HPos::Right)
-    };
+    let gap = (f * 0.4) as i32;
+    let mut chosen = (hr.clone(), x + gap, HPos::Left);
+    'find: for text in [&full, &hr] {
+        let tw = top.estimate_text_size(text, &style).map_err(err)?.0 as i32;
+        for (tx, h) in [(x + gap, HPos::Left), (x - gap, HPos::Right)] {
+            let (a, b) = match h {
+                HPos::Left => (tx, tx + tw),
+                _ => (tx - tw, tx),
+            };
+            if a >= left && b <= right {
+                chosen = (text.clone(), tx, h);
+                break 'find;
+            }
+        }
+    }
+    let (text, tx, h) = chosen;
     text_at(
         top,
         text,
         (tx, y),
-        (f * 0.3) as i32,
-        style.pos(Pos::new(h, VPos::Top)),
+        -((f * 0.3) as i32),
+        style.pos(Pos::new(h, VPos::Bottom)),
     )
 }
