@@ -71,8 +71,9 @@ pub struct ReportArgs {
     /// WxHmm (e.g. 120x90mm) or WxH pixels. Journal sizes keep every text ≥ 8 pt printed.
     #[arg(long, default_value = "slide")]
     pub size: String,
-    /// Resolution of PNG and TIFF figures, in dots per inch [default: 300 for journal and
-    /// millimetre sizes, 144 for slides].
+    /// Resolution in dots per inch, a whole number from 72 to 2400: the pixels of PNG and TIFF
+    /// figures (the layout of named and mm sizes does not change) [default: 300 for journal
+    /// and mm sizes, 144 for slides and pixel sizes].
     #[arg(long)]
     pub dpi: Option<f64>,
     /// Replace files that already exist in the folder.

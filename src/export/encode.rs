@@ -5,12 +5,15 @@ use std::sync::{Arc, OnceLock};
 
 /// Gives the SVG written by plotters (`width="W" height="H"` in pixels) its printed size in
 /// millimetres; the `viewBox` keeps the pixel coordinates, so nothing else changes.
-pub(super) fn svg_in_mm(svg: String, w: u32, h: u32, dpi: f64) -> String {
+pub(super) fn svg_in_mm(svg: String, w: u32, h: u32, dpi: f64) -> Result<String, String> {
     let mm = |px: u32| px as f64 / dpi * 25.4;
     let from = format!("width=\"{w}\" height=\"{h}\"");
-    let to = format!("width=\"{:.3}mm\" height=\"{:.3}mm\"", mm(w), mm(h));
-    // Only the root element's (the first) attributes.
-    svg.replacen(&from, &to, 1)
+    let to = format!("width=\"{:.4}mm\" height=\"{:.4}mm\"", mm(w), mm(h));
+    // Only the root element's (the first) attributes; the PDF's page size depends on them.
+    match svg.find(&from) {
+        Some(at) if at < 200 => Ok(svg.replacen(&from, &to, 1)),
+        _ => Err("the SVG's root has no width and height to give in millimetres".to_string()),
+    }
 }
 
 /// RGB pixels as PNG, the resolution in the pHYs chunk.

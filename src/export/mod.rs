@@ -132,7 +132,7 @@ pub fn render_svg(
         let area = backend.into_drawing_area();
         draw(&area, fig, report, balance_from, size.scale(), demo).map_err(ExportError::Figure)?;
     }
-    Ok(encode::svg_in_mm(out, w, h, size.dpi))
+    encode::svg_in_mm(out, w, h, size.dpi).map_err(ExportError::Encode)
 }
 
 /// The figure's pixels (RGB) and their width and height.
@@ -198,10 +198,13 @@ fn canvas_size(fig: &Figure, report: &Report, size: FigureSize, demo: bool) -> (
     };
     let height = match fig {
         Figure::Km(name, t) => {
-            return (
-                size.width_px,
-                size.height_px + figure::km_extra_height(report, name, *t, scale),
-            )
+            let h = size.height_px + figure::km_extra_height(report, name, *t, scale);
+            // On a journal page the chart keeps a readable height however long the header.
+            let least = match size.fit_height {
+                true => figure::km_min_height(report, name, *t, size.width_px, scale, demo),
+                false => 0,
+            };
+            return (size.width_px, h.max(least));
         }
         Figure::Forest(name) => rows(figure::RowsFigure::Forest, name),
         Figure::Summary(name) => rows(figure::RowsFigure::Summary, name),

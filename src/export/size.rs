@@ -19,9 +19,12 @@ pub struct FigureSize {
 /// Millimetres per inch.
 const MM: f64 = 25.4;
 
+/// The largest canvas `--size` and `--dpi` may ask for (a double column at 1200 dpi is 50).
+const MAX_MEGAPIXELS: f64 = 100.0;
+
 /// The names `--size` takes, for messages and menus.
 pub const SIZE_NAMES: &str =
-    "slide, slide-4:3, single-column (85 mm), double-column (180 mm), WxHmm (e.g. 120x90mm) or WxH pixels";
+    "slide, slide-4:3, single-column (85 mm), double-column (180 mm), WxHmm (e.g. 120x90mm, at least 80 mm wide) or WxH pixels";
 
 impl FigureSize {
     /// Slide 16:9: 13.33 × 7.5 in, PowerPoint's widescreen slide (1920 × 1080 at 144 dpi).
@@ -49,11 +52,11 @@ impl FigureSize {
         }
     }
 
-    /// A journal's single column: 85 mm wide, 100 mm high.
+    /// A journal's single column: 85 mm wide, 110 mm high.
     pub fn single_column(dpi: f64) -> FigureSize {
         FigureSize {
             fit_height: true,
-            ..Self::mm(85.0, 100.0, dpi)
+            ..Self::mm(85.0, 110.0, dpi)
         }
     }
 
@@ -72,16 +75,29 @@ impl FigureSize {
     }
 
     /// Parses `--size` and `--dpi`: "slide" (or "slide-16:9"), "slide-4:3",
-    /// "single-column", "double-column", "WxHmm" (40–600 mm each), or "WxH" pixels
+    /// "single-column", "double-column", "WxHmm" (80–600 mm wide, 40–600 mm high), or "WxH" pixels
     /// (200–20,000 each). Journal sizes default to 300 dpi, slides and pixels to 144.
     pub fn parse(size: &str, dpi: Option<f64>) -> Result<FigureSize, String> {
         if let Some(d) = dpi {
-            if !(72.0..=2400.0).contains(&d) {
+            if !(72.0..=2400.0).contains(&d) || d.fract() != 0.0 {
                 return Err(format!(
-                    "--dpi {d}: expected a resolution from 72 to 2400 (journals ask 300 or 600)"
+                    "--dpi {d}: expected a whole number of dots per inch from 72 to 2400 (journals ask 300 or 600)"
                 ));
             }
         }
+        let parsed = Self::parse_size(size, dpi)?;
+        // Figures of rows and the KMunicate table may add to the height: room for that too.
+        let megapixels = parsed.width_px as f64 * parsed.height_px as f64 / 1e6;
+        if megapixels > MAX_MEGAPIXELS {
+            return Err(format!(
+                "--size {size} at {} dpi is {megapixels:.0} million pixels: at most {MAX_MEGAPIXELS:.0} (a smaller size or resolution)",
+                parsed.dpi
+            ));
+        }
+        Ok(parsed)
+    }
+
+    fn parse_size(size: &str, dpi: Option<f64>) -> Result<FigureSize, String> {
         let journal = dpi.unwrap_or(300.0);
         let screen = dpi.unwrap_or(144.0);
         let s = size.trim().to_ascii_lowercase();
@@ -102,9 +118,10 @@ impl FigureSize {
                     h.trim().parse().map_err(|_| bad())?,
                 );
                 if mm {
-                    if !((40.0..=600.0).contains(&w) && (40.0..=600.0).contains(&h)) {
+                    // Under 80 mm wide, 8 pt text leaves no room for a figure's columns.
+                    if !((80.0..=600.0).contains(&w) && (40.0..=600.0).contains(&h)) {
                         return Err(format!(
-                            "--size '{size}': width and height from 40 to 600 mm"
+                            "--size '{size}': width from 80 to 600 mm, height from 40 to 600 mm"
                         ));
                     }
                     Self::mm(w, h, journal)

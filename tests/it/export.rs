@@ -173,7 +173,7 @@ fn png_presets_have_their_pixel_sizes() {
     let report = analyze(&cohort, &Spec::default()).unwrap();
     for (size, expect) in [
         (FigureSize::SLIDE_4_3, (1440, 1080)),
-        (FigureSize::single_column(300.0), (1004, 1181)),
+        (FigureSize::single_column(300.0), (1004, 1299)),
         (FigureSize::double_column(300.0), (2126, 1535)),
         (FigureSize::parse("800x600", None).unwrap(), (800, 600)),
     ] {

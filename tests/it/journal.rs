@@ -138,18 +138,99 @@ fn edge_is_white(png: &[u8]) -> bool {
 }
 
 #[test]
-fn journal_figures_fit_their_page() {
-    let report = full_report();
-    for size in [
-        FigureSize::parse("single-column", Some(150.0)).unwrap(),
-        FigureSize::parse("double-column", Some(100.0)).unwrap(),
+fn journal_figures_fit_their_page_even_with_long_arm_names() {
+    let long = {
+        let cohort = demo_cohort();
+        let mut labels = std::collections::BTreeMap::new();
+        labels.insert(
+            "lenvatinib".to_string(),
+            "lenvatinib 8 or 12 mg once daily by body weight (second line)".to_string(),
+        );
+        labels.insert(
+            "sorafenib".to_string(),
+            "sorafenib 400 mg twice daily, dose reductions allowed".to_string(),
+        );
+        let spec = Spec {
+            matching: Some(MatchSpec::default()),
+            forest: true,
+            caliper_sweep: true,
+            adjust: vec!["afp_ge_400".into(), "nlr".into(), "pvt".into()],
+            sensitivity: true,
+            labels,
+            ..Spec::default()
+        };
+        analyze(&cohort, &spec).unwrap()
+    };
+    for report in [full_report(), long] {
+        for size in [
+            FigureSize::parse("single-column", Some(150.0)).unwrap(),
+            FigureSize::parse("double-column", Some(100.0)).unwrap(),
+        ] {
+            for fig in figures() {
+                let png = render(&fig, &report, None, size, false, Format::Png).unwrap();
+                assert!(
+                    edge_is_white(&png),
+                    "{fig:?} at {:.0} mm ({}): something is cut at the page's edge",
+                    size.width_mm(),
+                    report.sample.treated_label
+                );
+            }
+        }
+    }
+}
+
+/// Every text of the HR tables and the love plot's names stays inside the page, measured
+/// in the SVG by its anchor and an average width of 0.5 em per character.
+#[test]
+fn table_texts_stay_inside_the_page_with_long_arm_names() {
+    let cohort = demo_cohort();
+    let mut labels = std::collections::BTreeMap::new();
+    labels.insert(
+        "lenvatinib".to_string(),
+        "lenvatinib 8 or 12 mg once daily by body weight".to_string(),
+    );
+    let spec = Spec {
+        matching: Some(MatchSpec::default()),
+        forest: true,
+        sensitivity: true,
+        labels,
+        ..Spec::default()
+    };
+    let report = analyze(&cohort, &spec).unwrap();
+    let size = FigureSize::parse("single-column", None).unwrap();
+    for fig in [
+        Figure::Forest("os".into()),
+        Figure::Summary("os".into()),
+        Figure::Balance,
     ] {
-        for fig in figures() {
-            let png = render(&fig, &report, None, size, false, Format::Png).unwrap();
+        let svg = render_svg(&fig, &report, None, size, false).unwrap();
+        let doc = roxmltree::Document::parse(&svg).unwrap();
+        let view_w: f64 = doc
+            .root_element()
+            .attribute("viewBox")
+            .unwrap()
+            .split(' ')
+            .nth(2)
+            .unwrap()
+            .parse()
+            .unwrap();
+        // Black texts: labels and cells (the grey header and notes wrap by measurement).
+        for n in doc
+            .descendants()
+            .filter(|n| n.has_tag_name("text") && n.attribute("fill") == Some("#000000"))
+        {
+            let text = n.text().unwrap_or_default().trim();
+            let x: f64 = n.attribute("x").unwrap().parse().unwrap();
+            let em: f64 = n.attribute("font-size").unwrap().parse().unwrap();
+            let w = 0.5 * em * text.chars().count() as f64;
+            let (a, b) = match n.attribute("text-anchor") {
+                Some("end") => (x - w, x),
+                Some("middle") => (x - w / 2.0, x + w / 2.0),
+                _ => (x, x + w),
+            };
             assert!(
-                edge_is_white(&png),
-                "{fig:?} at {:.0} mm: something is cut at the page's edge",
-                size.width_mm()
+                a >= 0.0 && b <= view_w,
+                "{fig:?}: '{text}' spans {a:.0}–{b:.0} of a page {view_w:.0} wide"
             );
         }
     }
@@ -200,7 +281,7 @@ fn report_writes_pdf_and_tiff_at_the_asked_size_with_the_reports_numbers() {
             "--dpi",
             "600",
             "--format",
-            "pdf,tiff",
+            "pdf,tiff,svg",
         ])
         .arg("--out")
         .arg(&out)
@@ -223,7 +304,17 @@ fn report_writes_pdf_and_tiff_at_the_asked_size_with_the_reports_numbers() {
         (h_mm - size.height_mm()).abs() <= 0.5,
         "PDF height {h_mm} mm"
     );
-    assert!(!out.join("km_os.svg").exists(), "only the asked formats");
+    assert!(!out.join("km_os.png").exists(), "only the asked formats");
+    // A figure whose height follows its rows: the PDF's page is the SVG's size.
+    let forest_svg = std::fs::read_to_string(out.join("forest_os.svg")).unwrap();
+    let doc = roxmltree::Document::parse(&forest_svg).unwrap();
+    let (_, fw, fh) = mm_per_px(&doc);
+    let fb = media_box(&std::fs::read(out.join("forest_os.pdf")).unwrap());
+    assert!(((fb[2] - fb[0]) / PT_PER_MM - fw).abs() <= 0.5);
+    assert!(
+        ((fb[3] - fb[1]) / PT_PER_MM - fh).abs() <= 0.5,
+        "forest PDF height"
+    );
 
     let cox = &ep["cox"];
     let hr = format!(
@@ -269,6 +360,19 @@ fn report_writes_pdf_and_tiff_at_the_asked_size_with_the_reports_numbers() {
     if let Some(text) = poppler("pdftotext", &["-raw"], &forest) {
         assert!(text.contains("HR (95% CI)") && text.contains("favours lenvatinib"));
         assert!(text.contains("AFP ≥ 400 ng/mL"), "readable labels:\n{text}");
+        // Every subgroup's HR (95% CI), as the report has it.
+        for r in ep["forest"].as_array().unwrap() {
+            let want = match r.get("not_estimable") {
+                Some(_) => "not estimable".to_string(),
+                None => format!(
+                    "{:.2} ({:.2}–{:.2})",
+                    f(&r["hr"]),
+                    f(&r["ci"][0]),
+                    f(&r["ci"][1])
+                ),
+            };
+            assert!(text.contains(&want), "'{want}' not in the forest's PDF");
+        }
     }
 
     // TIFF: LZW, 600 pixels per inch.

@@ -33,22 +33,8 @@ pub(super) fn forest_texts(report: &Report, ep: &EndpointReport) -> (String, Str
     )
 }
 
-/// How many rows the forest of `endpoint` has (overall, covariate headers, levels).
-pub fn forest_rows(report: &Report, endpoint: &str) -> usize {
-    let Ok(ep) = endpoint_of(report, endpoint) else {
-        return 0;
-    };
-    let rows = ep.forest.as_deref().unwrap_or_default();
-    let headers = rows
-        .iter()
-        .enumerate()
-        .filter(|(i, r)| *i == 0 || rows[i - 1].covariate != r.covariate)
-        .count();
-    1 + headers + rows.len()
-}
-
 /// The forest's rows: overall, then per covariate its header and its levels.
-fn forest_table(report: &Report, ep: &EndpointReport) -> HrTable {
+pub(super) fn forest_table(report: &Report, ep: &EndpointReport) -> HrTable {
     let arms = |m: &crate::sample::OrderedMap<f64>| {
         m.iter()
             .map(|(_, v)| nr(*v, 0))
@@ -94,7 +80,7 @@ fn forest_table(report: &Report, ep: &EndpointReport) -> HrTable {
             "n".to_string(),
             "HR (95% CI)".to_string(),
         ],
-        ticks: &[0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0],
+        ticks: HR_TICKS,
         x_desc: "hazard ratio (log scale)".to_string(),
         favours: Some((
             report.sample.treated_label.clone(),
@@ -103,12 +89,19 @@ fn forest_table(report: &Report, ep: &EndpointReport) -> HrTable {
     }
 }
 
-/// "0.62 (0.40–0.95)", or "not estimable".
+/// The HR values an HR table's axis may write (those in its range that do not collide).
+pub(super) const HR_TICKS: &[f64] = &[0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0];
+
+/// "0.62 (0.40–0.95)" ("—" for a limit that is not finite), or "not estimable".
 pub(super) fn hr_text(hr: f64, ci: [f64; 2], not_estimable: Option<&str>) -> String {
     if not_estimable.is_some() || !hr.is_finite() {
         return "not estimable".to_string();
     }
-    format!("{} ({}–{})", nr(hr, 2), nr(ci[0], 2), nr(ci[1], 2))
+    let limit = |v: f64| match v.is_finite() {
+        true => format!("{v:.2}"),
+        false => "—".to_string(),
+    };
+    format!("{:.2} ({}–{})", hr, limit(ci[0]), limit(ci[1]))
 }
 
 /// One row of an HR table: a label (indented under a header row), an estimate drawn as a
@@ -148,10 +141,10 @@ impl HrRow {
         }
     }
 
-    /// Drawable: a finite HR and CI above 0.
+    /// Drawable: a finite HR above 0 (a CI limit that is 0 or not finite runs to the axis'
+    /// end).
     fn drawable(&self) -> Option<(f64, [f64; 2])> {
-        self.estimate
-            .filter(|(hr, ci)| hr.is_finite() && ci[0] > 0.0 && ci[1].is_finite() && *hr > 0.0)
+        self.estimate.filter(|(hr, _)| hr.is_finite() && *hr > 0.0)
     }
 }
 
@@ -212,6 +205,11 @@ pub(super) fn draw_hr_table<DB: DrawingBackend>(
         }
     }
     let right_w: i32 = cell_w.iter().map(|c| c + pad).sum();
+    // The labels get what the text columns and a plot of 5 body sizes leave, at most 40% of
+    // the page; longer labels are cut with "…".
+    let plot_min = (5.0 * f) as i32;
+    let room = w as i32 - right_w - plot_min - 3 * pad;
+    let label_w = label_w.min(room.min((w as f64 * 0.4) as i32)).max(indent);
     let x_label = pad;
     let plot_l = x_label + label_w + pad;
     let plot_r = (w as i32 - right_w - pad).max(plot_l + (4.0 * f) as i32);
@@ -241,15 +239,24 @@ pub(super) fn draw_hr_table<DB: DrawingBackend>(
         .map_err(err)?;
         x += cw + pad;
     }
-    // The x range: every drawable CI and 1.
+    // The x range: every drawable HR, its finite CI limits, and 1.
     let (mut lo, mut hi) = (1.0f64, 1.0f64);
-    for (_, ci) in t.rows.iter().filter_map(HrRow::drawable) {
-        lo = lo.min(ci[0]);
-        hi = hi.max(ci[1]);
+    for (hr, ci) in t.rows.iter().filter_map(HrRow::drawable) {
+        for v in [hr, ci[0], ci[1]] {
+            if v.is_finite() && v > 0.0 {
+                lo = lo.min(v);
+                hi = hi.max(v);
+            }
+        }
     }
     let (x0, x1) = (lo.max(1e-3).ln() - 0.1, hi.min(1e3).ln() + 0.1);
     let px = |hr: f64| -> i32 {
-        let v = hr.ln().clamp(x0, x1);
+        // ln(0) = −∞ and ln(∞) = ∞ clamp to the axis' ends.
+        let v = if hr.is_nan() {
+            x1
+        } else {
+            hr.ln().clamp(x0, x1)
+        };
         plot_l + ((v - x0) / (x1 - x0) * (plot_r - plot_l) as f64) as i32
     };
     let top = (row_h * 1.0) as i32;
@@ -269,15 +276,20 @@ pub(super) fn draw_hr_table<DB: DrawingBackend>(
     for (i, r) in t.rows.iter().enumerate() {
         let y = y_of(i);
         let lx = x_label + if r.indent { indent } else { 0 };
+        // A heading may reach into the plot, up to the first text column; a row's label
+        // stays in its column.
+        let room = match r.estimate {
+            None => cell_x.first().copied().unwrap_or(w as i32) - pad - lx,
+            Some(_) => x_label + label_w - lx,
+        };
+        let label = fit_text(area, &r.label, &style, room.max(1) as u32)?;
         let label_style = if r.estimate.is_some() || !r.indent {
             style.clone()
         } else {
             head.clone()
         };
         if r.estimate.is_none() {
-            let (tw, th) = area
-                .estimate_text_size(&r.label, &label_style)
-                .map_err(err)?;
+            let (tw, th) = area.estimate_text_size(&label, &label_style).map_err(err)?;
             let (tw, th) = (tw as i32, th as i32);
             area.draw(&Rectangle::new(
                 [(lx, y - th / 2), (lx + tw + pad / 2, y + th / 2)],
@@ -285,12 +297,8 @@ pub(super) fn draw_hr_table<DB: DrawingBackend>(
             ))
             .map_err(err)?;
         }
-        area.draw(&Text::new(
-            r.label.clone(),
-            (lx, y),
-            label_style.pos(center),
-        ))
-        .map_err(err)?;
+        area.draw(&Text::new(label, (lx, y), label_style.pos(center)))
+            .map_err(err)?;
         for (j, c) in r.cells.iter().enumerate().take(n_cells) {
             area.draw(&Text::new(c.clone(), (cell_x[j], y), style.pos(center)))
                 .map_err(err)?;
@@ -355,17 +363,32 @@ pub(super) fn draw_hr_table<DB: DrawingBackend>(
     ))
     .map_err(err)?;
     if let Some((treated, control)) = &t.favours {
+        // Either side of 1, each cut to the room it has on the page.
         let yf = ya + (f * 3.2) as i32;
+        let gap = (f * 0.3) as i32;
+        let style = scale.text(0.9);
+        let left = fit_text(
+            area,
+            &format!("favours {treated}"),
+            &style,
+            (x_one - gap - pad).max(1) as u32,
+        )?;
+        let right = fit_text(
+            area,
+            &format!("favours {control}"),
+            &style,
+            (w as i32 - pad - x_one - gap).max(1) as u32,
+        )?;
         area.draw(&Text::new(
-            format!("favours {treated}"),
-            (x_one - (f * 0.3) as i32, yf),
-            scale.text(0.9).pos(Pos::new(HPos::Right, VPos::Top)),
+            left,
+            (x_one - gap, yf),
+            style.pos(Pos::new(HPos::Right, VPos::Top)),
         ))
         .map_err(err)?;
         area.draw(&Text::new(
-            format!("favours {control}"),
-            (x_one + (f * 0.3) as i32, yf),
-            scale.text(0.9).pos(Pos::new(HPos::Left, VPos::Top)),
+            right,
+            (x_one + gap, yf),
+            style.pos(Pos::new(HPos::Left, VPos::Top)),
         ))
         .map_err(err)?;
     }

@@ -36,6 +36,36 @@ pub fn km_extra_height(report: &Report, endpoint: &str, table: RiskTable, scale:
     table_height(n_arms, table, scale) - table_height(n_arms, RiskTable::AtRisk, scale)
 }
 
+/// The least height of the Kaplan–Meier figure at `width_px` on a journal page: its title,
+/// sample line and legend as they wrap there, a chart at least 45% as tall as the page is
+/// wide, and the table.
+pub fn km_min_height(
+    report: &Report,
+    endpoint: &str,
+    table: RiskTable,
+    width_px: u32,
+    scale: Scale,
+    demo: bool,
+) -> u32 {
+    let Ok(ep) = endpoint_of(report, endpoint) else {
+        return 0;
+    };
+    let mut scratch = String::new();
+    let root = SVGBackend::with_string(&mut scratch, (width_px.max(1), 10_000)).into_drawing_area();
+    let header = draw_header(
+        &root,
+        &format!("{} by arm", ep.label),
+        &sample_line(report),
+        scale,
+        demo,
+    )
+    .and_then(|top| draw_legend(&root, top, ep, report.sample.time_unit, scale))
+    .unwrap_or(0);
+    // The plot itself at least 35% of the width, plus the x axis' ticks and title under it.
+    let chart = width_px as f64 * 0.35 + scale.font * 3.3;
+    header + chart as u32 + table_height(ep.arms.0.len(), table, scale)
+}
+
 /// The Kaplan–Meier figure: title, legend with n, events and median (95% CI), curves with CI
 /// bands, censor ticks and dashed medians, HR and p, and the `table` whose columns are placed
 /// at the x axis ticks through the chart's own coordinate mapping.
@@ -70,7 +100,7 @@ pub fn draw_km<DB: DrawingBackend>(
 
     // Chart.
     let x_max = ep.last_time().max(1e-9);
-    let ticks = crate::format::axis::ticks(
+    let mut ticks = crate::format::axis::ticks(
         x_max,
         crate::format::axis::time_step(x_max, unit == "months"),
     );
@@ -96,6 +126,19 @@ pub fn draw_km<DB: DrawingBackend>(
         .axis_style(BLACK.stroke_width(scale.line.max(1)))
         .draw()
         .map_err(err)?;
+    // On a narrow page every k-th tick only, so that the table's numbers never touch.
+    if ticks.len() > 1 {
+        let style = scale.text(0.9);
+        let mut widest = 0u32;
+        for (_, a) in ep.arms.iter() {
+            let n = nr(a.n, 0);
+            widest = widest.max(chart_area.estimate_text_size(&n, &style).map_err(err)?.0);
+        }
+        let dx = (chart.backend_coord(&(ticks[1], 0.0)).0 - chart.backend_coord(&(ticks[0], 0.0)).0)
+            .max(1) as f64;
+        let k = ((widest as f64 + f * 0.8) / dx).ceil().max(1.0) as usize;
+        ticks = ticks.into_iter().step_by(k).collect();
+    }
     // X ticks and labels at exactly the times of the at-risk columns.
     {
         let base = chart_area.get_base_pixel();
@@ -155,13 +198,14 @@ fn left_room<DB: DrawingBackend>(
     let y_labels = f * 5.0;
     match table {
         RiskTable::AtRisk => {
-            let longest = ep
-                .arms
-                .iter()
-                .map(|(a, _)| a.chars().count())
-                .max()
-                .unwrap_or(8) as f64;
-            Ok((f * (0.6 * longest + 1.5)).max(y_labels) as u32)
+            // The arm names' column, measured; at most a third of the page (names cut).
+            let style = scale.text(0.9);
+            let mut longest = 0u32;
+            for (a, _) in ep.arms.iter() {
+                let name = fit_text(area, a, &style, arm_name_cap(area))?;
+                longest = longest.max(area.estimate_text_size(&name, &style).map_err(err)?.0);
+            }
+            Ok((longest as f64 + f * 1.2).max(y_labels) as u32)
         }
         RiskTable::Kmunicate => {
             let width = |t: &str| -> Result<f64, String> {
@@ -181,6 +225,11 @@ fn left_room<DB: DrawingBackend>(
             Ok(need.max(y_labels) as u32)
         }
     }
+}
+
+/// The widest an arm's name may be in the at-risk table: a third of the page.
+fn arm_name_cap<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>) -> u32 {
+    area.dim_in_pixel().0 / 3
 }
 
 /// Where the table's columns go: the ticks' times, their pixel x (from the chart's own
@@ -353,29 +402,23 @@ fn draw_effect<DB: DrawingBackend>(
     };
     let base = chart_area.get_base_pixel();
     let (rx, ry) = (px - base.0, py - base.1);
-    text_at(
-        chart_area,
-        hr,
-        (px, py),
-        0,
-        scale.text(1.0).pos(Pos::new(HPos::Right, VPos::Top)),
-    )?;
+    // Long texts (a reason) wrap to 60% of the plot's width, right-aligned.
+    let style = scale.text(1.0).pos(Pos::new(HPos::Right, VPos::Top));
+    let max_w = (chart_area.dim_in_pixel().0 as f64 * 0.6) as u32;
+    let step = scale.px(1.0) * 1.15;
+    let lines = wrap(chart_area, &hr, &style, max_w)?;
+    let ry = draw_lines(chart_area, &lines, (rx, ry), step, &style)? - (step - f * 1.3) as i32;
     match &ep.logrank.not_available {
         Some(r) if ep.logrank.p_value.is_nan() => {
-            chart_area
-                .draw(&Text::new(
-                    format!("log-rank: {r}"),
-                    (rx, ry + (f * 1.3) as i32),
-                    scale.text(1.0).pos(Pos::new(HPos::Right, VPos::Top)),
-                ))
-                .map_err(err)?;
+            let lines = wrap(chart_area, &format!("log-rank: {r}"), &style, max_w)?;
+            draw_lines(chart_area, &lines, (rx, ry), step, &style)?;
         }
         _ => draw_p_right(
             chart_area,
             "log-rank p = ",
             ep.logrank.p_value,
             rx,
-            ry + (f * 1.3) as i32,
+            ry,
             scale,
         )?,
     }
@@ -402,9 +445,10 @@ fn draw_risk_table<DB: DrawingBackend>(
         .map_err(err)?;
     for (k, (arm, a)) in ep.arms.iter().enumerate() {
         let y = (row_h * (k as f64 + 1.0)) as i32;
+        let name = fit_text(table_area, arm, &scale.text(0.9), arm_name_cap(table_area))?;
         table_area
             .draw(&Text::new(
-                arm.clone(),
+                name,
                 ((f * 0.5) as i32, y),
                 scale.text(0.9).color(&arm_color(k)),
             ))
@@ -439,7 +483,12 @@ fn draw_kmunicate_table<DB: DrawingBackend>(
         let top = gap + row_h * (1.0 + 4.0 * k as f64);
         table_area
             .draw(&Text::new(
-                arm.clone(),
+                fit_text(
+                    table_area,
+                    arm,
+                    &scale.text(0.95),
+                    table_area.dim_in_pixel().0.saturating_sub(2 * f as u32),
+                )?,
                 ((f * 0.5) as i32, top as i32),
                 scale.text(0.9).color(&arm_color(k)),
             ))

@@ -101,14 +101,31 @@ pub fn draw_love_rows<DB: DrawingBackend>(
         (None, Some(w)) => &w.covariates,
         _ => &[],
     };
-    let names: Vec<String> = rows
-        .iter()
-        .map(|b| crate::format::term_label(&b.covariate, covariates))
-        .collect();
+    // The names' column: as wide as the widest name, at most 45% of the page (longer names
+    // are cut with "…").
+    let label_style = scale.text(0.9);
+    let cap = (cw as f64 * 0.45) as u32;
+    let mut names = Vec::with_capacity(rows.len());
+    let mut label_w = 0u32;
+    for b in rows {
+        let name = fit_text(
+            &chart_area,
+            &crate::format::term_label(&b.covariate, covariates),
+            &label_style,
+            cap,
+        )?;
+        label_w = label_w.max(
+            chart_area
+                .estimate_text_size(&name, &label_style)
+                .map_err(err)?
+                .0,
+        );
+        names.push(name);
+    }
     let mut chart = ChartBuilder::on(&chart_area)
         .margin((f * 0.8) as u32)
         .x_label_area_size((f * 2.6) as u32)
-        .y_label_area_size((f * 11.0) as u32)
+        .y_label_area_size(label_w + (f * 1.2) as u32)
         .build_cartesian_2d(0.0..max_x, 0.5..n + 0.5)
         .map_err(err)?;
     chart

@@ -10,7 +10,7 @@ mod summary;
 mod sweep;
 
 pub use forest::draw_forest;
-pub use km::{draw_km, km_extra_height};
+pub use km::{draw_km, km_extra_height, km_min_height};
 pub use love::{draw_love, draw_love_rows, Love, Smd};
 pub use predictors::draw_predictors;
 pub use response::draw_response;
@@ -167,29 +167,35 @@ pub fn rows_figure_height(
     let Ok(ep) = endpoint_of(report, endpoint) else {
         return 0;
     };
-    let (texts, rows, panels) = match which {
+    let table = |rows: usize| forest::hr_table_height(rows, scale);
+    let (texts, body) = match which {
         RowsFigure::Forest => (
             forest::forest_texts(report, ep),
-            forest::forest_rows(report, endpoint),
-            1,
+            table(forest::forest_table(report, ep).rows.len()),
         ),
         RowsFigure::Summary => match &ep.sensitivity {
-            Some(r) => (summary::summary_texts(report, ep, r), r.len(), 1),
+            Some(r) => (summary::summary_texts(report, ep, r), table(r.len())),
             None => return 0,
         },
         RowsFigure::Predictors => match &ep.cox_adjusted {
-            Some(m) => (
-                predictors::predictors_texts(report, ep, m),
-                m.terms.len(),
-                if narrow(width_px, scale) { 2 } else { 1 },
-            ),
+            Some(m) => {
+                // Stacked on a narrow page, else side by side; the residual plot keeps a
+                // readable height either way.
+                let t = table(m.terms.len());
+                let r = predictors::residual_height(width_px);
+                let body = match narrow(width_px, scale) {
+                    true => t + r,
+                    false => t.max(r * 2 / 3),
+                };
+                (predictors::predictors_texts(report, ep, m), body)
+            }
             None => return 0,
         },
     };
     let mut scratch = String::new();
     let root = SVGBackend::with_string(&mut scratch, (width_px.max(1), 10_000)).into_drawing_area();
     let page = page_text_height(&root, &texts.0, &texts.1, report, scale, demo).unwrap_or(0);
-    page + forest::hr_table_height(rows, scale) * panels
+    page + body
 }
 
 /// The height of a page's header and note at `root`'s width.
@@ -242,6 +248,28 @@ fn wrap<DB: DrawingBackend>(
         lines.push(line);
     }
     Ok(lines)
+}
+
+/// `text` cut to at most `max_w` pixels in `style`, ending in "…" when cut.
+fn fit_text<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    text: &str,
+    style: &TextStyle,
+    max_w: u32,
+) -> Result<String, String> {
+    let width =
+        |t: &str| -> Result<u32, String> { Ok(area.estimate_text_size(t, style).map_err(err)?.0) };
+    if width(text)? <= max_w {
+        return Ok(text.to_string());
+    }
+    let chars: Vec<char> = text.chars().collect();
+    for keep in (1..chars.len()).rev() {
+        let cut: String = chars[..keep].iter().collect::<String>() + "…";
+        if width(&cut)? <= max_w {
+            return Ok(cut);
+        }
+    }
+    Ok("…".to_string())
 }
 
 /// Draws `lines` from `(x, y)` down, `step` pixels apart; returns the y under the last.
@@ -328,8 +356,6 @@ fn under_header<DB: DrawingBackend>(
     Ok(root.split_vertically(h).1)
 }
 
-/// Draws `text` on `area` at the pixel of a chart point `(px, py)` (from `backend_coord`),
-/// shifted by `dy` pixels.
 /// The report's endpoint, or a message naming the one asked for.
 fn endpoint_of<'a>(report: &'a Report, endpoint: &str) -> Result<&'a EndpointReport, String> {
     report
@@ -361,6 +387,8 @@ fn page_with_note<DB: DrawingBackend>(
     Ok(chart_area)
 }
 
+/// Draws `text` on `area` at the pixel of a chart point `(px, py)` (from `backend_coord`),
+/// shifted by `dy` pixels.
 fn text_at<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     text: String,

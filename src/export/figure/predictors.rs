@@ -5,13 +5,19 @@
 use super::*;
 use crate::analysis::{CoxAdjustedReport, PhResiduals};
 
-/// A term as the figure names it: the arm by the treated arm's name (the note says "vs").
+/// A term as the figure names it: the arm by the treated arm's name (the note says "vs"),
+/// a covariate by its readable name ("AFP ≥ 400 ng/mL", "Response to prior A+B: PD").
 fn term_name(report: &Report, model: &CoxAdjustedReport, term: &str) -> String {
     if model.terms.first().is_some_and(|t| t.term == term) {
-        report.sample.treated_label.clone()
-    } else {
-        term.to_string()
+        return report.sample.treated_label.clone();
     }
+    // "albi_grade:factor" names the column albi_grade.
+    let columns: Vec<String> = model
+        .covariates
+        .iter()
+        .map(|c| c.split(':').next().unwrap_or(c).to_string())
+        .collect();
+    crate::format::term_label(term, &columns)
 }
 
 pub fn draw_predictors<DB: DrawingBackend>(
@@ -34,9 +40,11 @@ pub fn draw_predictors<DB: DrawingBackend>(
     let (title, note) = predictors_texts(report, ep, model);
     let area = page_with_note(root, &title, &note, report, scale, demo)?;
     let (w, h) = area.dim_in_pixel();
-    // Side by side on slides; one above the other when the page is narrow (a journal column).
+    // Side by side on slides; one above the other when the page is narrow (a journal column):
+    // the table as tall as its rows, the residual plot below.
     let (left, right) = if narrow(w, scale) {
-        area.split_vertically((h as f64 * 0.5) as u32)
+        let table_h = super::forest::hr_table_height(model.terms.len(), scale);
+        area.split_vertically(table_h.min(h / 2).max(h.saturating_sub(residual_height(w))))
     } else {
         area.split_horizontally((w as f64 * 0.58) as u32)
     };
@@ -46,6 +54,11 @@ pub fn draw_predictors<DB: DrawingBackend>(
         draw_schoenfeld(&right, r, p, scale)?;
     }
     root.present().map_err(err)
+}
+
+/// The least height of the residual plot on a page `width_px` wide.
+pub(super) fn residual_height(width_px: u32) -> u32 {
+    (width_px as f64 * 0.6) as u32
 }
 
 fn draw_adjusted_forest<DB: DrawingBackend>(
@@ -74,7 +87,7 @@ fn draw_adjusted_forest<DB: DrawingBackend>(
             "HR (95% CI)".to_string(),
             "p".to_string(),
         ],
-        ticks: &[0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0],
+        ticks: super::forest::HR_TICKS,
         x_desc: "adjusted hazard ratio (log scale)".to_string(),
         favours: None,
     };

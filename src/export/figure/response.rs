@@ -23,23 +23,36 @@ pub fn draw_response<DB: DrawingBackend>(
     };
     let chart_area = under_header(root, "Best response by arm", report, scale, demo)?;
     // The arms' colours, then Fisher's test, over the chart.
-    let mut x = f as i32;
+    // The key wraps to a new line when the next arm would pass the page's edge.
+    let (cw, _) = chart_area.dim_in_pixel();
+    let (mut x, mut y) = (f as i32, 0);
     let s = (f * 0.35) as i32;
+    let line_h = (scale.px(1.0) * 1.3) as i32;
     for (k, (arm, _)) in resp.arms.iter().enumerate() {
         let color = arm_color(k);
         let style = scale.text(1.0).color(&color);
-        let y = (scale.px(1.0) * 0.5) as i32;
+        let name = fit_text(
+            &chart_area,
+            arm,
+            &style,
+            cw.saturating_sub(2 * f as u32 + 3 * s as u32),
+        )?;
+        let w = 3 * s + chart_area.estimate_text_size(&name, &style).map_err(err)?.0 as i32;
+        if x > f as i32 && x + w > cw as i32 - f as i32 {
+            x = f as i32;
+            y += line_h;
+        }
+        let mid = y + (scale.px(1.0) * 0.5) as i32;
         chart_area
             .draw(&Rectangle::new(
-                [(x, y - s), (x + 2 * s, y + s)],
+                [(x, mid - s), (x + 2 * s, mid + s)],
                 color.filled(),
             ))
             .map_err(err)?;
-        x += 3 * s;
         chart_area
-            .draw(&Text::new(arm.clone(), (x, 0), style.clone()))
+            .draw(&Text::new(name, (x + 3 * s, y), style.clone()))
             .map_err(err)?;
-        x += chart_area.estimate_text_size(arm, &style).map_err(err)?.0 as i32 + f as i32;
+        x += w + f as i32;
     }
     let p_line = format!(
         "Fisher's exact test: DCR p = {}, ORR p = {}",
@@ -57,7 +70,7 @@ pub fn draw_response<DB: DrawingBackend>(
     let below = draw_lines(
         &chart_area,
         &lines,
-        (f as i32, (scale.px(1.0) * 1.3) as i32),
+        (f as i32, y + line_h),
         scale.px(0.9) * 1.2,
         &style,
     )?;

@@ -44,7 +44,7 @@ pub fn draw_summary<DB: DrawingBackend>(
             .iter()
             .map(|c| c.to_string())
             .collect(),
-        ticks: &[0.1, 0.25, 0.5, 1.0, 2.0, 4.0],
+        ticks: super::forest::HR_TICKS,
         x_desc: "hazard ratio (log scale)".to_string(),
         favours: Some((
             report.sample.treated_label.clone(),
