@@ -21,8 +21,10 @@ mod export;
 mod formats;
 mod hostile_files;
 mod kmunicate;
+mod loading;
 mod matching_reference;
 mod own_file;
+#[cfg(feature = "parquet")]
 mod parquet_pages;
 mod predictors;
 mod properties;
