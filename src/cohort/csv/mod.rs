@@ -34,6 +34,22 @@ fn line_of(text: &[u8], at: usize) -> usize {
         .count()
 }
 
+/// What is wrong with the records, with the line it starts on.
+fn problem_message(problem: Problem, text: &[u8], width: usize, separator: u8) -> String {
+    match problem {
+        Problem::Ragged { at, fields } => format!(
+            "line {}: {fields} fields, but the header has {width} ({} separated); is a separator or a quote missing?",
+            line_of(text, at),
+            sep_name(separator)
+        ),
+        Problem::Unterminated { at } => format!(
+            "line {}: a quoted field is never closed (unterminated quote)",
+            line_of(text, at)
+        ),
+        Problem::TooLong { at } => format!("line {}: a record longer than 4 GiB", line_of(text, at)),
+    }
+}
+
 /// Parses CSV bytes (header row; comma, semicolon or tab separated, detected) into a cohort.
 /// `file` names the source in messages.
 pub fn read_csv_bytes(file: &str, bytes: Vec<u8>) -> Result<Cohort, CohortError> {
@@ -105,27 +121,8 @@ pub fn read_csv_bytes(file: &str, bytes: Vec<u8>) -> Result<Cohort, CohortError>
     let width = raw_names.len();
 
     let stretches = read_records(text, header.pos, separator, width, check_decimal_comma);
-    match stretches.last().and_then(|s| s.problem) {
-        Some(Problem::Ragged { at, fields }) => {
-            return Err(fail(format!(
-                "line {}: {fields} fields, but the header has {width} ({} separated); is a separator or a quote missing?",
-                line_of(text, at),
-                sep_name(separator)
-            )));
-        }
-        Some(Problem::Unterminated { at }) => {
-            return Err(fail(format!(
-                "line {}: a quoted field is never closed (unterminated quote)",
-                line_of(text, at)
-            )));
-        }
-        Some(Problem::TooLong { at }) => {
-            return Err(fail(format!(
-                "line {}: a record longer than 4 GiB",
-                line_of(text, at)
-            )));
-        }
-        None => {}
+    if let Some(problem) = stretches.last().and_then(|s| s.problem) {
+        return Err(fail(problem_message(problem, text, width, separator)));
     }
     let n_rows: usize = stretches.iter().map(|s| s.n_records).sum();
     if n_rows == 0 {

@@ -4,11 +4,11 @@
 //! The rules are [`crate::cohort::build_column_with`]'s (numbers, missing codes, decimal
 //! commas, sorted levels), so a CSV cell means what the same cell means in a workbook.
 
+use std::collections::HashMap;
+
 use rayon::prelude::*;
 
 use super::records::Fields;
-use std::collections::HashMap;
-
 use crate::cohort::column::{parse_cell, short_decimal};
 use crate::cohort::{is_missing_code, Column, ColumnData, MISSING, MISSING_CODES};
 
