@@ -1,11 +1,14 @@
 //! File → [`Cohort`]: typed columns, validated, with errors that name file, column and row.
 //!
-//! polars lives here and nowhere else: it splits the CSV into string columns, and this module
-//! types them itself, so that every bad cell can be reported with its row.
+//! One reader a format: `csv` (the csv crate's tokenizer, our sniffing and typing), `sheet`
+//! (calamine) and `parquet` (polars, only with the `parquet` feature: polars lives there and
+//! nowhere else). Every reader types its cells with the same rules (`column`), so that a cell
+//! means the same in every format.
 
 mod column;
 mod csv;
 mod dates;
+#[cfg(feature = "parquet")]
 mod parquet;
 mod roles;
 mod sheet;
@@ -19,6 +22,7 @@ pub(crate) use column::column_names;
 pub use column::{build_column, build_column_with, format_number, is_missing_code, parse_number};
 pub use csv::read_csv_bytes;
 pub use dates::{day_number, DateFormat, DATE_ROLES, DAYS_PER_MONTH};
+#[cfg(feature = "parquet")]
 pub use parquet::read_parquet_bytes;
 pub use roles::{normalize_name, ROLE_ALIASES, ROLE_LABELS};
 pub use sheet::read_spreadsheet_bytes;
@@ -96,6 +100,18 @@ pub fn read_bytes(file: &str, bytes: Vec<u8>, sheet: Option<&str>) -> Result<Coh
         FileKind::Spreadsheet => read_spreadsheet_bytes(file, bytes, sheet),
         FileKind::Csv => read_csv_bytes(file, bytes),
     }
+}
+
+/// Without the `parquet` feature (a build for the web, where polars cannot go), a Parquet
+/// file is a message.
+#[cfg(not(feature = "parquet"))]
+pub fn read_parquet_bytes(file: &str, _bytes: Vec<u8>) -> Result<Cohort, CohortError> {
+    Err(CohortError::Format {
+        file: file.to_string(),
+        message: "this is a Parquet file, and this build of Survival Explorer reads no Parquet \
+                  (built without the `parquet` feature): save it as CSV or .xlsx"
+            .to_string(),
+    })
 }
 
 /// Cell texts read as missing (after trimming spaces).

@@ -22,8 +22,10 @@ mod formats;
 mod hostile_files;
 mod journal;
 mod kmunicate;
+mod loading;
 mod matching_reference;
 mod own_file;
+#[cfg(feature = "parquet")]
 mod parquet_pages;
 mod predictors;
 mod properties;

@@ -1,0 +1,154 @@
+//! The CSV loader on large texts: read in stretches side by side, it gives the cohort read in
+//! one, whatever the number of threads; problems past the first stretch are named with their
+//! line; numbers are read as Rust's parser reads them.
+
+use proptest::prelude::*;
+use survival_explorer::cohort::{parse_number, read_csv_bytes, Cohort, ColumnData};
+
+/// A text of `n` rows (several stretches of the reader from about 40,000 rows), with a
+/// quoted field spanning lines, decimals, missing codes and a text column.
+fn big_csv(n: usize, separator: char) -> String {
+    let mut text =
+        format!("patient_id{separator}arm{separator}note{separator}age{separator}os_months\n");
+    for i in 0..n {
+        let arm = ["lenvatinib", "sorafenib"][i % 2];
+        let note = if i % 7 == 0 { "\"two\nlines\"" } else { "x" };
+        let age = if i % 11 == 0 {
+            "NA".to_string()
+        } else {
+            (30 + i % 50).to_string()
+        };
+        let months = format!("{}.{:02}", i % 40, i % 100);
+        text.push_str(&format!(
+            "{i}{separator}{arm}{separator}{note}{separator}{age}{separator}{months}\n"
+        ));
+    }
+    text
+}
+
+fn same_cohort(a: &Cohort, b: &Cohort) {
+    assert_eq!(a.n_rows, b.n_rows);
+    assert_eq!(a.warnings, b.warnings);
+    assert_eq!(a.columns.len(), b.columns.len());
+    for (x, y) in a.columns.iter().zip(&b.columns) {
+        assert_eq!(x.name, y.name);
+        match (&x.data, &y.data) {
+            (ColumnData::Numeric(u), ColumnData::Numeric(v)) => {
+                let bits = |w: &[f64]| w.iter().map(|z| z.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(u), bits(v), "{}", x.name);
+            }
+            (
+                ColumnData::Text { codes, levels },
+                ColumnData::Text {
+                    codes: c2,
+                    levels: l2,
+                },
+            ) => {
+                assert_eq!(levels, l2, "{}", x.name);
+                assert_eq!(codes, c2, "{}", x.name);
+            }
+            _ => panic!("{}: typed differently", x.name),
+        }
+    }
+}
+
+#[test]
+fn one_thread_or_many_read_the_same_cohort() {
+    let text = big_csv(120_000, ',');
+    let read = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| read_csv_bytes("big.csv", text.clone().into_bytes()).unwrap())
+    };
+    let one = read(1);
+    assert_eq!(one.n_rows, 120_000);
+    assert!(one.column("age").unwrap().is_numeric());
+    assert_eq!(
+        one.column("note").unwrap().text_at(7).as_deref(),
+        Some("two\nlines")
+    );
+    // Row by row, the text of each cell is what was written.
+    let months = one.column("os_months").unwrap();
+    for row in [0, 1, 99_999, 119_999] {
+        let want = format!("{}.{:02}", row % 40, row % 100)
+            .parse::<f64>()
+            .unwrap();
+        assert_eq!(
+            months.text_at(row),
+            Some(survival_explorer::cohort::format_number(want))
+        );
+    }
+    same_cohort(&one, &read(4));
+}
+
+#[test]
+fn a_column_with_text_only_in_its_last_row_is_text() {
+    let mut text = big_csv(100_000, ';');
+    text.push_str("100000;sorafenib;x;abc;1,5\n");
+    let c = read_csv_bytes("late.csv", text.into_bytes()).unwrap();
+    let age = c.column("age").unwrap();
+    assert!(!age.is_numeric());
+    assert_eq!(age.text_at(100_000).as_deref(), Some("abc"));
+    assert_eq!(age.text_at(1).as_deref(), Some("31"));
+    assert_eq!(age.text_at(0), None);
+    // One decimal comma in the last row makes the whole semicolon file's commas decimal.
+    assert!(c.read_info.decimal_comma);
+    let months = c.column("os_months").unwrap();
+    assert!(months.is_numeric());
+    assert_eq!(months.text_at(100_000).as_deref(), Some("1.5"));
+}
+
+#[test]
+fn problems_far_into_the_file_are_named_with_their_line() {
+    // Row i starts on line 2 + i + (rows before it with a two-line note: i / 7 rounded up).
+    let line_of_row = |i: usize| 2 + i + i.div_ceil(7);
+    let mut text = big_csv(90_000, ',');
+    text.push_str("90000,sorafenib,x,40\n");
+    let e = read_csv_bytes("ragged.csv", text.into_bytes())
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("ragged.csv: "), "{e}");
+    let line = line_of_row(90_000);
+    assert!(
+        e.contains(&format!("line {line}: 4 fields, but the header has 5")),
+        "{e}"
+    );
+    let mut text = big_csv(90_000, ',');
+    text.push_str("90000,sorafenib,\"open,40,1\n90001,sorafenib,x,40,1\n");
+    let e = read_csv_bytes("quote.csv", text.into_bytes())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains(&format!("line {line}: a quoted field is never closed")),
+        "{e}"
+    );
+}
+
+#[test]
+fn classic_mac_line_ends_are_read() {
+    let c = read_csv_bytes(
+        "mac.csv",
+        b"arm,os_months\rlenvatinib,3.5\rsorafenib,4\r".to_vec(),
+    )
+    .unwrap();
+    assert_eq!(c.n_rows, 2);
+    assert_eq!(
+        c.column("os_months").unwrap().text_at(0).as_deref(),
+        Some("3.5")
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(3000))]
+
+    /// Short decimals are read by a fast path: it must give Rust's parser's double, bit for
+    /// bit, and refuse what the parser refuses.
+    #[test]
+    fn numbers_are_read_as_rusts_parser_reads_them(s in "[-+]?[0-9]{0,17}(\\.[0-9]{0,17})?") {
+        let ours = parse_number(&s).map(f64::to_bits);
+        let rust = s.parse::<f64>().ok().map(f64::to_bits);
+        prop_assert_eq!(ours, rust, "{}", s);
+    }
+}
