@@ -23,6 +23,7 @@ mod hostile_files;
 mod kmunicate;
 mod matching_reference;
 mod own_file;
+mod packaging;
 mod parquet_pages;
 mod predictors;
 mod properties;
