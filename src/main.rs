@@ -1,4 +1,11 @@
 //! Thin entry point: parse the command line, run a subcommand or open the window.
+//!
+//! On Windows the .exe is a GUI program (no console window behind the app when it is
+//! double-clicked) that attaches to the console of the terminal it was started from, so
+//! `survival-explorer.exe analyze …` still prints there.
+
+// Release builds only: a debug build keeps its console for `cargo run` diagnostics.
+#![cfg_attr(all(windows, not(debug_assertions)), windows_subsystem = "windows")]
 
 use std::process::ExitCode;
 
@@ -10,6 +17,8 @@ use survival_explorer::cli::{
 
 fn main() -> ExitCode {
     let started = std::time::Instant::now();
+    #[cfg(windows)]
+    attach_parent_console();
     let cli = Cli::parse();
     match cli.command {
         Some(Command::Analyze(args)) if args.emit_r => match run_emit_r(&args) {
@@ -108,6 +117,36 @@ fn main() -> ExitCode {
                     eprintln!("error: {e:#}");
                     ExitCode::FAILURE
                 }
+            }
+        }
+    }
+}
+
+/// Gives a GUI-subsystem .exe the console of the terminal that started it, so the CLI prints
+/// there. Handles that were already valid (output redirected to a file or a pipe) are kept.
+/// Started from Explorer there is no parent console and nothing changes. (cmd.exe does not
+/// wait for a GUI program: its prompt can come back before the output; redirect or use
+/// `start /wait` in scripts.)
+#[cfg(windows)]
+fn attach_parent_console() {
+    use std::ffi::c_void;
+    const ATTACH_PARENT_PROCESS: u32 = u32::MAX;
+    const STD_HANDLES: [u32; 3] = [-10i32 as u32, -11i32 as u32, -12i32 as u32];
+    #[link(name = "kernel32")]
+    extern "system" {
+        fn AttachConsole(process_id: u32) -> i32;
+        fn GetStdHandle(std_handle: u32) -> *mut c_void;
+        fn SetStdHandle(std_handle: u32, handle: *mut c_void) -> i32;
+    }
+    // SAFETY: plain Win32 calls with valid constants; handles are only passed back to the OS.
+    unsafe {
+        let before = STD_HANDLES.map(|h| GetStdHandle(h));
+        if AttachConsole(ATTACH_PARENT_PROCESS) == 0 {
+            return;
+        }
+        for (id, handle) in STD_HANDLES.into_iter().zip(before) {
+            if !handle.is_null() && handle as isize != -1 {
+                SetStdHandle(id, handle);
             }
         }
     }

@@ -2,6 +2,7 @@
 //! computed here; "live" means every edit re-runs `analysis::analyze` (inline when it fits the
 //! frame, on a worker thread otherwise) and the curves redraw.
 
+mod about;
 mod actions;
 mod adjustment_panel;
 mod balance_view;
@@ -370,6 +371,7 @@ impl App {
         egui::CentralPanel::default_margins().show(ui, |ui| self.central_ui(ui));
         self.error_ui(&ctx);
         self.r_code_ui(&ctx);
+        about::about_ui(&ctx);
         self.columns_ui(&ctx);
         if self.settings.dark != before.dark {
             theme::apply(&ctx, self.settings.dark, self.presentation);
@@ -451,11 +453,15 @@ impl eframe::App for App {
 
 /// Opens the window (blocking until it closes).
 pub fn run(options: StartOptions) -> anyhow::Result<()> {
+    let mut viewport = egui::ViewportBuilder::default()
+        .with_title(about::window_title())
+        .with_inner_size([1400.0, 900.0])
+        .with_min_inner_size([900.0, 600.0]);
+    if let Some(icon) = about::window_icon() {
+        viewport = viewport.with_icon(icon);
+    }
     let native = eframe::NativeOptions {
-        viewport: egui::ViewportBuilder::default()
-            .with_title("Survival Explorer")
-            .with_inner_size([1400.0, 900.0])
-            .with_min_inner_size([900.0, 600.0]),
+        viewport,
         ..Default::default()
     };
     eframe::run_native(

@@ -107,6 +107,12 @@ impl App {
                     self.set_presentation(&ctx, true);
                 }
             });
+            ui.menu_button("Help", |ui| {
+                if ui.button("About Survival Explorer").clicked() {
+                    ui.close();
+                    super::about::open(ui.ctx());
+                }
+            });
             ui.separator();
             for (v, label) in [
                 (View::Survival, "Survival"),

@@ -25,6 +25,7 @@ mod kmunicate;
 mod loading;
 mod matching_reference;
 mod own_file;
+mod packaging;
 #[cfg(feature = "parquet")]
 mod parquet_pages;
 mod predictors;
