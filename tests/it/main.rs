@@ -25,6 +25,7 @@ mod kmunicate;
 mod matching_reference;
 mod own_file;
 mod parquet_pages;
+mod parts;
 mod predictors;
 mod properties;
 mod r_script;
