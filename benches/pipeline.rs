@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion};
 use survival_explorer::analysis::{
-    analyze, analyze_cached, subgroup_sample, AnalysisCache, MatchSpec, Spec,
+    analyze, analyze_cached, analyze_parts, subgroup_sample, AnalysisCache, MatchSpec, Parts, Spec,
 };
 use survival_explorer::cohort::{read_csv_bytes, Cohort};
 use survival_explorer::matching::{greedy_match, match_core, match_with_model, Order};
@@ -26,6 +26,18 @@ const COVARIATES: [&str; 7] = [
     "afp_ge_400",
     "age",
 ];
+
+/// The Survival view's parts of the matched analysis (the window's first pass): the match
+/// (propensity model and distance order from the cache) and the shown endpoint's curves,
+/// medians, at-risk table, HR and log-rank.
+fn live_analysis(
+    data: &Cohort,
+    spec: &Spec,
+    cache: &AnalysisCache,
+    endpoint: &str,
+) -> survival_explorer::analysis::Report {
+    analyze_parts(data, spec, cache, &Parts::endpoint(endpoint), &|| false).unwrap()
+}
 
 fn cohort(n: usize) -> Cohort {
     read_csv_bytes("bench", simulate_csv(n, 42).into_bytes()).expect("simulated cohort loads")
@@ -51,6 +63,90 @@ fn sizes() -> Vec<usize> {
             .filter(|&n| n <= max)
             .collect(),
         None => vec![1_000, 10_000, 100_000, 1_000_000],
+    }
+}
+
+/// The sizes of the live benches (`BENCH_LIVE_MAX_N` caps them).
+fn live_sizes() -> Vec<usize> {
+    let max = std::env::var("BENCH_LIVE_MAX_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(usize::MAX);
+    [10_000, 100_000, 1_000_000]
+        .into_iter()
+        .filter(|&n| n <= max)
+        .collect()
+}
+
+/// One simulated cohort per size, loaded once for all the live benches.
+fn shared_cohort(n: usize) -> std::sync::Arc<Cohort> {
+    static COHORTS: std::sync::Mutex<Vec<(usize, std::sync::Arc<Cohort>)>> =
+        std::sync::Mutex::new(Vec::new());
+    let mut all = COHORTS.lock().unwrap();
+    if let Some((_, c)) = all.iter().find(|(k, _)| *k == n) {
+        return std::sync::Arc::clone(c);
+    }
+    let c = std::sync::Arc::new(cohort(n));
+    all.push((n, std::sync::Arc::clone(&c)));
+    c
+}
+
+/// What the window computes before the Survival view can draw `endpoint` for `spec`.
+fn survival_view(data: &Cohort, spec: &Spec, cache: &AnalysisCache, endpoint: &str) {
+    black_box(live_analysis(data, spec, cache, endpoint));
+}
+
+/// The window's live benches: what a user waits for after one edit, the Survival view shown.
+/// `live/caliper`: the caliper moves (0.2 ↔ 0.1 SD); `live/endpoint`: PFS → OS on the
+/// matched sample; `live/subgroup`: one level of a subgroup toggled (ECOG 0–1 ↔ 0–2), which
+/// refits the propensity model.
+fn bench_live(c: &mut Criterion) {
+    let spec = matched_spec();
+    let moved = |caliper: f64, subgroup: &[&str]| {
+        let mut s = spec.clone();
+        if let Some(m) = s.matching.as_mut() {
+            m.caliper = caliper;
+        }
+        s.subgroups = vec![survival_explorer::analysis::Subgroup::Levels {
+            column: "ecog".to_string(),
+            values: subgroup.iter().map(|v| v.to_string()).collect(),
+        }];
+        s
+    };
+    let all_ecog = ["0", "1", "2"];
+    for (group, which) in [
+        ("live/caliper", 0),
+        ("live/endpoint", 1),
+        ("live/subgroup", 2),
+    ] {
+        let mut g = c.benchmark_group(group);
+        g.sample_size(10).measurement_time(Duration::from_secs(4));
+        for n in live_sizes() {
+            let data = shared_cohort(n);
+            let cache = AnalysisCache::default();
+            survival_view(&data, &moved(0.2, &all_ecog), &cache, "pfs");
+            let mut flip = false;
+            g.bench_function(BenchmarkId::from_parameter(n), |b| {
+                b.iter(|| {
+                    flip = !flip;
+                    match which {
+                        0 => {
+                            let caliper = if flip { 0.1 } else { 0.2 };
+                            survival_view(&data, &moved(caliper, &all_ecog), &cache, "pfs")
+                        }
+                        1 => {
+                            let endpoint = if flip { "os" } else { "pfs" };
+                            survival_view(&data, &moved(0.2, &all_ecog), &cache, endpoint)
+                        }
+                        _ => {
+                            let levels: &[&str] = if flip { &["0", "1"] } else { &all_ecog };
+                            survival_view(&data, &moved(0.2, levels), &cache, "pfs")
+                        }
+                    }
+                })
+            });
+        }
+        g.finish();
     }
 }
 
@@ -191,5 +287,5 @@ fn bench_stages(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_pipeline, bench_stages);
+criterion_group!(benches, bench_live, bench_pipeline, bench_stages);
 criterion_main!(benches);

@@ -22,14 +22,6 @@ pub mod spec_file;
 pub mod stats;
 pub mod weighting;
 
-/// The cores this process may run on, asked once (the answer reads the affinity mask and the
-/// cgroup's quota): the loader's column typing, the analysis' parts and the caliper sweep
-/// share their work among them.
-pub(crate) fn cores() -> usize {
-    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-}
-
 /// Size of the bundled demo cohort (as the LEVIATHAN study: 125 lenvatinib, 105 sorafenib).
 pub const DEMO_N: usize = 230;
 /// Seed of the bundled demo cohort (`assets/demo_cohort.csv`).

@@ -1,20 +1,52 @@
 //! What a front end keeps between analyses of one cohort: the propensity model, refitted
-//! only when the sample or the covariates change.
+//! only when the sample or the covariates change; the matching's distance order, rebuilt
+//! only when the model, the distance scale or the visiting order change; and the last match.
 
-use super::{Sample, Spec, Subgroup};
+use std::sync::{Arc, Mutex};
+
+use super::{MatchSpec, Sample, Spec, Subgroup};
 use crate::cohort::Cohort;
-use crate::matching::MatchError;
-use crate::propensity::{fit_propensity, PsModel};
+use crate::matching::{match_planned_checked, order_of, MatchCore, MatchError, MatchPlan, Order};
+use crate::propensity::{fit_propensity, CaliperScale, PsModel};
 
 /// What a front end keeps between analyses of one cohort, so that a live edit redoes only
 /// what it changed: the propensity model is refitted only when the sample (arms, subgroup) or
 /// the covariates change — moving the caliper, or changing the distance, order, ratio or
-/// replacement, reuses it. One cache per cohort: start a new one when the cohort changes.
-/// It is shared between threads; its lock is held only to look a model up or store one,
-/// never during an analysis.
+/// replacement, reuses it. Moving the caliper reuses the matching's sorted distance too (one
+/// greedy pass is left), and the parts of one analysis asked for at different times (the
+/// window's view first, the rest after) share its match. One cache per cohort: start a new
+/// one when the cohort changes. It is shared between threads; its locks are held only to look
+/// something up or store it, never during an analysis.
 #[derive(Default)]
 pub struct AnalysisCache {
-    propensity: std::sync::Mutex<Option<(PropensityKey, std::sync::Arc<PsModel>)>>,
+    propensity: Mutex<Option<(PropensityKey, Arc<PsModel>)>>,
+    plan: Mutex<Option<(PlanKey, Arc<MatchPlan>)>>,
+    matched: Mutex<Option<(PropensityKey, MatchSpec, Arc<MatchCore>)>>,
+}
+
+/// Everything a matching plan depends on besides the cohort.
+#[derive(Clone, Debug, PartialEq)]
+struct PlanKey {
+    model: PropensityKey,
+    scale: CaliperScale,
+    order: Order,
+}
+
+/// The entry of `slot` whose key is `key`, else `make()`'s (then kept in `slot`).
+fn cached<K: PartialEq, V, E>(
+    slot: &Mutex<Option<(K, Arc<V>)>>,
+    key: K,
+    make: impl FnOnce() -> Result<V, E>,
+) -> Result<Arc<V>, E> {
+    let lock = || slot.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((k, v)) = &*lock() {
+        if *k == key {
+            return Ok(Arc::clone(v));
+        }
+    }
+    let v = Arc::new(make()?);
+    *lock() = Some((key, Arc::clone(&v)));
+    Ok(v)
 }
 
 /// Everything the propensity model depends on besides the cohort.
@@ -27,6 +59,18 @@ struct PropensityKey {
     covariates: Vec<String>,
 }
 
+impl PropensityKey {
+    fn of(spec: &Spec, covariates: &[String]) -> PropensityKey {
+        PropensityKey {
+            arm_column: spec.arm_column.clone(),
+            treated: spec.treated.clone(),
+            control: spec.control.clone(),
+            subgroups: spec.subgroups.clone(),
+            covariates: covariates.to_vec(),
+        }
+    }
+}
+
 impl AnalysisCache {
     /// The propensity model for `spec`'s sample and covariates: the cached one when they are
     /// unchanged, else a new fit (then cached).
@@ -36,28 +80,51 @@ impl AnalysisCache {
         spec: &Spec,
         covariates: &[String],
         subgroup: &Sample,
-    ) -> Result<std::sync::Arc<PsModel>, MatchError> {
-        let key = PropensityKey {
-            arm_column: spec.arm_column.clone(),
-            treated: spec.treated.clone(),
-            control: spec.control.clone(),
-            subgroups: spec.subgroups.clone(),
-            covariates: covariates.to_vec(),
+    ) -> Result<Arc<PsModel>, MatchError> {
+        cached(
+            &self.propensity,
+            PropensityKey::of(spec, covariates),
+            || fit_propensity(cohort, covariates, &spec.arm_labels(), subgroup).map_err(Into::into),
+        )
+    }
+
+    /// The matching plan (distance and its orders) of `model`, the propensity model of
+    /// `spec` with the covariates of `ms`: the cached one when the model, the distance scale
+    /// and the visiting order are unchanged.
+    pub(super) fn plan(
+        &self,
+        spec: &Spec,
+        ms: &MatchSpec,
+        model: &PsModel,
+    ) -> Result<Arc<MatchPlan>, MatchError> {
+        let key = PlanKey {
+            model: PropensityKey::of(spec, &ms.covariates),
+            scale: ms.scale,
+            order: order_of(ms),
         };
-        let slot = || self.propensity.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((k, model)) = &*slot() {
-            if *k == key {
-                return Ok(std::sync::Arc::clone(model));
+        cached(&self.plan, key, || MatchPlan::new(model, ms))
+    }
+
+    /// The match of `ms` on `model` (see [`AnalysisCache::plan`]): the cached one when the
+    /// model and every matching setting are unchanged.
+    pub(super) fn matched(
+        &self,
+        spec: &Spec,
+        ms: &MatchSpec,
+        model: &PsModel,
+        subgroup: &Sample,
+    ) -> Result<Arc<MatchCore>, MatchError> {
+        let key = PropensityKey::of(spec, &ms.covariates);
+        let lock = || self.matched.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((k, m, core)) = &*lock() {
+            if *k == key && m == ms {
+                return Ok(Arc::clone(core));
             }
         }
-        let model = std::sync::Arc::new(fit_propensity(
-            cohort,
-            covariates,
-            &spec.arm_labels(),
-            subgroup,
-        )?);
-        *slot() = Some((key, std::sync::Arc::clone(&model)));
-        Ok(model)
+        let plan = self.plan(spec, ms, model)?;
+        let core = Arc::new(match_planned_checked(&plan, model, ms, subgroup)?);
+        *lock() = Some((key, ms.clone(), Arc::clone(&core)));
+        Ok(core)
     }
 
     /// True when a propensity model is cached.

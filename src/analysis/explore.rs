@@ -6,7 +6,9 @@ use serde::Serialize;
 use super::endpoint::{endpoint_cox, prepare_endpoint};
 use super::{check, AnalysisError, EndpointSpec, OrderedMap, Sample, Spec, Stop};
 use crate::cohort::{format_number, Cohort, Column, ColumnData, MISSING};
-use crate::matching::{att_weights, matched_sets, order_of, GreedyPlan};
+use rayon::prelude::*;
+
+use crate::matching::{att_weights, matched_sets, MatchPlan};
 use crate::propensity::PsModel;
 use crate::stats::cox::{cox_fit, CoxData};
 use crate::stats::dist::chi_square_upper;
@@ -36,27 +38,23 @@ pub fn caliper_grid(n: usize, current: f64) -> Vec<f64> {
 }
 
 /// Re-runs matching and the Cox model over a grid of calipers, per endpoint. The propensity
-/// model, the matching order and each endpoint's time ordering are computed once; each caliper
-/// then costs one greedy pass and one Cox fit per endpoint. `stop` is asked before each
-/// caliper.
+/// model, the matching plan (distance and its orders, built from the model with `spec`'s
+/// matching settings) and each endpoint's time ordering are computed once; each caliper then
+/// costs one greedy pass and one Cox fit per endpoint. `stop` is asked before each caliper.
 pub fn caliper_sweep(
     cohort: &Cohort,
     spec: &Spec,
     subgroup: &Sample,
     endpoints: &[EndpointSpec],
-    model: &PsModel,
+    (model, plan): (&PsModel, &MatchPlan),
     stop: Stop,
 ) -> Result<OrderedMap<Vec<SweepPoint>>, AnalysisError> {
     let Some(ms) = &spec.matching else {
         return Ok(OrderedMap::default());
     };
-    let wrap = |error: crate::propensity::PropensityError| AnalysisError::Matching {
-        file: cohort.source.clone(),
-        error: error.into(),
-    };
-    let (distance, spread) = model.distance(ms.scale).map_err(wrap)?;
     let (treated, used) = model.units();
-    let plan = GreedyPlan::new(&distance, treated, order_of(ms));
+    let spread = plan.spread;
+    let plan = plan.greedy();
     let prepared: Vec<_> = endpoints
         .iter()
         .map(|ep| prepare_endpoint(cohort, spec, ep, subgroup))
@@ -91,28 +89,13 @@ pub fn caliper_sweep(
             })
             .collect()
     };
-    // The calipers are independent: shared among the cores (each result lands in its slot,
-    // so the order and the numbers do not depend on the number of threads).
+    // The calipers are independent: shared among rayon's threads (collected in the grid's
+    // order, so the order and the numbers do not depend on the number of threads). A caliper
+    // skipped for a stop ends the sweep.
     let grid = caliper_grid(50, ms.caliper);
-    let threads = crate::cores().min(grid.len()).max(1);
-    let mut points: Vec<Option<Vec<SweepPoint>>> = vec![None; grid.len()];
-    std::thread::scope(|scope| {
-        let chunk = grid.len().div_ceil(threads);
-        for (cal, slots) in grid.chunks(chunk).zip(points.chunks_mut(chunk)) {
-            let point = &point;
-            scope.spawn(move || {
-                for (c, slot) in cal.iter().zip(slots) {
-                    if stop() {
-                        break;
-                    }
-                    *slot = Some(point(*c));
-                }
-            });
-        }
-    });
-    // A caliper skipped for a stop leaves its slot empty: the sweep ends here.
-    let points: Vec<Vec<SweepPoint>> = points
-        .into_iter()
+    let points: Vec<Vec<SweepPoint>> = grid
+        .par_iter()
+        .map(|&c| if stop() { None } else { Some(point(c)) })
         .collect::<Option<_>>()
         .ok_or(AnalysisError::Cancelled)?;
     let mut out: OrderedMap<Vec<SweepPoint>> = OrderedMap::default();

@@ -23,15 +23,16 @@ use std::time::Instant;
 pub use cache::AnalysisCache;
 pub use endpoints::{balance_spec, endpoints_and_skips, resolve_endpoints};
 pub use events::{CENSOR_WORDS, EVENT_WORDS};
+pub use parts::{EndpointChoice, Parts};
 pub use report::*;
 pub use sample::subgroup_sample;
 pub use sensitivity::SensitivityRow;
 pub use spec::*;
 
 use crate::cohort::{Cohort, Column};
-use crate::matching::{match_checked, matching_report, MatchError};
+use crate::matching::{matching_report, Details, MatchError};
 use explore::SweepPoint;
-use parts::{run_parts, Part};
+use parts::{run_parts, Part, PartFn};
 use sample::{arm_counts, counts_by_arm, normalize_level, subgroup_sample_with_warnings};
 
 /// Analyses of samples this large run their parts one after the other (memory, not time).
@@ -156,15 +157,31 @@ pub(crate) fn check(stop: Stop) -> Result<(), AnalysisError> {
 }
 
 /// [`analyze_cached`] that ends early, with [`AnalysisError::Cancelled`], when `stop` returns
-/// true. It is asked before each step (the propensity fit, the matching, each caliper of a
-/// sweep, each part of the report; in a forest plot each covariate, each Cox fit of its
-/// interaction test and each level), so an analysis nobody
-/// waits for any more — a window that opened another cohort — frees its core within one
-/// step. A report that ends is the one [`analyze_cached`] gives.
+/// true (the full report: [`analyze_parts`] with [`Parts::all`]).
 pub fn analyze_cancellable(
     cohort: &Cohort,
     spec: &Spec,
     cache: &AnalysisCache,
+    stop: Stop,
+) -> Result<Report, AnalysisError> {
+    analyze_parts(cohort, spec, cache, &Parts::all(), stop)
+}
+
+/// The parts `parts` of the report [`analyze_cached`] gives for `spec`, to the bit: what the
+/// window's view shows first, the rest after ([`Report::merge`] joins them). The report
+/// records which parts it holds ([`Report::parts`]).
+///
+/// It ends early, with [`AnalysisError::Cancelled`], when `stop` returns true. `stop` is
+/// asked before each step (the propensity fit, the matching, each caliper of a
+/// sweep, each part of the report; in a forest plot each covariate, each Cox fit of its
+/// interaction test and each level), so an analysis nobody
+/// waits for any more — a window that opened another cohort — frees its core within one
+/// step. A report that ends is the one [`analyze_cached`] gives.
+pub fn analyze_parts(
+    cohort: &Cohort,
+    spec: &Spec,
+    cache: &AnalysisCache,
+    parts: &Parts,
     stop: Stop,
 ) -> Result<Report, AnalysisError> {
     check(stop)?;
@@ -183,9 +200,15 @@ pub fn analyze_cancellable(
     }
     let arm_col = require(cohort, &spec.arm_column, "arm")?;
     let (subgroup, excluded, sample_warnings) = subgroup_sample_with_warnings(cohort, spec)?;
-    let (endpoints, skipped) = endpoints_and_skips(cohort, spec)?;
+    let (all_endpoints, skipped) = endpoints_and_skips(cohort, spec)?;
+    let endpoint_order: Vec<String> = all_endpoints.iter().map(|e| e.name.clone()).collect();
+    let endpoints: Vec<EndpointSpec> = all_endpoints
+        .iter()
+        .filter(|e| parts.endpoints.includes(&e.name))
+        .cloned()
+        .collect();
     let n_subgroup = counts_by_arm(spec, &subgroup);
-    let subgroup_for_sweep = if spec.caliper_sweep {
+    let subgroup_for_sweep = if spec.caliper_sweep && !endpoints.is_empty() {
         subgroup.clone()
     } else {
         Sample::default()
@@ -213,57 +236,72 @@ pub fn analyze_cancellable(
     // Matching, then the parts that read the matched sample: the matching report (balance,
     // Table 1, pairs), each endpoint and the response, shared among the cores.
     let t_match = Instant::now();
-    let mut core = match (&spec.matching, &model) {
-        (Some(ms), Some(model)) => Some(match_checked(model, ms, &subgroup).map_err(wrap)?),
+    let core = match (&spec.matching, &model) {
+        (Some(ms), Some(model)) => Some(cache.matched(spec, ms, model, &subgroup).map_err(wrap)?),
         _ => None,
     };
     if core.is_some() {
         stages.matching_ms = t_match.elapsed().as_secs_f64() * 1e3;
         check(stop)?;
     }
-    // The matched sample outlives the rest of the match (distances, sets, weights), which the
-    // matching report's part owns and drops when done.
-    let matched = core.as_mut().map(|c| std::mem::take(&mut c.sample));
+    let matched = core.as_ref().map(|c| &c.sample);
     let (weighted_sample, weighting) = match weighted {
         Some((s, r)) => (Some(s), Some(r)),
         None => (None, None),
     };
-    let sample = matched
-        .as_ref()
-        .or(weighted_sample.as_ref())
-        .unwrap_or(&subgroup);
+    let sample = matched.or(weighted_sample.as_ref()).unwrap_or(&subgroup);
     let t_sweep = Instant::now();
     let sweeps = match &model {
-        Some(model) if spec.caliper_sweep => {
-            sweeps(cohort, spec, &endpoints, &subgroup_for_sweep, model, stop)?
+        Some(model) if spec.caliper_sweep && !endpoints.is_empty() => {
+            let ms = spec
+                .matching
+                .as_ref()
+                .ok_or_else(|| AnalysisError::Spec("a caliper sweep needs matching".to_string()))?;
+            let plan = cache.plan(spec, ms, model).map_err(wrap)?;
+            sweeps(
+                cohort,
+                spec,
+                &endpoints,
+                &subgroup_for_sweep,
+                (model, &plan),
+                stop,
+            )?
         }
         _ => OrderedMap::default(),
     };
     // The sweep counts with the endpoints (as the stage's doc says).
     stages.endpoints_ms = t_sweep.elapsed().as_secs_f64() * 1e3;
-    let mut parts: Vec<Box<dyn FnOnce() -> Part + Send + '_>> = Vec::new();
-    if let (Some(ms), Some(model), Some(core)) = (&spec.matching, &model, core) {
+    let mut jobs: Vec<PartFn<'_, Part>> = Vec::new();
+    if let (Some(ms), Some(model), Some(core)) = (&spec.matching, &model, &core) {
         let (subgroup, arms) = (&subgroup, spec.arm_labels());
-        parts.push(Box::new(move || {
+        let details = Details {
+            balance: parts.balance,
+            table1: parts.table1,
+            pairs: parts.pairs,
+        };
+        jobs.push(Box::new(move || {
             Part::Matching(matching_report(
-                cohort, &arms, ms, subgroup, model, &core, sample,
+                cohort, &arms, ms, subgroup, model, core, sample, details,
             ))
         }));
     }
-    parts.extend(endpoint_parts(cohort, spec, &endpoints, sample, stop));
-    let parts: Vec<Box<dyn FnOnce() -> (Part, f64) + Send + '_>> = parts
+    jobs.extend(endpoint_parts(
+        cohort,
+        spec,
+        (&endpoints, &all_endpoints),
+        sample,
+        parts.response,
+        stop,
+    ));
+    let jobs: Vec<PartFn<'_, (Part, f64)>> = jobs
         .into_iter()
-        .map(|part| Box::new(move || timed(stop, part)) as Box<dyn FnOnce() -> _ + Send + '_>)
+        .map(|part| Box::new(move || timed(stop, part)) as PartFn<'_, _>)
         .collect();
     // Side by side, the parts' working memory adds up: from 500,000 patients on they run one
     // after the other (at 1,000,000 the peak was 537–546 MB side by side, 491 MB in turn).
-    let threads = if subgroup.rows.len() < PARALLEL_BELOW_ROWS {
-        usize::MAX
-    } else {
-        1
-    };
-    let mut collected = collect_parts(run_parts(parts, threads), sweeps, &mut stages)?;
-    if spec.sensitivity {
+    let side_by_side = subgroup.rows.len() < PARALLEL_BELOW_ROWS;
+    let mut collected = collect_parts(run_parts(jobs, side_by_side), sweeps, &mut stages)?;
+    if spec.sensitivity && !collected.endpoints.0.is_empty() {
         let mut rows = sensitivity::hr_summary(cohort, spec, cache, stop)?;
         for (name, ep) in collected.endpoints.0.iter_mut() {
             if let Some(pos) = rows.0.iter().position(|(k, _)| k == name) {
@@ -287,6 +325,8 @@ pub fn analyze_cancellable(
         weighting,
         warnings: skipped,
         derived_from_dates: cohort.read_info.derived.clone(),
+        parts: parts.clone(),
+        endpoint_order,
         timing: Timing {
             load_ms: 0.0,
             analysis_ms: started.elapsed().as_secs_f64() * 1e3,
@@ -359,31 +399,35 @@ fn timed(stop: Stop, part: impl FnOnce() -> Part) -> (Part, f64) {
     (part(), t.elapsed().as_secs_f64() * 1e3)
 }
 
-/// One part per endpoint (with its subgroup forest plot when asked), then the response.
+/// One part per endpoint chosen (with its subgroup forest plot when asked), then the response
+/// when asked. `endpoints`: the chosen ones, and the names of all (the forest plot leaves
+/// every endpoint's columns out of its subgroups).
 fn endpoint_parts<'a>(
     cohort: &'a Cohort,
     spec: &'a Spec,
-    endpoints: &'a [EndpointSpec],
+    (chosen, all): (&'a [EndpointSpec], &'a [EndpointSpec]),
     sample: &'a Sample,
+    response: bool,
     stop: Stop<'a>,
-) -> Vec<Box<dyn FnOnce() -> Part + Send + 'a>> {
-    let mut parts: Vec<Box<dyn FnOnce() -> Part + Send + 'a>> = Vec::new();
-    for ep in endpoints {
+) -> Vec<PartFn<'a, Part>> {
+    let mut parts: Vec<PartFn<'a, Part>> = Vec::new();
+    for ep in chosen {
         parts.push(Box::new(move || {
             let report =
                 endpoint::analyze_endpoint(cohort, spec, ep, sample).and_then(|mut rep| {
                     if spec.forest {
-                        rep.forest =
-                            Some(explore::forest(cohort, spec, sample, ep, endpoints, stop)?);
+                        rep.forest = Some(explore::forest(cohort, spec, sample, ep, all, stop)?);
                     }
                     Ok(rep)
                 });
             Part::Endpoint(ep.name.clone(), report)
         }));
     }
-    parts.push(Box::new(move || {
-        Part::Response(response::analyze_response(cohort, spec, sample))
-    }));
+    if response {
+        parts.push(Box::new(move || {
+            Part::Response(response::analyze_response(cohort, spec, sample))
+        }));
+    }
     parts
 }
 
@@ -393,7 +437,7 @@ fn sweeps(
     spec: &Spec,
     endpoints: &[EndpointSpec],
     subgroup: &Sample,
-    model: &crate::propensity::PsModel,
+    planned: (&crate::propensity::PsModel, &crate::matching::MatchPlan),
     stop: Stop,
 ) -> Result<OrderedMap<Vec<SweepPoint>>, AnalysisError> {
     let swept: Vec<EndpointSpec> = endpoints
@@ -401,7 +445,7 @@ fn sweeps(
         .filter(|e| spec.sweep_endpoint.as_ref().is_none_or(|n| *n == e.name))
         .cloned()
         .collect();
-    explore::caliper_sweep(cohort, spec, subgroup, &swept, model, stop)
+    explore::caliper_sweep(cohort, spec, subgroup, &swept, planned, stop)
 }
 
 /// The parts' results, assembled.

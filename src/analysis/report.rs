@@ -340,6 +340,12 @@ pub struct Report {
     pub derived_from_dates: Vec<String>,
     pub timing: Timing,
     pub software: Software,
+    /// The parts this report holds ([`super::Parts::all`] for the full report).
+    #[serde(skip)]
+    pub parts: super::Parts,
+    /// Every endpoint of the analysis in the full report's order, computed or not.
+    #[serde(skip)]
+    pub endpoint_order: Vec<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]

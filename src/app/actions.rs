@@ -171,6 +171,9 @@ impl App {
     ) -> Result<Vec<u8>, String> {
         use crate::export::{render, Figure};
         let reports = self.reports.as_ref().ok_or("nothing to export yet")?;
+        if !reports.hold(&self.settings.visible_parts()) {
+            return Err("the view is still updating: export it once it has filled in".to_string());
+        }
         let shown = match (&reports.matched, self.settings.sample_view) {
             // The summary's rows live in one report whichever sample is shown.
             (Some(Ok(m)), _) if self.settings.view == View::Summary => Arc::clone(m),

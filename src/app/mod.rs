@@ -388,7 +388,16 @@ impl App {
             ui.spinner();
             return;
         };
-        if self.pending.is_some() {
+        // Nothing shown is older than the curves: a view whose parts have not come for the
+        // current settings says so instead of drawing older ones.
+        if !reports.hold(&self.settings.visible_parts()) {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label("updating…");
+            });
+            return;
+        }
+        if self.is_updating_view() {
             ui.set_opacity(0.55);
         }
         let ctx = ViewContext {

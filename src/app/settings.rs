@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::analysis::{MatchSpec, RiskTable, Spec};
+use crate::analysis::{MatchSpec, Parts, RiskTable, Spec};
 
 /// Which view the central panel shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -157,6 +157,38 @@ impl Settings {
             ..spec
         };
         (plain(self.unmatched_spec()), self.matched_spec().map(plain))
+    }
+
+    /// The parts of the (unmatched, matched) reports the current view draws: the window asks
+    /// for them first, then for the rest.
+    pub fn visible_parts(&self) -> (Parts, Parts) {
+        let endpoint = || Parts::endpoint(&self.endpoint);
+        let shown = match self.view {
+            View::Survival | View::Subgroups | View::Predictors => endpoint(),
+            View::Response => Parts {
+                response: true,
+                ..Parts::none()
+            },
+            View::Balance => {
+                let balance = Parts {
+                    balance: true,
+                    table1: true,
+                    pairs: true,
+                    ..Parts::none()
+                };
+                return (Parts::none(), balance);
+            }
+            View::Sensitivity => return (Parts::none(), endpoint()),
+            View::Summary => return (Parts::all(), Parts::all()),
+        };
+        let adjusted = self.matching_on || self.weighting_on;
+        let (unmatched, matched) = match (adjusted, self.sample_view) {
+            (false, _) | (true, SampleView::Unmatched) => (true, false),
+            (true, SampleView::Matched) => (false, true),
+            (true, SampleView::SideBySide) => (true, true),
+        };
+        let pick = |on: bool| if on { shown.clone() } else { Parts::none() };
+        (pick(unmatched), pick(matched))
     }
 
     /// The adjusted model's covariates when the Predictors or the summary view shows it (no

@@ -130,9 +130,15 @@ pub fn greedy_match(
 
 /// The caliper-independent part of greedy matching: the sorted order, the controls in it,
 /// each treated unit's insertion point and the visiting order. Built once, it serves any
-/// caliper (the caliper sweep).
+/// caliper (the caliper sweep, and the window's caliper moves through the analysis cache).
 pub struct GreedyPlan<'a> {
     distance: &'a [f64],
+    order: std::borrow::Cow<'a, PlanOrder>,
+}
+
+/// The orders a [`GreedyPlan`] keeps, without the distance they were built from.
+#[derive(Clone, Debug)]
+pub struct PlanOrder {
     /// Gaps closer than this are a tie: [`TIE_TOLERANCE_SD`] × the distance's SD.
     tie_tolerance: f64,
     controls: Vec<usize>,
@@ -141,6 +147,20 @@ pub struct GreedyPlan<'a> {
 }
 
 impl<'a> GreedyPlan<'a> {
+    /// The plan over `distance` with orders built earlier from the same distance, treated
+    /// flags and visiting order ([`GreedyPlan::into_order`]).
+    pub fn with_order(distance: &'a [f64], order: &'a PlanOrder) -> Self {
+        GreedyPlan {
+            distance,
+            order: std::borrow::Cow::Borrowed(order),
+        }
+    }
+
+    /// The plan's orders, to keep for later calipers.
+    pub fn into_order(self) -> PlanOrder {
+        self.order.into_owned()
+    }
+
     pub fn new(distance: &'a [f64], treated: &[bool], order: Order) -> Self {
         let n = distance.len();
         // Stable (radix) ordering: equal distances keep input order.
@@ -192,21 +212,23 @@ impl<'a> GreedyPlan<'a> {
         let spread = crate::stats::sample_sd(distance);
         GreedyPlan {
             distance,
-            tie_tolerance: if spread.is_finite() {
-                TIE_TOLERANCE_SD * spread
-            } else {
-                0.0
-            },
-            controls,
-            insert_at,
-            visit,
+            order: std::borrow::Cow::Owned(PlanOrder {
+                tie_tolerance: if spread.is_finite() {
+                    TIE_TOLERANCE_SD * spread
+                } else {
+                    0.0
+                },
+                controls,
+                insert_at,
+                visit,
+            }),
         }
     }
 
     /// The plan with another tie tolerance (0: gaps compared to the bit, as MatchIt's own
     /// arithmetic compares them).
     pub fn with_tie_tolerance(mut self, tolerance: f64) -> Self {
-        self.tie_tolerance = tolerance;
+        self.order.to_mut().tie_tolerance = tolerance;
         self
     }
 
@@ -216,22 +238,23 @@ impl<'a> GreedyPlan<'a> {
             return self.run_without_replacement(caliper_width, ratio);
         }
         let distance = self.distance;
+        let order = &*self.order;
         let mut m = Matches {
-            visit_order: self.visit.clone(),
-            start: Vec::with_capacity(self.visit.len() + 1),
+            visit_order: order.visit.clone(),
+            start: Vec::with_capacity(order.visit.len() + 1),
             controls: Vec::new(),
             n_tie_decisions: 0,
         };
         m.start.push(0);
-        for &t in &self.visit {
+        for &t in &order.visit {
             m.n_tie_decisions += nearest_k(
                 distance,
-                &self.controls,
-                self.insert_at[t],
+                &order.controls,
+                order.insert_at[t],
                 distance[t],
                 Limits {
                     width: caliper_width,
-                    tie: self.tie_tolerance,
+                    tie: order.tie_tolerance,
                 },
                 ratio,
                 &mut m.controls,
@@ -243,7 +266,8 @@ impl<'a> GreedyPlan<'a> {
 
     fn run_without_replacement(&self, caliper_width: f64, ratio: usize) -> Matches {
         let distance = self.distance;
-        let (controls, insert_at, visit) = (&self.controls, &self.insert_at, &self.visit);
+        let order = &*self.order;
+        let (controls, insert_at, visit) = (&order.controls, &order.insert_at, &order.visit);
         let nc = controls.len();
         // No unit can take more controls than there are.
         let ratio = ratio.min(nc);
@@ -256,7 +280,7 @@ impl<'a> GreedyPlan<'a> {
         // picks[round * visit.len() + v]: the control slot the v-th visited unit took.
         let mut picks = vec![u32::MAX; ratio * visit.len()];
         let mut active: Vec<u32> = (0..visit.len() as u32).collect();
-        let tie = self.tie_tolerance;
+        let tie = order.tie_tolerance;
         let mut n_tie_decisions = 0;
         for round in 0..ratio {
             let mut still = Vec::with_capacity(active.len());
@@ -441,6 +465,6 @@ mod tests {
         let distance: Vec<f64> = (0..750).map(|u| ((u * 37) % 101) as f64 / 101.0).collect();
         let plan = GreedyPlan::new(&distance, &treated, Order::Random(123456789));
         let expected: Vec<usize> = r.iter().map(|&p| treated_units[p - 1]).collect();
-        assert_eq!(plan.visit, expected);
+        assert_eq!(plan.order.visit, expected);
     }
 }

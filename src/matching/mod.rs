@@ -11,8 +11,8 @@ use crate::cohort::Cohort;
 pub use crate::propensity::CaliperScale;
 use crate::propensity::{fit_propensity, PropensityError, PsModel};
 use crate::sample::{ArmLabels, Sample};
-pub use greedy::{greedy_match, GreedyPlan, Matches, Order};
-pub use report::{matching_report, tie_warning, MatchedUnit, MatchingReport};
+pub use greedy::{greedy_match, GreedyPlan, Matches, Order, PlanOrder};
+pub use report::{matching_report, tie_warning, Details, MatchedUnit, MatchingReport};
 
 /// Why matching could not be done.
 #[derive(Debug, thiserror::Error)]
@@ -208,6 +208,34 @@ pub struct MatchCore {
     pub sample: Sample,
 }
 
+/// What matching on one model keeps across calipers, ratios and replacement: the distance
+/// (logit or PS), its SD, and the sorted and visiting orders of greedy matching. Built once
+/// per model, distance scale and visiting order, it makes a caliper move one greedy pass.
+pub struct MatchPlan {
+    pub distance: Vec<f64>,
+    /// The distance's SD over all units used (n − 1): the caliper's unit.
+    pub spread: f64,
+    order: PlanOrder,
+}
+
+impl MatchPlan {
+    /// The plan for `model` on the distance scale and in the visiting order of `ms`.
+    pub fn new(model: &PsModel, ms: &MatchSpec) -> Result<MatchPlan, MatchError> {
+        let (distance, spread) = model.distance(ms.scale)?;
+        let order = GreedyPlan::new(&distance, model.units().0, order_of(ms)).into_order();
+        Ok(MatchPlan {
+            distance,
+            spread,
+            order,
+        })
+    }
+
+    /// The greedy plan over the distance.
+    pub fn greedy(&self) -> GreedyPlan<'_> {
+        GreedyPlan::with_order(&self.distance, &self.order)
+    }
+}
+
 /// Matches on a fitted model with the settings of `ms` (caliper, scale, order, ratio,
 /// replacement).
 pub fn match_core(
@@ -215,17 +243,22 @@ pub fn match_core(
     ms: &MatchSpec,
     subgroup: &Sample,
 ) -> Result<MatchCore, MatchError> {
-    let (distance, spread) = model.distance(ms.scale)?;
-    let caliper_width = ms.caliper * spread;
+    match_planned(&MatchPlan::new(model, ms)?, model, ms, subgroup)
+}
+
+/// [`match_core`] with the plan of the same model, scale and order built earlier.
+pub fn match_planned(
+    plan: &MatchPlan,
+    model: &PsModel,
+    ms: &MatchSpec,
+    subgroup: &Sample,
+) -> Result<MatchCore, MatchError> {
+    let caliper_width = ms.caliper * plan.spread;
     let (treated, used) = model.units();
-    let matches = greedy_match(
-        &distance,
-        treated,
-        caliper_width,
-        order_of(ms),
-        ms.ratio as usize,
-        ms.replace,
-    );
+    let matches = plan
+        .greedy()
+        .run(caliper_width, ms.ratio as usize, ms.replace);
+    let distance = plan.distance.clone();
     let weights = att_weights(&matches, used.len());
     let set_of = matched_sets(&matches, &weights, ms.replace);
     let mut sample = Sample::default();
@@ -277,7 +310,16 @@ pub fn match_with_model(
     let matching_ms = ms_since(t1);
     let t2 = std::time::Instant::now();
     let sample = std::mem::take(&mut core.sample);
-    let report = matching_report(cohort, arms, ms, subgroup, model, &core, &sample);
+    let report = matching_report(
+        cohort,
+        arms,
+        ms,
+        subgroup,
+        model,
+        &core,
+        &sample,
+        Details::all(),
+    );
     Ok(MatchOutcome {
         sample,
         report,
@@ -291,7 +333,20 @@ pub fn match_checked(
     ms: &MatchSpec,
     subgroup: &Sample,
 ) -> Result<MatchCore, MatchError> {
-    let core = match_core(model, ms, subgroup)?;
+    checked(match_core(model, ms, subgroup)?, ms)
+}
+
+/// [`match_planned`], an error when the matched sample lacks an arm.
+pub fn match_planned_checked(
+    plan: &MatchPlan,
+    model: &PsModel,
+    ms: &MatchSpec,
+    subgroup: &Sample,
+) -> Result<MatchCore, MatchError> {
+    checked(match_planned(plan, model, ms, subgroup)?, ms)
+}
+
+fn checked(core: MatchCore, ms: &MatchSpec) -> Result<MatchCore, MatchError> {
     let n_t = core.sample.treated.iter().filter(|&&t| t).count();
     if n_t == 0 || n_t == core.sample.rows.len() {
         return Err(MatchError::NoMatches {

@@ -68,9 +68,33 @@ pub fn tie_warning(n: usize) -> String {
     )
 }
 
-/// The report of a match made by [`match_checked`]: pairs, per-unit list, propensity model,
-/// balance, PS histogram, Table 1. `sample` is the matched sample (`core.sample`, which the
-/// caller may have taken out).
+/// Which of a matching report's costly parts to compute; the counts, the caliper, the
+/// propensity model and the warnings are always there. A part left out stays empty.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Details {
+    /// SMDs, variance ratios and the PS histogram.
+    pub balance: bool,
+    /// Table 1.
+    pub table1: bool,
+    /// The pairs and the per-unit list.
+    pub pairs: bool,
+}
+
+impl Details {
+    /// Every part.
+    pub fn all() -> Details {
+        Details {
+            balance: true,
+            table1: true,
+            pairs: true,
+        }
+    }
+}
+
+/// The report of a match made by [`super::match_checked`]: pairs, per-unit list, propensity
+/// model, balance, PS histogram, Table 1 (those of `details`). `sample` is the matched sample
+/// (`core.sample`, which the caller may have taken out).
+#[allow(clippy::too_many_arguments)]
 pub fn matching_report(
     cohort: &Cohort,
     arms: &ArmLabels,
@@ -79,6 +103,7 @@ pub fn matching_report(
     model: &PsModel,
     core: &MatchCore,
     sample: &Sample,
+    details: Details,
 ) -> MatchingReport {
     let PsModel {
         design,
@@ -97,31 +122,36 @@ pub fn matching_report(
         sample: _,
     } = core;
     let caliper_width = *caliper_width;
-    let patient_id = cohort.patient_ids();
-    // Each unit's row and identifier looked up in unit order (rows ascending), so that a
-    // pair costs one scattered read, not three.
-    let row_of_unit: Vec<usize> = design.used.iter().map(|&k| subgroup.rows[k]).collect();
-    let id_of_unit: Vec<crate::cohort::PatientId> =
-        row_of_unit.iter().map(|&r| patient_id(r)).collect();
-    let n_pairs = matches.n_pairs();
-    let mut pairs = Vec::with_capacity(n_pairs);
-    for (t, cs) in by_treated_unit(matches, design.used.len()) {
-        for &c in cs {
-            pairs.push((id_of_unit[t].clone(), id_of_unit[c].clone()));
+    let (pairs, units) = if details.pairs {
+        let patient_id = cohort.patient_ids();
+        // Each unit's row and identifier looked up in unit order (rows ascending), so that a
+        // pair costs one scattered read, not three.
+        let row_of_unit: Vec<usize> = design.used.iter().map(|&k| subgroup.rows[k]).collect();
+        let id_of_unit: Vec<crate::cohort::PatientId> =
+            row_of_unit.iter().map(|&r| patient_id(r)).collect();
+        let n_pairs = matches.n_pairs();
+        let mut pairs = Vec::with_capacity(n_pairs);
+        for (t, cs) in by_treated_unit(matches, design.used.len()) {
+            for &c in cs {
+                pairs.push((id_of_unit[t].clone(), id_of_unit[c].clone()));
+            }
         }
-    }
-    let units = row_of_unit
-        .iter()
-        .enumerate()
-        .map(|(u, &row)| MatchedUnit {
-            row,
-            treated: treated[u],
-            ps: fit.fitted[u],
-            distance: distance[u],
-            weight: weights[u],
-            set: (weights[u] > 0.0).then_some(set_of[u]),
-        })
-        .collect();
+        let units = row_of_unit
+            .iter()
+            .enumerate()
+            .map(|(u, &row)| MatchedUnit {
+                row,
+                treated: treated[u],
+                ps: fit.fitted[u],
+                distance: distance[u],
+                weight: weights[u],
+                set: (weights[u] > 0.0).then_some(set_of[u]),
+            })
+            .collect();
+        (pairs, units)
+    } else {
+        (Vec::new(), Vec::new())
+    };
     let n_t_used = treated.iter().filter(|&&t| t).count();
     let n_c_used = treated.len() - n_t_used;
     let n_t_matched = sample.treated.iter().filter(|&&t| t).count();
@@ -136,9 +166,27 @@ pub fn matching_report(
     if matches.n_tie_decisions > 0 {
         warnings.push(tie_warning(matches.n_tie_decisions));
     }
-    let (balance, column_sums) = balance::balance_rows(design, distance, treated, weights);
-    let ps_histogram = balance::ps_histogram(&fit.fitted, treated, weights);
-    let baseline_table = balance::baseline_table(design, treated, weights, &column_sums);
+    let (mut balance, mut ps_histogram, mut baseline_table) = (
+        Vec::new(),
+        PsHistogram {
+            edges: Vec::new(),
+            treated_before: Vec::new(),
+            control_before: Vec::new(),
+            treated_after: Vec::new(),
+            control_after: Vec::new(),
+        },
+        Vec::new(),
+    );
+    if details.balance || details.table1 {
+        let (rows, column_sums) = balance::balance_rows(design, distance, treated, weights);
+        if details.balance {
+            balance = rows;
+            ps_histogram = balance::ps_histogram(&fit.fitted, treated, weights);
+        }
+        if details.table1 {
+            baseline_table = balance::baseline_table(design, treated, weights, &column_sums);
+        }
+    }
     MatchingReport {
         covariates: ms.covariates.clone(),
         caliper: ms.caliper,

@@ -28,6 +28,7 @@ mod own_file;
 mod packaging;
 #[cfg(feature = "parquet")]
 mod parquet_pages;
+mod parts;
 mod predictors;
 mod properties;
 mod r_script;

@@ -1,0 +1,196 @@
+//! Visible first: an analysis of some parts (what a view of the window shows) gives exactly
+//! the numbers of the full report for those parts, and the rest joined to it gives the full
+//! report, for every view and sample choice of the window.
+
+use serde_json::Value;
+use survival_explorer::analysis::{
+    analyze, analyze_parts, AnalysisCache, MatchSpec, Parts, Report, Spec,
+};
+use survival_explorer::app::{SampleView, Settings, View};
+use survival_explorer::cohort::{read_csv_bytes, Cohort};
+
+const VIEWS: [View; 7] = [
+    View::Survival,
+    View::Response,
+    View::Balance,
+    View::Sensitivity,
+    View::Subgroups,
+    View::Predictors,
+    View::Summary,
+];
+
+fn cohort() -> Cohort {
+    let csv = survival_explorer::simulate::simulate_csv(800, 7);
+    read_csv_bytes("sim.csv", csv.into_bytes()).unwrap()
+}
+
+fn json(r: &Report) -> Value {
+    let mut v = serde_json::to_value(r).unwrap();
+    v.as_object_mut().unwrap().remove("timing");
+    v
+}
+
+/// The parts of `full` that `parts` names, as JSON (and the per-unit list, not in the JSON).
+fn parts_of(r: &Report, parts: &Parts) -> (Value, Vec<String>) {
+    let v = json(r);
+    let mut out = serde_json::Map::new();
+    for key in [
+        "cohort",
+        "sample",
+        "weighting",
+        "warnings",
+        "derived_from_dates",
+    ] {
+        out.insert(key.to_string(), v.get(key).cloned().unwrap_or(Value::Null));
+    }
+    let endpoints: serde_json::Map<String, Value> = r
+        .endpoint_order
+        .iter()
+        .filter(|n| parts.endpoints.includes(n))
+        .map(|n| {
+            (
+                n.clone(),
+                v["endpoints"].get(n).cloned().unwrap_or(Value::Null),
+            )
+        })
+        .collect();
+    out.insert("endpoints".into(), Value::Object(endpoints));
+    if parts.response {
+        out.insert("response".into(), v["response"].clone());
+    }
+    let mut units = Vec::new();
+    if let Some(Value::Object(m)) = v.get("matching") {
+        let mut m = m.clone();
+        let drop = |m: &mut serde_json::Map<String, Value>, on: bool, keys: &[&str]| {
+            if !on {
+                for k in keys {
+                    m.remove(*k);
+                }
+            }
+        };
+        drop(&mut m, parts.balance, &["balance", "ps_histogram"]);
+        drop(&mut m, parts.table1, &["baseline_table"]);
+        drop(&mut m, parts.pairs, &["pairs"]);
+        out.insert("matching".into(), Value::Object(m));
+        if parts.pairs {
+            units = r
+                .matching
+                .as_ref()
+                .unwrap()
+                .units
+                .iter()
+                .map(|u| format!("{u:?}"))
+                .collect();
+        }
+    }
+    (Value::Object(out), units)
+}
+
+/// The window's settings for `view` and `sample_view`, with the seven covariates.
+fn settings(view: View, sample_view: SampleView, adjustment: usize) -> Settings {
+    let mut s = Settings {
+        view,
+        sample_view,
+        endpoint: "os".to_string(),
+        matching_on: adjustment == 1,
+        weighting_on: adjustment == 2,
+        ..Settings::default()
+    };
+    let covariates: Vec<String> = [
+        "ecog",
+        "albi_grade",
+        "prior_io_response",
+        "bclc",
+        "etiology",
+        "afp_ge_400",
+        "age",
+    ]
+    .map(String::from)
+    .to_vec();
+    s.spec.matching = Some(MatchSpec {
+        covariates: covariates.clone(),
+        caliper: 0.1,
+        ..MatchSpec::default()
+    });
+    s.weighting_mut().covariates = covariates;
+    s
+}
+
+/// For every view, sample choice and adjustment (none, matching, weighting): the view's
+/// parts, computed first with a cache warmed by other settings, hold exactly the full
+/// report's numbers for those parts, and the rest joined to them gives the full report.
+#[test]
+fn visible_parts_are_the_full_reports_parts_for_every_view() {
+    let cohort = cohort();
+    let cache = AnalysisCache::default();
+    let mut checked = 0;
+    for adjustment in 0..3 {
+        for view in VIEWS {
+            for sample_view in [
+                SampleView::Matched,
+                SampleView::Unmatched,
+                SampleView::SideBySide,
+            ] {
+                let s = settings(view, sample_view, adjustment);
+                let (unmatched_spec, matched_spec) = s.analysed_specs();
+                let (unmatched_parts, matched_parts) = s.visible_parts();
+                let pairs: Vec<(Spec, Parts)> = std::iter::once((unmatched_spec, unmatched_parts))
+                    .chain(matched_spec.map(|m| (m, matched_parts)))
+                    .collect();
+                for (spec, parts) in pairs {
+                    let full = analyze(&cohort, &spec).unwrap();
+                    // A warm cache (another caliper, the same model) as in the window.
+                    let first = analyze_parts(&cohort, &spec, &cache, &parts, &|| false).unwrap();
+                    assert!(first.holds(&parts));
+                    assert_eq!(
+                        parts_of(&first, &parts),
+                        parts_of(&full, &parts),
+                        "{view:?} {sample_view:?} adjustment {adjustment}: {parts:?}"
+                    );
+                    let rest =
+                        analyze_parts(&cohort, &spec, &cache, &parts.rest(), &|| false).unwrap();
+                    let mut joined = first;
+                    joined.merge(rest);
+                    assert!(joined.holds(&Parts::all()));
+                    assert_eq!(json(&joined), json(&full), "{view:?} {sample_view:?}");
+                    assert_eq!(
+                        parts_of(&joined, &Parts::all()).1,
+                        parts_of(&full, &Parts::all()).1
+                    );
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert!(checked >= 3 * 7 * 3, "{checked} analyses checked");
+}
+
+/// A part left out is absent, not empty-but-present: a report of one endpoint holds no other
+/// endpoint, no response, and its matching report no balance, Table 1 or pairs.
+#[test]
+fn a_part_not_asked_for_is_not_there() {
+    let cohort = cohort();
+    let s = settings(View::Survival, SampleView::Matched, 1);
+    let spec = s.analysed_specs().1.unwrap();
+    let r = analyze_parts(
+        &cohort,
+        &spec,
+        &AnalysisCache::default(),
+        &Parts::endpoint("pfs"),
+        &|| false,
+    )
+    .unwrap();
+    assert_eq!(
+        r.endpoints
+            .0
+            .iter()
+            .map(|(k, _)| k.as_str())
+            .collect::<Vec<_>>(),
+        ["pfs"]
+    );
+    assert!(r.response.is_none());
+    let m = r.matching.as_ref().unwrap();
+    assert!(m.balance.is_empty() && m.baseline_table.is_empty() && m.pairs.is_empty());
+    assert!(m.units.is_empty() && m.n_matched.0.iter().all(|(_, n)| *n > 0));
+    assert!(!r.holds(&Parts::all()) && !r.holds(&Parts::endpoint("os")));
+}
