@@ -24,13 +24,17 @@ pub fn window_icon() -> Option<egui::IconData> {
 }
 
 /// The libraries the app stands on, with what each does for it.
-const LIBRARIES: [(&str, &str); 10] = [
+const LIBRARIES: [(&str, &str); 11] = [
     ("egui, eframe, egui_plot", "the window and its plots"),
-    ("polars", "CSV and Parquet files"),
+    ("csv-core, rayon", "CSV files, read on every core"),
+    ("polars", "Parquet files"),
     ("calamine", "Excel and OpenDocument sheets"),
     ("statrs", "distributions"),
     ("nalgebra", "matrices"),
-    ("plotters", "exported figures (SVG, PNG)"),
+    (
+        "plotters, svg2pdf, tiff",
+        "exported figures (SVG, PDF, PNG, TIFF)",
+    ),
     ("serde, serde_json, toml", "JSON reports and spec files"),
     ("clap", "the command line"),
     ("rfd, arboard", "file dialogs, the clipboard"),
