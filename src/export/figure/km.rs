@@ -37,8 +37,8 @@ pub fn km_extra_height(report: &Report, endpoint: &str, table: RiskTable, scale:
 }
 
 /// The least height of the Kaplan–Meier figure at `width_px` on a journal page: its title,
-/// sample line and legend as they wrap there, a chart at least 45% as tall as the page is
-/// wide, and the table.
+/// sample line and legend as they wrap there, a plot at least 35% as tall as the page is
+/// wide (plus its axis), and the table.
 pub fn km_min_height(
     report: &Report,
     endpoint: &str,

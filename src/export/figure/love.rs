@@ -80,19 +80,18 @@ pub fn draw_love_rows<DB: DrawingBackend>(
         Some((a, d)) => (a, format!(" · SD: {}", d.trim_end_matches(')'))),
         None => (love.axis, String::new()),
     };
-    let style = scale.text(0.85).color(&GREY);
-    let (cw, _) = chart_area.dim_in_pixel();
-    let lines = wrap(
+    let (lines, style, step) = paragraph(
         &chart_area,
         &format!("{}{detail}", love.legend),
-        &style,
-        cw.saturating_sub(2 * f as u32),
+        0.85,
+        &GREY,
+        scale,
     )?;
     let below = draw_lines(
         &chart_area,
         &lines,
         (f as i32, (f * 0.2) as i32),
-        scale.px(0.85) * 1.2,
+        step,
         &style,
     )?;
     let (_, chart_area) = chart_area.split_vertically(below as u32);
@@ -104,7 +103,7 @@ pub fn draw_love_rows<DB: DrawingBackend>(
     // The names' column: as wide as the widest name, at most 45% of the page (longer names
     // are cut with "…").
     let label_style = scale.text(0.9);
-    let cap = (cw as f64 * 0.45) as u32;
+    let cap = (chart_area.dim_in_pixel().0 as f64 * 0.45) as u32;
     let mut names = Vec::with_capacity(rows.len());
     let mut label_w = 0u32;
     for b in rows {

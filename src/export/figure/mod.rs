@@ -207,11 +207,8 @@ fn page_text_height<DB: DrawingBackend>(
     scale: Scale,
     demo: bool,
 ) -> Result<u32, String> {
-    let f = scale.font;
-    let (w, _) = root.dim_in_pixel();
     let header = draw_header(root, title, &sample_line(report), scale, demo)?;
-    let style = scale.text(0.8).color(&GREY);
-    let lines = wrap(root, note, &style, w.saturating_sub(2 * f as u32))?;
+    let (lines, _, _) = paragraph(root, note, 0.8, &GREY, scale)?;
     Ok(header + note_height(lines.len(), scale))
 }
 
@@ -270,6 +267,24 @@ fn fit_text<DB: DrawingBackend>(
         }
     }
     Ok("…".to_string())
+}
+
+/// A paragraph at `factor` × the body size in `color`, wrapped to `area`'s width less its
+/// margins: its lines, their style and the step between them.
+fn paragraph<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    text: &str,
+    factor: f64,
+    color: &'static RGBColor,
+    scale: Scale,
+) -> Result<(Vec<String>, TextStyle<'static>, f64), String> {
+    let style = scale.text(factor).color(color);
+    let max_w = area.dim_in_pixel().0.saturating_sub(2 * scale.font as u32);
+    Ok((
+        wrap(area, text, &style, max_w)?,
+        style,
+        scale.px(factor) * 1.2,
+    ))
 }
 
 /// Draws `lines` from `(x, y)` down, `step` pixels apart; returns the y under the last.
@@ -375,11 +390,8 @@ fn page_with_note<DB: DrawingBackend>(
     demo: bool,
 ) -> Result<DrawingArea<DB, Shift>, String> {
     let f = scale.font;
-    let (w, _) = root.dim_in_pixel();
     let rest = under_header(root, title, report, scale, demo)?;
-    let style = scale.text(0.8).color(&GREY);
-    let lines = wrap(root, note, &style, w.saturating_sub(2 * f as u32))?;
-    let step = scale.px(0.8) * 1.2;
+    let (lines, style, step) = paragraph(root, note, 0.8, &GREY, scale)?;
     let note_h = note_height(lines.len(), scale);
     let rest_h = rest.dim_in_pixel().1;
     let (chart_area, footer) = rest.split_vertically(rest_h.saturating_sub(note_h));

@@ -59,21 +59,8 @@ pub fn draw_response<DB: DrawingBackend>(
         p_text(resp.dcr_p_value),
         p_text(resp.orr_p_value)
     );
-    let style = scale.text(0.9);
-    let (cw, _) = chart_area.dim_in_pixel();
-    let lines = wrap(
-        &chart_area,
-        &p_line,
-        &style,
-        cw.saturating_sub(2 * f as u32),
-    )?;
-    let below = draw_lines(
-        &chart_area,
-        &lines,
-        (f as i32, y + line_h),
-        scale.px(0.9) * 1.2,
-        &style,
-    )?;
+    let (lines, style, step) = paragraph(&chart_area, &p_line, 0.9, &BLACK, scale)?;
+    let below = draw_lines(&chart_area, &lines, (f as i32, y + line_h), step, &style)?;
     let (_, chart_area) = chart_area.split_vertically(below as u32);
     let mut chart = ChartBuilder::on(&chart_area)
         .margin((f * 0.8) as u32)
