@@ -1,4 +1,5 @@
-//! Thin entry point: parse the command line, run a subcommand or open the window.
+//! Thin entry point: parse the command line, run a subcommand or open the window (in the web
+//! build: start the window on the page).
 //!
 //! On Windows the .exe is a GUI program (no console window behind the app when it is
 //! double-clicked) that attaches to the console of the terminal it was started from, so
@@ -7,16 +8,27 @@
 // Release builds only: a debug build keeps its console for `cargo run` diagnostics.
 #![cfg_attr(all(windows, not(debug_assertions)), windows_subsystem = "windows")]
 
+#[cfg(not(target_arch = "wasm32"))]
 use std::process::ExitCode;
 
+#[cfg(not(target_arch = "wasm32"))]
 use clap::Parser;
+#[cfg(not(target_arch = "wasm32"))]
 use survival_explorer::app::{StartOptions, View};
+#[cfg(not(target_arch = "wasm32"))]
 use survival_explorer::cli::{
     run_analysis, run_emit_r, run_report, run_simulate, warning_lines, Cli, Command,
 };
 
+/// The web build (`packaging/web.sh`): the window on the page's canvas; no command line.
+#[cfg(target_arch = "wasm32")]
+fn main() {
+    survival_explorer::app::start_web();
+}
+
+#[cfg(not(target_arch = "wasm32"))]
 fn main() -> ExitCode {
-    let started = std::time::Instant::now();
+    let started = web_time::Instant::now();
     #[cfg(windows)]
     attach_parent_console();
     let cli = Cli::parse();

@@ -18,7 +18,7 @@ mod sample;
 mod sensitivity;
 mod spec;
 
-use std::time::Instant;
+use web_time::Instant;
 
 pub use cache::AnalysisCache;
 pub use endpoints::{balance_spec, endpoints_and_skips, resolve_endpoints};

@@ -13,6 +13,7 @@ pub fn window_title() -> String {
 
 /// The window icon (the same drawing as the .exe's and the desktop entry's, made by
 /// `packaging/make_icon.py`). `None` only if the bundled PNG were broken (checked by tests).
+#[cfg(not(target_arch = "wasm32"))]
 pub fn window_icon() -> Option<egui::IconData> {
     let png = include_bytes!("../../assets/icon/survival-explorer-64.png");
     let (width, height, rgba) = super::actions::decode_png_rgba(png).ok()?;
@@ -37,7 +38,10 @@ const LIBRARIES: [(&str, &str); 11] = [
     ),
     ("serde, serde_json, toml", "JSON reports and spec files"),
     ("clap", "the command line"),
-    ("rfd, arboard", "file dialogs, the clipboard"),
+    (
+        "rfd, arboard; wasm-bindgen, resvg",
+        "file dialogs, the clipboard; the web build",
+    ),
     (
         "R: survival, MatchIt",
         "the methods it reproduces and is tested against",

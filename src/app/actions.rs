@@ -6,8 +6,11 @@ use std::sync::Arc;
 
 use super::{App, SampleView, View};
 use crate::analysis::Spec;
+use crate::cohort::LoadOptions;
+use crate::spec_file::SpecFile;
 
 /// Decodes a PNG to (width, height, RGBA bytes).
+#[cfg(not(target_arch = "wasm32"))]
 pub(super) fn decode_png_rgba(bytes: &[u8]) -> Result<(u32, u32, Vec<u8>), String> {
     let mut reader = png::Decoder::new(std::io::Cursor::new(bytes))
         .read_info()
@@ -28,17 +31,70 @@ pub(super) fn decode_png_rgba(bytes: &[u8]) -> Result<(u32, u32, Vec<u8>), Strin
 }
 
 impl App {
+    /// The file types a cohort opens from (Parquet only in the desktop build).
+    const COHORT_TYPES: &'static [&'static str] = &[
+        "csv",
+        "tsv",
+        "txt",
+        "xlsx",
+        "xlsm",
+        "xls",
+        "ods",
+        #[cfg(not(target_arch = "wasm32"))]
+        "parquet",
+    ];
+
     pub fn open_dialog(&mut self) {
+        #[cfg(not(target_arch = "wasm32"))]
         if let Some(path) = rfd::FileDialog::new()
             .add_filter(
                 "Cohort (CSV, Excel, OpenDocument, Parquet)",
-                &["csv", "tsv", "txt", "xlsx", "xlsm", "xls", "ods", "parquet"],
+                Self::COHORT_TYPES,
             )
             .add_filter("All files", &["*"])
             .pick_file()
         {
             self.open_file(&path);
         }
+        #[cfg(target_arch = "wasm32")]
+        self.pick(Self::COHORT_TYPES);
+    }
+
+    /// The browser's file picker; the file opens when it has been read.
+    #[cfg(target_arch = "wasm32")]
+    fn pick(&mut self, types: &[&str]) {
+        let accept = types
+            .iter()
+            .map(|t| format!(".{t}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        if let Err(e) = super::platform::pick(&accept, &self.inbox, self.repaint.as_ref()) {
+            self.error = Some(e);
+        }
+    }
+
+    /// Opens the files picked in the browser since the last frame.
+    pub(super) fn poll_inbox(&mut self) {
+        for picked in self.inbox.take() {
+            match picked.bytes {
+                Ok(bytes) => self.open_bytes(&picked.name, bytes.into()),
+                Err(e) => self.error = Some(e),
+            }
+        }
+    }
+
+    /// Opens a file given as its name and bytes (dropped on or picked in the browser): a
+    /// spec file (`.toml`) or a cohort.
+    pub fn open_bytes(&mut self, name: &str, bytes: Arc<[u8]>) {
+        if name.to_lowercase().ends_with(".toml") {
+            let text = String::from_utf8_lossy(&bytes);
+            match crate::spec_file::SpecFile::from_toml(&text, name) {
+                Ok(f) => self.apply_spec_file(f, name),
+                Err(e) => self.error = Some(e.to_string()),
+            }
+            return;
+        }
+        self.open_bytes_with(name, bytes, LoadOptions::default());
     }
 
     /// The spec of what the window shows (matched when matching is on).
@@ -58,60 +114,94 @@ impl App {
         (!self.loaded.is_demo).then(|| PathBuf::from(&self.loaded.label))
     }
 
-    /// Saves the analysis as a TOML spec file (the native dialog confirms overwriting).
+    /// Saves the analysis as a TOML spec file (the native dialog confirms overwriting; the
+    /// browser downloads it, naming the cohort file by its name).
     pub fn save_spec_dialog(&mut self) {
-        let Some(path) = rfd::FileDialog::new()
+        #[cfg(not(target_arch = "wasm32"))]
+        if let Some(path) = rfd::FileDialog::new()
             .add_filter("Analysis spec (TOML)", &["toml"])
             .set_file_name("analysis.toml")
             .save_file()
-        else {
-            return;
-        };
-        self.save_spec(&path);
+        {
+            self.save_spec(&path);
+        }
+        #[cfg(target_arch = "wasm32")]
+        {
+            let file = (!self.loaded.is_demo).then(|| PathBuf::from(&self.loaded.label));
+            let saved = SpecFile::new(self.current_spec(), file)
+                .to_toml()
+                .map_err(|e| e.to_string())
+                .and_then(|toml| super::platform::save("analysis.toml", "", toml.as_bytes()));
+            if let Err(e) = saved {
+                self.error = Some(e);
+            }
+        }
     }
 
     pub fn save_spec(&mut self, path: &Path) {
-        let file = crate::spec_file::SpecFile::new(self.current_spec(), self.cohort_path());
+        let file = SpecFile::new(self.current_spec(), self.cohort_path());
         if let Err(e) = file.save(path, true) {
             self.error = Some(e.to_string());
         }
     }
 
     pub fn open_spec_dialog(&mut self) {
+        #[cfg(not(target_arch = "wasm32"))]
         if let Some(path) = rfd::FileDialog::new()
             .add_filter("Analysis spec (TOML)", &["toml"])
             .pick_file()
         {
             self.open_spec(&path);
         }
+        #[cfg(target_arch = "wasm32")]
+        self.pick(&["toml"]);
     }
 
     /// Loads a spec file: its cohort file (when it names one) and its settings.
     pub fn open_spec(&mut self, path: &Path) {
-        match crate::spec_file::SpecFile::load(path) {
-            Ok(f) => {
-                let warnings = f.warnings();
-                if !warnings.is_empty() {
-                    self.error = Some(format!("{}: {}", path.display(), warnings.join("; ")));
-                }
-                if let Some(file) = &f.file {
-                    self.open_file_with(file, f.spec.load_options());
-                }
-                // A spec without matching keeps the window's matching settings, switched off.
-                self.settings.weighting_on = f.spec.weighting.is_some();
-                self.settings.matching_on = f.spec.matching.is_some();
-                let kept = self.settings.matching().clone();
-                let kept_weights = self.settings.weighting().clone();
-                let kept_adjust = self.settings.spec.adjust.clone();
-                self.settings.spec = f.spec;
-                if self.settings.spec.adjust.is_empty() {
-                    self.settings.spec.adjust = kept_adjust;
-                }
-                self.settings.spec.matching.get_or_insert(kept);
-                self.settings.spec.weighting.get_or_insert(kept_weights);
-            }
+        match SpecFile::load(path) {
+            Ok(f) => self.apply_spec_file(f, &path.display().to_string()),
             Err(e) => self.error = Some(e.to_string()),
         }
+    }
+
+    /// Takes a spec file's settings, and opens its cohort file when it names one. In the
+    /// browser no file is opened by name: the spec applies to the cohort open when it names
+    /// that file, else the user is told which file to open.
+    fn apply_spec_file(&mut self, f: SpecFile, source: &str) {
+        let mut notes = f.warnings();
+        if let Some(file) = &f.file {
+            #[cfg(not(target_arch = "wasm32"))]
+            self.open_file_with(file, f.spec.load_options());
+            #[cfg(target_arch = "wasm32")]
+            {
+                let name = file.file_name().map(|n| n.to_string_lossy().to_string());
+                if name.as_deref() == Some(self.loaded.label.as_str()) {
+                    self.apply_load_options(f.spec.load_options());
+                } else {
+                    notes.push(format!(
+                        "it was saved for {}: open that file (File ▸ Open cohort) to repeat the analysis",
+                        file.display()
+                    ));
+                }
+            }
+        }
+        if !notes.is_empty() {
+            notes.dedup();
+            self.error = Some(format!("{source}: {}", notes.join("; ")));
+        }
+        // A spec without matching keeps the window's matching settings, switched off.
+        self.settings.weighting_on = f.spec.weighting.is_some();
+        self.settings.matching_on = f.spec.matching.is_some();
+        let kept = self.settings.matching().clone();
+        let kept_weights = self.settings.weighting().clone();
+        let kept_adjust = self.settings.spec.adjust.clone();
+        self.settings.spec = f.spec;
+        if self.settings.spec.adjust.is_empty() {
+            self.settings.spec.adjust = kept_adjust;
+        }
+        self.settings.spec.matching.get_or_insert(kept);
+        self.settings.spec.weighting.get_or_insert(kept_weights);
     }
 
     /// Exports the current view as a figure file in `format`, at the size and resolution
@@ -125,15 +215,57 @@ impl App {
                 return;
             }
         };
-        let ext = format.ext();
-        let Some(path) = rfd::FileDialog::new()
-            .add_filter(ext, &[ext])
-            .set_file_name(format!("{}.{ext}", self.figure_name()))
-            .save_file()
-        else {
+        let name = format!("{}.{}", self.figure_name(), format.ext());
+        let saved = self
+            .figure_bytes(format, size)
+            .and_then(|bytes| super::platform::save(&name, format.ext(), &bytes));
+        if let Err(e) = saved {
+            self.error = Some(e);
+        }
+    }
+
+    /// The report of what the window shows (the adjusted analysis when there is one), whole.
+    fn shown_report(&self) -> Result<Arc<crate::analysis::Report>, String> {
+        let reports = self.reports.as_ref().ok_or("nothing to save yet")?;
+        if !reports.complete() {
+            return Err("the analysis is still updating: save it once it has filled in".into());
+        }
+        match (&reports.matched, self.settings.sample_view) {
+            (Some(Ok(m)), SampleView::Matched | SampleView::SideBySide) => Ok(Arc::clone(m)),
+            _ => reports.unmatched.clone(),
+        }
+    }
+
+    /// The shown analysis' report as JSON, as `analyze` prints it.
+    pub fn report_json(&self) -> Result<String, String> {
+        let report = self.shown_report()?;
+        serde_json::to_string_pretty(&*report).map_err(|e| e.to_string())
+    }
+
+    /// Saves the shown analysis' report as JSON (`report.json`).
+    pub fn save_report_json(&mut self) {
+        let saved = self
+            .report_json()
+            .and_then(|json| super::platform::save("report.json", "JSON", json.as_bytes()));
+        if let Err(e) = saved {
+            self.error = Some(e);
+        }
+    }
+
+    /// The shown analysis' tables as `report` writes them: (file name, CSV).
+    pub fn tables(&self) -> Vec<(String, String)> {
+        match self.shown_report() {
+            Ok(r) => crate::export::all_tables(&self.loaded.cohort, &r),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    /// Saves one of [`App::tables`] as CSV.
+    pub fn save_table(&mut self, name: &str) {
+        let Some((_, csv)) = self.tables().into_iter().find(|(n, _)| n == name) else {
             return;
         };
-        if let Err(e) = self.write_figure(&path, format, size) {
+        if let Err(e) = super::platform::save(name, "CSV", csv.as_bytes()) {
             self.error = Some(e);
         }
     }
@@ -210,7 +342,8 @@ impl App {
     }
 
     /// Copies the current view as a PNG image, at the export's size, to the system
-    /// clipboard, for pasting straight into slides.
+    /// clipboard, for pasting straight into slides (desktop only).
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn copy_figure(&mut self) {
         let result = (|| -> Result<(), String> {
             let size = self.settings.export.figure_size()?;

@@ -1,19 +1,18 @@
-//! Background work: reading large files and running analyses on worker threads, the newest
-//! settings winning; the results the views draw ([`Reports`]). An analysis on the worker
-//! computes first the parts the current view shows, then the rest; a newer setting lets the
-//! first pass end (the curves) and stops the rest.
+//! Analyses: run on worker threads for large cohorts (inline for small ones, and always in
+//! the web build), the newest settings winning; the results the views draw ([`Reports`]). An
+//! analysis computes first the parts the current view shows, then the rest; a newer setting
+//! lets the first pass end (the curves) and stops the rest.
 
-use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{channel, Receiver};
 use std::sync::Arc;
-use std::time::Instant;
+use web_time::Instant;
 
 use eframe::egui;
 
-use super::{App, LoadedCohort, Settings, View};
+use super::{App, Settings, View};
 use crate::analysis::{analyze_parts, AnalysisCache, AnalysisError, Parts, Report, Spec, Stop};
-use crate::cohort::{Cohort, LoadOptions};
+use crate::cohort::Cohort;
 
 /// The two analyses the window shows; each is the core's report (of some parts, see
 /// [`Report::parts`]) or its error message. Both are of one setting: nothing shown is older
@@ -126,27 +125,9 @@ pub(super) fn run_reports(
     })
 }
 
-/// Files up to this size are read on the UI thread (well under a frame's worth of waiting);
-/// larger ones on a worker, with progress in the status bar.
-pub(super) const INLINE_FILE_BYTES: u64 = 4 << 20;
-
-/// A file being read on a worker thread.
-pub(super) struct Loading {
-    path: PathBuf,
-    started: Instant,
-    rx: Receiver<Result<(Cohort, Cohort, LoadOptions), String>>,
-}
-
-/// Reads a file and prepares it with `options`: (as read, prepared).
-pub(super) fn read_and_prepare(
-    path: &Path,
-    options: &LoadOptions,
-) -> Result<(Cohort, Cohort), String> {
-    let raw = Cohort::read(path, options.sheet.as_deref()).map_err(|e| e.to_string())?;
-    let mut cohort = raw.clone();
-    cohort.prepare(options).map_err(|e| e.to_string())?;
-    Ok((raw, cohort))
-}
+/// The web build: no threads, so every analysis runs on the UI thread — the current view's
+/// parts in the frame of the edit, the rest in a later frame.
+const WEB: bool = cfg!(target_arch = "wasm32");
 
 /// Cohorts up to this many rows are analysed inline (well within a 16 ms frame); larger ones
 /// on a worker thread.
@@ -228,110 +209,6 @@ fn job(
 }
 
 impl App {
-    /// Opens a cohort file read with `options`. Large files are read on a worker thread.
-    pub fn open_file_with(&mut self, path: &Path, options: LoadOptions) {
-        let large = std::fs::metadata(path).is_ok_and(|m| m.len() > INLINE_FILE_BYTES);
-        if large {
-            let (tx, rx) = channel();
-            let p = path.to_path_buf();
-            std::thread::spawn(move || {
-                let read = read_and_prepare(&p, &options).map(|(raw, cohort)| {
-                    // The controls list each column's distinct values: found here, not in
-                    // the first frame that shows the cohort (a sort per column).
-                    for column in &cohort.columns {
-                        column.distinct();
-                    }
-                    (raw, cohort, options)
-                });
-                let _ = tx.send(read);
-            });
-            self.loading = Some(Loading {
-                path: path.to_path_buf(),
-                started: Instant::now(),
-                rx,
-            });
-            return;
-        }
-        let result = read_and_prepare(path, &options);
-        self.finish_loading(path, result.map(|(raw, c)| (raw, c, options)));
-    }
-
-    pub(super) fn finish_loading(
-        &mut self,
-        path: &Path,
-        result: Result<(Cohort, Cohort, LoadOptions), String>,
-    ) {
-        match result {
-            Ok((raw, cohort, options)) => {
-                self.settings.spec.column_map = options.column_map.clone();
-                self.settings.spec.sheet = options.sheet.clone();
-                self.settings.spec.date_format = options.date_format;
-                self.set_cohort(LoadedCohort {
-                    cohort: Arc::new(cohort),
-                    raw: Arc::new(raw),
-                    options,
-                    is_demo: false,
-                    label: path.display().to_string(),
-                });
-                self.settings.recent.retain(|p| p != path);
-                self.settings.recent.insert(0, path.to_path_buf());
-                self.settings.recent.truncate(8);
-            }
-            Err(e) => self.error = Some(e),
-        }
-    }
-
-    /// Re-reads the current cohort with other options (the column-mapping dialog). The file
-    /// is read again only when the sheet changes; on failure the current cohort stays.
-    pub fn apply_load_options(&mut self, options: LoadOptions) {
-        if !self.loaded.is_demo && options.sheet != self.loaded.options.sheet {
-            let path = PathBuf::from(&self.loaded.label);
-            self.open_file_with(&path, options);
-            return;
-        }
-        let mut cohort = (*self.loaded.raw).clone();
-        match cohort.prepare(&options) {
-            Ok(()) => {
-                self.settings.spec.column_map = options.column_map.clone();
-                self.settings.spec.sheet = options.sheet.clone();
-                self.settings.spec.date_format = options.date_format;
-                let loaded = LoadedCohort {
-                    cohort: Arc::new(cohort),
-                    raw: Arc::clone(&self.loaded.raw),
-                    options,
-                    is_demo: self.loaded.is_demo,
-                    label: self.loaded.label.clone(),
-                };
-                self.set_cohort(loaded);
-            }
-            Err(e) => self.error = Some(e.to_string()),
-        }
-    }
-
-    /// The file being read on a worker, and for how long, if any.
-    pub fn loading(&self) -> Option<(&Path, f64)> {
-        self.loading
-            .as_ref()
-            .map(|l| (l.path.as_path(), l.started.elapsed().as_secs_f64()))
-    }
-
-    pub(super) fn poll_loading(&mut self) {
-        let Some(l) = &self.loading else { return };
-        match l.rx.try_recv() {
-            Ok(result) => {
-                let path = l.path.clone();
-                self.loading = None;
-                self.finish_loading(&path, result);
-            }
-            Err(std::sync::mpsc::TryRecvError::Empty) => {}
-            Err(std::sync::mpsc::TryRecvError::Disconnected) => {
-                let path = l.path.display().to_string();
-                self.loading = None;
-                self.error = Some(format!("{path}: reading the file failed"));
-            }
-        }
-    }
-
     /// True while an analysis runs on the worker.
     pub fn is_busy(&self) -> bool {
         self.pending.is_some()
@@ -358,14 +235,16 @@ impl App {
         let key = (self.cohort_generation, self.settings.clone());
         let analysis_part = |s: &Settings| s.analysed_specs();
         let lacking = self.pending.is_none()
-            && self
-                .reports
-                .as_ref()
-                .is_some_and(|r| !r.hold(&self.settings.visible_parts()));
-        if let Some((g, s)) = &self.computed_for {
-            if *g == key.0 && analysis_part(s) == analysis_part(&key.1) && !lacking {
-                return;
-            }
+            && self.reports.as_ref().is_some_and(|r| {
+                // In the web build the rest follows the view's parts a frame later.
+                !r.hold(&self.settings.visible_parts()) || (WEB && !r.complete())
+            });
+        let same = self
+            .computed_for
+            .as_ref()
+            .is_some_and(|(g, s)| *g == key.0 && analysis_part(s) == analysis_part(&key.1));
+        if same && !lacking {
+            return;
         }
         let ctx = ctx.or(self.repaint.as_ref());
         // Sweeps and forests re-run many analyses: always off the UI thread.
@@ -373,7 +252,7 @@ impl App {
             self.settings.view,
             View::Sensitivity | View::Subgroups | View::Summary
         );
-        let inline = (self.loaded.cohort.n_rows <= INLINE_ROWS && !heavy) || ctx.is_none();
+        let inline = (self.loaded.cohort.n_rows <= INLINE_ROWS && !heavy) || ctx.is_none() || WEB;
         if !inline {
             if let Some(p) = &self.pending {
                 p.superseded.store(true, Ordering::Relaxed);
@@ -391,16 +270,37 @@ impl App {
         let settings = self.settings.clone();
         if inline {
             let t0 = Instant::now();
-            let all = (Parts::all(), Parts::all());
+            // Web: after an edit only what the view shows; the rest in the next frame.
+            let parts = if WEB && !same {
+                settings.visible_parts()
+            } else {
+                (Parts::all(), Parts::all())
+            };
             self.reports = run_reports(
                 &cohort,
                 &settings,
                 &self.cache,
                 self.reports.as_ref(),
-                &all,
+                &parts,
                 &|| false,
             );
             self.last_analysis_ms = t0.elapsed().as_secs_f64() * 1e3;
+            // The browser's console keeps the times (the web build's speed is measured there).
+            #[cfg(target_arch = "wasm32")]
+            eframe::web_sys::console::info_1(
+                &format!(
+                    "survival-explorer: analysed {} rows in {:.1} ms ({})",
+                    cohort.n_rows,
+                    self.last_analysis_ms,
+                    if same { "the rest" } else { "the view's parts" }
+                )
+                .into(),
+            );
+            if let Some(ctx) =
+                ctx.filter(|_| WEB && self.reports.as_ref().is_some_and(|r| !r.complete()))
+            {
+                ctx.request_repaint();
+            }
             return;
         }
         let (tx, rx) = channel();

@@ -10,6 +10,8 @@ mod columns_view;
 mod controls;
 mod explore_view;
 mod jobs;
+mod loading;
+mod platform;
 mod plot_util;
 mod predictors_view;
 mod response_view;
@@ -18,20 +20,26 @@ mod settings;
 mod summary_view;
 mod survival_view;
 mod theme;
+#[cfg(target_arch = "wasm32")]
+mod web;
 mod weighting_view;
 mod windows;
+
+#[cfg(target_arch = "wasm32")]
+pub use web::start as start_web;
 
 use eframe::egui;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Instant;
+use web_time::Instant;
 
 use crate::analysis::AnalysisCache;
 use crate::cohort::{read_csv_bytes, Cohort, LoadOptions};
 use crate::{DEMO_COHORT_CSV, DEMO_LABEL};
 
+use jobs::Pending;
 pub use jobs::Reports;
-use jobs::{Loading, Pending};
+use loading::Loading;
 use screenshot::ScreenshotJob;
 pub use settings::{SampleView, Settings, View};
 pub use theme::Palette;
@@ -46,6 +54,8 @@ pub struct LoadedCohort {
     pub options: LoadOptions,
     pub is_demo: bool,
     pub label: String,
+    /// The file's bytes when it came from the browser (no path to read it again from).
+    pub bytes: Option<Arc<[u8]>>,
 }
 
 /// Options from the command line.
@@ -92,6 +102,8 @@ pub struct App {
     /// The window's context, kept from the first frame: a worker asks it for a repaint when
     /// its analysis is done (so analyses started outside a frame go to a worker too).
     repaint: Option<egui::Context>,
+    /// Files picked in the browser, opened in the next frame.
+    inbox: platform::Inbox,
 }
 
 /// How long frames take to build (the UI thread's work; drawing on the GPU is not included).
@@ -118,6 +130,7 @@ pub fn demo_cohort() -> LoadedCohort {
         options: LoadOptions::default(),
         is_demo: true,
         label: DEMO_LABEL.to_string(),
+        bytes: None,
     }
 }
 
@@ -179,6 +192,7 @@ impl App {
                 ..FrameStats::default()
             },
             repaint: None,
+            inbox: Default::default(),
         };
         app.fit_settings_to_cohort();
         app.recompute_if_needed(None);
@@ -279,15 +293,17 @@ impl App {
     }
 
     fn handle_input(&mut self, ctx: &egui::Context) {
-        let (open, open_spec, save_spec, f11, esc, dropped) = ctx.input(|i| {
+        let (open, open_spec, save_spec, save_json, export, f11, esc, dropped) = ctx.input(|i| {
             let cmd = i.modifiers.command;
             (
                 cmd && !i.modifiers.shift && i.key_pressed(egui::Key::O),
                 cmd && i.modifiers.shift && i.key_pressed(egui::Key::O),
                 cmd && i.key_pressed(egui::Key::S),
+                cmd && i.key_pressed(egui::Key::J),
+                cmd && i.key_pressed(egui::Key::E),
                 i.key_pressed(egui::Key::F11),
                 i.key_pressed(egui::Key::Escape),
-                i.raw.dropped_files.first().map(|f| f.path().to_path_buf()),
+                i.raw.dropped_files.first().map(std::sync::Arc::clone),
             )
         });
         if open {
@@ -299,14 +315,25 @@ impl App {
         if save_spec {
             self.save_spec_dialog();
         }
+        if save_json {
+            self.save_report_json();
+        }
+        if export {
+            self.export_figure(self.settings.export.format);
+        }
         if f11 {
             self.set_presentation(ctx, !self.presentation);
         }
         if esc && self.presentation {
             self.set_presentation(ctx, false);
         }
-        if let Some(path) = dropped {
-            self.open_file(&path);
+        // A dropped file is a path on the desktop; in the browser it is read in the tab and
+        // opens in a later frame.
+        if let Some(file) = dropped {
+            #[cfg(not(target_arch = "wasm32"))]
+            self.open_file(file.path());
+            #[cfg(target_arch = "wasm32")]
+            platform::read_dropped(file, &self.inbox, self.repaint.as_ref());
         }
     }
 
@@ -344,6 +371,7 @@ impl App {
         }
         self.poll_worker();
         self.poll_loading();
+        self.poll_inbox();
         self.handle_input(&ctx);
         let before = self.settings.clone();
         if !self.presentation {
@@ -461,6 +489,7 @@ impl eframe::App for App {
 }
 
 /// Opens the window (blocking until it closes).
+#[cfg(not(target_arch = "wasm32"))]
 pub fn run(options: StartOptions) -> anyhow::Result<()> {
     let mut viewport = egui::ViewportBuilder::default()
         .with_title(about::window_title())

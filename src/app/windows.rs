@@ -59,7 +59,7 @@ impl App {
                     self.open_spec_dialog();
                 }
                 ui.separator();
-                ui.label("Export the current view");
+                ui.label("Export the current view (Ctrl+E: as last time)");
                 self.export_choice_ui(ui);
                 for format in crate::export::Format::ALL {
                     let label = match format {
@@ -77,16 +77,38 @@ impl App {
                         self.export_figure(format);
                     }
                 }
+                #[cfg(not(target_arch = "wasm32"))]
                 if ui.button("Copy figure to the clipboard (PNG)").clicked() {
                     ui.close();
                     self.copy_figure();
                 }
                 ui.separator();
+                ui.label("Save the analysis shown");
+                if ui
+                    .button("Report as JSON (as `analyze` prints it)…  (Ctrl+J)")
+                    .clicked()
+                {
+                    ui.close();
+                    self.save_report_json();
+                }
+                ui.menu_button("Tables as CSV", |ui| {
+                    let tables = self.tables();
+                    if tables.is_empty() {
+                        ui.label("still updating…");
+                    }
+                    for (name, _) in tables {
+                        if ui.button(&name).clicked() {
+                            ui.close();
+                            self.save_table(&name);
+                        }
+                    }
+                });
+                ui.separator();
                 if ui.button("Show as R code…").clicked() {
                     ui.close();
                     self.show_r_code();
                 }
-                if !self.settings.recent.is_empty() {
+                if !self.settings.recent.is_empty() && cfg!(not(target_arch = "wasm32")) {
                     ui.separator();
                     ui.label("Recent files");
                     let recent = self.settings.recent.clone();

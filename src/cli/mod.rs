@@ -2,7 +2,7 @@
 //! opens. Parsing only: every number comes from `analysis::analyze`.
 
 use std::path::PathBuf;
-use std::time::Instant;
+use web_time::Instant;
 
 use clap::{Args, Parser, Subcommand};
 

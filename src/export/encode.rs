@@ -96,3 +96,29 @@ pub(super) fn pdf(svg: &str) -> Result<Vec<u8>, String> {
     )
     .map_err(|e| format!("PDF: {e}"))
 }
+
+/// The plotters SVG `svg` (a pixel canvas of `width` × `height`, before [`svg_in_mm`]) as
+/// RGB pixels on white, drawn by resvg with the figures' own font. The web build's raster
+/// figures: there plotters measures text in the page but cannot draw it into pixels.
+#[cfg(target_arch = "wasm32")]
+pub(super) fn rasterize(svg: &str, width: u32, height: u32) -> Result<Vec<u8>, String> {
+    let options = svg2pdf::usvg::Options {
+        fontdb: fontdb(),
+        ..svg2pdf::usvg::Options::default()
+    };
+    let tree = svg2pdf::usvg::Tree::from_str(svg, &options).map_err(|e| format!("PNG: {e}"))?;
+    let mut pixmap = resvg::tiny_skia::Pixmap::new(width, height)
+        .ok_or_else(|| format!("PNG: cannot draw {width} × {height} pixels"))?;
+    pixmap.fill(resvg::tiny_skia::Color::WHITE);
+    resvg::render(
+        &tree,
+        resvg::tiny_skia::Transform::identity(),
+        &mut pixmap.as_mut(),
+    );
+    // Opaque on white: the premultiplied colour is the colour.
+    Ok(pixmap
+        .data()
+        .chunks_exact(4)
+        .flat_map(|p| [p[0], p[1], p[2]])
+        .collect())
+}

@@ -136,6 +136,7 @@ pub fn render_svg(
 }
 
 /// The figure's pixels (RGB) and their width and height.
+#[cfg(not(target_arch = "wasm32"))]
 fn render_rgb(
     fig: &Figure,
     report: &Report,
@@ -150,6 +151,27 @@ fn render_rgb(
         let area = backend.into_drawing_area();
         draw(&area, fig, report, balance_from, size.scale(), demo).map_err(ExportError::Figure)?;
     }
+    Ok((rgb, w, h))
+}
+
+/// The figure's pixels (RGB) and their width and height, in the web build: its SVG drawn by
+/// resvg (plotters cannot draw text into pixels in the browser).
+#[cfg(target_arch = "wasm32")]
+fn render_rgb(
+    fig: &Figure,
+    report: &Report,
+    balance_from: Option<&Report>,
+    size: FigureSize,
+    demo: bool,
+) -> Result<(Vec<u8>, u32, u32), ExportError> {
+    let mut out = String::new();
+    let (w, h) = canvas_size(fig, report, size, demo);
+    {
+        let backend = SVGBackend::with_string(&mut out, (w, h));
+        let area = backend.into_drawing_area();
+        draw(&area, fig, report, balance_from, size.scale(), demo).map_err(ExportError::Figure)?;
+    }
+    let rgb = encode::rasterize(&out, w, h).map_err(ExportError::Encode)?;
     Ok((rgb, w, h))
 }
 

@@ -288,7 +288,7 @@ pub fn match_sample(
     ms: &MatchSpec,
     subgroup: &Sample,
 ) -> Result<MatchOutcome, MatchError> {
-    let t0 = std::time::Instant::now();
+    let t0 = web_time::Instant::now();
     let model = fit_propensity(cohort, &ms.covariates, arms, subgroup)?;
     let mut outcome = match_with_model(cohort, arms, ms, subgroup, &model)?;
     outcome.timing.0 = t0.elapsed().as_secs_f64() * 1e3 - outcome.timing.1 - outcome.timing.2;
@@ -304,11 +304,11 @@ pub fn match_with_model(
     subgroup: &Sample,
     model: &PsModel,
 ) -> Result<MatchOutcome, MatchError> {
-    let ms_since = |t: std::time::Instant| t.elapsed().as_secs_f64() * 1e3;
-    let t1 = std::time::Instant::now();
+    let ms_since = |t: web_time::Instant| t.elapsed().as_secs_f64() * 1e3;
+    let t1 = web_time::Instant::now();
     let mut core = match_checked(model, ms, subgroup)?;
     let matching_ms = ms_since(t1);
-    let t2 = std::time::Instant::now();
+    let t2 = web_time::Instant::now();
     let sample = std::mem::take(&mut core.sample);
     let report = matching_report(
         cohort,

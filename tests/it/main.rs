@@ -35,4 +35,5 @@ mod r_script;
 mod screenshot;
 mod stats_reference;
 mod ui;
+mod web;
 mod weighting;
