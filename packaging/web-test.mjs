@@ -5,7 +5,8 @@
 // Writes to OUT_DIR: demo.json, cohort.json (the report JSON the page saved: Ctrl+J),
 // web-survival.png (the Survival view with COHORT.csv), web-figure-km_pfs.png (its figure
 // as Ctrl+E downloads it), requests.txt (every request the page
-// made), timings.txt (the analysis times the page logged).
+// made), timings.txt (the analysis times the page logged), storage.json (the page's
+// localStorage), after-reload.json (the report after a reload: the settings kept).
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
@@ -185,9 +186,12 @@ async function main() {
     path.join(outDir, `web-figure-${fig.suggestedFilename}`),
   );
 
-  // Speed: a 10,000-patient file, then caliper moves.
+  // Speed: a 10,000-patient file — dropped on the page — then caliper moves.
   done = analysed(null, "the rest");
-  await openFile(largeCsv);
+  const drag = { items: [], files: [path.resolve(largeCsv)], dragOperationsMask: 1 };
+  for (const type of ["dragEnter", "dragOver", "drop"]) {
+    await page("Input.dispatchDragEvent", { type, x: 800, y: 450, data: drag });
+  }
   await done;
   const begun = waitFor("Browser.downloadWillBegin", () => true, 30000);
   await key("s", "KeyS", 83, CTRL);
@@ -207,6 +211,21 @@ async function main() {
     await done;
   }
   await sleep(500);
+
+  // The settings persist in the browser's storage (eframe saves them when the page loses
+  // focus): after a reload the demo opens with the last caliper; no file's data is stored.
+  await page("Runtime.evaluate", { expression: "document.getElementById('the_canvas_id').blur()" });
+  await sleep(1000);
+  const stored = await page("Runtime.evaluate", {
+    expression: "JSON.stringify(Object.fromEntries(Object.entries(localStorage)))",
+    returnByValue: true,
+  });
+  fs.writeFileSync(path.join(outDir, "storage.json"), stored.result.value);
+  const reloaded = analysed(null, "the rest");
+  await page("Page.reload", {});
+  await reloaded;
+  await page("Runtime.evaluate", { expression: "document.getElementById('the_canvas_id').focus()" });
+  await saveJson("after-reload.json");
 
   fs.writeFileSync(path.join(outDir, "requests.txt"), requests.join("\n") + "\n");
   fs.writeFileSync(

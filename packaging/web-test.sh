@@ -2,19 +2,23 @@
 # The web build's test, as a person would use it, in headless Chromium (Debian's `chromium`):
 # serves dist/ on 127.0.0.1, opens the page, waits for the demo's analysis, saves its report
 # JSON (Ctrl+J), opens a European CSV through the file picker and saves its report, takes a
-# screenshot of the Survival view, downloads its figure (Ctrl+E, PNG), then opens a 10,000-patient file and moves the caliper,
-# recording the analysis times the page logs. It fails when
+# screenshot of the Survival view, downloads its figure (Ctrl+E, PNG), drops a 10,000-patient
+# file on the page and moves the caliper (recording the analysis times the page logs), and
+# reloads the page (the settings are kept in the browser's storage, no data). It fails when
 #   - the page made any request other than for its own files (127.0.0.1:PORT, data:, blob:);
 #   - a report saved by the page differs from the desktop's for the same file (the window's
 #     own report, `cargo run --example window_json`): packaging/compare_json.py;
-#   - dist/index.html lacks a Content-Security-Policy with connect-src 'self'.
-#   packaging/web-test.sh [OUT_DIR]     (default: target/web-test; builds dist/ if missing)
+#   - dist/index.html lacks a Content-Security-Policy with connect-src 'self';
+#   - the figure download is not a PNG; after the reload the caliper is not the last one set;
+#     a value of the files opened is in the browser's storage.
+#   packaging/web-test.sh [OUT_DIR]     (default: target/web-test; builds dist/ first with
+#                                        packaging/web.sh unless SKIP_BUILD=1)
 # Needs: node (18+), chromium, python3; for building, what packaging/web.sh needs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=$(realpath -m "${1:-target/web-test}")
 mkdir -p "$out"
-[ -f dist/index.html ] || packaging/web.sh
+[ "${SKIP_BUILD:-0}" = 1 ] && [ -f dist/index.html ] || packaging/web.sh
 
 grep -q "Content-Security-Policy" dist/index.html && grep -q "connect-src 'self'" dist/index.html ||
   { echo "FAIL: dist/index.html has no Content-Security-Policy with connect-src 'self'"; exit 1; }
@@ -54,6 +58,28 @@ if [ "$(head -c 8 "$figure" 2>/dev/null | od -An -tx1 | tr -d ' \n')" != "89504e
   echo "FAIL: the page's figure download is not a PNG: $figure"
   status=1
 fi
+echo "== the settings kept in the browser's storage ($(wc -c < "$out/storage.json") bytes), no data"
+python3 - "$out/storage.json" "$out/after-reload.json" "$cohort" "$large" <<'PY' || status=1
+import json, sys
+storage = open(sys.argv[1], encoding="utf-8").read()
+after = json.load(open(sys.argv[2], encoding="utf-8"))
+bad = []
+caliper = (after.get("matching") or {}).get("caliper")
+if caliper != 0.1:
+    bad.append(f"after a reload the caliper is {caliper}, not the 0.1 last set")
+for path in sys.argv[3:]:
+    rows = open(path, encoding="latin-1").read().splitlines()[2:12]
+    for row in rows:
+        # Numbers of 5 characters or more (a time, an age with decimals): no setting has them.
+        values = row.replace(";", "|").replace(",", "|" if ";" not in row else ",").split("|")
+        for value in [v for v in values if len(v) >= 5 and v.replace(".", "").replace(",", "").isdigit()]:
+            if value in storage:
+                bad.append(f"a value of {path} is in the browser's storage: {value!r}")
+print("   after a reload: the demo, caliper", caliper)
+for b in bad[:10]:
+    print("   FAIL " + b)
+sys.exit(1 if bad else 0)
+PY
 echo "== times"
 sed 's/^/   /' "$out/timings.txt"
 wasm=$(ls dist/*.wasm)
