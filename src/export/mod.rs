@@ -125,6 +125,18 @@ pub fn render_svg(
     size: FigureSize,
     demo: bool,
 ) -> Result<String, ExportError> {
+    let (out, w, h) = plotters_svg(fig, report, balance_from, size, demo)?;
+    encode::svg_in_mm(out, w, h, size.dpi).map_err(ExportError::Encode)
+}
+
+/// The figure as plotters draws it in SVG, on its pixel canvas (width, height).
+fn plotters_svg(
+    fig: &Figure,
+    report: &Report,
+    balance_from: Option<&Report>,
+    size: FigureSize,
+    demo: bool,
+) -> Result<(String, u32, u32), ExportError> {
     let mut out = String::new();
     let (w, h) = canvas_size(fig, report, size, demo);
     {
@@ -132,7 +144,7 @@ pub fn render_svg(
         let area = backend.into_drawing_area();
         draw(&area, fig, report, balance_from, size.scale(), demo).map_err(ExportError::Figure)?;
     }
-    encode::svg_in_mm(out, w, h, size.dpi).map_err(ExportError::Encode)
+    Ok((out, w, h))
 }
 
 /// The figure's pixels (RGB) and their width and height.
@@ -164,13 +176,7 @@ fn render_rgb(
     size: FigureSize,
     demo: bool,
 ) -> Result<(Vec<u8>, u32, u32), ExportError> {
-    let mut out = String::new();
-    let (w, h) = canvas_size(fig, report, size, demo);
-    {
-        let backend = SVGBackend::with_string(&mut out, (w, h));
-        let area = backend.into_drawing_area();
-        draw(&area, fig, report, balance_from, size.scale(), demo).map_err(ExportError::Figure)?;
-    }
+    let (out, w, h) = plotters_svg(fig, report, balance_from, size, demo)?;
     let rgb = encode::rasterize(&out, w, h).map_err(ExportError::Encode)?;
     Ok((rgb, w, h))
 }
