@@ -10,6 +10,10 @@ fn main() {
     if let Some(file) = std::env::args_os().nth(1) {
         app.open_file(std::path::Path::new(&file));
     }
+    if app.loading().is_some() {
+        eprintln!("error: files over 4 MB are read on a worker thread; not supported here");
+        std::process::exit(1);
+    }
     if let Some(e) = &app.error {
         eprintln!("error: {e}");
         std::process::exit(1);

@@ -6,7 +6,8 @@
 // web-survival.png (the Survival view with COHORT.csv), web-figure-km_pfs.png (its figure
 // as Ctrl+E downloads it), requests.txt (every request the page
 // made), timings.txt (the analysis times the page logged), storage.json (the page's
-// localStorage), after-reload.json (the report after a reload: the settings kept).
+// localStorage), after-reload.json (the report after a reload: the settings kept),
+// csp-probe.txt (what became of a connection the page tried to another origin).
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
@@ -228,6 +229,20 @@ async function main() {
   await saveJson("after-reload.json");
 
   fs.writeFileSync(path.join(outDir, "requests.txt"), requests.join("\n") + "\n");
+
+  // The Content-Security-Policy at work: a connection to another origin (another port of
+  // this machine; nothing listens there) is refused by the page before it is tried.
+  const probe = await page("Runtime.evaluate", {
+    expression: `new Promise((resolve) => {
+      document.addEventListener("securitypolicyviolation",
+        (e) => resolve("blocked by the CSP: " + e.effectiveDirective), { once: true });
+      fetch("http://127.0.0.1:9/").catch(() => {});
+      setTimeout(() => resolve("not blocked"), 3000);
+    })`,
+    awaitPromise: true,
+    returnByValue: true,
+  });
+  fs.writeFileSync(path.join(outDir, "csp-probe.txt"), probe.result.value + "\n");
   fs.writeFileSync(
     path.join(outDir, "timings.txt"),
     [`page load to the demo's whole analysis: ${loadMs} ms (wall clock)`, ...logs].join("\n") + "\n",

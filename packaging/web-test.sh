@@ -8,7 +8,8 @@
 #   - the page made any request other than for its own files (127.0.0.1:PORT, data:, blob:);
 #   - a report saved by the page differs from the desktop's for the same file (the window's
 #     own report, `cargo run --example window_json`): packaging/compare_json.py;
-#   - dist/index.html lacks a Content-Security-Policy with connect-src 'self';
+#   - dist/index.html lacks a Content-Security-Policy with connect-src 'self', or the page
+#     can connect to another origin (a fetch to 127.0.0.1:9 not blocked by the CSP);
 #   - the figure download is not a PNG; after the reload the caliper is not the last one set;
 #     a value of the files opened is in the browser's storage.
 #   packaging/web-test.sh [OUT_DIR]     (default: target/web-test; builds dist/ first with
@@ -37,7 +38,7 @@ cargo run --quiet --example window_json -- "$cohort" > "$work/desktop-cohort.jso
 port=$((20000 + RANDOM % 20000))
 python3 -m http.server --bind 127.0.0.1 --directory dist "$port" > "$out/server.log" 2>&1 &
 server_pid=$!
-sleep 1
+for _ in $(seq 100); do (: > "/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
 origin="http://127.0.0.1:$port"
 node packaging/web-test.mjs "$origin/index.html" "$out" "$cohort" "$large"
 
@@ -48,6 +49,11 @@ if grep -v -E "^($origin/|data:|blob:)" "$out/requests.txt"; then
   echo "FAIL: the page made requests elsewhere (above)"
   status=1
 fi
+grep -q "^$origin/index.html$" "$out/requests.txt" && grep -q "^$origin/.*\.wasm$" "$out/requests.txt" ||
+  { echo "FAIL: the page's own index.html and .wasm are not among its requests"; status=1; }
+echo "== a connection to another origin: $(cat "$out/csp-probe.txt")"
+grep -q "^blocked by the CSP: connect-src" "$out/csp-probe.txt" ||
+  { echo "FAIL: the page's CSP did not block a connection to another origin"; status=1; }
 for name in demo cohort; do
   echo "== the page's report ($name) vs the desktop window's"
   cp "$work/desktop-$name.json" "$out/"
@@ -67,14 +73,20 @@ bad = []
 caliper = (after.get("matching") or {}).get("caliper")
 if caliper != 0.1:
     bad.append(f"after a reload the caliper is {caliper}, not the 0.1 last set")
+keys = set(json.loads(storage))
+if not keys <= {"app", "egui_memory_ron"}:
+    bad.append(f"unexpected keys in the browser's storage: {sorted(keys)}")
+# Every number of 5 characters or more in the files (times, ages with decimals; no setting
+# has one), in both decimal forms.
 for path in sys.argv[3:]:
-    rows = open(path, encoding="latin-1").read().splitlines()[2:12]
-    for row in rows:
-        # Numbers of 5 characters or more (a time, an age with decimals): no setting has them.
-        values = row.replace(";", "|").replace(",", "|" if ";" not in row else ",").split("|")
-        for value in [v for v in values if len(v) >= 5 and v.replace(".", "").replace(",", "").isdigit()]:
-            if value in storage:
-                bad.append(f"a value of {path} is in the browser's storage: {value!r}")
+    text = open(path, encoding="latin-1").read()
+    cells = set(text.replace(";", "\n").replace(",", "\n").split()) if ";" not in text \
+        else set(text.replace(";", "\n").split())
+    for cell in cells:
+        if len(cell) >= 5 and cell.replace(".", "", 1).replace(",", "", 1).isdigit():
+            for form in {cell, cell.replace(",", ".")}:
+                if form in storage:
+                    bad.append(f"a value of {path} is in the browser's storage: {form!r}")
 print("   after a reload: the demo, caliper", caliper)
 for b in bad[:10]:
     print("   FAIL " + b)

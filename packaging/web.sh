@@ -6,6 +6,7 @@
 # Needs: rustup target add wasm32-unknown-unknown; cargo install trunk --version 0.21.14;
 # wasm-bindgen-cli of the version in Cargo.lock (0.2.130) on the PATH.
 # Serve locally:  python3 -m http.server -d dist 8080   (then open http://localhost:8080)
+# Not `trunk serve`: it skips the step below, and the page's CSP then blocks its start-up.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)

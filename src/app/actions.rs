@@ -77,15 +77,16 @@ impl App {
     pub(super) fn poll_inbox(&mut self) {
         for picked in self.inbox.take() {
             match picked.bytes {
-                Ok(bytes) => self.open_bytes(&picked.name, bytes.into()),
+                Ok(bytes) => self.open_bytes(&picked.name, bytes),
                 Err(e) => self.error = Some(e),
             }
         }
     }
 
     /// Opens a file given as its name and bytes (dropped on or picked in the browser): a
-    /// spec file (`.toml`) or a cohort.
-    pub fn open_bytes(&mut self, name: &str, bytes: Arc<[u8]>) {
+    /// spec file (`.toml`) or a cohort — read as the last spec opened says when that spec
+    /// names a file of this name.
+    pub fn open_bytes(&mut self, name: &str, bytes: Vec<u8>) {
         if name.to_lowercase().ends_with(".toml") {
             let text = String::from_utf8_lossy(&bytes);
             match crate::spec_file::SpecFile::from_toml(&text, name) {
@@ -94,7 +95,11 @@ impl App {
             }
             return;
         }
-        self.open_bytes_with(name, bytes, LoadOptions::default());
+        let options = match self.spec_file_options.take() {
+            Some((file, options)) if file == name => options,
+            _ => LoadOptions::default(),
+        };
+        self.open_bytes_with(name, bytes, options);
     }
 
     /// The spec of what the window shows (matched when matching is on).
@@ -131,7 +136,9 @@ impl App {
             let saved = SpecFile::new(self.current_spec(), file)
                 .to_toml()
                 .map_err(|e| e.to_string())
-                .and_then(|toml| super::platform::save("analysis.toml", "", toml.as_bytes()));
+                .and_then(|toml| {
+                    super::platform::save("analysis.toml", "", || Ok(toml.into_bytes()))
+                });
             if let Err(e) = saved {
                 self.error = Some(e);
             }
@@ -169,6 +176,7 @@ impl App {
     /// browser no file is opened by name: the spec applies to the cohort open when it names
     /// that file, else the user is told which file to open.
     fn apply_spec_file(&mut self, f: SpecFile, source: &str) {
+        #[allow(unused_mut)]
         let mut notes = f.warnings();
         if let Some(file) = &f.file {
             #[cfg(not(target_arch = "wasm32"))]
@@ -179,6 +187,8 @@ impl App {
                 if name.as_deref() == Some(self.loaded.label.as_str()) {
                     self.apply_load_options(f.spec.load_options());
                 } else {
+                    // The file, opened next, is read as the spec says.
+                    self.spec_file_options = name.map(|n| (n, f.spec.load_options()));
                     notes.push(format!(
                         "it was saved for {}: open that file (File ▸ Open cohort) to repeat the analysis",
                         file.display()
@@ -188,7 +198,12 @@ impl App {
         }
         if !notes.is_empty() {
             notes.dedup();
-            self.error = Some(format!("{source}: {}", notes.join("; ")));
+            let notes = format!("{source}: {}", notes.join("; "));
+            // A message of opening the spec's file comes first.
+            self.error = Some(match self.error.take() {
+                Some(e) => format!("{e}\n{notes}"),
+                None => notes,
+            });
         }
         // A spec without matching keeps the window's matching settings, switched off.
         self.settings.weighting_on = f.spec.weighting.is_some();
@@ -216,9 +231,7 @@ impl App {
             }
         };
         let name = format!("{}.{}", self.figure_name(), format.ext());
-        let saved = self
-            .figure_bytes(format, size)
-            .and_then(|bytes| super::platform::save(&name, format.ext(), &bytes));
+        let saved = super::platform::save(&name, format.ext(), || self.figure_bytes(format, size));
         if let Err(e) = saved {
             self.error = Some(e);
         }
@@ -232,6 +245,8 @@ impl App {
         }
         match (&reports.matched, self.settings.sample_view) {
             (Some(Ok(m)), SampleView::Matched | SampleView::SideBySide) => Ok(Arc::clone(m)),
+            // The adjusted analysis shown is an error: that, not the unadjusted report.
+            (Some(Err(e)), SampleView::Matched | SampleView::SideBySide) => Err(e.clone()),
             _ => reports.unmatched.clone(),
         }
     }
@@ -244,9 +259,9 @@ impl App {
 
     /// Saves the shown analysis' report as JSON (`report.json`).
     pub fn save_report_json(&mut self) {
-        let saved = self
-            .report_json()
-            .and_then(|json| super::platform::save("report.json", "JSON", json.as_bytes()));
+        let saved = super::platform::save("report.json", "JSON", || {
+            self.report_json().map(String::into_bytes)
+        });
         if let Err(e) = saved {
             self.error = Some(e);
         }
@@ -265,7 +280,7 @@ impl App {
         let Some((_, csv)) = self.tables().into_iter().find(|(n, _)| n == name) else {
             return;
         };
-        if let Err(e) = super::platform::save(name, "CSV", csv.as_bytes()) {
+        if let Err(e) = super::platform::save(name, "CSV", || Ok(csv.into_bytes())) {
             self.error = Some(e);
         }
     }

@@ -66,15 +66,18 @@ impl App {
 
     /// Opens a cohort from its bytes (a file dropped on or picked in the browser), read with
     /// `options`, on the UI thread; on failure the current cohort stays.
-    pub fn open_bytes_with(&mut self, name: &str, bytes: Arc<[u8]>, options: LoadOptions) {
-        let read = crate::cohort::read_bytes(name, bytes.to_vec(), options.sheet.as_deref())
-            .and_then(|raw| {
+    pub fn open_bytes_with(&mut self, name: &str, bytes: Vec<u8>, options: LoadOptions) {
+        // A workbook's bytes are kept, to read another sheet; a text file's are not needed.
+        let keep = (crate::cohort::FileKind::sniff(&bytes) == crate::cohort::FileKind::Spreadsheet)
+            .then(|| Arc::<[u8]>::from(&bytes[..]));
+        let read =
+            crate::cohort::read_bytes(name, bytes, options.sheet.as_deref()).and_then(|raw| {
                 let mut cohort = raw.clone();
                 cohort.prepare(&options)?;
                 Ok((raw, cohort))
             });
         match read {
-            Ok((raw, cohort)) => self.take_cohort(name, raw, cohort, options, Some(bytes)),
+            Ok((raw, cohort)) => self.take_cohort(name, raw, cohort, options, keep),
             Err(e) => self.error = Some(e.to_string()),
         }
     }
@@ -124,7 +127,7 @@ impl App {
             match self.loaded.bytes.clone() {
                 Some(bytes) => {
                     let name = self.loaded.label.clone();
-                    self.open_bytes_with(&name, bytes, options);
+                    self.open_bytes_with(&name, bytes.to_vec(), options);
                 }
                 None => self.open_file_with(&PathBuf::from(&self.loaded.label), options),
             }

@@ -54,7 +54,7 @@ pub struct LoadedCohort {
     pub options: LoadOptions,
     pub is_demo: bool,
     pub label: String,
-    /// The file's bytes when it came from the browser (no path to read it again from).
+    /// A workbook's bytes when it came from the browser (no path to read another sheet from).
     pub bytes: Option<Arc<[u8]>>,
 }
 
@@ -104,6 +104,9 @@ pub struct App {
     repaint: Option<egui::Context>,
     /// Files picked in the browser, opened in the next frame.
     inbox: platform::Inbox,
+    /// In the browser: the file the last spec opened names, and how the spec reads it (used
+    /// when a file of that name is opened next).
+    spec_file_options: Option<(String, LoadOptions)>,
 }
 
 /// How long frames take to build (the UI thread's work; drawing on the GPU is not included).
@@ -193,6 +196,7 @@ impl App {
             },
             repaint: None,
             inbox: Default::default(),
+            spec_file_options: None,
         };
         app.fit_settings_to_cohort();
         app.recompute_if_needed(None);

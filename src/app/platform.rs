@@ -50,10 +50,14 @@ fn media_type(ext: &str) -> &'static str {
     }
 }
 
-/// Asks where to save `name` (a native dialog) and writes `bytes` there; Ok(false) when the
-/// user cancelled.
+/// Asks where to save `name` (a native dialog), then makes the file's bytes and writes them
+/// there; Ok(false) when the user cancelled (nothing is made).
 #[cfg(not(target_arch = "wasm32"))]
-pub(super) fn save(name: &str, what: &str, bytes: &[u8]) -> Result<bool, String> {
+pub(super) fn save(
+    name: &str,
+    what: &str,
+    bytes: impl FnOnce() -> Result<Vec<u8>, String>,
+) -> Result<bool, String> {
     let ext = name.rsplit_once('.').map_or("", |(_, e)| e);
     let Some(path) = rfd::FileDialog::new()
         .add_filter(what, &[ext])
@@ -63,21 +67,25 @@ pub(super) fn save(name: &str, what: &str, bytes: &[u8]) -> Result<bool, String>
         return Ok(false);
     };
     // The native dialog has asked before replacing a file.
-    crate::spec_file::write_atomic(&path, bytes, true).map_err(|e| e.to_string())?;
+    crate::spec_file::write_atomic(&path, &bytes()?, true).map_err(|e| e.to_string())?;
     Ok(true)
 }
 
 /// Offers `bytes` as a download named `name`: the browser saves it where the user keeps
 /// downloads (or asks, as set up). Made in the page from memory; nothing leaves the tab.
 #[cfg(target_arch = "wasm32")]
-pub(super) fn save(name: &str, _what: &str, bytes: &[u8]) -> Result<bool, String> {
+pub(super) fn save(
+    name: &str,
+    _what: &str,
+    bytes: impl FnOnce() -> Result<Vec<u8>, String>,
+) -> Result<bool, String> {
     use eframe::wasm_bindgen::JsCast;
     use eframe::web_sys;
     let js = |e: eframe::wasm_bindgen::JsValue| format!("cannot offer the download: {e:?}");
     let window = web_sys::window().ok_or("no browser window")?;
     let document = window.document().ok_or("no document")?;
     let ext = name.rsplit_once('.').map_or("", |(_, e)| e);
-    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
+    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(&bytes()?[..]));
     let options = web_sys::BlobPropertyBag::new();
     options.set_type(media_type(ext));
     let blob =

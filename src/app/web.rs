@@ -20,6 +20,7 @@ pub fn start() {
         else {
             return;
         };
+        keep_shortcuts_from_the_browser(&canvas);
         let started = eframe::WebRunner::new()
             .start(
                 canvas,
@@ -30,10 +31,26 @@ pub fn start() {
         if let Some(loading) = document.get_element_by_id("loading_text") {
             match started {
                 Ok(()) => loading.remove(),
-                Err(e) => {
-                    loading.set_inner_html(&format!("Survival Explorer could not start: {e:?}"))
-                }
+                Err(e) => loading
+                    .set_text_content(Some(&format!("Survival Explorer could not start: {e:?}"))),
             }
         }
     });
+}
+
+/// Ctrl/Cmd+J (save the report) and Ctrl/Cmd+E (export the figure) are the app's while the
+/// canvas has focus: the browser's own actions for them (its downloads page, its search bar)
+/// are cancelled. eframe cancels those of Ctrl+O and Ctrl+S itself.
+fn keep_shortcuts_from_the_browser(canvas: &web_sys::HtmlCanvasElement) {
+    let on_key = eframe::wasm_bindgen::closure::Closure::<dyn FnMut(web_sys::KeyboardEvent)>::new(
+        |e: web_sys::KeyboardEvent| {
+            let key = e.key().to_lowercase();
+            if (e.ctrl_key() || e.meta_key()) && (key == "j" || key == "e") {
+                e.prevent_default();
+            }
+        },
+    );
+    let _ = canvas.add_event_listener_with_callback("keydown", on_key.as_ref().unchecked_ref());
+    // The listener lives as long as the page.
+    on_key.forget();
 }

@@ -176,6 +176,14 @@ fn render_rgb(
     size: FigureSize,
     demo: bool,
 ) -> Result<(Vec<u8>, u32, u32), ExportError> {
+    // A tab has far less memory than a desktop program: 40 megapixels (an A4 page at 600
+    // dpi) at most, where the desktop draws 100.
+    let (w, h) = canvas_size(fig, report, size, demo);
+    if u64::from(w) * u64::from(h) > 40_000_000 {
+        return Err(ExportError::Encode(format!(
+            "a {w} × {h} pixel figure is too large to draw in the browser: choose a smaller size or resolution"
+        )));
+    }
     let (out, w, h) = plotters_svg(fig, report, balance_from, size, demo)?;
     let rgb = encode::rasterize(&out, w, h).map_err(ExportError::Encode)?;
     Ok((rgb, w, h))

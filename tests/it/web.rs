@@ -4,8 +4,6 @@
 //! JSON is the one `analyze` prints for the window's analysis. The page itself is tested in
 //! Chromium by `packaging/web-test.sh`; `.ci/run` lints the wasm32 build.
 
-use std::sync::Arc;
-
 use survival_explorer::analysis::analyze;
 use survival_explorer::app::{App, Settings};
 
@@ -28,7 +26,7 @@ fn a_file_given_as_bytes_opens_as_the_same_file_by_path() {
     by_path.open_file(&path);
     assert!(by_path.error.is_none(), "{:?}", by_path.error);
 
-    let bytes: Arc<[u8]> = std::fs::read(&path).unwrap().into();
+    let bytes = std::fs::read(&path).unwrap();
     let mut by_bytes = App::with_settings(Settings::default());
     by_bytes.open_bytes("demo_excel_eu.csv", bytes);
     assert!(by_bytes.error.is_none(), "{:?}", by_bytes.error);
@@ -64,7 +62,7 @@ fn a_spec_given_as_bytes_applies_to_the_open_cohort() {
     let toml = survival_explorer::spec_file::SpecFile::new(spec, None)
         .to_toml()
         .unwrap();
-    app.open_bytes("analysis.toml", toml.into_bytes().into());
+    app.open_bytes("analysis.toml", toml.into_bytes());
     assert!(app.error.is_none(), "{:?}", app.error);
     assert!(app.loaded.is_demo, "the cohort stays");
     assert_eq!(app.settings.matching().caliper, 0.05);
@@ -73,12 +71,12 @@ fn a_spec_given_as_bytes_applies_to_the_open_cohort() {
 #[test]
 fn a_bad_file_given_as_bytes_is_a_message_and_the_cohort_stays() {
     let mut app = App::with_settings(Settings::default());
-    app.open_bytes("notes.csv", b"just one line of text\n".to_vec().into());
+    app.open_bytes("notes.csv", b"just one line of text\n".to_vec());
     let error = app.error.clone().expect("an error message");
     assert!(error.contains("notes.csv"), "{error}");
     assert!(app.loaded.is_demo, "the demo stays");
     app.error = None;
-    app.open_bytes("analysis.toml", b"this is = not [a spec".to_vec().into());
+    app.open_bytes("analysis.toml", b"this is = not [a spec".to_vec());
     let error = app.error.clone().expect("an error message");
     assert!(error.contains("analysis.toml"), "{error}");
 }

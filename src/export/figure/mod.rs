@@ -36,8 +36,9 @@ const WARN: RGBColor = RGBColor(0xB0, 0x50, 0x00);
 pub fn ensure_font() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
-        // The font bytes are egui's own, valid by construction. (The web build measures
-        // text with plotters' browser backend: see text_width.)
+        // The font bytes are egui's own, valid by construction. (plotters has no embedded
+        // fonts on wasm32: the web build's figures measure text in the page, with the
+        // browser's sans-serif.)
         #[cfg(not(target_arch = "wasm32"))]
         let _ = plotters::style::register_font(
             FONT,
