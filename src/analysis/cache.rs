@@ -5,8 +5,9 @@
 
 use std::sync::{Arc, Mutex};
 
+use super::endpoint::{prepare_endpoint, Prepared};
 use super::sample::subgroup_sample_with_warnings;
-use super::{AnalysisError, Exclusion, MatchSpec, Sample, Spec, Subgroup};
+use super::{AnalysisError, EndpointSpec, Exclusion, MatchSpec, Sample, Spec, Subgroup};
 use crate::cohort::Cohort;
 use crate::matching::{match_planned_checked, order_of, MatchCore, MatchError, MatchPlan, Order};
 use crate::propensity::{fit_propensity, CaliperScale, PsModel};
@@ -26,6 +27,18 @@ pub struct AnalysisCache {
     propensity: Mutex<Option<(PropensityKey, Arc<PsModel>)>>,
     plan: Mutex<Option<(PlanKey, Arc<MatchPlan>)>>,
     matched: Mutex<Option<(PropensityKey, MatchSpec, Arc<MatchCore>)>>,
+    prepared: Mutex<Option<PreparedFor>>,
+}
+
+/// What owns an analysed sample (the match, or the subgroup's sample): kept alive by the
+/// cache's entry, so the sample it names cannot be replaced by another at its address.
+pub(super) type SampleOwner = Arc<dyn std::any::Any + Send + Sync>;
+
+/// The endpoints' rows in time order for one sample (named by its owner) and one spec.
+struct PreparedFor {
+    owner: SampleOwner,
+    spec: Spec,
+    endpoints: Vec<(EndpointSpec, Arc<Prepared>)>,
 }
 
 /// The sample of an analysis before matching or weighting (arms, subgroup), the rows left
@@ -161,6 +174,44 @@ impl AnalysisCache {
         let core = Arc::new(match_planned_checked(&plan, model, ms, subgroup)?);
         *lock() = Some((key, ms.clone(), Arc::clone(&core)));
         Ok(core)
+    }
+
+    /// The rows of endpoint `ep` in time order on `sample` ([`prepare_endpoint`]): the cached
+    /// ones when the sample (its `owner`) and the spec are unchanged — switching the endpoint
+    /// shown and back sorts nothing again. Not kept for a sample without an owner (weighted)
+    /// or of a registry's size (memory: a copy of the sample per endpoint).
+    pub(super) fn prepared(
+        &self,
+        cohort: &Cohort,
+        spec: &Spec,
+        ep: &EndpointSpec,
+        sample: &Sample,
+        owner: Option<SampleOwner>,
+    ) -> Result<Arc<Prepared>, AnalysisError> {
+        let prepare = || prepare_endpoint(cohort, spec, ep, sample).map(Arc::new);
+        let Some(owner) = owner.filter(|_| sample.rows.len() < super::PARALLEL_BELOW_ROWS) else {
+            return prepare();
+        };
+        let lock = || self.prepared.lock().unwrap_or_else(|e| e.into_inner());
+        let same = |p: &PreparedFor| Arc::ptr_eq(&p.owner, &owner) && p.spec == *spec;
+        if let Some(p) = lock().as_ref().filter(|p| same(p)) {
+            if let Some((_, v)) = p.endpoints.iter().find(|(e, _)| e == ep) {
+                return Ok(Arc::clone(v));
+            }
+        }
+        let v = prepare()?;
+        let mut slot = lock();
+        match slot.as_mut().filter(|p| same(p)) {
+            Some(p) => p.endpoints.push((ep.clone(), Arc::clone(&v))),
+            None => {
+                *slot = Some(PreparedFor {
+                    owner: Arc::clone(&owner),
+                    spec: spec.clone(),
+                    endpoints: vec![(ep.clone(), Arc::clone(&v))],
+                })
+            }
+        }
+        Ok(v)
     }
 
     /// True when a propensity model is cached.

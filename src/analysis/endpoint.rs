@@ -357,13 +357,15 @@ fn cox_if_events(spec: &Spec, events: [f64; 2], fit: impl FnOnce() -> CoxReport)
     not_estimable_cox(spec, format!("{which}: the hazard ratio is 0 or infinite"))
 }
 
+/// The endpoint `ep`'s report on `sample`, from its rows in time order (`prepared`, what
+/// [`prepare_endpoint`] gives for them).
 pub(crate) fn analyze_endpoint(
     cohort: &Cohort,
     spec: &Spec,
     ep: &EndpointSpec,
     sample: &Sample,
+    prepared: &Prepared,
 ) -> Result<EndpointReport, AnalysisError> {
-    let prepared = prepare_endpoint(cohort, spec, ep, sample)?;
     let Prepared {
         all,
         is_treated,
@@ -372,7 +374,7 @@ pub(crate) fn analyze_endpoint(
         excluded,
         n_excluded,
         ..
-    } = &prepared;
+    } = prepared;
     let (n_excluded, excluded) = (*n_excluded, excluded.clone());
     // The arm's Cox model (with its test of proportional hazards) and the curves are
     // independent: side by side on rayon's threads below the size where the parts of an
@@ -388,9 +390,9 @@ pub(crate) fn analyze_endpoint(
     // Not estimable when an arm has no events, whatever the fit gave.
     let cox = cox_if_events(spec, [arm_t.events, arm_c.events], || fitted);
     let cox_adjusted = (!spec.adjust.is_empty())
-        .then(|| super::adjusted::adjusted_model(cohort, spec, &prepared, sample));
+        .then(|| super::adjusted::adjusted_model(cohort, spec, prepared, sample));
     let cox_univariable = (spec.univariable && !spec.adjust.is_empty())
-        .then(|| super::adjusted::univariable_models(cohort, spec, &prepared, sample));
+        .then(|| super::adjusted::univariable_models(cohort, spec, prepared, sample));
 
     let mut arms = OrderedMap::default();
     arms.insert(spec.treated_label(), arm_t);

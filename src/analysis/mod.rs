@@ -18,6 +18,7 @@ mod sample;
 mod sensitivity;
 mod spec;
 
+use std::sync::Arc;
 use std::time::Instant;
 
 pub use cache::AnalysisCache;
@@ -274,8 +275,15 @@ pub fn analyze_parts(
             ))
         }));
     }
+    // Who owns the sample, for the endpoints' rows in time order kept by the cache: the match
+    // or the subgroup (a weighted sample is formed anew by each analysis: nothing kept).
+    let owner: Option<cache::SampleOwner> = match (&core, &weighted_sample) {
+        (Some(core), _) => Some(Arc::clone(core) as cache::SampleOwner),
+        (None, None) => Some(Arc::clone(&formed) as cache::SampleOwner),
+        (None, Some(_)) => None,
+    };
     jobs.extend(endpoint_parts(
-        cohort,
+        (cohort, cache, owner),
         spec,
         (&endpoints, &all_endpoints),
         sample,
@@ -392,7 +400,7 @@ fn timed(stop: Stop, part: impl FnOnce() -> Part) -> (Part, f64) {
 /// when asked. `endpoints`: the chosen ones, and the names of all (the forest plot leaves
 /// every endpoint's columns out of its subgroups).
 fn endpoint_parts<'a>(
-    cohort: &'a Cohort,
+    (cohort, cache, owner): (&'a Cohort, &'a AnalysisCache, Option<cache::SampleOwner>),
     spec: &'a Spec,
     (chosen, all): (&'a [EndpointSpec], &'a [EndpointSpec]),
     sample: &'a Sample,
@@ -401,9 +409,12 @@ fn endpoint_parts<'a>(
 ) -> Vec<PartFn<'a, Part>> {
     let mut parts: Vec<PartFn<'a, Part>> = Vec::new();
     for ep in chosen {
+        let owner = owner.clone();
         parts.push(Box::new(move || {
-            let report =
-                endpoint::analyze_endpoint(cohort, spec, ep, sample).and_then(|mut rep| {
+            let report = cache
+                .prepared(cohort, spec, ep, sample, owner)
+                .and_then(|p| endpoint::analyze_endpoint(cohort, spec, ep, sample, &p))
+                .and_then(|mut rep| {
                     if spec.forest {
                         rep.forest = Some(explore::forest(cohort, spec, sample, ep, all, stop)?);
                     }
