@@ -1,16 +1,20 @@
-//! What a front end keeps between analyses of one cohort: the propensity model, refitted
+//! What a front end keeps between analyses of one cohort: the sample (arms and subgroup),
+//! rebuilt only when the arms or the subgroup change; the propensity model, refitted
 //! only when the sample or the covariates change; the matching's distance order, rebuilt
 //! only when the model, the distance scale or the visiting order change; and the last match.
 
 use std::sync::{Arc, Mutex};
 
-use super::{MatchSpec, Sample, Spec, Subgroup};
+use super::endpoint::{prepare_endpoint, Prepared};
+use super::sample::subgroup_sample_with_warnings;
+use super::{AnalysisError, EndpointSpec, Exclusion, MatchSpec, Sample, Spec, Subgroup};
 use crate::cohort::Cohort;
 use crate::matching::{match_planned_checked, order_of, MatchCore, MatchError, MatchPlan, Order};
 use crate::propensity::{fit_propensity, CaliperScale, PsModel};
 
 /// What a front end keeps between analyses of one cohort, so that a live edit redoes only
-/// what it changed: the propensity model is refitted only when the sample (arms, subgroup) or
+/// what it changed: the sample is formed again only when the arms or the subgroup change;
+/// the propensity model is refitted only when the sample (arms, subgroup) or
 /// the covariates change — moving the caliper, or changing the distance, order, ratio or
 /// replacement, reuses it. Moving the caliper reuses the matching's sorted distance too (one
 /// greedy pass is left), and the parts of one analysis asked for at different times (the
@@ -19,9 +23,35 @@ use crate::propensity::{fit_propensity, CaliperScale, PsModel};
 /// something up or store it, never during an analysis.
 #[derive(Default)]
 pub struct AnalysisCache {
+    sample: Mutex<Option<(SampleKey, Arc<SubgroupSample>)>>,
     propensity: Mutex<Option<(PropensityKey, Arc<PsModel>)>>,
     plan: Mutex<Option<(PlanKey, Arc<MatchPlan>)>>,
     matched: Mutex<Option<(PropensityKey, MatchSpec, Arc<MatchCore>)>>,
+    prepared: Mutex<Option<PreparedFor>>,
+}
+
+/// What owns an analysed sample (the match, or the subgroup's sample): kept alive by the
+/// cache's entry, so the sample it names cannot be replaced by another at its address.
+pub(super) type SampleOwner = Arc<dyn std::any::Any + Send + Sync>;
+
+/// The endpoints' rows in time order for one sample (named by its owner) and one spec.
+struct PreparedFor {
+    owner: SampleOwner,
+    spec: Spec,
+    endpoints: Vec<(EndpointSpec, Arc<Prepared>)>,
+}
+
+/// The sample of an analysis before matching or weighting (arms, subgroup), the rows left
+/// out and why, and the warnings of forming it.
+pub(super) type SubgroupSample = (Sample, Vec<Exclusion>, Vec<String>);
+
+/// Everything the sample of an analysis depends on besides the cohort.
+#[derive(Clone, Debug, PartialEq)]
+struct SampleKey {
+    arm_column: String,
+    treated: String,
+    control: String,
+    subgroups: Vec<Subgroup>,
 }
 
 /// Everything a matching plan depends on besides the cohort.
@@ -72,6 +102,25 @@ impl PropensityKey {
 }
 
 impl AnalysisCache {
+    /// The sample of `spec` (arms, subgroup) with its exclusions and warnings: the cached
+    /// one when the arm column, the arms and the subgroup are unchanged (a caliper move or
+    /// an endpoint switch forms no sample again).
+    pub(super) fn sample(
+        &self,
+        cohort: &Cohort,
+        spec: &Spec,
+    ) -> Result<Arc<SubgroupSample>, AnalysisError> {
+        let key = SampleKey {
+            arm_column: spec.arm_column.clone(),
+            treated: spec.treated.clone(),
+            control: spec.control.clone(),
+            subgroups: spec.subgroups.clone(),
+        };
+        cached(&self.sample, key, || {
+            subgroup_sample_with_warnings(cohort, spec)
+        })
+    }
+
     /// The propensity model for `spec`'s sample and covariates: the cached one when they are
     /// unchanged, else a new fit (then cached).
     pub(super) fn propensity(
@@ -125,6 +174,44 @@ impl AnalysisCache {
         let core = Arc::new(match_planned_checked(&plan, model, ms, subgroup)?);
         *lock() = Some((key, ms.clone(), Arc::clone(&core)));
         Ok(core)
+    }
+
+    /// The rows of endpoint `ep` in time order on `sample` ([`prepare_endpoint`]): the cached
+    /// ones when the sample (its `owner`) and the spec are unchanged — switching the endpoint
+    /// shown and back sorts nothing again. Not kept for a sample without an owner (weighted)
+    /// or of a registry's size (memory: a copy of the sample per endpoint).
+    pub(super) fn prepared(
+        &self,
+        cohort: &Cohort,
+        spec: &Spec,
+        ep: &EndpointSpec,
+        sample: &Sample,
+        owner: Option<SampleOwner>,
+    ) -> Result<Arc<Prepared>, AnalysisError> {
+        let prepare = || prepare_endpoint(cohort, spec, ep, sample).map(Arc::new);
+        let Some(owner) = owner.filter(|_| sample.rows.len() < super::PARALLEL_BELOW_ROWS) else {
+            return prepare();
+        };
+        let lock = || self.prepared.lock().unwrap_or_else(|e| e.into_inner());
+        let same = |p: &PreparedFor| Arc::ptr_eq(&p.owner, &owner) && p.spec == *spec;
+        if let Some(p) = lock().as_ref().filter(|p| same(p)) {
+            if let Some((_, v)) = p.endpoints.iter().find(|(e, _)| e == ep) {
+                return Ok(Arc::clone(v));
+            }
+        }
+        let v = prepare()?;
+        let mut slot = lock();
+        match slot.as_mut().filter(|p| same(p)) {
+            Some(p) => p.endpoints.push((ep.clone(), Arc::clone(&v))),
+            None => {
+                *slot = Some(PreparedFor {
+                    owner: Arc::clone(&owner),
+                    spec: spec.clone(),
+                    endpoints: vec![(ep.clone(), Arc::clone(&v))],
+                })
+            }
+        }
+        Ok(v)
     }
 
     /// True when a propensity model is cached.

@@ -357,13 +357,15 @@ fn cox_if_events(spec: &Spec, events: [f64; 2], fit: impl FnOnce() -> CoxReport)
     not_estimable_cox(spec, format!("{which}: the hazard ratio is 0 or infinite"))
 }
 
+/// The endpoint `ep`'s report on `sample`, from its rows in time order (`prepared`, what
+/// [`prepare_endpoint`] gives for them).
 pub(crate) fn analyze_endpoint(
     cohort: &Cohort,
     spec: &Spec,
     ep: &EndpointSpec,
     sample: &Sample,
+    prepared: &Prepared,
 ) -> Result<EndpointReport, AnalysisError> {
-    let prepared = prepare_endpoint(cohort, spec, ep, sample)?;
     let Prepared {
         all,
         is_treated,
@@ -372,14 +374,69 @@ pub(crate) fn analyze_endpoint(
         excluded,
         n_excluded,
         ..
-    } = &prepared;
+    } = prepared;
     let (n_excluded, excluded) = (*n_excluded, excluded.clone());
+    // The arm's Cox model (with its test of proportional hazards) and the curves are
+    // independent: side by side on rayon's threads below the size where the parts of an
+    // analysis run in turn (memory), each computed as alone.
+    let fit = || arm_cox(spec, all, x, set_id, sample.weighted, true);
+    let curves = || curves_of(spec, all, is_treated, sample.weighted);
+    let (fitted, (arm_t, arm_c, rmst_difference, overall_follow_up, logrank)) =
+        if all.len() < super::PARALLEL_BELOW_ROWS {
+            rayon::join(fit, curves)
+        } else {
+            (fit(), curves())
+        };
+    // Not estimable when an arm has no events, whatever the fit gave.
+    let cox = cox_if_events(spec, [arm_t.events, arm_c.events], || fitted);
+    let cox_adjusted = (!spec.adjust.is_empty())
+        .then(|| super::adjusted::adjusted_model(cohort, spec, prepared, sample));
+    let cox_univariable = (spec.univariable && !spec.adjust.is_empty())
+        .then(|| super::adjusted::univariable_models(cohort, spec, prepared, sample));
+
+    let mut arms = OrderedMap::default();
+    arms.insert(spec.treated_label(), arm_t);
+    arms.insert(spec.control_label(), arm_c);
+    Ok(EndpointReport {
+        label: ep.label(),
+        time_columns: ep.time.clone(),
+        event_column: ep.event.clone(),
+        n_excluded,
+        excluded,
+        arms,
+        rmst_difference,
+        median_follow_up: overall_follow_up,
+        logrank,
+        cox,
+        cox_adjusted,
+        cox_univariable,
+        sensitivity: None,
+        caliper_sweep: None,
+        forest: None,
+    })
+}
+
+/// An endpoint's curves and what is read off them: per arm the Kaplan–Meier summary, the
+/// RMST difference, the overall median follow-up and the log-rank test (not for weighted
+/// samples).
+fn curves_of(
+    spec: &Spec,
+    all: &SurvSample,
+    is_treated: &[bool],
+    weighted: bool,
+) -> (
+    ArmSurvival,
+    ArmSurvival,
+    RmstDifference,
+    FollowUp,
+    LogRankReport,
+) {
     // Both arms and the pooled sample summed per time in one pass: every curve, follow-up
     // curve and the log-rank test read these tables.
     let [table_t, table_c, table_all] = time_tables(all, |i| is_treated[i]);
     let km = |table: TimeTable| kaplan_meier_table(table, spec.conf_type, spec.conf_level);
     let (rev_t, rev_c) = (km(table_t.reversed()), km(table_c.reversed()));
-    let logrank_result = (!sample.weighted).then(|| log_rank_tables(&table_t, &table_c));
+    let logrank_result = (!weighted).then(|| log_rank_tables(&table_t, &table_c));
     let km_t = km(table_t);
     let km_c = km(table_c);
     let last = |k: &KmCurve| k.time.last().copied().unwrap_or(0.0);
@@ -435,34 +492,7 @@ pub(crate) fn analyze_endpoint(
 
     let logrank = logrank_report(spec, logrank_result);
 
-    let cox = cox_if_events(spec, [arm_t.events, arm_c.events], || {
-        arm_cox(spec, all, x, set_id, sample.weighted, true)
-    });
-    let cox_adjusted = (!spec.adjust.is_empty())
-        .then(|| super::adjusted::adjusted_model(cohort, spec, &prepared, sample));
-    let cox_univariable = (spec.univariable && !spec.adjust.is_empty())
-        .then(|| super::adjusted::univariable_models(cohort, spec, &prepared, sample));
-
-    let mut arms = OrderedMap::default();
-    arms.insert(spec.treated_label(), arm_t);
-    arms.insert(spec.control_label(), arm_c);
-    Ok(EndpointReport {
-        label: ep.label(),
-        time_columns: ep.time.clone(),
-        event_column: ep.event.clone(),
-        n_excluded,
-        excluded,
-        arms,
-        rmst_difference,
-        median_follow_up: overall_follow_up,
-        logrank,
-        cox,
-        cox_adjusted,
-        cox_univariable,
-        sensitivity: None,
-        caliper_sweep: None,
-        forest: None,
-    })
+    (arm_t, arm_c, rmst_difference, overall_follow_up, logrank)
 }
 
 /// The log-rank test as the report shows it: per arm observed and expected events, or why

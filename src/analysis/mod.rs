@@ -18,6 +18,7 @@ mod sample;
 mod sensitivity;
 mod spec;
 
+use std::sync::Arc;
 use web_time::Instant;
 
 pub use cache::AnalysisCache;
@@ -33,7 +34,7 @@ use crate::cohort::{Cohort, Column};
 use crate::matching::{matching_report, Details, MatchError};
 use explore::SweepPoint;
 use parts::{run_parts, Part, PartFn};
-use sample::{arm_counts, counts_by_arm, normalize_level, subgroup_sample_with_warnings};
+use sample::{arm_counts, counts_by_arm, normalize_level};
 
 /// Analyses of samples this large run their parts one after the other (memory, not time).
 const PARALLEL_BELOW_ROWS: usize = 500_000;
@@ -199,7 +200,8 @@ pub fn analyze_parts(
         )));
     }
     let arm_col = require(cohort, &spec.arm_column, "arm")?;
-    let (subgroup, excluded, sample_warnings) = subgroup_sample_with_warnings(cohort, spec)?;
+    let formed = cache.sample(cohort, spec)?;
+    let (subgroup, excluded, sample_warnings) = (&formed.0, formed.1.clone(), formed.2.clone());
     let (all_endpoints, skipped) = endpoints_and_skips(cohort, spec)?;
     let endpoint_order: Vec<String> = all_endpoints.iter().map(|e| e.name.clone()).collect();
     let endpoints: Vec<EndpointSpec> = all_endpoints
@@ -207,12 +209,7 @@ pub fn analyze_parts(
         .filter(|e| parts.endpoints.includes(&e.name))
         .cloned()
         .collect();
-    let n_subgroup = counts_by_arm(spec, &subgroup);
-    let subgroup_for_sweep = if spec.caliper_sweep && !endpoints.is_empty() {
-        subgroup.clone()
-    } else {
-        Sample::default()
-    };
+    let n_subgroup = counts_by_arm(spec, subgroup);
     let mut stages = StageTiming::default();
     let wrap = |error| AnalysisError::Matching {
         file: cohort.source.clone(),
@@ -222,13 +219,13 @@ pub fn analyze_parts(
     let model = match &spec.matching {
         Some(ms) => Some(
             cache
-                .propensity(cohort, spec, &ms.covariates, &subgroup)
+                .propensity(cohort, spec, &ms.covariates, subgroup)
                 .map_err(wrap)?,
         ),
         None => None,
     };
     let weighted = match &spec.weighting {
-        Some(ws) => Some(weighted_sample(cohort, spec, ws, cache, &subgroup)?),
+        Some(ws) => Some(weighted_sample(cohort, spec, ws, cache, subgroup)?),
         None => None,
     };
     stages.propensity_ms = t_fit.elapsed().as_secs_f64() * 1e3;
@@ -237,7 +234,7 @@ pub fn analyze_parts(
     // Table 1, pairs), each endpoint and the response, shared among the cores.
     let t_match = Instant::now();
     let core = match (&spec.matching, &model) {
-        (Some(ms), Some(model)) => Some(cache.matched(spec, ms, model, &subgroup).map_err(wrap)?),
+        (Some(ms), Some(model)) => Some(cache.matched(spec, ms, model, subgroup).map_err(wrap)?),
         _ => None,
     };
     if core.is_some() {
@@ -249,7 +246,7 @@ pub fn analyze_parts(
         Some((s, r)) => (Some(s), Some(r)),
         None => (None, None),
     };
-    let sample = matched.or(weighted_sample.as_ref()).unwrap_or(&subgroup);
+    let sample = matched.or(weighted_sample.as_ref()).unwrap_or(subgroup);
     let t_sweep = Instant::now();
     let sweeps = match &model {
         Some(model) if spec.caliper_sweep && !endpoints.is_empty() => {
@@ -258,14 +255,7 @@ pub fn analyze_parts(
                 .as_ref()
                 .ok_or_else(|| AnalysisError::Spec("a caliper sweep needs matching".to_string()))?;
             let plan = cache.plan(spec, ms, model).map_err(wrap)?;
-            sweeps(
-                cohort,
-                spec,
-                &endpoints,
-                &subgroup_for_sweep,
-                (model, &plan),
-                stop,
-            )?
+            sweeps(cohort, spec, &endpoints, subgroup, (model, &plan), stop)?
         }
         _ => OrderedMap::default(),
     };
@@ -273,7 +263,7 @@ pub fn analyze_parts(
     stages.endpoints_ms = t_sweep.elapsed().as_secs_f64() * 1e3;
     let mut jobs: Vec<PartFn<'_, Part>> = Vec::new();
     if let (Some(ms), Some(model), Some(core)) = (&spec.matching, &model, &core) {
-        let (subgroup, arms) = (&subgroup, spec.arm_labels());
+        let arms = spec.arm_labels();
         let details = Details {
             balance: parts.balance,
             table1: parts.table1,
@@ -285,8 +275,15 @@ pub fn analyze_parts(
             ))
         }));
     }
+    // Who owns the sample, for the endpoints' rows in time order kept by the cache: the match
+    // or the subgroup (a weighted sample is formed anew by each analysis: nothing kept).
+    let owner: Option<cache::SampleOwner> = match (&core, &weighted_sample) {
+        (Some(core), _) => Some(Arc::clone(core) as cache::SampleOwner),
+        (None, None) => Some(Arc::clone(&formed) as cache::SampleOwner),
+        (None, Some(_)) => None,
+    };
     jobs.extend(endpoint_parts(
-        cohort,
+        (cohort, cache, owner),
         spec,
         (&endpoints, &all_endpoints),
         sample,
@@ -403,7 +400,7 @@ fn timed(stop: Stop, part: impl FnOnce() -> Part) -> (Part, f64) {
 /// when asked. `endpoints`: the chosen ones, and the names of all (the forest plot leaves
 /// every endpoint's columns out of its subgroups).
 fn endpoint_parts<'a>(
-    cohort: &'a Cohort,
+    (cohort, cache, owner): (&'a Cohort, &'a AnalysisCache, Option<cache::SampleOwner>),
     spec: &'a Spec,
     (chosen, all): (&'a [EndpointSpec], &'a [EndpointSpec]),
     sample: &'a Sample,
@@ -412,9 +409,12 @@ fn endpoint_parts<'a>(
 ) -> Vec<PartFn<'a, Part>> {
     let mut parts: Vec<PartFn<'a, Part>> = Vec::new();
     for ep in chosen {
+        let owner = owner.clone();
         parts.push(Box::new(move || {
-            let report =
-                endpoint::analyze_endpoint(cohort, spec, ep, sample).and_then(|mut rep| {
+            let report = cache
+                .prepared(cohort, spec, ep, sample, owner)
+                .and_then(|p| endpoint::analyze_endpoint(cohort, spec, ep, sample, &p))
+                .and_then(|mut rep| {
                     if spec.forest {
                         rep.forest = Some(explore::forest(cohort, spec, sample, ep, all, stop)?);
                     }

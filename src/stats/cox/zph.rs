@@ -61,8 +61,8 @@ fn km_transform(time: &[f64], status: &[bool]) -> Vec<f64> {
     out
 }
 
-/// The score vector u (2p) and information (2p × 2p) of adding g(t)·x at β, and the
-/// Schoenfeld residuals (events × p, in time order): R's `zph1` for one stratum.
+/// The score vector u (2p) and information (2p × 2p) of adding g(t)·x at β (`exp_eta`: each
+/// row's exp(x·β)), and the Schoenfeld residuals (events × p, in time order): R's `zph1` for one stratum.
 struct ZphSums {
     u: DVector<f64>,
     imat: DMatrix<f64>,
@@ -71,7 +71,7 @@ struct ZphSums {
 
 // Index loops mirror R's C code (risk-set sums over covariates i, j).
 #[allow(clippy::needless_range_loop)]
-fn zph_sums(d: &CoxData, eta: &[f64], gt: &[f64], ties: Ties, residuals: bool) -> ZphSums {
+fn zph_sums(d: &CoxData, exp_eta: &[f64], gt: &[f64], ties: Ties, residuals: bool) -> ZphSums {
     let n = d.time.len();
     let p = d.p;
     // Centred on the (unweighted) means, as zph1 does for stability.
@@ -97,7 +97,7 @@ fn zph_sums(d: &CoxData, eta: &[f64], gt: &[f64], ties: Ties, residuals: bool) -
         let timewt = gt[start];
         let (mut ndead, mut deadwt, mut denom2) = (0usize, 0.0, 0.0);
         for i in (start..end).rev() {
-            let risk = eta[i].exp() * d.weight[i];
+            let risk = exp_eta[i] * d.weight[i];
             if !d.status[i] {
                 denom += risk;
                 for k in 0..p {
@@ -230,8 +230,22 @@ pub fn cox_zph(
 ) -> Zph {
     let n = d.time.len();
     let p = d.p;
-    let eta: Vec<f64> = (0..n)
-        .map(|i| (0..p).map(|j| d.x[j * n + i] * coef[j]).sum())
+    // exp(η) of each row. The arm's model has two values of η, so a value's exp() is taken
+    // once and reused (the same number, to the bit, as taking it row by row).
+    let mut seen = [(f64::NAN, f64::NAN); 2];
+    let exp_eta: Vec<f64> = (0..n)
+        .map(|i| {
+            let eta: f64 = (0..p).map(|j| d.x[j * n + i] * coef[j]).sum();
+            if eta == seen[0].0 {
+                seen[0].1
+            } else if eta == seen[1].0 {
+                seen[1].1
+            } else {
+                let e = eta.exp();
+                seen = [(eta, e), seen[0]];
+                e
+            }
+        })
         .collect();
     let mut gt = km_transform(d.time, d.status);
     let (mut sum_event, mut n_event) = (0.0, 0usize);
@@ -251,8 +265,8 @@ pub fn cox_zph(
         (Vec::new(), Vec::new())
     };
     gt.iter_mut().for_each(|g| *g -= mean_event);
-    let sums = zph_sums(d, &eta, &gt, ties, residuals);
-    drop(eta);
+    let sums = zph_sums(d, &exp_eta, &gt, ties, residuals);
+    drop(exp_eta);
 
     let rows = terms
         .iter()
