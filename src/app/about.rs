@@ -25,7 +25,7 @@ pub fn window_icon() -> Option<egui::IconData> {
 }
 
 /// The libraries the app stands on, with what each does for it.
-const LIBRARIES: [(&str, &str); 11] = [
+const LIBRARIES: [(&str, &str); 12] = [
     ("egui, eframe, egui_plot", "the window and its plots"),
     ("csv-core, rayon", "CSV files, read on every core"),
     ("polars", "Parquet files"),
@@ -38,10 +38,8 @@ const LIBRARIES: [(&str, &str); 11] = [
     ),
     ("serde, serde_json, toml", "JSON reports and spec files"),
     ("clap", "the command line"),
-    (
-        "rfd, arboard; wasm-bindgen, resvg",
-        "file dialogs, the clipboard; the web build",
-    ),
+    ("rfd, arboard", "file dialogs, the clipboard"),
+    ("wasm-bindgen, resvg", "the web build"),
     (
         "R: survival, MatchIt",
         "the methods it reproduces and is tested against",
