@@ -3,6 +3,7 @@
 #   survival-explorer_<version>-1_amd64.deb         (cargo-deb: binary, desktop entry with
 #                                                  "Open with" for CSV/Excel/ODS, icons, docs)
 #   SurvivalExplorer-<version>-linux-x86_64.tar.gz  (portable: run ./survival-explorer)
+# Both carry the license texts (LICENSE-MIT, LICENSE-APACHE).
 # Needs: cargo-deb (`cargo install cargo-deb --locked`). The binary needs the glibc of the
 # machine it was built on or newer, so release builds run on the oldest supported distro.
 #   packaging/linux.sh [OUT_DIR]      (default: dist)
@@ -27,7 +28,8 @@ stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 mkdir "$stage/$name"
 cp "$bin" "$stage/$name/survival-explorer"
-cp packaging/linux/survival-explorer.desktop README.md CHANGELOG.md "$stage/$name/"
+cp packaging/linux/survival-explorer.desktop README.md CHANGELOG.md LICENSE-MIT LICENSE-APACHE \
+  "$stage/$name/"
 cp assets/icon/survival-explorer-256.png "$stage/$name/survival-explorer.png"
 tar -C "$stage" --owner=0 --group=0 -czf "$out/$name.tar.gz" "$name"
 ls -l "$out"/*.deb "$out/$name.tar.gz"

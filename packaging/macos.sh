@@ -32,6 +32,7 @@ cp assets/icon/survival-explorer-32.png "$iconset/icon_16x16@2x.png"
 cp assets/icon/survival-explorer-64.png "$iconset/icon_32x32@2x.png"
 cp assets/icon/survival-explorer-256.png "$iconset/icon_128x128@2x.png"
 iconutil -c icns -o "$app/Contents/Resources/survival-explorer.icns" "$iconset"
+cp LICENSE-MIT LICENSE-APACHE "$app/Contents/Resources/"
 
 cat > "$app/Contents/Info.plist" <<PLIST
 <?xml version="1.0" encoding="UTF-8"?>

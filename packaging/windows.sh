@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds dist/SurvivalExplorer-<version>-windows-x86_64.zip: survival-explorer.exe (window and
 # command line in one GUI-subsystem .exe that attaches to its terminal's console; the demo
-# cohort, icon and version metadata inside), README.md and CHANGELOG.md.
+# cohort, icon and version metadata inside), README.md, CHANGELOG.md and the license texts
+# (LICENSE-MIT, LICENSE-APACHE).
 #
 # Cross-compiles from Linux with mingw-w64. Needs: rustup's x86_64-pc-windows-gnu target,
 # Debian's gcc-mingw-w64-x86-64 (gcc and windres), python3 (to write the zip).
@@ -37,7 +38,7 @@ done
 mkdir -p "$out"
 zip="$out/SurvivalExplorer-$version-windows-x86_64.zip"
 rm -f "$zip"
-python3 - "$zip" "$exe" README.md CHANGELOG.md <<'PY'
+python3 - "$zip" "$exe" README.md CHANGELOG.md LICENSE-MIT LICENSE-APACHE <<'PY'
 import os, sys, zipfile
 zip_path, *files = sys.argv[1:]
 with zipfile.ZipFile(zip_path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:

@@ -55,48 +55,7 @@ cp "$repo/assets/demo_cohort.csv" "$work/"
 cd "$work"
 
 compare() {
-  python3 - "$1" "$2" <<'PY'
-import json, math, sys
-
-IGNORED = {"elapsed_ms", "analysis_ms", "timings", "timing", "load_ms", "total_ms"}
-TOL = 1e-12
-a, b = (json.load(open(p, encoding="utf-8")) for p in sys.argv[1:3])
-bad, worst, n_numbers = [], 0.0, 0
-
-def walk(x, y, path):
-    global worst, n_numbers
-    if isinstance(x, dict) and isinstance(y, dict):
-        if set(x) != set(y):
-            bad.append(f"{path}: keys differ: {sorted(set(x) ^ set(y))}")
-        for k in x.keys() & y.keys():
-            if k not in IGNORED:
-                walk(x[k], y[k], f"{path}.{k}")
-    elif isinstance(x, list) and isinstance(y, list):
-        if len(x) != len(y):
-            bad.append(f"{path}: {len(x)} vs {len(y)} items")
-        for i, (u, v) in enumerate(zip(x, y)):
-            walk(u, v, f"{path}[{i}]")
-    elif isinstance(x, (int, float)) and isinstance(y, (int, float)) \
-            and not isinstance(x, bool) and not isinstance(y, bool):
-        n_numbers += 1
-        if x == y:
-            return
-        scale = max(abs(x), abs(y))
-        rel = abs(x - y) / scale if scale > 0 else 0.0
-        worst = max(worst, rel)
-        if not (rel <= TOL or (x == 0 or y == 0) and scale < 1e-300):
-            bad.append(f"{path}: {x!r} vs {y!r} (relative {rel:.2e})")
-        elif rel > 0:
-            print(f"   {path}: {x!r} vs {y!r} (relative {rel:.2e}, within {TOL})")
-    elif x != y:
-        bad.append(f"{path}: {x!r} vs {y!r}")
-
-walk(a, b, "$")
-print(f"   {n_numbers} numbers, largest relative difference {worst:.2e}")
-for line in bad[:20]:
-    print("   DIFFERS " + line)
-sys.exit(1 if bad else 0)
-PY
+  python3 "$repo/packaging/compare_json.py" "$1" "$2"
 }
 
 status=0

@@ -208,14 +208,16 @@ pub fn write_atomic(path: &Path, bytes: &[u8], force: bool) -> Result<(), WriteE
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
+    let builder = tempfile::Builder::new();
     // A temporary file is private (0600); what is written is for colleagues to read too.
-    #[cfg_attr(not(unix), allow(unused_mut))]
-    let mut builder = tempfile::Builder::new();
+    // (Shadowed rather than `let mut`, which is unused, and warned about, on Windows and wasm.)
     #[cfg(unix)]
-    {
+    let builder = {
         use std::os::unix::fs::PermissionsExt;
+        let mut builder = builder;
         builder.permissions(std::fs::Permissions::from_mode(0o644));
-    }
+        builder
+    };
     let mut tmp = builder.tempfile_in(folder).map_err(io)?;
     tmp.write_all(bytes).map_err(io)?;
     tmp.flush().map_err(io)?;

@@ -145,3 +145,40 @@ fn help_about_shows_version_intended_use_and_license() {
     h.run();
     assert!(h.query_by_label_contains("not a medical device").is_none());
 }
+
+/// Cargo.toml's `MIT OR Apache-2.0` has both texts at the repository's root, and every
+/// package carries them: the .deb in its doc folder, the Windows zip, the tar.gz and the
+/// macOS .app by the scripts that pack them.
+#[test]
+fn every_package_carries_both_license_texts() {
+    let read = |p: &str| std::fs::read_to_string(repo().join(p)).unwrap();
+    let manifest: toml::Table = toml::from_str(&read("Cargo.toml")).unwrap();
+    assert_eq!(
+        manifest["package"]["license"].as_str(),
+        Some("MIT OR Apache-2.0")
+    );
+    assert!(read("LICENSE-MIT").contains("Permission is hereby granted, free of charge"));
+    let apache = read("LICENSE-APACHE");
+    assert!(apache.contains("Apache License") && apache.contains("Version 2.0, January 2004"));
+    assert!(apache.contains("END OF TERMS AND CONDITIONS"));
+    let assets = manifest["package"]["metadata"]["deb"]["assets"]
+        .as_array()
+        .unwrap();
+    for file in ["LICENSE-MIT", "LICENSE-APACHE"] {
+        assert!(
+            assets.iter().any(|a| a[0].as_str() == Some(file)
+                && a[1]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("usr/share/doc/survival-explorer/")),
+            "the .deb does not install {file}"
+        );
+    }
+    for script in ["windows", "linux", "macos"] {
+        let text = read(&format!("packaging/{script}.sh"));
+        assert!(
+            text.contains("LICENSE-MIT LICENSE-APACHE"),
+            "packaging/{script}.sh does not pack the license texts"
+        );
+    }
+}
