@@ -359,8 +359,9 @@ fn the_sensitivity_view_exports_its_figure() {
 /// The speed issue's frame budget: while the caliper moves every frame on a 100,000-patient
 /// cohort, no frame's UI work exceeds 16 ms (the analysis runs on the worker, one at a time),
 /// nor does the frame in which the file's reading ends (its analysis goes to the worker too),
-/// and the curves follow the slider: analyses of several calipers are shown during the drag.
-/// Meaningful in release only: `cargo test --release --test it -- --ignored frame_budget`.
+/// and the curves follow the slider: analyses of several calipers are shown during the drag,
+/// at a 60 Hz display's pace never more than two frames behind it (issue #24's target; not
+/// met yet: 3 frames measured on 2026-12-04, docs/performance.md). Meaningful in release only: `cargo test --release --test it -- --ignored frame_budget`.
 #[test]
 #[ignore]
 fn frame_budget_while_dragging_the_caliper_at_100000() {
@@ -396,18 +397,36 @@ fn frame_budget_while_dragging_the_caliper_at_100000() {
     };
     let before = shown_caliper(&h);
     let mut shown = std::collections::BTreeSet::new();
+    // The caliper set in each frame, and how many frames the curves shown are behind it.
+    let mut set = Vec::new();
+    let mut lags = Vec::new();
+    let frame = std::time::Duration::from_micros(16_667);
     for k in 0..120 {
+        let start = std::time::Instant::now();
         // 0.051, 0.056, …: none is the caliper shown before the drag.
-        h.state_mut().settings.matching_mut().caliper = 0.051 + 0.005 * (k % 60) as f64;
+        let caliper = 0.051 + 0.005 * (k % 60) as f64;
+        h.state_mut().settings.matching_mut().caliper = caliper;
+        set.push(caliper.to_bits());
         let t = std::time::Instant::now();
         h.step();
         slowest = slowest.max(t.elapsed().as_secs_f64() * 1e3);
-        shown.extend(shown_caliper(&h).filter(|&c| Some(c) != before));
-        // A frame every ~8 ms at least: a drag lasting about a second.
-        std::thread::sleep(std::time::Duration::from_millis(4));
+        let now = shown_caliper(&h).filter(|&c| Some(c) != before);
+        shown.extend(now);
+        // Frames since the slider was where the curves are (the latest frame that set it).
+        if let Some(c) = now {
+            if let Some(i) = set.iter().rposition(|&b| b == c) {
+                lags.push(set.len() - 1 - i);
+            }
+        }
+        // A 60 Hz display: the next frame ~16.7 ms after this one began (a 2-second drag).
+        std::thread::sleep(frame.saturating_sub(start.elapsed()));
     }
     let ui_max = h.state().frames.max_frame_ms;
-    eprintln!("while the file was read: slowest UI work {loading_max:.1} ms; 120 frames while dragging: slowest UI work {ui_max:.1} ms, slowest whole frame (with kittest's rendering) {slowest:.1} ms; {} calipers shown", shown.len());
+    let lag_max = lags.iter().copied().max().unwrap_or(usize::MAX);
+    let lag_counts: Vec<usize> = (0..=lag_max.min(10))
+        .map(|l| lags.iter().filter(|&&x| x == l).count())
+        .collect();
+    eprintln!("while the file was read: slowest UI work {loading_max:.1} ms; 120 frames (60 Hz) while dragging: slowest UI work {ui_max:.1} ms, slowest whole frame (with kittest's rendering) {slowest:.1} ms; {} calipers shown; the curves at most {lag_max} frames behind the slider (frames 0, 1, 2 … behind: {lag_counts:?})", shown.len());
     assert!(
         loading_max <= 16.0,
         "a frame took {loading_max:.1} ms while the file was read"
@@ -417,6 +436,10 @@ fn frame_budget_while_dragging_the_caliper_at_100000() {
         shown.len() >= 3,
         "only {} calipers shown while dragging",
         shown.len()
+    );
+    assert!(
+        lag_max <= 2,
+        "the curves were {lag_max} frames behind the slider"
     );
 }
 
