@@ -125,26 +125,27 @@ pub fn render_svg(
     size: FigureSize,
     demo: bool,
 ) -> Result<String, ExportError> {
-    let (out, w, h) = plotters_svg(fig, report, balance_from, size, demo)?;
+    let (w, h) = canvas_size(fig, report, size, demo);
+    let out = plotters_svg(fig, report, balance_from, size, demo, (w, h))?;
     encode::svg_in_mm(out, w, h, size.dpi).map_err(ExportError::Encode)
 }
 
-/// The figure as plotters draws it in SVG, on its pixel canvas (width, height).
+/// The figure as plotters draws it in SVG, on its pixel canvas of (w, h) ([`canvas_size`]).
 fn plotters_svg(
     fig: &Figure,
     report: &Report,
     balance_from: Option<&Report>,
     size: FigureSize,
     demo: bool,
-) -> Result<(String, u32, u32), ExportError> {
+    (w, h): (u32, u32),
+) -> Result<String, ExportError> {
     let mut out = String::new();
-    let (w, h) = canvas_size(fig, report, size, demo);
     {
         let backend = SVGBackend::with_string(&mut out, (w, h));
         let area = backend.into_drawing_area();
         draw(&area, fig, report, balance_from, size.scale(), demo).map_err(ExportError::Figure)?;
     }
-    Ok((out, w, h))
+    Ok(out)
 }
 
 /// The figure's pixels (RGB) and their width and height.
@@ -184,7 +185,7 @@ fn render_rgb(
             "a {w} × {h} pixel figure is too large to draw in the browser: choose a smaller size or resolution"
         )));
     }
-    let (out, w, h) = plotters_svg(fig, report, balance_from, size, demo)?;
+    let out = plotters_svg(fig, report, balance_from, size, demo, (w, h))?;
     let rgb = encode::rasterize(&out, w, h).map_err(ExportError::Encode)?;
     Ok((rgb, w, h))
 }
