@@ -268,19 +268,29 @@ impl App {
     }
 
     /// The shown analysis' tables as `report` writes them: (file name, CSV).
-    pub fn tables(&self) -> Vec<(String, String)> {
-        match self.shown_report() {
-            Ok(r) => crate::export::all_tables(&self.loaded.cohort, &r),
-            Err(_) => Vec::new(),
+    /// Made once per report (the menu listing them is drawn every frame it is open, and the
+    /// matched cohort's table of a large file is not cheap).
+    pub fn tables(&mut self) -> super::Tables {
+        let Ok(report) = self.shown_report() else {
+            return Arc::default();
+        };
+        match &self.tables {
+            Some((of, tables)) if Arc::ptr_eq(of, &report) => Arc::clone(tables),
+            _ => {
+                let tables = Arc::new(crate::export::all_tables(&self.loaded.cohort, &report));
+                self.tables = Some((report, Arc::clone(&tables)));
+                tables
+            }
         }
     }
 
     /// Saves one of [`App::tables`] as CSV.
     pub fn save_table(&mut self, name: &str) {
-        let Some((_, csv)) = self.tables().into_iter().find(|(n, _)| n == name) else {
+        let tables = self.tables();
+        let Some((_, csv)) = tables.iter().find(|(n, _)| n == name) else {
             return;
         };
-        if let Err(e) = super::platform::save(name, "CSV", || Ok(csv.into_bytes())) {
+        if let Err(e) = super::platform::save(name, "CSV", || Ok(csv.clone().into_bytes())) {
             self.error = Some(e);
         }
     }

@@ -107,7 +107,12 @@ pub struct App {
     /// In the browser: the file the last spec opened names, and how the spec reads it (used
     /// when a file of that name is opened next).
     spec_file_options: Option<(String, LoadOptions)>,
+    /// The shown report's tables as CSV, made when the menu first lists them ([`App::tables`]).
+    tables: Option<(Arc<crate::analysis::Report>, Tables)>,
 }
+
+/// Tables as (file name, CSV text).
+pub type Tables = Arc<Vec<(String, String)>>;
 
 /// How long frames take to build (the UI thread's work; drawing on the GPU is not included).
 #[derive(Clone, Debug, Default)]
@@ -197,6 +202,7 @@ impl App {
             repaint: None,
             inbox: Default::default(),
             spec_file_options: None,
+            tables: None,
         };
         app.fit_settings_to_cohort();
         app.recompute_if_needed(None);

@@ -96,10 +96,10 @@ impl App {
                     if tables.is_empty() {
                         ui.label("still updating…");
                     }
-                    for (name, _) in tables {
-                        if ui.button(&name).clicked() {
+                    for (name, _) in tables.iter() {
+                        if ui.button(name).clicked() {
                             ui.close();
-                            self.save_table(&name);
+                            self.save_table(name);
                         }
                     }
                 });

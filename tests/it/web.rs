@@ -80,3 +80,21 @@ fn a_bad_file_given_as_bytes_is_a_message_and_the_cohort_stays() {
     let error = app.error.clone().expect("an error message");
     assert!(error.contains("analysis.toml"), "{error}");
 }
+
+/// The File menu's tables are made once per report (the menu is drawn every frame it is
+/// open), and anew for a new analysis.
+#[test]
+fn the_tables_are_made_once_per_report() {
+    let mut app = App::with_settings(Settings::default());
+    let first = app.tables();
+    assert!(first.iter().any(|(name, _)| name == "summary.csv"));
+    assert!(std::sync::Arc::ptr_eq(&first, &app.tables()));
+    app.settings.matching_mut().caliper = 0.1;
+    app.recompute_if_needed(None);
+    let second = app.tables();
+    assert!(!std::sync::Arc::ptr_eq(&first, &second));
+    assert_ne!(
+        first, second,
+        "the matched cohort's table changes with the caliper"
+    );
+}
