@@ -95,7 +95,17 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 const requests = [];
 const logs = [];
+// Downloads finished, by guid: kept from the start, as a small download can finish in the
+// same batch of messages that announced it (before a waiter for it could listen).
+const finished = new Set();
+function downloaded(guid) {
+  if (finished.has(guid)) return Promise.resolve();
+  return waitFor("Browser.downloadProgress", (p) => p.guid === guid && p.state === "completed");
+}
 listeners.push((m) => {
+  if (m.method === "Browser.downloadProgress" && m.params.state === "completed") {
+    finished.add(m.params.guid);
+  }
   if (m.method === "Network.requestWillBeSent") requests.push(m.params.request.url);
   if (m.method === "Runtime.consoleAPICalled") {
     logs.push(m.params.args.map((a) => a.value ?? a.description ?? "").join(" "));
@@ -150,7 +160,7 @@ async function main() {
     const begun = waitFor("Browser.downloadWillBegin", () => true, 30000);
     await key("j", "KeyJ", 74, CTRL);
     const { guid, suggestedFilename } = await begun;
-    await waitFor("Browser.downloadProgress", (p) => p.guid === guid && p.state === "completed");
+    await downloaded(guid);
     fs.renameSync(path.join(downloads, suggestedFilename), path.join(outDir, name));
   };
   const openFile = async (file, shift = false) => {
@@ -181,7 +191,7 @@ async function main() {
   const figure = waitFor("Browser.downloadWillBegin", () => true, 30000);
   await key("e", "KeyE", 69, CTRL);
   const fig = await figure;
-  await waitFor("Browser.downloadProgress", (p) => p.guid === fig.guid && p.state === "completed");
+  await downloaded(fig.guid);
   fs.renameSync(
     path.join(downloads, fig.suggestedFilename),
     path.join(outDir, `web-figure-${fig.suggestedFilename}`),
@@ -197,7 +207,7 @@ async function main() {
   const begun = waitFor("Browser.downloadWillBegin", () => true, 30000);
   await key("s", "KeyS", 83, CTRL);
   const { guid, suggestedFilename } = await begun;
-  await waitFor("Browser.downloadProgress", (p) => p.guid === guid && p.state === "completed");
+  await downloaded(guid);
   const spec = fs
     .readFileSync(path.join(downloads, suggestedFilename), "utf8")
     .split("\n")
