@@ -6,7 +6,7 @@ use egui::RichText;
 
 use super::{LoadedCohort, Reports, Settings};
 use crate::analysis::{resolve_endpoints, RiskTable, Subgroup, TimeUnit};
-use crate::cohort::{Cohort, Column, ColumnData, MISSING};
+use crate::cohort::{Cohort, Column, ColumnData};
 use crate::stats::cox::Ties;
 use crate::stats::km::ConfType;
 
@@ -65,15 +65,7 @@ fn is_role(settings: &Settings, cohort: &Cohort, col: &Column) -> bool {
     {
         return true;
     }
-    let n_values = match &col.data {
-        ColumnData::Numeric(v) => v.iter().filter(|x| !x.is_nan()).count(),
-        ColumnData::Text { codes, .. } => codes.iter().filter(|&&c| c != MISSING).count(),
-    };
-    let integers = match &col.data {
-        ColumnData::Numeric(v) => v.iter().all(|x| x.is_nan() || x.fract() == 0.0),
-        ColumnData::Text { .. } => true,
-    };
-    if n_values > 10 && integers && col.n_distinct() == n_values {
+    if col.is_identifier_like() {
         return true;
     }
     resolve_endpoints(cohort, &settings.spec)

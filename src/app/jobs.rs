@@ -133,6 +133,10 @@ const WEB: bool = cfg!(target_arch = "wasm32");
 /// on a worker thread.
 pub(super) const INLINE_ROWS: usize = 20_000;
 
+/// How long a worker waits after the view's parts before computing the rest: newer settings
+/// within this time (the next frames of a drag) take its place.
+const REST_AFTER: std::time::Duration = std::time::Duration::from_millis(40);
+
 pub(super) struct Pending {
     /// The job's results: its generation, its reports, how long they took (ms) and whether
     /// they are whole (the second pass) or the current view's parts (the first).
@@ -197,6 +201,15 @@ fn job(
         return;
     }
     let stopped = || stop.load(Ordering::Relaxed) || superseded.load(Ordering::Relaxed);
+    // The rest waits until the settings rest: while a slider is dragged newer settings come
+    // every frame, and a rest pass begun meanwhile would take a core from their curves.
+    let quiet_from = Instant::now();
+    while quiet_from.elapsed() < REST_AFTER {
+        if stopped() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
     let all = (Parts::all(), Parts::all());
     if let Some(whole) = run_reports(cohort, settings, cache, Some(&first), &all, &stopped) {
         send(Done {

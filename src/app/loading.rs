@@ -44,10 +44,12 @@ impl App {
             let p = path.to_path_buf();
             std::thread::spawn(move || {
                 let read = read_and_prepare(&p, &options).map(|(raw, cohort)| {
-                    // The controls list each column's distinct values: found here, not in
-                    // the first frame that shows the cohort (a sort per column).
+                    // The controls list each column's distinct values and leave out columns
+                    // of identifiers: found here, not in the first frame that shows the
+                    // cohort (a sort and a pass per column).
                     for column in &cohort.columns {
                         column.distinct();
+                        column.is_identifier_like();
                     }
                     (raw, cohort, options)
                 });

@@ -23,6 +23,7 @@ impl Column {
             name,
             data,
             levels: std::sync::OnceLock::new(),
+            identifier_like: std::sync::OnceLock::new(),
         }
     }
 
@@ -65,6 +66,23 @@ impl Column {
     /// Number of distinct non-missing values.
     pub fn n_distinct(&self) -> usize {
         self.distinct().len()
+    }
+
+    /// True for a column of identifiers: more than 10 values, whole numbers (or text), every
+    /// one different. Computed on first use (the window's filters ask every frame).
+    pub fn is_identifier_like(&self) -> bool {
+        *self.identifier_like.get_or_init(|| {
+            let (n_values, integers) = match &self.data {
+                ColumnData::Numeric(v) => (
+                    v.iter().filter(|x| !x.is_nan()).count(),
+                    v.iter().all(|x| x.is_nan() || x.fract() == 0.0),
+                ),
+                ColumnData::Text { codes, .. } => {
+                    (codes.iter().filter(|&&c| c != MISSING).count(), true)
+                }
+            };
+            n_values > 10 && integers && self.n_distinct() == n_values
+        })
     }
 }
 

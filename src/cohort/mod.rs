@@ -168,6 +168,9 @@ pub struct Column {
     pub data: ColumnData,
     /// Distinct values, computed on first use (the window asks every frame).
     levels: std::sync::OnceLock<Vec<String>>,
+    /// Whether the column looks like identifiers ([`Column::is_identifier_like`]), computed
+    /// on first use.
+    identifier_like: std::sync::OnceLock<bool>,
 }
 
 /// A column's values. Numbers use NaN for missing; text uses codes into sorted `levels`
