@@ -105,6 +105,32 @@ impl Default for MatchSpec {
 /// its treated of 1 / (controls of that treated), rescaled so control weights sum to the
 /// number of distinct matched controls.
 pub fn att_weights(matches: &Matches, n_units: usize) -> Vec<f64> {
+    one_to_one_weights(matches, n_units).unwrap_or_else(|| rescaled_weights(matches, n_units))
+}
+
+/// The weights when every matched treated unit has one control and no control is used
+/// twice (1:1 without replacement, the usual case): 1 for each matched unit, exactly what
+/// [`rescaled_weights`] gives then (each control's share is 1, the rescaling n/Σ is n/n),
+/// in one pass. `None` otherwise.
+fn one_to_one_weights(matches: &Matches, n_units: usize) -> Option<Vec<f64>> {
+    let mut w = vec![0.0; n_units];
+    for (t, cs) in matches.iter() {
+        match cs {
+            [] => {}
+            [c] if w[*c] == 0.0 => {
+                w[t] = 1.0;
+                w[*c] = 1.0;
+            }
+            _ => return None,
+        }
+    }
+    Some(w)
+}
+
+/// ATT weights in general: 1 for treated units; each control the sum of its shares
+/// (1 / the number of controls of each treated unit it serves), rescaled to sum to the
+/// number of distinct controls.
+fn rescaled_weights(matches: &Matches, n_units: usize) -> Vec<f64> {
     let mut w = vec![0.0; n_units];
     let mut distinct = vec![false; n_units];
     for (t, cs) in matches.iter() {
@@ -374,10 +400,28 @@ mod tests {
                 let m = Matches::from_lists(lists.iter().map(|(t, cs)| (*t, &cs[..])));
                 let w = att_weights(&m, n * (k + 1));
                 assert!(w.iter().all(|&x| x == 1.0), "k {k} n {n}");
+                assert_eq!(w, rescaled_weights(&m, n * (k + 1)));
+                if k == 1 {
+                    // Pairs, some treated units unmatched: the one-pass weights are the
+                    // general ones.
+                    let some = Matches::from_lists(
+                        lists
+                            .iter()
+                            .map(|(t, cs)| (*t, if t % 3 == 0 { &cs[..0] } else { &cs[..] })),
+                    );
+                    let pairs = one_to_one_weights(&some, n * 2).expect("1:1");
+                    assert_eq!(pairs, rescaled_weights(&some, n * 2), "n {n}");
+                }
             }
         }
         let m = Matches::from_lists([(0, &[2, 3][..]), (1, &[4][..])]);
         let w = att_weights(&m, 5);
+        assert!(one_to_one_weights(&m, 5).is_none());
+        // A control used twice (replacement): the general weights.
+        let reused = Matches::from_lists([(0, &[2][..]), (1, &[2][..]), (3, &[4][..])]);
+        assert!(one_to_one_weights(&reused, 5).is_none());
+        assert_eq!(att_weights(&reused, 5), rescaled_weights(&reused, 5));
+        assert!((att_weights(&reused, 5)[2] - 4.0 / 3.0).abs() < 1e-15);
         assert_eq!(&w[..2], &[1.0, 1.0]);
         assert!(
             (w[2] - 0.75).abs() < 1e-15 && (w[4] - 1.5).abs() < 1e-15,
