@@ -142,8 +142,10 @@ pub struct PlanOrder {
     /// Gaps closer than this are a tie: [`TIE_TOLERANCE_SD`] × the distance's SD.
     tie_tolerance: f64,
     controls: Vec<usize>,
-    insert_at: Vec<usize>,
     visit: Vec<usize>,
+    /// Per visited unit, in visiting order: its distance and insertion point (read in
+    /// turn by each caliper's pass, instead of at random by unit).
+    visit_key: Vec<(f64, usize)>,
 }
 
 impl<'a> GreedyPlan<'a> {
@@ -210,6 +212,7 @@ impl<'a> GreedyPlan<'a> {
             }
         }
         let spread = crate::stats::sample_sd(distance);
+        let visit_key = visit.iter().map(|&t| (distance[t], insert_at[t])).collect();
         GreedyPlan {
             distance,
             order: std::borrow::Cow::Owned(PlanOrder {
@@ -219,8 +222,8 @@ impl<'a> GreedyPlan<'a> {
                     0.0
                 },
                 controls,
-                insert_at,
                 visit,
+                visit_key,
             }),
         }
     }
@@ -246,12 +249,12 @@ impl<'a> GreedyPlan<'a> {
             n_tie_decisions: 0,
         };
         m.start.push(0);
-        for &t in &order.visit {
+        for &(dt, pos) in &order.visit_key {
             m.n_tie_decisions += nearest_k(
                 distance,
                 &order.controls,
-                order.insert_at[t],
-                distance[t],
+                pos,
+                dt,
                 Limits {
                     width: caliper_width,
                     tie: order.tie_tolerance,
@@ -267,7 +270,7 @@ impl<'a> GreedyPlan<'a> {
     fn run_without_replacement(&self, caliper_width: f64, ratio: usize) -> Matches {
         let distance = self.distance;
         let order = &*self.order;
-        let (controls, insert_at, visit) = (&order.controls, &order.insert_at, &order.visit);
+        let (controls, visit) = (&order.controls, &order.visit);
         let nc = controls.len();
         // No unit can take more controls than there are.
         let ratio = ratio.min(nc);
@@ -285,9 +288,7 @@ impl<'a> GreedyPlan<'a> {
         for round in 0..ratio {
             let mut still = Vec::with_capacity(active.len());
             for &v in &active {
-                let t = visit[v as usize];
-                let dt = distance[t];
-                let pos = insert_at[t];
+                let (dt, pos) = order.visit_key[v as usize];
                 let l = left.find(pos);
                 let r = right.find(pos);
                 let dl = l.map(|k| (dt - cdist[k]).abs());
@@ -322,10 +323,11 @@ impl<'a> GreedyPlan<'a> {
             // Only units matched in this round go on to the next one.
             active = still;
         }
+        let n_picked = picks.iter().filter(|&&k| k != u32::MAX).count();
         let mut m = Matches {
             visit_order: visit.clone(),
             start: Vec::with_capacity(visit.len() + 1),
-            controls: Vec::new(),
+            controls: Vec::with_capacity(n_picked),
             n_tie_decisions,
         };
         m.start.push(0);

@@ -287,7 +287,14 @@ pub fn match_planned(
     let distance = plan.distance.clone();
     let weights = att_weights(&matches, used.len());
     let set_of = matched_sets(&matches, &weights, ms.replace);
-    let mut sample = Sample::default();
+    let n_matched = weights.iter().filter(|&&w| w > 0.0).count();
+    let mut sample = Sample {
+        rows: Vec::with_capacity(n_matched),
+        treated: Vec::with_capacity(n_matched),
+        weight: Vec::with_capacity(n_matched),
+        set_id: Vec::with_capacity(n_matched),
+        ..Sample::default()
+    };
     for (u, &k) in used.iter().enumerate() {
         if weights[u] > 0.0 {
             sample.rows.push(subgroup.rows[k]);
