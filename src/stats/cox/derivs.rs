@@ -69,6 +69,38 @@ pub(super) struct TwoValueRisk {
 
 impl TwoValueRisk {
     pub(super) fn new(d: &CoxData, xc: &[f64], x: [f64; 2]) -> Self {
+        if d.weight.iter().all(|&w| w == 1.0) {
+            return Self::counted(d, xc, x);
+        }
+        Self::summed(d, xc, x)
+    }
+
+    /// [`TwoValueRisk::new`] of an unweighted sample: every sum of weights is a count, which
+    /// floating point adds exactly in any order; counted with integers, the same to the bit.
+    fn counted(d: &CoxData, xc: &[f64], x: [f64; 2]) -> Self {
+        let (mut at_risk, mut dead) = (Vec::new(), Vec::new());
+        let mut n_at_risk = [0usize; 2];
+        for (start, end) in tied_runs_from_last(d.time) {
+            let (mut n_second, mut dead_second, mut ndead) = (0usize, 0usize, 0usize);
+            for i in start..end {
+                let v = usize::from(xc[i] != x[0]);
+                let e = usize::from(d.status[i]);
+                n_second += v;
+                dead_second += v & e;
+                ndead += e;
+            }
+            n_at_risk[0] += end - start - n_second;
+            n_at_risk[1] += n_second;
+            if ndead > 0 {
+                at_risk.push(n_at_risk.map(|k| k as f64));
+                let dead_first = ndead - dead_second;
+                dead.push(([dead_first as f64, dead_second as f64], ndead as u32));
+            }
+        }
+        TwoValueRisk { x, at_risk, dead }
+    }
+
+    fn summed(d: &CoxData, xc: &[f64], x: [f64; 2]) -> Self {
         let (mut at_risk, mut dead) = (Vec::new(), Vec::new());
         let mut w_at_risk = [0.0; 2];
         for (start, end) in tied_runs_from_last(d.time) {
@@ -263,4 +295,48 @@ pub(super) fn exp_cached(cache: &mut [(f64, f64); 2], z: f64) -> f64 {
     cache[1] = cache[0];
     cache[0] = (z, e);
     e
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::SplitMix64;
+
+    /// Counting an unweighted sample's death-time sums gives the summed ones to the bit.
+    #[test]
+    fn counted_death_time_sums_are_the_summed_ones_to_the_bit() {
+        let mut rng = SplitMix64::new(41);
+        for (n, distinct) in [(700, 50.0), (300, 2.0), (40, 1000.0)] {
+            let mut time: Vec<f64> = (0..n)
+                .map(|_| (rng.next_f64() * distinct).floor())
+                .collect();
+            time.sort_by(f64::total_cmp);
+            let status: Vec<bool> = (0..n).map(|_| rng.next_f64() < 0.6).collect();
+            let weight = vec![1.0; n];
+            // A centred arm: two values, neither 0 or 1.
+            let xc: Vec<f64> = (0..n)
+                .map(|_| if rng.next_f64() < 0.45 { 0.55 } else { -0.45 })
+                .collect();
+            let d = CoxData {
+                time: &time,
+                status: &status,
+                weight: &weight,
+                x: &xc,
+                p: 1,
+            };
+            let x = [xc[0], if xc[0] == 0.55 { -0.45 } else { 0.55 }];
+            let counted = TwoValueRisk::counted(&d, &xc, x);
+            let summed = TwoValueRisk::summed(&d, &xc, x);
+            assert!(!summed.dead.is_empty());
+            let bits = |v: &[[f64; 2]]| v.iter().map(|p| p.map(f64::to_bits)).collect::<Vec<_>>();
+            assert_eq!(bits(&counted.at_risk), bits(&summed.at_risk));
+            let dead = |r: &TwoValueRisk| {
+                r.dead
+                    .iter()
+                    .map(|(w, k)| (w.map(f64::to_bits), *k))
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(dead(&counted), dead(&summed));
+        }
+    }
 }
