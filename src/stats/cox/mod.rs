@@ -11,6 +11,7 @@
 mod derivs;
 mod residuals;
 mod zph;
+mod zph_one;
 
 pub use zph::{cox_zph, Zph, ZphRow};
 

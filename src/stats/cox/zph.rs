@@ -8,6 +8,7 @@
 
 use nalgebra::{DMatrix, DVector};
 
+use super::zph_one::{one_covariate_sums, zph_sums_one};
 use super::{CoxData, Ties};
 use crate::stats::dist::chi_square_upper;
 use crate::stats::tied_runs_from_last;
@@ -63,10 +64,10 @@ fn km_transform(time: &[f64], status: &[bool]) -> Vec<f64> {
 
 /// The score vector u (2p) and information (2p × 2p) of adding g(t)·x at β (`exp_eta`: each
 /// row's exp(x·β)), and the Schoenfeld residuals (events × p, in time order): R's `zph1` for one stratum.
-struct ZphSums {
-    u: DVector<f64>,
-    imat: DMatrix<f64>,
-    schoen: DMatrix<f64>,
+pub(super) struct ZphSums {
+    pub(super) u: DVector<f64>,
+    pub(super) imat: DMatrix<f64>,
+    pub(super) schoen: DMatrix<f64>,
 }
 
 // Index loops mirror R's C code (risk-set sums over covariates i, j).
@@ -76,100 +77,6 @@ fn zph_sums(d: &CoxData, exp_eta: &[f64], gt: &[f64], ties: Ties, residuals: boo
         return zph_sums_one(d, exp_eta, gt, ties, residuals);
     }
     zph_sums_any(d, exp_eta, gt, ties, residuals)
-}
-
-/// [`zph_sums`] for one covariate (every endpoint's arm-only model): the same operations in
-/// the same order, to the bit, with the sums held in locals instead of matrices.
-fn zph_sums_one(d: &CoxData, exp_eta: &[f64], gt: &[f64], ties: Ties, residuals: bool) -> ZphSums {
-    let n = d.time.len();
-    let mean_x = d.x.iter().sum::<f64>() / n as f64;
-    let nevent = d.status.iter().filter(|&&s| s).count();
-    let mut schoen = vec![0.0; if residuals { nevent } else { 0 }];
-    let (mut u0, mut u1) = (0.0f64, 0.0f64);
-    let (mut i00, mut i01, mut i11) = (0.0f64, 0.0f64, 0.0f64);
-    let (mut denom, mut a, mut cmat) = (0.0f64, 0.0f64, 0.0f64);
-    let mut next_event = nevent;
-    for (start, end) in tied_runs_from_last(d.time) {
-        let timewt = gt[start];
-        let (mut ndead, mut deadwt, mut denom2) = (0usize, 0.0f64, 0.0f64);
-        let (mut a2, mut cmat2) = (0.0f64, 0.0f64);
-        for i in (start..end).rev() {
-            let xi = d.x[i] - mean_x;
-            let w = d.weight[i];
-            let risk = exp_eta[i] * w;
-            if !d.status[i] {
-                denom += risk;
-                a += risk * xi;
-                cmat += risk * xi * xi;
-            } else {
-                ndead += 1;
-                deadwt += w;
-                denom2 += risk;
-                next_event -= 1;
-                if residuals {
-                    schoen[next_event] = xi;
-                }
-                u0 += w * xi;
-                u1 += timewt * w * xi;
-                a2 += risk * xi;
-                cmat2 += risk * xi * xi;
-            }
-        }
-        if ndead == 0 {
-            continue;
-        }
-        let first = next_event;
-        match ties {
-            Ties::Breslow => {
-                denom += denom2;
-                a += a2;
-                let mean = a / denom;
-                u0 -= deadwt * mean;
-                u1 -= timewt * deadwt * mean;
-                cmat += cmat2;
-                let v = deadwt * (cmat - mean * a) / denom;
-                i00 += v;
-                i01 += v * timewt;
-                i11 += v * timewt * timewt;
-                if residuals {
-                    for r in &mut schoen[first..first + ndead] {
-                        *r -= mean;
-                    }
-                }
-            }
-            Ties::Efron => {
-                let nd = ndead as f64;
-                let wtave = deadwt / nd;
-                if residuals {
-                    let mut tmean = 0.0;
-                    for r in 0..ndead {
-                        let frac = (r + 1) as f64 / nd;
-                        tmean += (a + a2 * frac) / (denom + denom2 * frac);
-                    }
-                    for r in &mut schoen[first..first + ndead] {
-                        *r -= tmean / nd;
-                    }
-                }
-                for _ in 0..ndead {
-                    denom += denom2 / nd;
-                    a += a2 / nd;
-                    let mean = a / denom;
-                    u0 -= wtave * mean;
-                    u1 -= timewt * wtave * mean;
-                    cmat += cmat2 / nd;
-                    let v = wtave * (cmat - mean * a) / denom;
-                    i00 += v;
-                    i01 += timewt * v;
-                    i11 += timewt * timewt * v;
-                }
-            }
-        }
-    }
-    ZphSums {
-        u: DVector::from_vec(vec![u0, u1]),
-        imat: DMatrix::from_row_slice(2, 2, &[i00, i01, i01, i11]),
-        schoen: DMatrix::from_vec(schoen.len(), 1, schoen),
-    }
 }
 
 // Index loops mirror R's C code (risk-set sums over covariates i, j).
@@ -331,6 +238,22 @@ pub fn cox_zph(
     terms: &[Vec<usize>],
     residuals: bool,
 ) -> Zph {
+    if d.p == 1 && !residuals {
+        let sums = one_covariate_sums(d, coef[0], ties);
+        return zph_of_sums(d, &sums, coef, terms, false, (Vec::new(), Vec::new(), 0));
+    }
+    let (sums, found) = stepwise_sums(d, coef, ties, residuals);
+    zph_of_sums(d, &sums, coef, terms, residuals, found)
+}
+
+/// The sums of [`cox_zph`] step by step (any number of covariates), and the events' g(t),
+/// times (with `residuals`) and number.
+fn stepwise_sums(
+    d: &CoxData,
+    coef: &[f64],
+    ties: Ties,
+    residuals: bool,
+) -> (ZphSums, (Vec<f64>, Vec<f64>, usize)) {
     let n = d.time.len();
     let p = d.p;
     // exp(η) of each row. The arm's model has two values of η, so a value's exp() is taken
@@ -369,8 +292,20 @@ pub fn cox_zph(
     };
     gt.iter_mut().for_each(|g| *g -= mean_event);
     let sums = zph_sums(d, &exp_eta, &gt, ties, residuals);
-    drop(exp_eta);
+    (sums, (x, time, n_event))
+}
 
+/// The tests (per term and global) and, with `residuals`, the scaled residuals, from the
+/// sums; `x`, `time` and the number of events as [`cox_zph`] found them.
+fn zph_of_sums(
+    d: &CoxData,
+    sums: &ZphSums,
+    coef: &[f64],
+    terms: &[Vec<usize>],
+    residuals: bool,
+    (x, time, n_event): (Vec<f64>, Vec<f64>, usize),
+) -> Zph {
+    let p = d.p;
     let rows = terms
         .iter()
         .map(|cols| {
@@ -388,7 +323,7 @@ pub fn cox_zph(
     let global = row(quad_solve(sums.imat.clone(), &u), p);
 
     let (scaled, var) = if residuals {
-        scaled_residuals(d, &sums, coef, terms, n_event)
+        scaled_residuals(d, sums, coef, terms, n_event)
     } else {
         (Vec::new(), Vec::new())
     };
@@ -517,6 +452,14 @@ mod tests {
                     assert_eq!(bits(one.imat.as_slice()), bits(any.imat.as_slice()));
                     assert_eq!(bits(one.schoen.as_slice()), bits(any.schoen.as_slice()));
                     assert_eq!(one.schoen.nrows(), any.schoen.nrows());
+                }
+                // The two-walk sums of the PH test (no residuals) are the stepwise ones.
+                for coef in [0.37, -1.2, 0.0] {
+                    let (stepwise, _) = stepwise_sums(&d, &[coef], ties, false);
+                    let fused = one_covariate_sums(&d, coef, ties);
+                    let bits = |m: &[f64]| m.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+                    assert_eq!(bits(fused.u.as_slice()), bits(stepwise.u.as_slice()));
+                    assert_eq!(bits(fused.imat.as_slice()), bits(stepwise.imat.as_slice()));
                 }
             }
         }
