@@ -223,9 +223,36 @@ pub fn matched_sets(matches: &Matches, weights: &[f64], replace: bool) -> Vec<u3
     set_of
 }
 
+/// The weights and matched sets of pairs (one control per treated unit, none reused; `n`
+/// units) in one walk over the units: what [`att_weights`] and [`matched_sets`] give
+/// then — weight 1 for each matched unit, the sets numbered in the order of the treated.
+fn pairs_weights_and_sets(matches: &Matches, n: usize) -> (Vec<f64>, Vec<u32>) {
+    let mut partner = vec![u32::MAX; n];
+    for (t, cs) in matches.iter() {
+        if let [c] = cs {
+            partner[t] = *c as u32;
+        }
+    }
+    let mut weights = vec![0.0; n];
+    let mut set_of = vec![u32::MAX; n];
+    let mut set = 0u32;
+    for t in 0..n {
+        let c = partner[t] as usize;
+        if c < n {
+            weights[t] = 1.0;
+            weights[c] = 1.0;
+            set_of[t] = set;
+            set_of[c] = set;
+            set += 1;
+        }
+    }
+    (weights, set_of)
+}
+
 /// The result of one matching run on a fitted model.
 pub struct MatchCore {
-    pub distance: Vec<f64>,
+    /// The plan's distance, shared (not copied) by each caliper's match.
+    pub distance: std::sync::Arc<[f64]>,
     pub caliper_width: f64,
     pub matches: Matches,
     pub weights: Vec<f64>,
@@ -238,7 +265,7 @@ pub struct MatchCore {
 /// (logit or PS), its SD, and the sorted and visiting orders of greedy matching. Built once
 /// per model, distance scale and visiting order, it makes a caliper move one greedy pass.
 pub struct MatchPlan {
-    pub distance: Vec<f64>,
+    pub distance: std::sync::Arc<[f64]>,
     /// The distance's SD over all units used (n − 1): the caliper's unit.
     pub spread: f64,
     order: PlanOrder,
@@ -250,7 +277,7 @@ impl MatchPlan {
         let (distance, spread) = model.distance(ms.scale)?;
         let order = GreedyPlan::new(&distance, model.units().0, order_of(ms)).into_order();
         Ok(MatchPlan {
-            distance,
+            distance: distance.into(),
             spread,
             order,
         })
@@ -284,9 +311,14 @@ pub fn match_planned(
     let matches = plan
         .greedy()
         .run(caliper_width, ms.ratio as usize, ms.replace);
-    let distance = plan.distance.clone();
-    let weights = att_weights(&matches, used.len());
-    let set_of = matched_sets(&matches, &weights, ms.replace);
+    let distance = std::sync::Arc::clone(&plan.distance);
+    let (weights, set_of) = if ms.ratio == 1 && !ms.replace {
+        pairs_weights_and_sets(&matches, used.len())
+    } else {
+        let weights = att_weights(&matches, used.len());
+        let set_of = matched_sets(&matches, &weights, ms.replace);
+        (weights, set_of)
+    };
     let n_matched = weights.iter().filter(|&&w| w > 0.0).count();
     let mut sample = Sample {
         rows: Vec::with_capacity(n_matched),
@@ -418,6 +450,18 @@ mod tests {
                     );
                     let pairs = one_to_one_weights(&some, n * 2).expect("1:1");
                     assert_eq!(pairs, rescaled_weights(&some, n * 2), "n {n}");
+                    let sets = matched_sets(&some, &pairs, false);
+                    assert_eq!(pairs_weights_and_sets(&some, n * 2), (pairs, sets));
+                    // Visited last to first: the sets are still numbered by treated unit.
+                    let backwards = Matches::from_lists(
+                        lists
+                            .iter()
+                            .rev()
+                            .map(|(t, cs)| (*t, if t % 3 == 0 { &cs[..0] } else { &cs[..] })),
+                    );
+                    let w = att_weights(&backwards, n * 2);
+                    let sets = matched_sets(&backwards, &w, false);
+                    assert_eq!(pairs_weights_and_sets(&backwards, n * 2), (w, sets));
                 }
             }
         }
