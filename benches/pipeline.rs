@@ -123,7 +123,8 @@ fn bench_live(c: &mut Criterion) {
         g.sample_size(10).measurement_time(Duration::from_secs(4));
         for n in live_sizes() {
             let data = shared_cohort(n);
-            let cache = AnalysisCache::default();
+            // The window's cache.
+            let cache = AnalysisCache::live();
             survival_view(&data, &moved(0.2, &all_ecog), &cache, "pfs");
             let mut flip = false;
             g.bench_function(BenchmarkId::from_parameter(n), |b| {

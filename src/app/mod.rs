@@ -194,7 +194,7 @@ impl App {
             last_analysis_ms: 0.0,
             columns_dialog: None,
             loading: None,
-            cache: Default::default(),
+            cache: Arc::new(AnalysisCache::live()),
             frames: FrameStats {
                 print: std::env::var_os("SURVIVAL_EXPLORER_TIMING").is_some(),
                 ..FrameStats::default()
@@ -226,7 +226,7 @@ impl App {
     fn set_cohort(&mut self, loaded: LoadedCohort) {
         self.loaded = loaded;
         // A new cohort: nothing cached fits it, and a file still being read is superseded.
-        self.cache = Default::default();
+        self.cache = Arc::new(AnalysisCache::live());
         self.reports = None;
         self.loading = None;
         // An analysis of the previous cohort still running is not waited for: dropped, it
