@@ -247,11 +247,14 @@ impl App {
     pub fn recompute_if_needed(&mut self, ctx: Option<&egui::Context>) {
         let key = (self.cohort_generation, self.settings.clone());
         let analysis_part = |s: &Settings| s.analysed_specs();
+        // Reports that lack parts while no job runs get them: the view's, or the rest (in the
+        // web build a frame after the view's; on the desktop after a job whose rest was
+        // stopped for settings that were then set back).
         let lacking = self.pending.is_none()
-            && self.reports.as_ref().is_some_and(|r| {
-                // In the web build the rest follows the view's parts a frame later.
-                !r.hold(&self.settings.visible_parts()) || (WEB && !r.complete())
-            });
+            && self
+                .reports
+                .as_ref()
+                .is_some_and(|r| !r.hold(&self.settings.visible_parts()) || !r.complete());
         let same = self
             .computed_for
             .as_ref()
@@ -455,6 +458,38 @@ mod tests {
         assert!(reports.complete());
         assert_eq!(reports.matched_spec, app.settings.analysed_specs().1);
         assert_eq!(shown_caliper(&app), Some(0.25 + 0.01 * 14.0));
+    }
+
+    /// Settings changed while the view's parts are computed and then set back: the job's rest
+    /// was stopped for the newer settings, and it still comes for the settings shown.
+    #[test]
+    fn the_rest_comes_for_settings_set_back_while_the_first_pass_runs() {
+        let ctx = egui::Context::default();
+        let mut app = App::with_settings(Settings::default());
+        app.repaint = Some(ctx.clone());
+        // The sensitivity view's sweep always runs on the worker.
+        app.settings.view = View::Sensitivity;
+        app.settings.matching_mut().caliper = 0.3;
+        app.recompute_if_needed(Some(&ctx));
+        assert!(app.is_busy());
+        app.settings.matching_mut().caliper = 0.35;
+        app.recompute_if_needed(Some(&ctx));
+        app.settings.matching_mut().caliper = 0.3;
+        app.recompute_if_needed(Some(&ctx));
+        for _ in 0..2000 {
+            app.poll_worker();
+            app.recompute_if_needed(Some(&ctx));
+            if !app.is_busy() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        assert!(!app.is_busy(), "the worker never became idle");
+        assert_eq!(shown_caliper(&app), Some(0.3));
+        assert!(
+            app.reports.as_ref().unwrap().complete(),
+            "the rest never came"
+        );
     }
 
     /// A result of an older generation arriving after the current one's first part is

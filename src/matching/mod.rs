@@ -439,8 +439,10 @@ mod tests {
                 let m = Matches::from_lists(lists.iter().map(|(t, cs)| (*t, &cs[..])));
                 let w = att_weights(&m, n * (k + 1));
                 assert!(w.iter().all(|&x| x == 1.0), "k {k} n {n}");
-                assert_eq!(w, rescaled_weights(&m, n * (k + 1)));
                 if k == 1 {
+                    // One control each: the one-pass weights, equal to the rescaled ones.
+                    assert!(one_to_one_weights(&m, n * 2).is_some());
+                    assert_eq!(w, rescaled_weights(&m, n * 2));
                     // Pairs, some treated units unmatched: the one-pass weights are the
                     // general ones.
                     let some = Matches::from_lists(

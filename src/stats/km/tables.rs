@@ -244,7 +244,13 @@ mod tests {
     #[test]
     fn counted_tables_are_the_summed_ones_to_the_bit() {
         let mut rng = SplitMix64::new(31);
-        for (n, distinct, p_first) in [(600, 40.0, 0.5), (400, 3.0, 0.1), (50, 500.0, 1.0)] {
+        let mut mixed = false;
+        for (n, distinct, p_first) in [
+            (600, 40.0, 0.5),
+            (400, 3.0, 0.1),
+            (50, 500.0, 1.0),
+            (60, 30.0, 0.5),
+        ] {
             let mut time: Vec<f64> = (0..n)
                 .map(|_| (rng.next_f64() * distinct).floor())
                 .collect();
@@ -260,6 +266,9 @@ mod tests {
             let summed = summed_tables(&sample, |i| group[i]);
             let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
             assert!(!summed[2].is_empty());
+            let all = summed[2].len();
+            let (first, other) = (summed[0].len(), summed[1].len());
+            mixed |= first > 0 && other > 0 && (first < all || other < all);
             for (c, s) in counted.iter().zip(&summed) {
                 assert_eq!(bits(&c.time), bits(&s.time));
                 assert_eq!(bits(&c.n_risk), bits(&s.n_risk));
@@ -269,5 +278,6 @@ mod tests {
                 assert!(c.squares.is_none() && s.squares.is_none());
             }
         }
+        assert!(mixed, "no sample had a group absent at some times only");
     }
 }
