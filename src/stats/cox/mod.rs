@@ -260,6 +260,30 @@ impl CoxFit {
     }
 }
 
+/// A random sample for the tests: `n` times in `0..distinct` whole units, sorted; deaths
+/// with probability `p_death`; weights 1, else 0 (5 %) or `fraction` (20 %).
+#[cfg(test)]
+pub(super) fn random_sample(
+    rng: &mut crate::rng::SplitMix64,
+    n: usize,
+    (distinct, p_death): (f64, f64),
+    fraction: f64,
+) -> (Vec<f64>, Vec<bool>, Vec<f64>) {
+    let mut time: Vec<f64> = (0..n)
+        .map(|_| (rng.next_f64() * distinct).floor())
+        .collect();
+    time.sort_by(f64::total_cmp);
+    let status: Vec<bool> = (0..n).map(|_| rng.next_f64() < p_death).collect();
+    let weight: Vec<f64> = (0..n)
+        .map(|_| match rng.next_f64() {
+            u if u < 0.2 => fraction,
+            u if u < 0.25 => 0.0,
+            _ => 1.0,
+        })
+        .collect();
+    (time, status, weight)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -323,18 +347,7 @@ mod tests {
     fn death_time_sums_equal_the_subject_pass() {
         let mut rng = SplitMix64::new(5);
         for (n, distinct, p_death) in [(400, 40.0, 0.7), (3000, 3.0, 0.7), (2000, 1.0, 1.0)] {
-            let mut time: Vec<f64> = (0..n)
-                .map(|_| (rng.next_f64() * distinct).floor())
-                .collect();
-            time.sort_by(f64::total_cmp);
-            let status: Vec<bool> = (0..n).map(|_| rng.next_f64() < p_death).collect();
-            let weight: Vec<f64> = (0..n)
-                .map(|_| match rng.next_f64() {
-                    u if u < 0.2 => 0.5,
-                    u if u < 0.25 => 0.0,
-                    _ => 1.0,
-                })
-                .collect();
+            let (time, status, weight) = random_sample(&mut rng, n, (distinct, p_death), 0.5);
             let x: Vec<f64> = (0..n)
                 .map(|_| f64::from(u8::from(rng.next_f64() < 0.4)))
                 .collect();

@@ -37,10 +37,11 @@ pub struct Zph {
     pub var: Vec<f64>,
 }
 
-/// 1 − KM(t−) of every row, the KM unweighted over all rows (R: `survfitKM` of `y`).
-fn km_transform(time: &[f64], status: &[bool]) -> Vec<f64> {
+/// Each run of tied times (rows `start..end`, with `dead` deaths) with g = 1 − KM(t−) at
+/// its time, the KM unweighted over all rows (R: `survfitKM` of `y`), first run first.
+pub(super) fn km_runs(time: &[f64], status: &[bool]) -> Vec<(usize, usize, usize, f64)> {
     let n = time.len();
-    let mut out = vec![0.0; n];
+    let mut runs = Vec::new();
     // Forward over the distinct times: the survival just before each.
     let mut surv = 1.0;
     let mut start = 0;
@@ -52,12 +53,19 @@ fn km_transform(time: &[f64], status: &[bool]) -> Vec<f64> {
             dead += usize::from(status[end]);
             end += 1;
         }
-        for o in &mut out[start..end] {
-            *o = 1.0 - surv;
-        }
+        runs.push((start, end, dead, 1.0 - surv));
         let at_risk = (n - start) as f64;
         surv *= 1.0 - dead as f64 / at_risk;
         start = end;
+    }
+    runs
+}
+
+/// 1 − KM(t−) of every row ([`km_runs`]).
+fn km_transform(time: &[f64], status: &[bool]) -> Vec<f64> {
+    let mut out = vec![0.0; time.len()];
+    for (start, end, _, g) in km_runs(time, status) {
+        out[start..end].fill(g);
     }
     out
 }
@@ -416,18 +424,8 @@ mod tests {
         let mut rng = SplitMix64::new(23);
         for (n, distinct, two_valued) in [(500, 30.0, true), (800, 400.0, false), (300, 2.0, true)]
         {
-            let mut time: Vec<f64> = (0..n)
-                .map(|_| (rng.next_f64() * distinct).floor())
-                .collect();
-            time.sort_by(f64::total_cmp);
-            let status: Vec<bool> = (0..n).map(|_| rng.next_f64() < 0.6).collect();
-            let weight: Vec<f64> = (0..n)
-                .map(|_| match rng.next_f64() {
-                    u if u < 0.2 => 0.7,
-                    u if u < 0.25 => 0.0,
-                    _ => 1.0,
-                })
-                .collect();
+            let (time, status, weight) =
+                super::super::random_sample(&mut rng, n, (distinct, 0.6), 0.7);
             let x: Vec<f64> = (0..n)
                 .map(|_| {
                     let u = rng.next_f64();

@@ -4,7 +4,7 @@
 
 use nalgebra::{DMatrix, DVector};
 
-use super::zph::ZphSums;
+use super::zph::{km_runs, ZphSums};
 use super::{CoxData, Ties};
 use crate::stats::tied_runs_from_last;
 
@@ -125,28 +125,14 @@ fn one_covariate_walk(
 /// with the events' sum of it, backwards the risk sets, each exp(xβ) taken as needed. The
 /// same numbers, to the bit, as `cox_zph`'s steps one after the other.
 pub(super) fn one_covariate_sums(d: &CoxData, coef: f64, ties: Ties) -> ZphSums {
-    let (time, status) = (d.time, d.status);
-    let n = time.len();
     // Forwards: g(t) = 1 − KM(t−) per run, and its sum over the events in row order.
-    let mut runs = Vec::new();
-    let (mut surv, mut sum_event, mut n_event) = (1.0f64, 0.0f64, 0usize);
-    let mut start = 0;
-    while start < n {
-        let t = time[start];
-        let mut end = start;
-        let mut dead = 0usize;
-        while end < n && time[end] == t {
-            dead += usize::from(status[end]);
-            end += 1;
-        }
-        let g = 1.0 - surv;
+    let runs = km_runs(d.time, d.status);
+    let (mut sum_event, mut n_event) = (0.0f64, 0usize);
+    for &(_, _, dead, g) in &runs {
         for _ in 0..dead {
             sum_event += g;
         }
         n_event += dead;
-        runs.push((start, end, g));
-        surv *= 1.0 - dead as f64 / (n - start) as f64;
-        start = end;
     }
     let mean_event = sum_event / n_event as f64;
     // exp(x·β) of the last two values seen (the arm has two).
@@ -167,6 +153,6 @@ pub(super) fn one_covariate_sums(d: &CoxData, coef: f64, ties: Ties) -> ZphSums 
     let runs = runs
         .iter()
         .rev()
-        .map(|&(start, end, g)| (start, end, g - mean_event));
+        .map(|&(start, end, _, g)| (start, end, g - mean_event));
     one_covariate_walk(d, exp_eta, runs, ties, false)
 }
