@@ -249,12 +249,13 @@ impl App {
         let analysis_part = |s: &Settings| s.analysed_specs();
         // Reports that lack parts while no job runs get them: the view's, or the rest (in the
         // web build a frame after the view's; on the desktop after a job whose rest was
-        // stopped for settings that were then set back).
+        // stopped for settings that were then set back — not again while the error of a job
+        // that ended unexpectedly is shown, so a failing rest is not retried every frame).
         let lacking = self.pending.is_none()
-            && self
-                .reports
-                .as_ref()
-                .is_some_and(|r| !r.hold(&self.settings.visible_parts()) || !r.complete());
+            && self.reports.as_ref().is_some_and(|r| {
+                !r.hold(&self.settings.visible_parts())
+                    || (!r.complete() && (WEB || self.error.is_none()))
+            });
         let same = self
             .computed_for
             .as_ref()
