@@ -8,7 +8,7 @@ use super::{check, AnalysisError, EndpointSpec, OrderedMap, Sample, Spec, Stop};
 use crate::cohort::{format_number, Cohort, Column, ColumnData, MISSING};
 use rayon::prelude::*;
 
-use crate::matching::{att_weights, matched_sets, MatchPlan};
+use crate::matching::{weights_and_sets, MatchPlan};
 use crate::propensity::PsModel;
 use crate::stats::cox::{cox_fit, CoxData};
 use crate::stats::dist::chi_square_upper;
@@ -63,8 +63,7 @@ pub fn caliper_sweep(
     // One caliper: match, then the Cox model of each endpoint on the matched sample.
     let point = |caliper: f64| -> Vec<SweepPoint> {
         let matches = plan.run(caliper * spread, ms.ratio as usize, ms.replace);
-        let weights = att_weights(&matches, used.len());
-        let sets = matched_sets(&matches, &weights, ms.replace);
+        let (weights, sets) = weights_and_sets(&matches, used.len(), ms);
         let mut weight_of_pos = vec![0.0; n_pos];
         let mut set_of_pos = vec![u32::MAX; n_pos];
         for (u, &k) in used.iter().enumerate() {

@@ -223,6 +223,17 @@ pub fn matched_sets(matches: &Matches, weights: &[f64], replace: bool) -> Vec<u3
     set_of
 }
 
+/// The ATT weights ([`att_weights`]) and matched sets ([`matched_sets`]) of a match made
+/// with `ms` on `n` units: for pairs (ratio 1 without replacement) in one walk.
+pub fn weights_and_sets(matches: &Matches, n: usize, ms: &MatchSpec) -> (Vec<f64>, Vec<u32>) {
+    if ms.ratio == 1 && !ms.replace {
+        return pairs_weights_and_sets(matches, n);
+    }
+    let weights = att_weights(matches, n);
+    let set_of = matched_sets(matches, &weights, ms.replace);
+    (weights, set_of)
+}
+
 /// The weights and matched sets of pairs (one control per treated unit, none reused; `n`
 /// units) in one walk over the units: what [`att_weights`] and [`matched_sets`] give
 /// then — weight 1 for each matched unit, the sets numbered in the order of the treated.
@@ -312,13 +323,7 @@ pub fn match_planned(
         .greedy()
         .run(caliper_width, ms.ratio as usize, ms.replace);
     let distance = std::sync::Arc::clone(&plan.distance);
-    let (weights, set_of) = if ms.ratio == 1 && !ms.replace {
-        pairs_weights_and_sets(&matches, used.len())
-    } else {
-        let weights = att_weights(&matches, used.len());
-        let set_of = matched_sets(&matches, &weights, ms.replace);
-        (weights, set_of)
-    };
+    let (weights, set_of) = weights_and_sets(&matches, used.len(), ms);
     let n_matched = weights.iter().filter(|&&w| w > 0.0).count();
     let mut sample = Sample {
         rows: Vec::with_capacity(n_matched),
