@@ -399,11 +399,7 @@ mod tests {
     /// not told to stop.
     #[test]
     fn opening_another_cohort_stops_the_previous_cohorts_analysis() {
-        let ctx = egui::Context::default();
-        let mut app = App::with_settings(Settings::default());
-        app.repaint = Some(ctx.clone());
-        // The sensitivity view's sweep always runs on the worker.
-        app.settings.view = View::Sensitivity;
+        let (ctx, mut app) = worker_app();
         app.recompute_if_needed(Some(&ctx));
         let first = Arc::clone(&app.pending.as_ref().expect("a job on the worker").stop);
         assert!(!first.load(Ordering::Relaxed));
@@ -414,6 +410,29 @@ mod tests {
         );
         let second = &app.pending.as_ref().expect("the new cohort's job").stop;
         assert!(!second.load(Ordering::Relaxed));
+    }
+
+    /// An app on the demo whose view (the caliper sweep) always runs on the worker.
+    fn worker_app() -> (egui::Context, App) {
+        let ctx = egui::Context::default();
+        let mut app = App::with_settings(Settings::default());
+        app.repaint = Some(ctx.clone());
+        app.settings.view = View::Sensitivity;
+        (ctx, app)
+    }
+
+    /// Frames (`each` after every one) until the worker is idle; fails if it never is.
+    fn until_idle(app: &mut App, ctx: &egui::Context, mut each: impl FnMut(&App)) {
+        for _ in 0..2000 {
+            app.poll_worker();
+            app.recompute_if_needed(Some(ctx));
+            each(app);
+            if !app.is_busy() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        assert!(!app.is_busy(), "the worker never became idle");
     }
 
     /// The matched report's caliper shown, if any.
@@ -427,11 +446,7 @@ mod tests {
     /// one), and once the worker is idle the reports are whole and of the last setting.
     #[test]
     fn a_newer_setting_always_wins_over_an_older_part_arriving_late() {
-        let ctx = egui::Context::default();
-        let mut app = App::with_settings(Settings::default());
-        app.repaint = Some(ctx.clone());
-        // The sensitivity view's sweep always runs on the worker.
-        app.settings.view = View::Sensitivity;
+        let (ctx, mut app) = worker_app();
         // The default caliper (0.2) is shown first; every caliper set is larger.
         let mut shown = Vec::new();
         for k in 0..15 {
@@ -441,16 +456,7 @@ mod tests {
             shown.extend(shown_caliper(&app));
             std::thread::sleep(std::time::Duration::from_millis(k % 4));
         }
-        for _ in 0..2000 {
-            app.poll_worker();
-            app.recompute_if_needed(Some(&ctx));
-            shown.extend(shown_caliper(&app));
-            if !app.is_busy() {
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(2));
-        }
-        assert!(!app.is_busy(), "the worker never became idle");
+        until_idle(&mut app, &ctx, |app| shown.extend(shown_caliper(app)));
         assert!(
             shown.windows(2).all(|w| w[0] <= w[1]),
             "an older setting came back: {shown:?}"
@@ -465,11 +471,7 @@ mod tests {
     /// was stopped for the newer settings, and it still comes for the settings shown.
     #[test]
     fn the_rest_comes_for_settings_set_back_while_the_first_pass_runs() {
-        let ctx = egui::Context::default();
-        let mut app = App::with_settings(Settings::default());
-        app.repaint = Some(ctx.clone());
-        // The sensitivity view's sweep always runs on the worker.
-        app.settings.view = View::Sensitivity;
+        let (ctx, mut app) = worker_app();
         app.settings.matching_mut().caliper = 0.3;
         app.recompute_if_needed(Some(&ctx));
         assert!(app.is_busy());
@@ -477,15 +479,7 @@ mod tests {
         app.recompute_if_needed(Some(&ctx));
         app.settings.matching_mut().caliper = 0.3;
         app.recompute_if_needed(Some(&ctx));
-        for _ in 0..2000 {
-            app.poll_worker();
-            app.recompute_if_needed(Some(&ctx));
-            if !app.is_busy() {
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(2));
-        }
-        assert!(!app.is_busy(), "the worker never became idle");
+        until_idle(&mut app, &ctx, |_| {});
         assert_eq!(shown_caliper(&app), Some(0.3));
         assert!(
             app.reports.as_ref().unwrap().complete(),
