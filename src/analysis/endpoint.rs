@@ -45,7 +45,7 @@ pub(crate) fn numeric<'a>(
     }
 }
 
-fn follow_up(curve: &KmCurve) -> FollowUp {
+fn median_follow_up(curve: &KmCurve) -> FollowUp {
     let q = curve.median();
     FollowUp {
         median: q.estimate,
@@ -357,14 +357,25 @@ fn cox_if_events(spec: &Spec, events: [f64; 2], fit: impl FnOnce() -> CoxReport)
     not_estimable_cox(spec, format!("{which}: the hazard ratio is 0 or infinite"))
 }
 
+/// What of an endpoint an analysis computes ([`super::Parts`]).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Want {
+    /// Everything the spec asks of the endpoint (adjusted models, forest plot, caliper sweep,
+    /// sensitivity summary) besides its curves and arm model.
+    pub whole: bool,
+    /// Its checks: the median follow-up and the arm model's test of proportional hazards.
+    pub checks: bool,
+}
+
 /// The endpoint `ep`'s report on `sample`, from its rows in time order (`prepared`, what
-/// [`prepare_endpoint`] gives for them).
+/// [`prepare_endpoint`] gives for them), with what `want` asks.
 pub(crate) fn analyze_endpoint(
     cohort: &Cohort,
     spec: &Spec,
     ep: &EndpointSpec,
     sample: &Sample,
     prepared: &Prepared,
+    want: Want,
 ) -> Result<EndpointReport, AnalysisError> {
     let Prepared {
         all,
@@ -379,8 +390,8 @@ pub(crate) fn analyze_endpoint(
     // The arm's Cox model (with its test of proportional hazards) and the curves are
     // independent: side by side on rayon's threads below the size where the parts of an
     // analysis run in turn (memory), each computed as alone.
-    let fit = || arm_cox(spec, all, x, set_id, sample.weighted, true);
-    let curves = || curves_of(spec, all, is_treated, sample.weighted);
+    let fit = || arm_cox(spec, all, x, set_id, sample.weighted, want.checks);
+    let curves = || curves_of(spec, all, is_treated, sample.weighted, want.checks);
     let (fitted, (arm_t, arm_c, rmst_difference, overall_follow_up, logrank)) =
         if all.len() < super::PARALLEL_BELOW_ROWS {
             rayon::join(fit, curves)
@@ -389,9 +400,9 @@ pub(crate) fn analyze_endpoint(
         };
     // Not estimable when an arm has no events, whatever the fit gave.
     let cox = cox_if_events(spec, [arm_t.events, arm_c.events], || fitted);
-    let cox_adjusted = (!spec.adjust.is_empty())
+    let cox_adjusted = (want.whole && !spec.adjust.is_empty())
         .then(|| super::adjusted::adjusted_model(cohort, spec, prepared, sample));
-    let cox_univariable = (spec.univariable && !spec.adjust.is_empty())
+    let cox_univariable = (want.whole && spec.univariable && !spec.adjust.is_empty())
         .then(|| super::adjusted::univariable_models(cohort, spec, prepared, sample));
 
     let mut arms = OrderedMap::default();
@@ -417,25 +428,27 @@ pub(crate) fn analyze_endpoint(
 }
 
 /// An endpoint's curves and what is read off them: per arm the Kaplan–Meier summary, the
-/// RMST difference, the overall median follow-up and the log-rank test (not for weighted
-/// samples).
+/// RMST difference, the overall median follow-up (with `follow_up`, as the arms') and the
+/// log-rank test (not for weighted samples).
 fn curves_of(
     spec: &Spec,
     all: &SurvSample,
     is_treated: &[bool],
     weighted: bool,
+    follow_up: bool,
 ) -> (
     ArmSurvival,
     ArmSurvival,
     RmstDifference,
-    FollowUp,
+    Option<FollowUp>,
     LogRankReport,
 ) {
     // Both arms and the pooled sample summed per time in one pass: every curve, follow-up
     // curve and the log-rank test read these tables.
     let [table_t, table_c, table_all] = time_tables(all, |i| is_treated[i]);
     let km = |table: TimeTable| kaplan_meier_table(table, spec.conf_type, spec.conf_level);
-    let (rev_t, rev_c) = (km(table_t.reversed()), km(table_c.reversed()));
+    let reverse = |table: &TimeTable| follow_up.then(|| km(table.reversed()));
+    let (rev_t, rev_c) = (reverse(&table_t), reverse(&table_c));
     let logrank_result = (!weighted).then(|| log_rank_tables(&table_t, &table_c));
     let km_t = km(table_t);
     let km_c = km(table_c);
@@ -448,7 +461,7 @@ fn curves_of(
         .clone()
         .unwrap_or_else(|| spec.shown_unit().default_landmarks());
 
-    let arm_summary = |km: KmCurve, rev: KmCurve| -> ArmSurvival {
+    let arm_summary = |km: KmCurve, rev: Option<KmCurve>| -> ArmSurvival {
         let m = km.median();
         let max_t = last(&km);
         let lms = landmarks
@@ -471,7 +484,7 @@ fn curves_of(
             median_ci: [m.lower, m.upper],
             landmarks: lms,
             rmst: km.rmst(horizon),
-            median_follow_up: follow_up(&rev),
+            median_follow_up: rev.as_ref().map(median_follow_up),
             curve: Some(km),
         }
     };
@@ -488,7 +501,7 @@ fn curves_of(
         ci: [diff - z * diff_se, diff + z * diff_se],
     };
 
-    let overall_follow_up = follow_up(&km(table_all.reversed()));
+    let overall_follow_up = reverse(&table_all).as_ref().map(median_follow_up);
 
     let logrank = logrank_report(spec, logrank_result);
 

@@ -204,10 +204,21 @@ pub fn analyze_parts(
     let (subgroup, excluded, sample_warnings) = (&formed.0, formed.1.clone(), formed.2.clone());
     let (all_endpoints, skipped) = endpoints_and_skips(cohort, spec)?;
     let endpoint_order: Vec<String> = all_endpoints.iter().map(|e| e.name.clone()).collect();
-    let endpoints: Vec<EndpointSpec> = all_endpoints
+    // The endpoints asked, whole or their checks only, in the report's order.
+    let wanted: Vec<(EndpointSpec, endpoint::Want)> = all_endpoints
         .iter()
-        .filter(|e| parts.endpoints.includes(&e.name))
-        .cloned()
+        .filter_map(|e| {
+            let want = endpoint::Want {
+                whole: parts.endpoints.includes(&e.name),
+                checks: parts.checks.includes(&e.name),
+            };
+            (want.whole || want.checks).then(|| (e.clone(), want))
+        })
+        .collect();
+    let endpoints: Vec<EndpointSpec> = wanted
+        .iter()
+        .filter(|(_, want)| want.whole)
+        .map(|(e, _)| e.clone())
         .collect();
     let n_subgroup = counts_by_arm(spec, subgroup);
     let mut stages = StageTiming::default();
@@ -285,7 +296,7 @@ pub fn analyze_parts(
     jobs.extend(endpoint_parts(
         (cohort, cache, owner),
         spec,
-        (&endpoints, &all_endpoints),
+        (&wanted, &all_endpoints),
         sample,
         parts.response,
         stop,
@@ -298,9 +309,10 @@ pub fn analyze_parts(
     // after the other (at 1,000,000 the peak was 537–546 MB side by side, 491 MB in turn).
     let side_by_side = subgroup.rows.len() < PARALLEL_BELOW_ROWS;
     let mut collected = collect_parts(run_parts(jobs, side_by_side), sweeps, &mut stages)?;
-    if spec.sensitivity && !collected.endpoints.0.is_empty() {
+    if spec.sensitivity && !endpoints.is_empty() {
         let mut rows = sensitivity::hr_summary(cohort, spec, cache, stop)?;
-        for (name, ep) in collected.endpoints.0.iter_mut() {
+        let whole = collected.endpoints.0.iter_mut();
+        for (name, ep) in whole.filter(|(n, _)| parts.endpoints.includes(n)) {
             if let Some(pos) = rows.0.iter().position(|(k, _)| k == name) {
                 ep.sensitivity = Some(rows.0.swap_remove(pos).1);
             }
@@ -397,25 +409,25 @@ fn timed(stop: Stop, part: impl FnOnce() -> Part) -> (Part, f64) {
 }
 
 /// One part per endpoint chosen (with its subgroup forest plot when asked), then the response
-/// when asked. `endpoints`: the chosen ones, and the names of all (the forest plot leaves
+/// when asked. `endpoints`: those asked, with what of each, and all (the forest plot leaves
 /// every endpoint's columns out of its subgroups).
 fn endpoint_parts<'a>(
     (cohort, cache, owner): (&'a Cohort, &'a AnalysisCache, Option<cache::SampleOwner>),
     spec: &'a Spec,
-    (chosen, all): (&'a [EndpointSpec], &'a [EndpointSpec]),
+    (chosen, all): (&'a [(EndpointSpec, endpoint::Want)], &'a [EndpointSpec]),
     sample: &'a Sample,
     response: bool,
     stop: Stop<'a>,
 ) -> Vec<PartFn<'a, Part>> {
     let mut parts: Vec<PartFn<'a, Part>> = Vec::new();
-    for ep in chosen {
-        let owner = owner.clone();
+    for (ep, want) in chosen {
+        let (owner, want) = (owner.clone(), *want);
         parts.push(Box::new(move || {
             let report = cache
                 .prepared(cohort, spec, ep, sample, owner)
-                .and_then(|p| endpoint::analyze_endpoint(cohort, spec, ep, sample, &p))
+                .and_then(|p| endpoint::analyze_endpoint(cohort, spec, ep, sample, &p, want))
                 .and_then(|mut rep| {
-                    if spec.forest {
+                    if want.whole && spec.forest {
                         rep.forest = Some(explore::forest(cohort, spec, sample, ep, all, stop)?);
                     }
                     Ok(rep)

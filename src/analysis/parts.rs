@@ -7,7 +7,7 @@ use rayon::prelude::*;
 
 use super::{AnalysisError, EndpointReport, MatchingReport, Report, ResponseReport};
 
-/// Which endpoints an analysis computes.
+/// Which endpoints an analysis computes (a set of endpoint names).
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub enum EndpointChoice {
     /// Every endpoint of the spec.
@@ -20,6 +20,11 @@ pub enum EndpointChoice {
 }
 
 impl EndpointChoice {
+    /// No endpoint.
+    pub fn none() -> EndpointChoice {
+        EndpointChoice::Only(Vec::new())
+    }
+
     /// True when the endpoint `name` is chosen.
     pub fn includes(&self, name: &str) -> bool {
         match self {
@@ -29,26 +34,77 @@ impl EndpointChoice {
         }
     }
 
+    /// The endpoints these leave out.
     fn complement(&self) -> EndpointChoice {
         match self {
-            EndpointChoice::All => EndpointChoice::Only(Vec::new()),
+            EndpointChoice::All => EndpointChoice::none(),
             EndpointChoice::Only(names) if names.is_empty() => EndpointChoice::All,
             EndpointChoice::Only(names) => EndpointChoice::AllBut(names.clone()),
-            EndpointChoice::AllBut(names) if names.is_empty() => EndpointChoice::Only(Vec::new()),
+            EndpointChoice::AllBut(names) if names.is_empty() => EndpointChoice::none(),
             EndpointChoice::AllBut(names) => EndpointChoice::Only(names.clone()),
         }
+    }
+
+    /// True when every endpoint of `other` is among these.
+    fn covers(&self, other: &EndpointChoice) -> bool {
+        use EndpointChoice::*;
+        match (self, other) {
+            (All, _) => true,
+            (_, Only(names)) => names.iter().all(|n| self.includes(n)),
+            (AllBut(mine), AllBut(theirs)) => mine.iter().all(|n| theirs.contains(n)),
+            _ => false,
+        }
+    }
+
+    /// The endpoints among both these and `other`.
+    fn intersection(&self, other: &EndpointChoice) -> EndpointChoice {
+        use EndpointChoice::*;
+        match (self, other) {
+            (All, e) | (e, All) => e.clone(),
+            (Only(a), Only(b)) => Only(a.iter().filter(|n| b.contains(n)).cloned().collect()),
+            (AllBut(a), AllBut(b)) => {
+                let mut names = a.clone();
+                names.extend(b.iter().filter(|n| !a.contains(n)).cloned());
+                AllBut(names)
+            }
+            (Only(only), AllBut(but)) | (AllBut(but), Only(only)) => {
+                Only(only.iter().filter(|n| !but.contains(n)).cloned().collect())
+            }
+        }
+    }
+
+    /// The endpoints among these or `other`.
+    fn union(&self, other: &EndpointChoice) -> EndpointChoice {
+        self.complement()
+            .intersection(&other.complement())
+            .complement()
+    }
+
+    /// These endpoints but those of `other`.
+    fn without(&self, other: &EndpointChoice) -> EndpointChoice {
+        self.intersection(&other.complement())
     }
 }
 
 /// Which parts of a [`super::Report`] an analysis computes. The sample, the counts, the
 /// matching's counts and propensity model, the weighting and the warnings are always there;
 /// the rest only when asked. A chosen endpoint comes with everything the spec asks of it
-/// (caliper sweep, forest plot, adjusted models, the sensitivity summary). The full report,
-/// [`Parts::all`], is what the command line, `report` and the tests compute: a report of
-/// fewer parts has exactly the numbers the full report has for those parts.
+/// (caliper sweep, forest plot, adjusted models, the sensitivity summary) but its checks,
+/// asked apart. The full report, [`Parts::all`], is what the command line, `report` and the
+/// tests compute: a report of fewer parts has exactly the numbers the full report has for
+/// those parts.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Parts {
+    /// The endpoints: their curves, medians, landmarks, RMST, at-risk tables, log-rank test,
+    /// HR (with its E-value) and what the spec asks of them.
     pub endpoints: EndpointChoice,
+    /// The endpoints' checks: the median follow-up (reverse Kaplan–Meier: how mature the
+    /// curves are) and the arm model's test of proportional hazards (whether one HR describes
+    /// the effect). No view draws the follow-up and only the Survival view's warning reads
+    /// the test, so the window computes them after the curves. An endpoint whose checks
+    /// alone are asked comes without what the spec asks of it, for [`Report::merge`] to take
+    /// its checks from.
+    pub checks: EndpointChoice,
     /// Objective response (ORR, DCR).
     pub response: bool,
     /// The matching's balance: SMDs, variance ratios and the PS histogram.
@@ -70,6 +126,7 @@ impl Parts {
     pub fn all() -> Parts {
         Parts {
             endpoints: EndpointChoice::All,
+            checks: EndpointChoice::All,
             response: true,
             balance: true,
             table1: true,
@@ -80,7 +137,8 @@ impl Parts {
     /// No part beyond what every report holds (sample, counts, matching counts).
     pub fn none() -> Parts {
         Parts {
-            endpoints: EndpointChoice::Only(Vec::new()),
+            endpoints: EndpointChoice::none(),
+            checks: EndpointChoice::none(),
             response: false,
             balance: false,
             table1: false,
@@ -89,7 +147,7 @@ impl Parts {
     }
 
     /// One endpoint only (its curves, medians, at-risk table, HR and log-rank, and what the
-    /// spec asks of it).
+    /// spec asks of it), without its checks.
     pub fn endpoint(name: &str) -> Parts {
         Parts {
             endpoints: EndpointChoice::Only(vec![name.to_string()]),
@@ -97,86 +155,59 @@ impl Parts {
         }
     }
 
+    fn flags(&self) -> [bool; 4] {
+        [self.response, self.balance, self.table1, self.pairs]
+    }
+
+    fn with_flags(endpoints: EndpointChoice, checks: EndpointChoice, f: [bool; 4]) -> Parts {
+        Parts {
+            endpoints,
+            checks,
+            response: f[0],
+            balance: f[1],
+            table1: f[2],
+            pairs: f[3],
+        }
+    }
+
     /// Every part these parts leave out: `self` then `self.rest()` make the full report.
     pub fn rest(&self) -> Parts {
-        Parts {
-            endpoints: self.endpoints.complement(),
-            response: !self.response,
-            balance: !self.balance,
-            table1: !self.table1,
-            pairs: !self.pairs,
-        }
+        Parts::with_flags(
+            self.endpoints.complement(),
+            self.checks.complement(),
+            self.flags().map(|on| !on),
+        )
     }
 
     /// True when every part of `other` is among these parts.
     pub fn covers(&self, other: &Parts) -> bool {
-        let flags = |p: &Parts| [p.response, p.balance, p.table1, p.pairs];
-        let endpoints = match (&self.endpoints, &other.endpoints) {
-            (EndpointChoice::All, _) => true,
-            (_, EndpointChoice::Only(names)) => names.iter().all(|n| self.endpoints.includes(n)),
-            (EndpointChoice::AllBut(mine), EndpointChoice::AllBut(theirs)) => {
-                mine.iter().all(|n| theirs.contains(n))
-            }
-            _ => false,
-        };
-        endpoints
-            && flags(self)
+        self.endpoints.covers(&other.endpoints)
+            && self.checks.covers(&other.checks)
+            && self
+                .flags()
                 .iter()
-                .zip(flags(other))
+                .zip(other.flags())
                 .all(|(&mine, theirs)| mine || !theirs)
     }
 
     /// These parts but those of `other`.
     pub fn without(&self, other: &Parts) -> Parts {
-        use EndpointChoice::*;
-        let not = other.rest();
-        let endpoints = match (&self.endpoints, &not.endpoints) {
-            (All, e) | (e, All) => e.clone(),
-            (Only(a), Only(b)) => Only(a.iter().filter(|n| b.contains(n)).cloned().collect()),
-            (AllBut(a), AllBut(b)) => {
-                let mut names = a.clone();
-                names.extend(b.iter().filter(|n| !a.contains(n)).cloned());
-                AllBut(names)
-            }
-            (Only(only), AllBut(but)) | (AllBut(but), Only(only)) => {
-                Only(only.iter().filter(|n| !but.contains(n)).cloned().collect())
-            }
-        };
-        Parts {
-            endpoints,
-            response: self.response && not.response,
-            balance: self.balance && not.balance,
-            table1: self.table1 && not.table1,
-            pairs: self.pairs && not.pairs,
-        }
+        let (mine, theirs) = (self.flags(), other.flags());
+        Parts::with_flags(
+            self.endpoints.without(&other.endpoints),
+            self.checks.without(&other.checks),
+            std::array::from_fn(|k| mine[k] && !theirs[k]),
+        )
     }
 
     /// These parts and `other`'s.
     pub fn union(&self, other: &Parts) -> Parts {
-        use EndpointChoice::*;
-        let endpoints = match (&self.endpoints, &other.endpoints) {
-            (All, _) | (_, All) => All,
-            (Only(a), Only(b)) => {
-                let mut names = a.clone();
-                names.extend(b.iter().filter(|n| !a.contains(n)).cloned());
-                Only(names)
-            }
-            (AllBut(a), AllBut(b)) => AllBut(a.iter().filter(|n| b.contains(n)).cloned().collect()),
-            (Only(only), AllBut(but)) | (AllBut(but), Only(only)) => {
-                AllBut(but.iter().filter(|n| !only.contains(n)).cloned().collect())
-            }
-        };
-        let endpoints = match endpoints {
-            AllBut(names) if names.is_empty() => All,
-            e => e,
-        };
-        Parts {
-            endpoints,
-            response: self.response || other.response,
-            balance: self.balance || other.balance,
-            table1: self.table1 || other.table1,
-            pairs: self.pairs || other.pairs,
-        }
+        let (mine, theirs) = (self.flags(), other.flags());
+        Parts::with_flags(
+            self.endpoints.union(&other.endpoints),
+            self.checks.union(&other.checks),
+            std::array::from_fn(|k| mine[k] || theirs[k]),
+        )
     }
 }
 
@@ -198,9 +229,22 @@ impl Report {
             timing,
             ..
         } = other;
-        for (name, ep) in endpoints.0 {
-            if self.endpoints.get(&name).is_none() {
-                self.endpoints.0.push((name, ep));
+        for (name, theirs) in endpoints.0 {
+            let Some(k) = self.endpoints.0.iter().position(|(n, _)| *n == name) else {
+                self.endpoints.0.push((name, theirs));
+                continue;
+            };
+            let mine = &mut self.endpoints.0[k].1;
+            let whole = |p: &Parts| p.endpoints.includes(&name);
+            let checked = |p: &Parts| p.checks.includes(&name);
+            if whole(&parts) && !whole(&self.parts) {
+                let checks_from_mine = checked(&self.parts) && !checked(&parts);
+                let old = std::mem::replace(mine, theirs);
+                if checks_from_mine {
+                    mine.take_checks(old);
+                }
+            } else if checked(&parts) && !checked(&self.parts) {
+                mine.take_checks(theirs);
             }
         }
         let order = &self.endpoint_order;
@@ -286,6 +330,10 @@ mod tests {
                 table1: true,
                 ..Parts::none()
             },
+            Parts {
+                checks: EndpointChoice::Only(vec!["os".to_string()]),
+                ..Parts::endpoint("pfs")
+            },
         ];
         for p in shown {
             let rest = p.rest();
@@ -302,5 +350,16 @@ mod tests {
         assert!(!os.without(&os).endpoints.includes("os"));
         assert!(Parts::endpoint("os").rest().endpoints.includes("pfs"));
         assert!(!Parts::endpoint("os").rest().endpoints.includes("os"));
+        // An endpoint's checks are a part of their own.
+        let os_checks = Parts {
+            checks: EndpointChoice::Only(vec!["os".to_string()]),
+            ..Parts::none()
+        };
+        assert!(!os.covers(&os_checks) && !os_checks.covers(&os));
+        assert!(os.rest().checks.includes("os") && !os_checks.rest().checks.includes("os"));
+        let both = os.union(&os_checks);
+        assert!(both.covers(&os) && both.covers(&os_checks));
+        assert_eq!(both.without(&os), os_checks);
+        assert_eq!(Parts::all().without(&both).union(&both), Parts::all());
     }
 }

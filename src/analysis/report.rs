@@ -59,7 +59,9 @@ pub struct ArmSurvival {
     pub median_ci: [f64; 2],
     pub landmarks: Vec<Landmark>,
     pub rmst: Rmst,
-    pub median_follow_up: FollowUp,
+    /// None when the endpoint's checks were not asked ([`super::Parts::checks`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub median_follow_up: Option<FollowUp>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub curve: Option<KmCurve>,
 }
@@ -109,7 +111,8 @@ pub struct CoxReport {
     /// Why no hazard ratio could be estimated, when none is.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub not_estimable: Option<String>,
-    /// The test of proportional hazards (R's `cox.zph`), when the model was estimable.
+    /// The test of proportional hazards (R's `cox.zph`), when the model was estimable (and,
+    /// of the arm's model, its endpoint's checks asked: [`super::Parts::checks`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ph_test: Option<PhTest>,
     /// The E-value of the hazard ratio (VanderWeele & Ding 2017, common outcome).
@@ -242,7 +245,9 @@ pub struct EndpointReport {
     pub excluded: Vec<Exclusion>,
     pub arms: OrderedMap<ArmSurvival>,
     pub rmst_difference: RmstDifference,
-    pub median_follow_up: FollowUp,
+    /// None when the endpoint's checks were not asked ([`super::Parts::checks`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub median_follow_up: Option<FollowUp>,
     pub logrank: LogRankReport,
     pub cox: CoxReport,
     /// The multivariable model (`--adjust`).
@@ -360,6 +365,19 @@ impl Default for Software {
             name: "survival-explorer",
             version: env!("CARGO_PKG_VERSION"),
         }
+    }
+}
+
+impl EndpointReport {
+    /// Takes the checks ([`super::Parts::checks`]: the median follow-up and the arm model's
+    /// test of proportional hazards) from `other`, a report of the same endpoint.
+    pub fn take_checks(&mut self, other: EndpointReport) {
+        self.median_follow_up = other.median_follow_up;
+        for ((_, mine), (_, theirs)) in self.arms.0.iter_mut().zip(other.arms.0) {
+            mine.median_follow_up = theirs.median_follow_up;
+        }
+        self.cox.ph_test = other.cox.ph_test;
+        self.cox.arm_residuals = other.cox.arm_residuals;
     }
 }
 

@@ -15,6 +15,7 @@ mod platform;
 mod plot_util;
 mod predictors_view;
 mod response_view;
+mod risk_table;
 mod screenshot;
 mod settings;
 mod summary_view;

@@ -1,28 +1,21 @@
 //! Kaplan–Meier view: step curves with CI bands, censor ticks, dashed medians, a legend with n,
-//! events and median (95% CI), HR and log-rank p on the plot, and the number-at-risk table (or
-//! the KMunicate one: at risk, censored, events per arm) drawn in the plot's own x coordinates
-//! (so its columns sit under the axis ticks).
+//! events and median (95% CI), HR and log-rank p on the plot, and under it the number-at-risk
+//! table (or the KMunicate one: `risk_table`).
 
 use eframe::egui;
 use std::sync::Arc;
 
-use egui::{Align2, Color32, RichText};
+use egui::{Color32, RichText};
 use egui_plot::{FilledArea, GridMark, HoverPosition, Line, LineStyle, MarkerShape, Plot, Points};
 
 use super::plot_util::{draw_curve, est_ci, num, p_value_parts, step_points, ticks, time_step};
+use super::risk_table::{left_room, risk_table_ui, table_rows, Columns};
 use super::theme::{curve_width, Palette};
 use super::{Reports, SampleView, ViewContext};
-use crate::analysis::{EndpointReport, Report, RiskTable};
+use crate::analysis::{EndpointReport, Report};
 
-/// Width reserved left of the plot frame: the y axis, and the arm names of the at-risk table
-/// (at least; the KMunicate row labels may take more, see [`left_room`]).
-const AXIS_WIDTH: f32 = 96.0;
-
-/// The KMunicate table's row labels (Morris et al. 2019), top to bottom.
-const KMUNICATE_ROWS: [&str; 3] = ["At risk", "Censored", "Events"];
-
-/// How far the KMunicate row labels are indented under the arm's name.
-const ROW_INDENT: f32 = 12.0;
+/// The effect box's line while the test of proportional hazards is computed.
+pub const PH_PENDING: &str = "proportional hazards: checking…";
 
 /// Title line: endpoint, matched or not, subgroup.
 pub fn sample_title(report: &Report, endpoint_label: &str) -> String {
@@ -200,7 +193,8 @@ fn one_report_ui(ui: &mut egui::Ui, ctx: &ViewContext, report: &Arc<Report>) {
             }
         }
     });
-    effect_box_ui(ui, ep, &resp.transform);
+    let checked = report.parts.checks.includes(&ctx.settings.endpoint);
+    effect_box_ui(ui, ep, checked, &resp.transform);
     let columns = Columns {
         transform: &resp.transform,
         ticks: &tick_values,
@@ -285,8 +279,15 @@ pub fn append_p(job: &mut egui::text::LayoutJob, prefix: &str, p: f64, size: f32
 }
 
 /// HR (95% CI) and log-rank p in a box at the plot's top right (a real label, so screen
-/// readers and the UI tests see it).
-fn effect_box_ui(ui: &mut egui::Ui, ep: &EndpointReport, transform: &egui_plot::PlotTransform) {
+/// readers and the UI tests see it); until the endpoint's checks have come (`checked`), a
+/// line saying that the test of proportional hazards, whose warning shows under the legend,
+/// is under way.
+fn effect_box_ui(
+    ui: &mut egui::Ui,
+    ep: &EndpointReport,
+    checked: bool,
+    transform: &egui_plot::PlotTransform,
+) {
     let frame = *transform.frame();
     let size = ui.text_style_height(&egui::TextStyle::Body) * 1.05;
     let color = ui.visuals().text_color();
@@ -320,6 +321,17 @@ fn effect_box_ui(ui: &mut egui::Ui, ep: &EndpointReport, transform: &egui_plot::
             egui::TextFormat {
                 font_id: egui::FontId::proportional(size * 0.85),
                 color,
+                ..Default::default()
+            },
+        );
+    }
+    if !checked {
+        job.append(
+            &format!("\n{PH_PENDING}"),
+            0.0,
+            egui::TextFormat {
+                font_id: egui::FontId::proportional(size * 0.85),
+                color: ui.visuals().weak_text_color(),
                 ..Default::default()
             },
         );
@@ -424,136 +436,52 @@ fn hover_text(
     ))
 }
 
-/// Rows of the table under the plot, its heading aside: one per arm (at risk), or per arm
-/// its name and three rows (KMunicate).
-fn table_rows(ep: &EndpointReport, table: RiskTable) -> f32 {
-    let arms = ep.arms.0.len() as f32;
-    match table {
-        RiskTable::AtRisk => arms,
-        RiskTable::Kmunicate => 4.0 * arms,
-    }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::{analyze_parts, Parts};
+    use egui_kittest::{kittest::Queryable, Harness};
 
-/// Width left of the plot frame: [`AXIS_WIDTH`], or more where the KMunicate row labels with
-/// half the widest number of the first column (the arm's n, centred at time 0) need it.
-fn left_room(ui: &egui::Ui, ep: &EndpointReport, table: RiskTable) -> f32 {
-    if table == RiskTable::AtRisk {
-        return AXIS_WIDTH;
-    }
-    let font = egui::TextStyle::Body.resolve(ui.style());
-    let width = |t: String| {
-        ui.painter()
-            .layout_no_wrap(t, font.clone(), Color32::WHITE)
-            .size()
-            .x
-    };
-    let labels = KMUNICATE_ROWS
-        .iter()
-        .map(|l| width(l.to_string()))
-        .fold(0.0, f32::max);
-    let first = ep
-        .arms
-        .iter()
-        .map(|(_, a)| width(num(a.n, 0)))
-        .fold(0.0, f32::max);
-    AXIS_WIDTH.max(4.0 + ROW_INDENT + labels + 12.0 + first / 2.0)
-}
-
-/// Where the table's columns go: the plot's transform (the ticks' screen x), the ticks' times,
-/// the height of a row and the width left of the plot frame.
-struct Columns<'a> {
-    transform: &'a egui_plot::PlotTransform,
-    ticks: &'a [f64],
-    row_h: f32,
-    axis_width: f32,
-}
-
-/// A text of the table as a label (so screen readers and the UI tests read it), its `anchor`
-/// point at `pos`.
-fn cell(ui: &mut egui::Ui, pos: egui::Pos2, anchor: Align2, text: RichText) {
-    // A box wide enough for any number, placed so that the label's anchor falls on `pos`.
-    let size = egui::vec2(240.0, ui.text_style_height(&egui::TextStyle::Body) + 4.0);
-    let rect = anchor.anchor_size(pos, size);
-    let mut child = ui.new_child(
-        egui::UiBuilder::new()
-            .max_rect(rect)
-            .layout(egui::Layout::top_down(anchor.x())),
-    );
-    child.add(
-        egui::Label::new(text)
-            .selectable(false)
-            .wrap_mode(egui::TextWrapMode::Extend),
-    );
-}
-
-/// One row of numbers: `value(t)` at each tick, centred on the tick's screen x.
-fn numbers_row(
-    ui: &mut egui::Ui,
-    columns: &Columns,
-    y: f32,
-    color: Color32,
-    value: impl Fn(f64) -> f64,
-) {
-    for &t in columns.ticks {
-        let x = columns.transform.position_from_point_x(t);
-        let text = RichText::new(num(value(t), 0)).color(color);
-        cell(ui, egui::pos2(x, y), Align2::CENTER_TOP, text);
-    }
-}
-
-/// The table under the plot: the number at risk per arm, or the KMunicate table (per arm its
-/// name, then at risk, censored and events), one column per x tick, each number centred on
-/// the tick's screen position taken from the plot's transform.
-fn risk_table_ui(ui: &mut egui::Ui, ep: &EndpointReport, table: RiskTable, columns: &Columns) {
-    let row_h = columns.row_h;
-    let (rect, _) = ui.allocate_exact_size(
-        egui::vec2(ui.available_width(), row_h * (table_rows(ep, table) + 1.0)),
-        egui::Sense::hover(),
-    );
-    let text_color = ui.visuals().text_color();
-    let heading = match table {
-        RiskTable::AtRisk => "Number at risk",
-        RiskTable::Kmunicate => "Number at risk, and censored and events to date",
-    };
-    let left = rect.left() + 2.0;
-    cell(
-        ui,
-        egui::pos2(left, rect.top()),
-        Align2::LEFT_TOP,
-        RichText::new(heading).color(text_color),
-    );
-    // Arm names in the space the y axis reserves left of the frame.
-    let name_x = columns.transform.frame().left() - columns.axis_width + 4.0;
-    let weak = ui.visuals().weak_text_color();
-    for (k, (arm, a)) in ep.arms.iter().enumerate() {
-        let color = Palette::arm(k);
-        let top = match table {
-            RiskTable::AtRisk => rect.top() + row_h * (k as f32 + 1.0),
-            RiskTable::Kmunicate => rect.top() + row_h * (4.0 * k as f32 + 1.0),
+    /// Until the endpoint's checks have come (the window's second pass), the effect box says
+    /// that the test of proportional hazards is under way, beside the HR; then it does not.
+    #[test]
+    fn the_ph_test_says_it_is_under_way_until_it_comes() {
+        let app = super::super::App::with_settings(super::super::Settings::default());
+        let (loaded, settings) = (&app.loaded, &app.settings);
+        let (unmatched_spec, matched_spec) = settings.analysed_specs();
+        let matched_spec = matched_spec.expect("the demo matches");
+        let analysed = |spec: &crate::analysis::Spec, parts: &Parts| {
+            Arc::new(analyze_parts(&loaded.cohort, spec, &app.cache, parts, &|| false).unwrap())
         };
-        let name = RichText::new(arm).color(color);
-        cell(ui, egui::pos2(name_x, top), Align2::LEFT_TOP, name);
-        if table == RiskTable::AtRisk {
-            if let Some(km) = &a.curve {
-                numbers_row(ui, columns, top, color, |t| km.at(t).n_risk);
-            }
-            continue;
-        }
-        for (r, label) in KMUNICATE_ROWS.into_iter().enumerate() {
-            let y = top + row_h * (r as f32 + 1.0);
-            let label = RichText::new(label).color(weak);
-            cell(
-                ui,
-                egui::pos2(name_x + ROW_INDENT, y),
-                Align2::LEFT_TOP,
-                label,
-            );
-            if let Some(km) = &a.curve {
-                numbers_row(ui, columns, y, color, |t| {
-                    let c = km.counts_at(t);
-                    [c.n_risk, c.n_censored, c.n_events][r]
+        for (parts, pending) in [
+            (Parts::endpoint(&settings.endpoint), true),
+            (Parts::all(), false),
+        ] {
+            let matched = analysed(&matched_spec, &parts);
+            let reports = Reports {
+                unmatched: Ok(analysed(&unmatched_spec, &parts)),
+                unmatched_spec: unmatched_spec.clone(),
+                matched: Some(Ok(Arc::clone(&matched))),
+                matched_spec: Some(matched_spec.clone()),
+            };
+            let mut h = Harness::builder()
+                .with_size([1200.0, 800.0])
+                .build_ui(|ui| {
+                    let ctx = ViewContext {
+                        settings,
+                        loaded,
+                        presentation: false,
+                    };
+                    survival_ui(ui, &ctx, &reports);
                 });
-            }
+            h.run();
+            let ep = matched.endpoints.get(&settings.endpoint).unwrap();
+            assert!(h.query_by_label_contains(&hr_text(ep)).is_some());
+            assert_eq!(
+                h.query_by_label_contains(PH_PENDING).is_some(),
+                pending,
+                "{parts:?}"
+            );
         }
     }
 }

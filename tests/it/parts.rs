@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 use survival_explorer::analysis::{
-    analyze, analyze_parts, AnalysisCache, MatchSpec, Parts, Report, Spec,
+    analyze, analyze_parts, AnalysisCache, EndpointChoice, MatchSpec, Parts, Report, Spec,
 };
 use survival_explorer::app::{SampleView, Settings, View};
 use survival_explorer::cohort::{read_csv_bytes, Cohort};
@@ -48,10 +48,11 @@ fn parts_of(r: &Report, parts: &Parts) -> (Value, Vec<String>) {
         .iter()
         .filter(|n| parts.endpoints.includes(n))
         .map(|n| {
-            (
-                n.clone(),
-                v["endpoints"].get(n).cloned().unwrap_or(Value::Null),
-            )
+            let mut ep = v["endpoints"].get(n).cloned().unwrap_or(Value::Null);
+            if !parts.checks.includes(n) {
+                drop_checks(&mut ep);
+            }
+            (n.clone(), ep)
         })
         .collect();
     out.insert("endpoints".into(), Value::Object(endpoints));
@@ -84,6 +85,21 @@ fn parts_of(r: &Report, parts: &Parts) -> (Value, Vec<String>) {
         }
     }
     (Value::Object(out), units)
+}
+
+/// An endpoint's JSON without its checks: the median follow-up (overall and per arm) and the
+/// arm model's test of proportional hazards.
+fn drop_checks(ep: &mut Value) {
+    let Value::Object(ep) = ep else { return };
+    ep.remove("median_follow_up");
+    if let Some(Value::Object(arms)) = ep.get_mut("arms") {
+        for arm in arms.values_mut() {
+            arm.as_object_mut().unwrap().remove("median_follow_up");
+        }
+    }
+    if let Some(Value::Object(cox)) = ep.get_mut("cox") {
+        cox.remove("ph_test");
+    }
 }
 
 /// The window's settings for `view` and `sample_view`, with the seven covariates.
@@ -166,7 +182,8 @@ fn visible_parts_are_the_full_reports_parts_for_every_view() {
 }
 
 /// A part left out is absent, not empty-but-present: a report of one endpoint holds no other
-/// endpoint, no response, and its matching report no balance, Table 1 or pairs.
+/// endpoint, no response, no checks of its endpoint, and its matching report no balance,
+/// Table 1 or pairs.
 #[test]
 fn a_part_not_asked_for_is_not_there() {
     let cohort = cohort();
@@ -189,8 +206,54 @@ fn a_part_not_asked_for_is_not_there() {
         ["pfs"]
     );
     assert!(r.response.is_none());
+    let pfs = r.endpoints.get("pfs").unwrap();
+    assert!(pfs.median_follow_up.is_none() && pfs.cox.ph_test.is_none());
+    assert!(pfs.arms.iter().all(|(_, a)| a.median_follow_up.is_none()));
+    assert!(pfs.cox.hr.is_finite() && pfs.arms.iter().all(|(_, a)| a.curve.is_some()));
     let m = r.matching.as_ref().unwrap();
     assert!(m.balance.is_empty() && m.baseline_table.is_empty() && m.pairs.is_empty());
     assert!(m.units.is_empty() && m.n_matched.0.iter().all(|(_, n)| *n > 0));
     assert!(!r.holds(&Parts::all()) && !r.holds(&Parts::endpoint("os")));
+}
+
+/// An endpoint's checks (follow-up, test of proportional hazards) come in a pass of their
+/// own, before or after the endpoint: joined either way, with the spec's extras (adjusted
+/// model, forest plot, caliper sweep, sensitivity summary) asked, the report is the full
+/// one, and a pass of the checks alone computes none of the extras.
+#[test]
+fn checks_join_the_endpoint_in_either_order() {
+    let cohort = cohort();
+    let mut s = settings(View::Survival, SampleView::Matched, 1);
+    s.spec.adjust = vec!["ecog".to_string(), "age".to_string()];
+    s.spec.forest = true;
+    s.spec.caliper_sweep = true;
+    s.spec.sensitivity = true;
+    let spec = s.analysed_specs().1.unwrap();
+    let full = analyze(&cohort, &spec).unwrap();
+    let cache = AnalysisCache::default();
+    let run = |parts: &Parts| analyze_parts(&cohort, &spec, &cache, parts, &|| false).unwrap();
+    let os = Parts::endpoint("os");
+    let os_checks = Parts {
+        checks: EndpointChoice::Only(vec!["os".to_string()]),
+        ..Parts::none()
+    };
+    let checks_only = run(&os_checks);
+    assert!(!checks_only.holds(&os) && checks_only.holds(&os_checks));
+    let ep = checks_only.endpoints.get("os").unwrap();
+    assert!(ep.median_follow_up.is_some() && ep.cox.ph_test.is_some());
+    assert!(ep.cox_adjusted.is_none() && ep.forest.is_none());
+    assert!(ep.caliper_sweep.is_none() && ep.sensitivity.is_none());
+    let both = os.union(&os_checks);
+    for order in [[&os, &os_checks], [&os_checks, &os]] {
+        let mut joined = run(order[0]);
+        joined.merge(run(order[1]));
+        assert!(joined.holds(&both) && !joined.holds(&Parts::endpoint("pfs")));
+        assert_eq!(
+            parts_of(&joined, &both),
+            parts_of(&full, &both),
+            "{order:?}"
+        );
+        joined.merge(run(&both.rest()));
+        assert_eq!(json(&joined), json(&full), "{order:?}");
+    }
 }
