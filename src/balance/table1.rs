@@ -2,7 +2,9 @@
 //! for factors, mean (SD) and median [quartiles] for numbers — from the balance sums.
 
 use super::{BaselineCell, BaselineRow, ColumnSums, Summary};
+use crate::cohort::Cohort;
 use crate::propensity::Design;
+use crate::sample::Sample;
 
 /// Quartiles (q1, median, q3) of a covariate in the four groups, read off the units in value
 /// order: R's type 7 when a group's weights are all 1, else the smallest value whose cumulative
@@ -122,9 +124,11 @@ pub(crate) fn group_quartiles(
     out
 }
 
-/// "Table 1" over the matching covariates, per arm, before and after matching.
+/// "Table 1" over the matching covariates, per arm, before and after matching (`cohort` and
+/// `sample`: the design's).
 pub(crate) fn baseline_table(
     design: &Design,
+    (cohort, sample): (&Cohort, &Sample),
     treated: &[bool],
     weights: &[f64],
     sums: &ColumnSums,
@@ -161,7 +165,8 @@ pub(crate) fn baseline_table(
         } else {
             // Each group's quartiles are read off the units in value order.
             let x = &term.value_of_unit;
-            let q = group_quartiles(&term.units_in_order, x, treated, weights);
+            let order = term.units_in_order(cohort, sample, &design.used);
+            let q = group_quartiles(order, x, treated, weights);
             // The term's model column holds the same values: its sums and variances serve.
             let Summary { g, var, .. } = &sums.columns[column];
             column += 1;

@@ -184,7 +184,8 @@ pub fn matching_report(
             ps_histogram = balance::ps_histogram(&fit.fitted, treated, weights);
         }
         if details.table1 {
-            baseline_table = balance::baseline_table(design, treated, weights, &column_sums);
+            baseline_table =
+                balance::baseline_table(design, (cohort, subgroup), treated, weights, &column_sums);
         }
     }
     MatchingReport {

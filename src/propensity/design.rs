@@ -21,8 +21,27 @@ pub(crate) struct Term {
     /// or the value (numeric terms).
     pub level_of_unit: Vec<u32>,
     pub value_of_unit: Vec<f64>,
-    /// Numeric terms: the units in ascending order of value, ties in unit order.
-    pub units_in_order: Vec<u32>,
+    /// Numeric terms: the units in ascending order of value, ties in unit order, once
+    /// asked ([`Term::units_in_order`]: only Table 1's quartiles read it, so the fit does
+    /// not wait for the sort).
+    order: std::sync::OnceLock<Vec<u32>>,
+}
+
+impl Term {
+    /// A numeric term's units in ascending order of value, ties in unit order (sorted on
+    /// the first call, kept after). `cohort` and `sample` are the design's, `used` its
+    /// units ([`Design::used`]).
+    pub fn units_in_order(&self, cohort: &Cohort, sample: &Sample, used: &[usize]) -> &[u32] {
+        self.order.get_or_init(|| {
+            // The values are the column's (all finite here), so the cohort's cached order
+            // of the column serves.
+            cohort
+                .order_of_rows(std::slice::from_ref(&self.column), used.len(), |u| {
+                    sample.rows[used[u]]
+                })
+                .unwrap_or_else(|| crate::stats::sorted_order(&self.value_of_unit))
+        })
+    }
 }
 
 /// The propensity model's terms over the complete-case rows of the sample. The terms hold
@@ -178,7 +197,7 @@ pub(crate) fn build_design(
     let mut kept: Vec<Term> = Vec::new();
     let mut dropped = Vec::new();
     for ((name, factor), v) in names_factor.into_iter().zip(values) {
-        match make_term(cohort, sample, &used, name, factor, v) {
+        match make_term(&used, name, factor, v) {
             Ok(term) => kept.push(term),
             Err(name) => dropped.push(name),
         }
@@ -265,17 +284,10 @@ pub(crate) fn sort_levels(levels: &mut [String]) {
     }
 }
 
-/// One covariate's term over the units `used` (positions in `sample`): a numeric column with
-/// its units in value order, or a factor over the levels present (R's order), reference
-/// first. `Err(name)` when it is constant there.
-fn make_term(
-    cohort: &Cohort,
-    sample: &Sample,
-    used: &[usize],
-    name: String,
-    factor: bool,
-    values: Values,
-) -> Result<Term, String> {
+/// One covariate's term over the units `used` (positions in the sample): a numeric column,
+/// or a factor over the levels present (R's order), reference first. `Err(name)` when it is
+/// constant there.
+fn make_term(used: &[usize], name: String, factor: bool, values: Values) -> Result<Term, String> {
     match values {
         Values::Numeric(x) => {
             let value_of_unit: Vec<f64> = used.iter().map(|&k| x[k]).collect();
@@ -283,20 +295,13 @@ fn make_term(
             if !varies {
                 return Err(name);
             }
-            // The values are the column's (all finite here), so the cohort's cached order of
-            // the column serves.
-            let units_in_order = cohort
-                .order_of_rows(std::slice::from_ref(&name), used.len(), |u| {
-                    sample.rows[used[u]]
-                })
-                .unwrap_or_else(|| crate::stats::sorted_order(&value_of_unit));
             Ok(Term {
                 column: name,
                 factor,
                 levels: Vec::new(),
                 level_of_unit: Vec::new(),
                 value_of_unit,
-                units_in_order,
+                order: Default::default(),
             })
         }
         Values::Factor { codes, labels } => {
@@ -331,7 +336,7 @@ fn make_term(
                 levels,
                 level_of_unit,
                 value_of_unit: Vec::new(),
-                units_in_order: Vec::new(),
+                order: Default::default(),
             })
         }
     }
