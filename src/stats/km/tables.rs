@@ -48,6 +48,16 @@ impl TimeTable {
         self.time.len()
     }
 
+    fn with_capacity(rows: usize) -> TimeTable {
+        TimeTable {
+            time: Vec::with_capacity(rows),
+            n_risk: Vec::with_capacity(rows),
+            n_event: Vec::with_capacity(rows),
+            n_censor: Vec::with_capacity(rows),
+            ..TimeTable::default()
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.time.is_empty()
     }
@@ -165,7 +175,9 @@ pub fn time_tables(sample: &SurvSample, first: impl Fn(usize) -> bool) -> [TimeT
 fn counted_tables(sample: &SurvSample, first: impl Fn(usize) -> bool) -> [TimeTable; 3] {
     let (time, status) = (&sample.time, &sample.status);
     let n = sample.len();
-    let mut tables: [TimeTable; 3] = Default::default();
+    // Each table has at most one row per distinct time: room for them up front.
+    let distinct = usize::from(n > 0) + time.windows(2).filter(|w| w[0] != w[1]).count();
+    let mut tables: [TimeTable; 3] = std::array::from_fn(|_| TimeTable::with_capacity(distinct));
     let n_first = (0..n).filter(|&i| first(i)).count();
     for (table, count) in tables.iter_mut().zip([n_first, n - n_first, n]) {
         table.n = count as f64;
