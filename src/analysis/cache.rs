@@ -23,9 +23,10 @@ use crate::propensity::{fit_propensity, CaliperScale, PsModel};
 /// something up or store it, never during an analysis.
 #[derive(Default)]
 pub struct AnalysisCache {
-    /// Keep each endpoint's rows in time order at every sample size ([`AnalysisCache::live`]),
-    /// not only below the size from which a one-shot analysis runs its parts in turn.
-    keep_rows_at_any_size: bool,
+    /// Keep each endpoint's rows in time order for samples below this size; `None`: below
+    /// the size from which a one-shot analysis runs its parts in turn; the window's cache
+    /// ([`AnalysisCache::live`]) keeps them at any size.
+    keep_rows_below: Option<usize>,
     sample: Mutex<Option<(SampleKey, Arc<SubgroupSample>)>>,
     propensity: Mutex<Option<(PropensityKey, Arc<PsModel>)>>,
     plan: Mutex<Option<(PlanKey, Arc<MatchPlan>)>>,
@@ -111,10 +112,23 @@ impl AnalysisCache {
     /// the sample per endpoint shown (about 46 bytes a patient), which a one-shot analysis
     /// (the default cache) does not pay from 500,000 patients on.
     pub fn live() -> AnalysisCache {
+        AnalysisCache::keeping_rows_below(usize::MAX)
+    }
+
+    /// A cache that keeps each endpoint's rows in time order for samples of fewer than
+    /// `rows` patients (the default cache: 500,000; [`AnalysisCache::live`]: any size), so
+    /// that tests can put the rule's size where a test can afford it.
+    pub fn keeping_rows_below(rows: usize) -> AnalysisCache {
         AnalysisCache {
-            keep_rows_at_any_size: true,
+            keep_rows_below: Some(rows),
             ..AnalysisCache::default()
         }
+    }
+
+    /// How many endpoints' rows in time order the cache keeps (of one sample).
+    pub fn kept_endpoint_rows(&self) -> usize {
+        let slot = self.prepared.lock().unwrap_or_else(|e| e.into_inner());
+        slot.as_ref().map_or(0, |p| p.endpoints.len())
     }
 
     /// The sample of `spec` (arms, subgroup) with its exclusions and warnings: the cached
@@ -205,8 +219,8 @@ impl AnalysisCache {
         owner: Option<SampleOwner>,
     ) -> Result<Arc<Prepared>, AnalysisError> {
         let prepare = || prepare_endpoint(cohort, spec, ep, sample).map(Arc::new);
-        let small = sample.rows.len() < super::PARALLEL_BELOW_ROWS;
-        let Some(owner) = owner.filter(|_| small || self.keep_rows_at_any_size) else {
+        let below = self.keep_rows_below.unwrap_or(super::PARALLEL_BELOW_ROWS);
+        let Some(owner) = owner.filter(|_| sample.rows.len() < below) else {
             return prepare();
         };
         let lock = || self.prepared.lock().unwrap_or_else(|e| e.into_inner());

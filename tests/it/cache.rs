@@ -6,8 +6,8 @@ use crate::common;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use survival_explorer::analysis::explore::{caliper_grid, subgroup_columns};
 use survival_explorer::analysis::{
-    analyze, analyze_cached, analyze_cancellable, resolve_endpoints, AnalysisCache, AnalysisError,
-    MatchOrder, MatchSpec, Spec, Subgroup,
+    analyze, analyze_cached, analyze_cancellable, analyze_parts, resolve_endpoints, AnalysisCache,
+    AnalysisError, MatchOrder, MatchSpec, Parts, Spec, Subgroup,
 };
 
 fn without_timing(r: &survival_explorer::analysis::Report) -> serde_json::Value {
@@ -64,6 +64,61 @@ fn cached_analyses_equal_fresh_ones_through_a_session_of_edits() {
             "step {k}: the cached analysis differs"
         );
         assert!(cache.has_propensity_model());
+    }
+}
+
+/// The window's cache keeps each endpoint's rows in time order at any size, and serves them
+/// back: through edits (caliper, subgroup, matching off) with the window's passes (PFS
+/// shown, then OS, then the rest), each report equals `analyze`'s and the rows of every
+/// endpoint are kept. A cache keeping rows only below a size (as the default from 500,000
+/// patients on) keeps none above it and gives the same reports.
+#[test]
+fn the_live_cache_keeps_each_endpoints_rows_at_any_size() {
+    let cohort = common::demo_cohort();
+    let matched = |caliper: f64, subgroups: Vec<Subgroup>| Spec {
+        matching: Some(MatchSpec {
+            covariates: vec!["ecog".into(), "albi_grade".into()],
+            caliper,
+            ..MatchSpec::default()
+        }),
+        subgroups,
+        ..Spec::default()
+    };
+    let ecog01 = vec![Subgroup::Levels {
+        column: "ecog".into(),
+        values: vec!["0".into(), "1".into()],
+    }];
+    let session = [
+        matched(0.2, vec![]),
+        matched(0.1, vec![]),
+        matched(0.1, ecog01.clone()),
+        Spec {
+            subgroups: ecog01,
+            ..Spec::default()
+        },
+    ];
+    let n_endpoints = resolve_endpoints(&cohort, &session[0]).unwrap().len();
+    assert!(n_endpoints >= 2);
+    let small = cohort.n_rows / 10;
+    for (cache, keeps) in [
+        (AnalysisCache::live(), true),
+        (AnalysisCache::keeping_rows_below(small), false),
+    ] {
+        for (k, spec) in session.iter().enumerate() {
+            let run =
+                |parts: &Parts| analyze_parts(&cohort, spec, &cache, parts, &|| false).unwrap();
+            let mut report = run(&Parts::endpoint("pfs"));
+            let os = Parts::endpoint("os");
+            report.merge(run(&os));
+            report.merge(run(&os.union(&Parts::endpoint("pfs")).rest()));
+            assert_eq!(
+                without_timing(&report),
+                without_timing(&analyze(&cohort, spec).unwrap()),
+                "step {k}, keeping rows: {keeps}"
+            );
+            let kept = if keeps { n_endpoints } else { 0 };
+            assert_eq!(cache.kept_endpoint_rows(), kept, "step {k}");
+        }
     }
 }
 
