@@ -91,12 +91,16 @@ fn order_by_few_keys(keys: &[u64]) -> Option<Vec<u32>> {
     let limit = n / 8;
     let cap = (2 * limit).next_power_of_two().max(16);
     let mask = cap - 1;
+    // The product's top bits (Fibonacci hashing), which every bit of the key stirs: decimal
+    // times share their low bits (1/100 repeats in binary), and a slot taken from the middle
+    // of the product made long probe chains of them.
+    let shift = 64 - cap.trailing_zeros();
     // Open addressing: slot → distinct key; each key's slot remembered.
     let mut table: Vec<Option<u64>> = vec![None; cap];
     let mut slot_of = Vec::with_capacity(n);
     let mut distinct = 0usize;
     for &k in keys {
-        let mut slot = (k.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as usize & mask;
+        let mut slot = (k.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> shift) as usize;
         loop {
             match table[slot] {
                 Some(t) if t == k => break,
