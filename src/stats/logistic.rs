@@ -169,13 +169,16 @@ fn group_by_hash(hashes: &[u64], same: impl Fn(usize, usize) -> bool) -> Groups 
     let n = hashes.len();
     let cap = (2 * n).next_power_of_two().max(16);
     let mask = cap - 1;
+    // The slot from the top bits of the hash times a constant (Fibonacci hashing): every
+    // bit of the hash stirs them.
+    let shift = 64 - cap.trailing_zeros();
     let mut table: Vec<u32> = vec![u32::MAX; cap];
     let mut groups = Groups {
         group_of: Vec::with_capacity(n),
         first_row: Vec::new(),
     };
     for i in 0..n {
-        let mut slot = hashes[i] as usize & mask;
+        let mut slot = (hashes[i].wrapping_mul(0x9E37_79B9_7F4A_7C15) >> shift) as usize;
         loop {
             let g = table[slot];
             if g == u32::MAX {
@@ -370,8 +373,9 @@ pub(crate) fn logistic_fit_units(
 mod tests {
     use super::*;
 
-    /// Grouping by hash and confirming down the columns gives the groups of comparing rows,
-    /// also when the confirmation fails (rows with NaN share a hash but equal nothing).
+    /// Grouping by hash and confirming down the columns gives the groups of comparing rows
+    /// (whatever slots the hash picks), also when the confirmation fails (rows with NaN
+    /// share a hash but equal nothing).
     #[test]
     fn column_confirmed_groups_equal_row_compared_groups() {
         let mut rng = crate::rng::SplitMix64::new(9);
@@ -390,6 +394,20 @@ mod tests {
             let exact = group_by_hash(&row_hashes(&matrix_columns(&x), n), same);
             assert_eq!(fast.group_of, exact.group_of, "case {case}");
             assert_eq!(fast.first_row, exact.first_row, "case {case}");
+            // And the groups of the definition: each row with the first earlier row equal
+            // to it, numbered by first appearance.
+            let mut first_row: Vec<usize> = Vec::new();
+            let group_of: Vec<u32> = (0..n)
+                .map(|i| match first_row.iter().position(|&f| same(f, i)) {
+                    Some(g) => g as u32,
+                    None => {
+                        first_row.push(i);
+                        (first_row.len() - 1) as u32
+                    }
+                })
+                .collect();
+            assert_eq!(fast.group_of, group_of, "case {case}");
+            assert_eq!(fast.first_row, first_row, "case {case}");
         }
     }
 
