@@ -118,6 +118,7 @@ impl AnalysisCache {
     /// A cache that keeps each endpoint's rows in time order for samples of fewer than
     /// `rows` patients (the default cache: 500,000; [`AnalysisCache::live`]: any size), so
     /// that tests can put the rule's size where a test can afford it.
+    #[doc(hidden)]
     pub fn keeping_rows_below(rows: usize) -> AnalysisCache {
         AnalysisCache {
             keep_rows_below: Some(rows),
@@ -126,6 +127,7 @@ impl AnalysisCache {
     }
 
     /// How many endpoints' rows in time order the cache keeps (of one sample).
+    #[doc(hidden)]
     pub fn kept_endpoint_rows(&self) -> usize {
         let slot = self.prepared.lock().unwrap_or_else(|e| e.into_inner());
         slot.as_ref().map_or(0, |p| p.endpoints.len())
@@ -208,8 +210,8 @@ impl AnalysisCache {
     /// The rows of endpoint `ep` in time order on `sample` ([`prepare_endpoint`]): the cached
     /// ones when the sample (its `owner`) and the spec are unchanged — switching the endpoint
     /// shown and back sorts nothing again. Not kept for a sample without an owner (weighted),
-    /// nor, unless the cache is [`AnalysisCache::live`], of a registry's size (memory: a copy
-    /// of the sample per endpoint).
+    /// nor for samples of the cache's size and above (memory: a copy of the sample per
+    /// endpoint; see [`AnalysisCache::keeping_rows_below`]).
     pub(super) fn prepared(
         &self,
         cohort: &Cohort,

@@ -387,7 +387,8 @@ pub(crate) fn analyze_endpoint(
         ..
     } = prepared;
     let (n_excluded, excluded) = (*n_excluded, excluded.clone());
-    // The arm's Cox model (with its test of proportional hazards) and the curves are
+    // The arm's Cox model (with its test of proportional hazards when the checks are asked)
+    // and the curves are
     // independent: side by side on rayon's threads below the size where the parts of an
     // analysis run in turn (memory), each computed as alone.
     let fit = || arm_cox(spec, all, x, set_id, sample.weighted, want.checks);

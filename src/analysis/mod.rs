@@ -226,8 +226,8 @@ pub fn analyze_parts(
         file: cohort.source.clone(),
         error,
     };
-    let t_fit = Instant::now();
     let fit = || -> Result<_, AnalysisError> {
+        let t_fit = Instant::now();
         let model = match &spec.matching {
             Some(ms) => Some(
                 cache
@@ -240,17 +240,22 @@ pub fn analyze_parts(
             Some(ws) => Some(weighted_sample(cohort, spec, ws, cache, subgroup)?),
             None => None,
         };
-        Ok((model, weighted))
+        Ok((model, weighted, t_fit.elapsed().as_secs_f64() * 1e3))
     };
-    // While the propensity model is fitted (one core), another sorts the endpoints' times,
-    // which a first analysis of a cohort needs next (the same orders either way).
-    let (fitted, ()) = rayon::join(fit, || {
-        if spec.matching.is_some() || spec.weighting.is_some() {
-            warm_endpoint_orders(cohort, spec, &endpoints, subgroup);
-        }
-    });
-    let (model, weighted) = fitted?;
-    stages.propensity_ms = t_fit.elapsed().as_secs_f64() * 1e3;
+    // A first analysis of a large cohort sorts its rows by each endpoint's time (the cohort
+    // keeps the orders): beside the propensity fit, which runs on one core.
+    let to_sort = if spec.matching.is_some() || spec.weighting.is_some() {
+        orders_to_sort(cohort, spec, &endpoints, subgroup)
+    } else {
+        Vec::new()
+    };
+    let fitted = if to_sort.is_empty() {
+        fit()
+    } else {
+        rayon::join(fit, || sort_rows(cohort, &to_sort)).0
+    };
+    let (model, weighted, fit_ms) = fitted?;
+    stages.propensity_ms = fit_ms;
     check(stop)?;
     // Matching, then the parts that read the matched sample: the matching report (balance,
     // Table 1, pairs), each endpoint and the response, shared among the cores.
@@ -356,19 +361,31 @@ pub fn analyze_parts(
     })
 }
 
-/// Sorts the cohort's rows by each endpoint's time ([`Cohort::sorted_rows`], kept by the
-/// cohort), side by side, where the endpoints will read their rows off those orders: large
-/// samples (see [`Cohort::order_of_rows`]) of times in the file's unit — not so large that
+/// The endpoints' time columns whose order of the cohort's rows ([`Cohort::sorted_rows`])
+/// is not yet kept and will be read: by large samples (see [`Cohort::order_of_rows`]; a match
+/// may come out smaller and sort its own) of times in the file's unit — not so large that
 /// the parts of the analysis run one after the other (memory).
-fn warm_endpoint_orders(cohort: &Cohort, spec: &Spec, endpoints: &[EndpointSpec], sample: &Sample) {
+fn orders_to_sort<'a>(
+    cohort: &Cohort,
+    spec: &Spec,
+    endpoints: &'a [EndpointSpec],
+    sample: &Sample,
+) -> Vec<&'a [String]> {
     let worth = (20_000..PARALLEL_BELOW_ROWS).contains(&cohort.n_rows)
-        && sample.rows.len().saturating_mul(8) >= cohort.n_rows;
-    if !worth || spec.time_unit.days() != spec.shown_unit().days() {
-        return;
-    }
+        && sample.rows.len().saturating_mul(8) >= cohort.n_rows
+        && spec.time_unit.days() == spec.shown_unit().days();
+    endpoints
+        .iter()
+        .map(|e| e.time.as_slice())
+        .filter(|columns| worth && !cohort.has_sorted_rows(columns))
+        .collect()
+}
+
+/// [`Cohort::sorted_rows`] of each list of columns, side by side.
+fn sort_rows(cohort: &Cohort, columns: &[&[String]]) {
     use rayon::prelude::*;
-    endpoints.par_iter().for_each(|e| {
-        cohort.sorted_rows(&e.time);
+    columns.par_iter().for_each(|c| {
+        cohort.sorted_rows(c);
     });
 }
 

@@ -50,6 +50,7 @@ impl EndpointChoice {
         use EndpointChoice::*;
         match (self, other) {
             (All, _) => true,
+            (AllBut(mine), _) if mine.is_empty() => true,
             (_, Only(names)) => names.iter().all(|n| self.includes(n)),
             (AllBut(mine), AllBut(theirs)) => mine.iter().all(|n| theirs.contains(n)),
             _ => false,
@@ -315,6 +316,39 @@ mod tests {
                 }));
             }
             assert_eq!(run_parts(parts, side_by_side), vec![0, 10, 20, 30, 40, 50]);
+        }
+    }
+
+    /// The set operations on endpoint choices are those of the sets they name, for every
+    /// choice over three names (all; only, or all but, each subset, the empty one included),
+    /// a fourth name standing for every name no list holds.
+    #[test]
+    fn endpoint_choices_are_sets() {
+        use EndpointChoice::*;
+        let names = ["a", "b", "c"];
+        let mut choices = vec![All];
+        for mask in 0..8 {
+            let subset: Vec<String> = (0..3)
+                .filter(|k| mask >> k & 1 == 1)
+                .map(|k| names[k].to_string())
+                .collect();
+            choices.push(Only(subset.clone()));
+            choices.push(AllBut(subset));
+        }
+        let set = |c: &EndpointChoice| ["a", "b", "c", "d"].map(|n| c.includes(n));
+        let pairwise = |x: [bool; 4], y: [bool; 4], f: fn(bool, bool) -> bool| {
+            std::array::from_fn::<bool, 4, _>(|k| f(x[k], y[k]))
+        };
+        for x in &choices {
+            assert_eq!(set(&x.complement()), set(x).map(|b| !b), "{x:?}");
+            for y in &choices {
+                let (sx, sy) = (set(x), set(y));
+                assert_eq!(set(&x.union(y)), pairwise(sx, sy, |a, b| a || b));
+                assert_eq!(set(&x.intersection(y)), pairwise(sx, sy, |a, b| a && b));
+                assert_eq!(set(&x.without(y)), pairwise(sx, sy, |a, b| a && !b));
+                let subset = sx.iter().zip(sy).all(|(&a, b)| a || !b);
+                assert_eq!(x.covers(y), subset, "{x:?} covers {y:?}");
+            }
         }
     }
 

@@ -287,6 +287,13 @@ impl Cohort {
         Some(order)
     }
 
+    /// True when the order of [`Cohort::sorted_rows`] for `columns` is kept.
+    pub fn has_sorted_rows(&self, columns: &[String]) -> bool {
+        let slot = self.orders.0.lock().unwrap_or_else(|e| e.into_inner());
+        slot.iter()
+            .any(|(k, order)| k.as_slice() == columns && order.len() == self.n_rows)
+    }
+
     /// Positions `0..n` of a subset of rows (`row_of(i)`, strictly increasing in `i`) in
     /// ascending order of the sum of `columns` at those rows, ties in position order: what
     /// [`crate::stats::sorted_order`] gives for the subset's values, read off the cohort's

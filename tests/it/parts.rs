@@ -3,6 +3,7 @@
 //! report, for every view and sample choice of the window.
 
 use serde_json::Value;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use survival_explorer::analysis::{
     analyze, analyze_parts, AnalysisCache, EndpointChoice, MatchSpec, Parts, Report, Spec,
 };
@@ -223,12 +224,15 @@ fn a_part_not_asked_for_is_not_there() {
 #[test]
 fn checks_join_the_endpoint_in_either_order() {
     let cohort = cohort();
-    let mut s = settings(View::Survival, SampleView::Matched, 1);
-    s.spec.adjust = vec!["ecog".to_string(), "age".to_string()];
-    s.spec.forest = true;
-    s.spec.caliper_sweep = true;
-    s.spec.sensitivity = true;
-    let spec = s.analysed_specs().1.unwrap();
+    let s = settings(View::Survival, SampleView::Matched, 1);
+    let spec = Spec {
+        adjust: vec!["ecog".to_string(), "age".to_string()],
+        univariable: true,
+        forest: true,
+        caliper_sweep: true,
+        sensitivity: true,
+        ..s.analysed_specs().1.unwrap()
+    };
     let full = analyze(&cohort, &spec).unwrap();
     let cache = AnalysisCache::default();
     let run = |parts: &Parts| analyze_parts(&cohort, &spec, &cache, parts, &|| false).unwrap();
@@ -241,8 +245,32 @@ fn checks_join_the_endpoint_in_either_order() {
     assert!(!checks_only.holds(&os) && checks_only.holds(&os_checks));
     let ep = checks_only.endpoints.get("os").unwrap();
     assert!(ep.median_follow_up.is_some() && ep.cox.ph_test.is_some());
-    assert!(ep.cox_adjusted.is_none() && ep.forest.is_none());
+    assert!(ep.cox_adjusted.is_none() && ep.cox_univariable.is_none() && ep.forest.is_none());
     assert!(ep.caliper_sweep.is_none() && ep.sensitivity.is_none());
+    // Not computed either (a forest plot, a sweep and the sensitivity summary ask `stop` at
+    // each of their steps): the pass asks it as often as for a spec without them.
+    let plain = Spec {
+        adjust: Vec::new(),
+        univariable: false,
+        forest: false,
+        caliper_sweep: false,
+        sensitivity: false,
+        ..spec.clone()
+    };
+    let asks = |spec: &Spec, parts: &Parts| {
+        let n = AtomicUsize::new(0);
+        let stop = || {
+            n.fetch_add(1, Ordering::Relaxed);
+            false
+        };
+        analyze_parts(&cohort, spec, &AnalysisCache::default(), parts, &stop).unwrap();
+        n.into_inner()
+    };
+    assert_eq!(asks(&spec, &os_checks), asks(&plain, &os_checks));
+    assert!(
+        asks(&spec, &os) > asks(&plain, &os),
+        "the extras ask `stop`"
+    );
     let both = os.union(&os_checks);
     for order in [[&os, &os_checks], [&os_checks, &os]] {
         let mut joined = run(order[0]);
@@ -256,4 +284,9 @@ fn checks_join_the_endpoint_in_either_order() {
         joined.merge(run(&both.rest()));
         assert_eq!(json(&joined), json(&full), "{order:?}");
     }
+    // Parts a report holds already change nothing.
+    let mut whole = run(&Parts::all());
+    whole.merge(run(&os));
+    whole.merge(run(&os_checks));
+    assert_eq!(json(&whole), json(&full));
 }

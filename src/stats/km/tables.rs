@@ -175,11 +175,14 @@ pub fn time_tables(sample: &SurvSample, first: impl Fn(usize) -> bool) -> [TimeT
 fn counted_tables(sample: &SurvSample, first: impl Fn(usize) -> bool) -> [TimeTable; 3] {
     let (time, status) = (&sample.time, &sample.status);
     let n = sample.len();
-    // Each table has at most one row per distinct time: room for them up front.
+    // Each table has at most one row per distinct time and per subject: room for them up
+    // front.
     let distinct = usize::from(n > 0) + time.windows(2).filter(|w| w[0] != w[1]).count();
-    let mut tables: [TimeTable; 3] = std::array::from_fn(|_| TimeTable::with_capacity(distinct));
     let n_first = (0..n).filter(|&i| first(i)).count();
-    for (table, count) in tables.iter_mut().zip([n_first, n - n_first, n]) {
+    let counts = [n_first, n - n_first, n];
+    let mut tables: [TimeTable; 3] =
+        std::array::from_fn(|g| TimeTable::with_capacity(distinct.min(counts[g])));
+    for (table, count) in tables.iter_mut().zip(counts) {
         table.n = count as f64;
     }
     let mut at_risk = [0usize; 3];
