@@ -51,6 +51,7 @@ fn median_follow_up(curve: &KmCurve) -> FollowUp {
         median: q.estimate,
         ci: [q.lower, q.upper],
         method: FOLLOW_UP_METHOD,
+        pending: false,
     }
 }
 
@@ -441,7 +442,7 @@ fn curves_of(
     ArmSurvival,
     ArmSurvival,
     RmstDifference,
-    Option<FollowUp>,
+    FollowUp,
     LogRankReport,
 ) {
     // Both arms and the pooled sample summed per time in one pass: every curve, follow-up
@@ -485,7 +486,9 @@ fn curves_of(
             median_ci: [m.lower, m.upper],
             landmarks: lms,
             rmst: km.rmst(horizon),
-            median_follow_up: rev.as_ref().map(median_follow_up),
+            median_follow_up: rev
+                .as_ref()
+                .map_or_else(FollowUp::pending, median_follow_up),
             curve: Some(km),
         }
     };
@@ -502,7 +505,9 @@ fn curves_of(
         ci: [diff - z * diff_se, diff + z * diff_se],
     };
 
-    let overall_follow_up = reverse(&table_all).as_ref().map(median_follow_up);
+    let overall_follow_up = reverse(&table_all)
+        .as_ref()
+        .map_or_else(FollowUp::pending, median_follow_up);
 
     let logrank = logrank_report(spec, logrank_result);
 

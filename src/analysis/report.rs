@@ -59,9 +59,10 @@ pub struct ArmSurvival {
     pub median_ci: [f64; 2],
     pub landmarks: Vec<Landmark>,
     pub rmst: Rmst,
-    /// None when the endpoint's checks were not asked ([`super::Parts::checks`]).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub median_follow_up: Option<FollowUp>,
+    /// Pending (not computed, left out of the JSON) when the endpoint's checks were not
+    /// asked ([`super::Parts::checks`]).
+    #[serde(skip_serializing_if = "FollowUp::is_pending")]
+    pub median_follow_up: FollowUp,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub curve: Option<KmCurve>,
 }
@@ -72,6 +73,27 @@ pub struct FollowUp {
     pub median: f64,
     pub ci: [f64; 2],
     pub method: &'static str,
+    /// True when not computed: its endpoint came without its checks
+    /// ([`super::Parts::checks`]); the numbers are NaN and the JSON leaves it out.
+    #[serde(skip)]
+    pub pending: bool,
+}
+
+impl FollowUp {
+    /// The follow-up of an endpoint whose checks were not asked.
+    pub fn pending() -> FollowUp {
+        FollowUp {
+            median: f64::NAN,
+            ci: [f64::NAN; 2],
+            method: "",
+            pending: true,
+        }
+    }
+
+    /// True when not computed ([`FollowUp::pending`]).
+    pub fn is_pending(&self) -> bool {
+        self.pending
+    }
 }
 
 #[derive(Clone, Copy, Debug, Serialize)]
@@ -245,9 +267,10 @@ pub struct EndpointReport {
     pub excluded: Vec<Exclusion>,
     pub arms: OrderedMap<ArmSurvival>,
     pub rmst_difference: RmstDifference,
-    /// None when the endpoint's checks were not asked ([`super::Parts::checks`]).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub median_follow_up: Option<FollowUp>,
+    /// Pending (not computed, left out of the JSON) when the endpoint's checks were not
+    /// asked ([`super::Parts::checks`]).
+    #[serde(skip_serializing_if = "FollowUp::is_pending")]
+    pub median_follow_up: FollowUp,
     pub logrank: LogRankReport,
     pub cox: CoxReport,
     /// The multivariable model (`--adjust`).

@@ -208,8 +208,11 @@ fn a_part_not_asked_for_is_not_there() {
     );
     assert!(r.response.is_none());
     let pfs = r.endpoints.get("pfs").unwrap();
-    assert!(pfs.median_follow_up.is_none() && pfs.cox.ph_test.is_none());
-    assert!(pfs.arms.iter().all(|(_, a)| a.median_follow_up.is_none()));
+    assert!(pfs.median_follow_up.is_pending() && pfs.cox.ph_test.is_none());
+    assert!(pfs
+        .arms
+        .iter()
+        .all(|(_, a)| a.median_follow_up.is_pending()));
     assert!(pfs.cox.hr.is_finite() && pfs.arms.iter().all(|(_, a)| a.curve.is_some()));
     let m = r.matching.as_ref().unwrap();
     assert!(m.balance.is_empty() && m.baseline_table.is_empty() && m.pairs.is_empty());
@@ -244,7 +247,7 @@ fn checks_join_the_endpoint_in_either_order() {
     let checks_only = run(&os_checks);
     assert!(!checks_only.holds(&os) && checks_only.holds(&os_checks));
     let ep = checks_only.endpoints.get("os").unwrap();
-    assert!(ep.median_follow_up.is_some() && ep.cox.ph_test.is_some());
+    assert!(!ep.median_follow_up.is_pending() && ep.cox.ph_test.is_some());
     assert!(ep.cox_adjusted.is_none() && ep.cox_univariable.is_none() && ep.forest.is_none());
     assert!(ep.caliper_sweep.is_none() && ep.sensitivity.is_none());
     // Not computed either (a forest plot, a sweep and the sensitivity summary ask `stop` at
