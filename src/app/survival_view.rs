@@ -98,7 +98,18 @@ fn one_report_ui(ui: &mut egui::Ui, ctx: &ViewContext, report: &Arc<Report>) {
         );
     }
     legend_ui(ui, ep, unit);
-    ph_warning_ui(ui, ep, unit);
+    let checked = report.parts.checks.includes(&ctx.settings.endpoint);
+    // The warning's room is kept while the checks are computed, so that the plot does not
+    // jump when they come (a dragged caliper leaves them to the rest pass).
+    let room = egui::Id::unique(("ph warning", report.sample.matched, &ctx.settings.endpoint));
+    if checked {
+        let top = ui.cursor().top();
+        ph_warning_ui(ui, ep, unit);
+        let height = ui.cursor().top() - top;
+        ui.data_mut(|d| d.insert_temp(room, height));
+    } else {
+        ui.add_space(ui.data(|d| d.get_temp::<f32>(room)).unwrap_or(0.0));
+    }
     let table = ctx.settings.spec.risk_table;
     let row_h = ui.text_style_height(&egui::TextStyle::Body) + 4.0;
     let table_h = row_h * (table_rows(ep, table) + 1.0) + 8.0;
@@ -193,7 +204,6 @@ fn one_report_ui(ui: &mut egui::Ui, ctx: &ViewContext, report: &Arc<Report>) {
             }
         }
     });
-    let checked = report.parts.checks.includes(&ctx.settings.endpoint);
     effect_box_ui(ui, ep, checked, &resp.transform);
     let columns = Columns {
         transform: &resp.transform,
@@ -483,5 +493,79 @@ mod tests {
                 "{parts:?}"
             );
         }
+    }
+
+    /// Crossing hazards (the test of proportional hazards rejects): while the checks are
+    /// computed the warning's room is kept, so the plot stays where it was; the warning
+    /// comes back with them.
+    #[test]
+    fn the_plot_keeps_its_place_while_the_checks_are_computed() {
+        let mut csv = String::from("arm,os_months,os_event\n");
+        for i in 0..160 {
+            let (treated, u) = (i % 2 == 0, f64::from(i / 2) / 80.0);
+            let t = if treated {
+                0.5 + 24.0 * u * u
+            } else {
+                5.0 + 5.0 * u
+            };
+            let arm = if treated { "lenvatinib" } else { "sorafenib" };
+            csv += &format!("{arm},{t:.2},1\n");
+        }
+        let cohort = crate::cohort::read_csv_bytes("crossing.csv", csv.into_bytes()).unwrap();
+        let app = super::super::App::with_settings(super::super::Settings::default());
+        let settings = super::super::Settings {
+            matching_on: false,
+            endpoint: "os".to_string(),
+            ..super::super::Settings::default()
+        };
+        let spec = settings.analysed_specs().0;
+        let cache = crate::analysis::AnalysisCache::default();
+        let reports = |parts: &Parts| Reports {
+            unmatched: Ok(Arc::new(
+                analyze_parts(&cohort, &spec, &cache, parts, &|| false).unwrap(),
+            )),
+            unmatched_spec: spec.clone(),
+            matched: None,
+            matched_spec: None,
+        };
+        let full = reports(&Parts::all());
+        let ep = full
+            .unmatched
+            .as_ref()
+            .unwrap()
+            .endpoints
+            .get("os")
+            .unwrap();
+        assert!(ep.cox.ph_test.as_ref().unwrap().global.p_value < 0.05);
+        let hr = hr_text(ep);
+        let mut h = Harness::builder()
+            .with_size([1200.0, 800.0])
+            .build_ui_state(
+                |ui, shown: &mut Reports| {
+                    let ctx = ViewContext {
+                        settings: &settings,
+                        loaded: &app.loaded,
+                        presentation: false,
+                    };
+                    survival_ui(ui, &ctx, shown);
+                },
+                full.clone(),
+            );
+        let warning = "Hazards look non-proportional";
+        let mut tops = Vec::new();
+        for (shown, pending) in [(&full, false), (&reports(&Parts::endpoint("os")), true)]
+            .into_iter()
+            .chain([(&full, false)])
+        {
+            *h.state_mut() = shown.clone();
+            h.run();
+            assert_eq!(h.query_by_label_contains(PH_PENDING).is_some(), pending);
+            assert_eq!(h.query_by_label_contains(warning).is_some(), !pending);
+            tops.push(h.get_by_label_contains(&hr).rect().top());
+        }
+        assert!(
+            tops.iter().all(|&t| t == tops[0]),
+            "the plot moved: {tops:?}"
+        );
     }
 }
