@@ -32,6 +32,9 @@ fn main() -> ExitCode {
     #[cfg(windows)]
     attach_parent_console();
     let cli = Cli::parse();
+    if matches!(cli.command, Some(Command::Analyze(_) | Command::Report(_))) {
+        keep_freed_memory();
+    }
     match cli.command {
         Some(Command::Analyze(args)) if args.emit_r => match run_emit_r(&args) {
             Ok((script, warnings)) => {
@@ -51,11 +54,15 @@ fn main() -> ExitCode {
                 for w in warning_lines(&report) {
                     eprintln!("warning: {w}");
                 }
-                match serde_json::to_string_pretty(&report) {
-                    Ok(json) => {
-                        println!("{json}");
-                        ExitCode::SUCCESS
-                    }
+                // Straight to standard output, not through a string of the whole report.
+                use std::io::Write;
+                let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+                let written = serde_json::to_writer_pretty(&mut out, &report)
+                    .map_err(std::io::Error::from)
+                    .and_then(|()| writeln!(out))
+                    .and_then(|()| out.flush());
+                match written {
+                    Ok(()) => ExitCode::SUCCESS,
                     Err(e) => {
                         eprintln!("error: cannot write the report as JSON: {e}");
                         ExitCode::FAILURE
@@ -133,6 +140,34 @@ fn main() -> ExitCode {
         }
     }
 }
+
+/// For a command that analyses once and exits: memory it frees stays with the process for
+/// its next allocations. By default glibc maps each block over 128 KiB (a column of 100,000
+/// numbers is 800 KB) fresh from the kernel and unmaps it when freed, so every such block
+/// costs page faults and zeroed pages again; that was a tenth of `analyze`'s time at 100,000
+/// patients (docs/performance.md). The window keeps glibc's defaults: it runs for hours and
+/// should give memory back. Blocks over 32 MiB (glibc's largest setting) are still mapped.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn keep_freed_memory() {
+    use std::ffi::c_int;
+    const M_TRIM_THRESHOLD: c_int = -1;
+    const M_MMAP_THRESHOLD: c_int = -3;
+    extern "C" {
+        fn mallopt(param: c_int, value: c_int) -> c_int;
+    }
+    // SAFETY: glibc's documented tuning call, made before any other thread exists; a value
+    // it refuses leaves its default in place.
+    unsafe {
+        mallopt(M_MMAP_THRESHOLD, 32 << 20);
+        mallopt(M_TRIM_THRESHOLD, 1 << 30);
+    }
+}
+
+#[cfg(all(
+    not(target_arch = "wasm32"),
+    not(all(target_os = "linux", target_env = "gnu"))
+))]
+fn keep_freed_memory() {}
 
 /// Gives a GUI-subsystem .exe the console of the terminal that started it, so the CLI prints
 /// there. Handles that were already valid (output redirected to a file or a pipe) are kept.
