@@ -114,6 +114,41 @@ pub fn read_parquet_bytes(file: &str, _bytes: Vec<u8>) -> Result<Cohort, CohortE
     })
 }
 
+/// The file's bytes, as `std::fs::read` gives them. A large file is read as two halves side
+/// by side: most of reading a file the system has cached is the kernel copying it into
+/// fresh pages, which two cores do in half the time.
+fn read_file(path: &Path) -> std::io::Result<Vec<u8>> {
+    #[cfg(unix)]
+    {
+        use std::io::{Read, Seek};
+        use std::os::unix::fs::FileExt;
+        const HALVES_FROM: u64 = 4 << 20;
+        let mut file = std::fs::File::open(path)?;
+        let len = file.metadata()?.len();
+        if let Some(len) = usize::try_from(len).ok().filter(|_| len >= HALVES_FROM) {
+            let mut bytes = vec![0u8; len];
+            let (head, tail) = bytes.split_at_mut(len / 2);
+            let at = head.len() as u64;
+            let (a, b) = rayon::join(
+                || file.read_exact_at(head, 0),
+                || file.read_exact_at(tail, at),
+            );
+            match a.and(b) {
+                Ok(()) => {
+                    // Whatever was added to the file since its length was read.
+                    file.seek(std::io::SeekFrom::Start(len as u64))?;
+                    file.read_to_end(&mut bytes)?;
+                    return Ok(bytes);
+                }
+                // Shorter than its length said: it changed while being read.
+                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    std::fs::read(path)
+}
+
 /// Cell texts read as missing (after trimming spaces).
 pub const MISSING_CODES: [&str; 7] = ["", "NA", "N/A", "NaN", "nan", ".", "-"];
 
@@ -232,7 +267,7 @@ impl Cohort {
     /// Reads a cohort file as it is, columns named as in the file.
     pub fn read(path: &Path, sheet: Option<&str>) -> Result<Cohort, CohortError> {
         let file = path.display().to_string();
-        let bytes = std::fs::read(path).map_err(|error| CohortError::Io {
+        let bytes = read_file(path).map_err(|error| CohortError::Io {
             file: file.clone(),
             error,
         })?;

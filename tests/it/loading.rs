@@ -84,6 +84,20 @@ fn one_thread_or_many_read_the_same_cohort() {
 }
 
 #[test]
+fn a_large_file_read_in_halves_is_the_file() {
+    // Over 4 MiB, the file is read as two halves side by side; the cut falls inside a row.
+    let text = big_csv(200_000, ',');
+    assert!(text.len() > 4 << 20);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.csv");
+    std::fs::write(&path, &text).unwrap();
+    let read = Cohort::read(&path, None).unwrap();
+    let name = path.display().to_string();
+    same_cohort(&read, &read_csv_bytes(&name, text.into_bytes()).unwrap());
+    assert_eq!(read.n_rows, 200_000);
+}
+
+#[test]
 fn a_column_with_text_only_in_its_last_row_is_text() {
     let mut text = big_csv(100_000, ';');
     text.push_str("100000;sorafenib;x;abc;1,5\n");

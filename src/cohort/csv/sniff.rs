@@ -41,7 +41,12 @@ pub(super) fn decode(
             "the file is UTF-16 text: save it as CSV in UTF-8 (\"CSV UTF-8\" in Excel)".to_string(),
         ));
     }
-    if let Some(pos) = bytes.iter().position(|&b| b == 0) {
+    // `contains` scans a word at a time; the position only when there is one.
+    if let Some(pos) = bytes
+        .contains(&0)
+        .then(|| bytes.iter().position(|&b| b == 0))
+        .flatten()
+    {
         let line = bytes[..pos].iter().filter(|&&b| b == b'\n').count() + 1;
         return Err(fail(format!(
             "line {line}: binary data (a NUL byte), not CSV text"

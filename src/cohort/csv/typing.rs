@@ -84,19 +84,26 @@ fn local_codes(fields: &Fields, column: usize, width: usize) -> Local<'_> {
     const FEW: usize = 16;
     let mut index: HashMap<&[u8], u32> = HashMap::new();
     let mut seen: Vec<&[u8]> = Vec::new();
+    // The texts seen never include a missing code, so most cells are found among them
+    // before the missing codes are compared.
+    let missing = |s: &[u8]| MISSING_CODES.iter().any(|m| m.as_bytes() == s);
     let codes = (0..fields.n_records)
         .map(|record| {
             let s = trimmed(fields.field(record, column, width));
-            if MISSING_CODES.iter().any(|m| m.as_bytes() == s) {
-                return MISSING;
-            }
             if seen.len() <= FEW {
                 if let Some(k) = seen.iter().position(|&t| t == s) {
                     return k as u32;
                 }
+                if missing(s) {
+                    return MISSING;
+                }
                 if seen.len() == FEW {
                     index.extend(seen.iter().enumerate().map(|(k, &t)| (t, k as u32)));
                 }
+            } else if let Some(&k) = index.get(s) {
+                return k;
+            } else if missing(s) {
+                return MISSING;
             }
             if seen.len() < FEW {
                 seen.push(s);
