@@ -250,6 +250,8 @@ impl Cohort {
             }
         };
         match &col.data {
+            // Ids written in increasing order (the usual file) are all distinct: no sort.
+            ColumnData::Numeric(v) if v.windows(2).all(|w| w[0] < w[1]) => {}
             ColumnData::Numeric(v) => {
                 let order = crate::stats::sorted_order(v);
                 let rows: Vec<usize> = order
