@@ -245,7 +245,7 @@ pub fn analyze_parts(
     // A first analysis of a large cohort sorts its rows by each endpoint's time (the cohort
     // keeps the orders): beside the propensity fit, which runs on one core.
     let to_sort = if spec.matching.is_some() || spec.weighting.is_some() {
-        orders_to_sort(cohort, spec, &endpoints, subgroup)
+        orders_to_sort(cohort, spec, &endpoints, subgroup, parts.table1)
     } else {
         Vec::new()
     };
@@ -361,22 +361,35 @@ pub fn analyze_parts(
     })
 }
 
-/// The endpoints' time columns whose order of the cohort's rows ([`Cohort::sorted_rows`])
-/// is not yet kept and will be read: by large samples (see [`Cohort::order_of_rows`]; a match
-/// may come out smaller and sort its own) of times in the file's unit — not so large that
-/// the parts of the analysis run one after the other (memory).
+/// The columns whose order of the cohort's rows ([`Cohort::sorted_rows`]) is not yet kept
+/// and will be read by large samples (see [`Cohort::order_of_rows`]; a match may come out
+/// smaller and sort its own): the endpoints' times when in the file's unit, and with
+/// `table1` the matching's numeric covariates (their quartiles) — in cohorts not so large
+/// that the parts of the analysis run one after the other (memory).
 fn orders_to_sort<'a>(
     cohort: &Cohort,
-    spec: &Spec,
+    spec: &'a Spec,
     endpoints: &'a [EndpointSpec],
     sample: &Sample,
+    table1: bool,
 ) -> Vec<&'a [String]> {
     let worth = (20_000..PARALLEL_BELOW_ROWS).contains(&cohort.n_rows)
-        && sample.rows.len().saturating_mul(8) >= cohort.n_rows
-        && spec.time_unit.days() == spec.shown_unit().days();
-    endpoints
+        && sample.rows.len().saturating_mul(8) >= cohort.n_rows;
+    let same_unit = spec.time_unit.days() == spec.shown_unit().days();
+    let times = endpoints
         .iter()
         .map(|e| e.time.as_slice())
+        .filter(|_| same_unit);
+    // A covariate written `name:factor`, or of text, is a factor: no order read.
+    let numeric = |c: &&String| cohort.column(c).is_some_and(|col| col.is_numeric());
+    let covariates = spec
+        .matching
+        .iter()
+        .filter(|_| table1)
+        .flat_map(|ms| ms.covariates.iter().filter(numeric))
+        .map(std::slice::from_ref);
+    times
+        .chain(covariates)
         .filter(|columns| worth && !cohort.has_sorted_rows(columns))
         .collect()
 }
