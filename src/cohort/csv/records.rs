@@ -1,10 +1,14 @@
 //! The records: the csv crate's tokenizer (`csv-core`: RFC 4180 quoting, `""` inside quotes)
 //! splits the text into fields, unquoted, stored one after another per stretch of the text.
+//! A stretch without a quote is split in place instead: its fields are the text's bytes
+//! between separators, which is what the tokenizer gives for such text, without the copy.
 //!
 //! A large text is cut at line ends into stretches that are read side by side (rayon). A cut
 //! may fall inside a quoted field that spans lines; so a stretch's records are kept only when
 //! the stretch starts exactly where the records before it ended, else it is read again from
 //! there. The records, and so the cohort, are the same whatever the number of threads.
+
+use std::borrow::Cow;
 
 use csv_core::{ReadRecordResult, Reader, ReaderBuilder, Terminator};
 use rayon::prelude::*;
@@ -15,14 +19,17 @@ use super::sniff::is_decimal_comma_number;
 const STRETCH_BYTES: usize = 1 << 20;
 
 /// The fields of consecutive records, unquoted, one after another.
-pub(super) struct Fields {
+pub(super) struct Fields<'t> {
     /// Where reading began (a record's start) and where it ended (after the last record).
     start: usize,
     pub end: usize,
-    /// Fields' bytes, unquoted, concatenated.
-    pub bytes: Vec<u8>,
+    /// Fields' bytes, unquoted, concatenated; or, split in place, the stretch's text.
+    pub bytes: Cow<'t, [u8]>,
     /// End of each field in `bytes`, `width` per record.
     pub ends: Vec<u32>,
+    /// Split in place: where each record starts in `bytes` (a field after the first starts
+    /// just past the separator that ends the one before). Empty when the fields were copied.
+    pub starts: Vec<u32>,
     pub n_records: usize,
     /// A field written with a decimal comma was seen (checked only when asked).
     pub decimal_comma: bool,
@@ -30,11 +37,21 @@ pub(super) struct Fields {
     pub problem: Option<Problem>,
 }
 
-impl Fields {
+impl Fields<'_> {
     /// The bytes of field `column` of record `record` (both from 0).
     pub fn field(&self, record: usize, column: usize, width: usize) -> &[u8] {
         let k = record * width + column;
-        let from = if k == 0 { 0 } else { self.ends[k - 1] as usize };
+        let from = if self.starts.is_empty() {
+            if k == 0 {
+                0
+            } else {
+                self.ends[k - 1] as usize
+            }
+        } else if column == 0 {
+            self.starts[record] as usize
+        } else {
+            self.ends[k - 1] as usize + 1
+        };
         &self.bytes[from..self.ends[k] as usize]
     }
 }
@@ -145,7 +162,9 @@ fn is_blank(fields: &[u8], raw: &[u8]) -> bool {
 }
 
 /// Reads the records from `start` (a record's start) until one ends at or after `stop`, each
-/// of `width` fields; stops at the first problem.
+/// of `width` fields; stops at the first problem. Text without quotes is split in place
+/// ([`read_plain`]); it may stop at `stop`'s line end where the tokenizer would go on past
+/// empty lines, which the caller's "read again from where the last one ended" absorbs.
 fn read_stretch(
     text: &[u8],
     start: usize,
@@ -153,15 +172,119 @@ fn read_stretch(
     separator: u8,
     width: usize,
     check_decimal_comma: bool,
-) -> Fields {
+) -> Fields<'_> {
+    if let Some(fields) = read_plain(text, start, stop, separator, width, check_decimal_comma) {
+        return fields;
+    }
+    read_tokenized(text, start, stop, separator, width, check_decimal_comma)
+}
+
+/// A UTF-8 byte order mark.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// [`read_stretch`] for text from `start` to the end of `stop`'s line with no quote, nor a
+/// byte order mark at `start` (which a fresh tokenizer would skip): records are lines (empty
+/// ones skipped), fields the bytes between separators — the tokenizer's reading of such
+/// text, split in place. `None` for any other text.
+fn read_plain(
+    text: &[u8],
+    start: usize,
+    stop: usize,
+    separator: u8,
+    width: usize,
+    check_decimal_comma: bool,
+) -> Option<Fields<'_>> {
+    let stop = stop.min(text.len());
+    // The whole line `stop` falls in.
+    let end_of_line = match stop.checked_sub(1).map(|i| text[i]) {
+        None | Some(b'\n') => stop,
+        Some(_) => text[stop..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(text.len(), |k| stop + k + 1),
+    };
+    let region = text.get(start..end_of_line)?;
+    if region.contains(&b'"') || region.starts_with(BOM) || u32::try_from(region.len()).is_err() {
+        return None;
+    }
+    let mut fields = Fields {
+        start,
+        end: start,
+        bytes: Cow::Borrowed(region),
+        ends: Vec::with_capacity(width * (region.len() / 32 + 1)),
+        starts: Vec::with_capacity(region.len() / 32 + 1),
+        n_records: 0,
+        decimal_comma: false,
+        problem: None,
+    };
+    let stop = stop - start;
+    let mut pos = 0;
+    while pos < stop {
+        let begin = pos;
+        pos += region[pos..].iter().take_while(|&&b| b == b'\n').count();
+        if pos == region.len() {
+            break; // empty lines only: no record here
+        }
+        let line = pos;
+        let n_before = fields.ends.len();
+        while pos < region.len() {
+            let b = region[pos];
+            if b == separator {
+                fields.ends.push(pos as u32);
+            } else if b == b'\n' {
+                break;
+            }
+            pos += 1;
+        }
+        fields.ends.push(pos as u32);
+        let line_end = pos;
+        pos = (pos + 1).min(region.len());
+        let n = fields.ends.len() - n_before;
+        if is_blank(&region[line..line_end], &region[begin..pos]) {
+            fields.ends.truncate(n_before);
+            fields.end = start + pos;
+            continue;
+        }
+        if n != width {
+            fields.ends.truncate(n_before);
+            fields.problem = Some(Problem::Ragged {
+                at: start + line,
+                fields: n,
+            });
+            break;
+        }
+        fields.starts.push(line as u32);
+        if check_decimal_comma && !fields.decimal_comma {
+            let mut from = line;
+            for &e in &fields.ends[n_before..] {
+                fields.decimal_comma |= is_decimal_comma_number(&region[from..e as usize]);
+                from = e as usize + 1;
+            }
+        }
+        fields.n_records += 1;
+        fields.end = start + pos;
+    }
+    Some(fields)
+}
+
+/// [`read_stretch`] by the csv crate's tokenizer, the fields copied out unquoted.
+fn read_tokenized(
+    text: &[u8],
+    start: usize,
+    stop: usize,
+    separator: u8,
+    width: usize,
+    check_decimal_comma: bool,
+) -> Fields<'_> {
     let mut records = Records::new(text, start, separator);
     let mut out = vec![0u8; (stop.saturating_sub(start) + 4096).min(text.len() + 4096)];
     let mut used = 0;
     let mut fields = Fields {
         start,
         end: start,
-        bytes: Vec::new(),
+        bytes: Cow::Borrowed(&[]),
         ends: Vec::with_capacity(width * (stop.saturating_sub(start) / 32 + 1)),
+        starts: Vec::new(),
         n_records: 0,
         decimal_comma: false,
         problem: None,
@@ -213,7 +336,7 @@ fn read_stretch(
         fields.end = records.pos;
     }
     out.truncate(used);
-    fields.bytes = out;
+    fields.bytes = Cow::Owned(out);
     fields
 }
 
@@ -225,7 +348,7 @@ pub(super) fn read_records(
     separator: u8,
     width: usize,
     check_decimal_comma: bool,
-) -> Vec<Fields> {
+) -> Vec<Fields<'_>> {
     // Cuts just after a line end; never before a byte order mark, which a fresh tokenizer
     // would skip.
     let mut cuts = vec![start];
@@ -235,7 +358,7 @@ pub(super) fn read_records(
             break;
         };
         let cut = at + nl + 1;
-        if cut < text.len() && !text[cut..].starts_with(b"\xEF\xBB\xBF") {
+        if cut < text.len() && !text[cut..].starts_with(BOM) {
             cuts.push(cut);
         }
         at = cut + STRETCH_BYTES;
@@ -307,6 +430,85 @@ mod tests {
         );
         assert_eq!(unclosed_quote(b"x\"y,\"z\"\"", b','), Some(4));
         assert_eq!(unclosed_quote(b"\"z\"\"\"", b','), None);
+    }
+
+    /// Every record's fields, the problem, the decimal-comma flag and where reading ended.
+    fn summary(f: &Fields, width: usize) -> (Vec<Vec<Vec<u8>>>, Option<Problem>, bool, usize) {
+        let records = (0..f.n_records)
+            .map(|r| (0..width).map(|c| f.field(r, c, width).to_vec()).collect())
+            .collect();
+        (records, f.problem, f.decimal_comma, f.end)
+    }
+
+    #[test]
+    fn text_without_quotes_split_in_place_is_what_the_tokenizer_reads() {
+        // Random lines of random cells: numbers with decimal commas, spaces, tabs, CR,
+        // non-ASCII letters and Unicode spaces, blank and empty lines, ragged lines.
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        let cells = [
+            "1", "2,5", "a", "", " ", "\t", "NA", "é", "\u{a0}", "x\r", "3.25",
+        ];
+        let mut plain_used = 0;
+        for case in 0..3000 {
+            let width = 1 + next(3) as usize;
+            let separator = [b',', b';', b'\t'][next(3) as usize];
+            let mut text = String::new();
+            for _ in 0..next(12) {
+                let n = match next(12) {
+                    0 => 0,
+                    1 => width + 1,
+                    _ => width,
+                };
+                let line: Vec<&str> = (0..n).map(|_| cells[next(11) as usize]).collect();
+                text.push_str(&line.join(&(separator as char).to_string()));
+                if next(8) != 0 || case % 2 == 0 {
+                    text.push('\n');
+                }
+            }
+            let text = text.as_bytes();
+            // Stops at line ends (as the stretches' cuts are), in the middle of a line, and
+            // the end of the text; the whole text's `end` must agree too.
+            let mut stops = vec![text.len(), next(text.len() as u64 + 1) as usize];
+            stops.extend(text.iter().positions_of_newlines().take(2));
+            for stop in stops {
+                let plain = read_plain(text, 0, stop, separator, width, true).unwrap();
+                let tokenized = read_tokenized(text, 0, stop, separator, width, true);
+                let (a, b) = (summary(&plain, width), summary(&tokenized, width));
+                plain_used += 1;
+                if stop == text.len() {
+                    assert_eq!(a, b, "{:?} stop {stop}", String::from_utf8_lossy(text));
+                } else {
+                    // The tokenizer may read on past empty lines after `stop`: the records
+                    // of the plain reading are the first of the tokenizer's.
+                    assert!(b.0.starts_with(&a.0) && a.3 <= b.3, "{text:?} stop {stop}");
+                    if a.1.is_some() {
+                        assert_eq!(a.1, b.1);
+                    }
+                }
+            }
+        }
+        assert!(plain_used > 3000);
+        // Quotes and a byte order mark go to the tokenizer.
+        assert!(read_plain(b"a,\"b\"\n", 0, 7, b',', 2, false).is_none());
+        assert!(read_plain(b"\xEF\xBB\xBFa,b\n", 0, 7, b',', 2, false).is_none());
+    }
+
+    trait Newlines {
+        fn positions_of_newlines(self) -> impl Iterator<Item = usize>;
+    }
+
+    impl<'a, I: Iterator<Item = &'a u8>> Newlines for I {
+        fn positions_of_newlines(self) -> impl Iterator<Item = usize> {
+            self.enumerate()
+                .filter(|(_, &b)| b == b'\n')
+                .map(|(i, _)| i + 1)
+        }
     }
 
     #[test]

@@ -78,7 +78,7 @@ fn code_columns<'a>(fields: &'a Fields, columns: &[usize], width: usize) -> Vec<
         .collect()
 }
 
-fn local_codes(fields: &Fields, column: usize, width: usize) -> Local<'_> {
+fn local_codes<'a>(fields: &'a Fields, column: usize, width: usize) -> Local<'a> {
     // A few texts (arms, grades, responses) are found by comparing with each; a hash map
     // takes over past 16.
     const FEW: usize = 16;
