@@ -32,7 +32,15 @@ fn main() -> ExitCode {
     #[cfg(windows)]
     attach_parent_console();
     let cli = Cli::parse();
-    if matches!(cli.command, Some(Command::Analyze(_) | Command::Report(_))) {
+    let one_shot_file = match &cli.command {
+        Some(Command::Analyze(args)) => args.file.as_deref(),
+        Some(Command::Report(args)) => args.analysis.file.as_deref(),
+        _ => None,
+    };
+    if one_shot_file
+        .and_then(|f| std::fs::metadata(f).ok())
+        .is_some_and(|m| m.len() < KEEP_FREED_BELOW_BYTES)
+    {
         keep_freed_memory();
     }
     match cli.command {
@@ -41,8 +49,15 @@ fn main() -> ExitCode {
                 for w in warnings {
                     eprintln!("warning: {w}");
                 }
-                print!("{script}");
-                ExitCode::SUCCESS
+                use std::io::Write;
+                let mut out = std::io::stdout().lock();
+                match out.write_all(script.as_bytes()).and_then(|()| out.flush()) {
+                    Ok(()) => ExitCode::SUCCESS,
+                    Err(e) => {
+                        eprintln!("error: cannot write the R script: {e}");
+                        ExitCode::FAILURE
+                    }
+                }
             }
             Err(e) => {
                 eprintln!("error: {e:#}");
@@ -141,12 +156,19 @@ fn main() -> ExitCode {
     }
 }
 
-/// For a command that analyses once and exits: memory it frees stays with the process for
-/// its next allocations. By default glibc maps each block over 128 KiB (a column of 100,000
-/// numbers is 800 KB) fresh from the kernel and unmaps it when freed, so every such block
-/// costs page faults and zeroed pages again; that was a tenth of `analyze`'s time at 100,000
-/// patients (docs/performance.md). The window keeps glibc's defaults: it runs for hours and
-/// should give memory back. Blocks over 32 MiB (glibc's largest setting) are still mapped.
+/// Files below this size (about 500,000 rows of CSV) are analysed with [`keep_freed_memory`].
+/// Above it, memory comes first, as for the analysis' parts run one after the other from
+/// 500,000 patients: kept memory raised the peak at 1,000,000 patients from 500 to 585 MB.
+#[cfg(not(target_arch = "wasm32"))]
+const KEEP_FREED_BELOW_BYTES: u64 = 32 << 20;
+
+/// For a command that analyses one file and exits: memory it frees stays with the process
+/// for its next allocations. By default glibc maps each block over 128 KiB (a column of
+/// 100,000 numbers is 800 KB) fresh from the kernel and unmaps it when freed (its adaptive
+/// threshold rises only up to 32 MiB), so every such block costs page faults and zeroed
+/// pages again: a tenth of `analyze`'s time at 100,000 patients (docs/performance.md).
+/// Here blocks up to 32 MiB come from the heap and freed memory is kept up to 1 GiB. The
+/// window keeps glibc's defaults: it runs for hours and should give memory back.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn keep_freed_memory() {
     use std::ffi::c_int;
@@ -155,11 +177,14 @@ fn keep_freed_memory() {
     extern "C" {
         fn mallopt(param: c_int, value: c_int) -> c_int;
     }
-    // SAFETY: glibc's documented tuning call, made before any other thread exists; a value
-    // it refuses leaves its default in place.
+    // SAFETY: glibc's documented tuning call (malloc.h), made before any other thread
+    // exists; a value it refuses leaves its default in place. The trim threshold alone
+    // would switch off the adaptive mmap threshold and map every block (slower): it is set
+    // only when the mmap threshold was.
     unsafe {
-        mallopt(M_MMAP_THRESHOLD, 32 << 20);
-        mallopt(M_TRIM_THRESHOLD, 1 << 30);
+        if mallopt(M_MMAP_THRESHOLD, 32 << 20) == 1 {
+            mallopt(M_TRIM_THRESHOLD, 1 << 30);
+        }
     }
 }
 

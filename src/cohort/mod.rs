@@ -116,37 +116,39 @@ pub fn read_parquet_bytes(file: &str, _bytes: Vec<u8>) -> Result<Cohort, CohortE
 
 /// The file's bytes, as `std::fs::read` gives them. A large file is read as two halves side
 /// by side: most of reading a file the system has cached is the kernel copying it into
-/// fresh pages, which two cores do in half the time.
+/// fresh pages, which two cores do in half the time. Anything unusual (a file over 1 GiB,
+/// whose memory `std::fs::read` asks for without aborting when there is none; an error;
+/// a file that shrank while read) is left to `std::fs::read`, with its messages.
 fn read_file(path: &Path) -> std::io::Result<Vec<u8>> {
     #[cfg(unix)]
-    {
-        use std::io::{Read, Seek};
-        use std::os::unix::fs::FileExt;
-        const HALVES_FROM: u64 = 4 << 20;
-        let mut file = std::fs::File::open(path)?;
-        let len = file.metadata()?.len();
-        if let Some(len) = usize::try_from(len).ok().filter(|_| len >= HALVES_FROM) {
-            let mut bytes = vec![0u8; len];
-            let (head, tail) = bytes.split_at_mut(len / 2);
-            let at = head.len() as u64;
-            let (a, b) = rayon::join(
-                || file.read_exact_at(head, 0),
-                || file.read_exact_at(tail, at),
-            );
-            match a.and(b) {
-                Ok(()) => {
-                    // Whatever was added to the file since its length was read.
-                    file.seek(std::io::SeekFrom::Start(len as u64))?;
-                    file.read_to_end(&mut bytes)?;
-                    return Ok(bytes);
-                }
-                // Shorter than its length said: it changed while being read.
-                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {}
-                Err(e) => return Err(e),
-            }
-        }
+    if let Some(bytes) = read_in_halves(path) {
+        return Ok(bytes);
     }
     std::fs::read(path)
+}
+
+#[cfg(unix)]
+fn read_in_halves(path: &Path) -> Option<Vec<u8>> {
+    use std::io::{Read, Seek};
+    use std::os::unix::fs::FileExt;
+    const HALVES: std::ops::Range<u64> = (4 << 20)..(1 << 30);
+    let mut file = std::fs::File::open(path).ok()?;
+    let len = file.metadata().ok()?.len();
+    let len = usize::try_from(len)
+        .ok()
+        .filter(|_| HALVES.contains(&len))?;
+    let mut bytes = vec![0u8; len];
+    let (head, tail) = bytes.split_at_mut(len / 2);
+    let at = head.len() as u64;
+    let (a, b) = rayon::join(
+        || file.read_exact_at(head, 0),
+        || file.read_exact_at(tail, at),
+    );
+    a.and(b).ok()?;
+    // Whatever was added to the file since its length was read.
+    file.seek(std::io::SeekFrom::Start(len as u64)).ok()?;
+    file.read_to_end(&mut bytes).ok()?;
+    Some(bytes)
 }
 
 /// Cell texts read as missing (after trimming spaces).

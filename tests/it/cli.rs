@@ -404,3 +404,32 @@ fn random_order_seeds_are_rs() {
         lines[call + 1]
     );
 }
+
+/// Output that cannot be written (a full disk: Linux's /dev/full) is a one-line error and a
+/// failing exit code, for the report and for the R script — not a panic.
+#[cfg(target_os = "linux")]
+#[test]
+fn output_that_cannot_be_written_is_an_error() {
+    let demo = common::demo_path();
+    let demo = demo.to_str().unwrap();
+    for (args, what) in [
+        (
+            vec!["analyze", demo, "--summary"],
+            "cannot write the report as JSON",
+        ),
+        (
+            vec!["analyze", demo, "--emit-r"],
+            "cannot write the R script",
+        ),
+    ] {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let out = bin().args(&args).stdout(full).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(stderr.contains(what), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}
