@@ -6,6 +6,7 @@
 //! once from the fields ([`typing`]: numbers or text, decimal commas). Every failure is a
 //! one-line message naming the file, the line and what was expected.
 
+mod plain;
 mod records;
 mod sniff;
 mod typing;

@@ -1,12 +1,14 @@
 //! The records: the csv crate's tokenizer (`csv-core`: RFC 4180 quoting, `""` inside quotes)
 //! splits the text into fields, unquoted, stored one after another per stretch of the text.
-//! A stretch without a quote is split in place instead: its fields are the text's bytes
-//! between separators, which is what the tokenizer gives for such text, without the copy.
+//! A stretch without a quote is split in place instead ([`super::plain`]): its fields are the
+//! text's bytes between separators, which is what the tokenizer gives for such text.
 //!
 //! A large text is cut at line ends into stretches that are read side by side (rayon). A cut
 //! may fall inside a quoted field that spans lines; so a stretch's records are kept only when
 //! the stretch starts exactly where the records before it ended, else it is read again from
-//! there. The records, and so the cohort, are the same whatever the number of threads.
+//! there. The records, and so the cohort, are the same whatever the number of threads and
+//! wherever the cuts fall: a reader of the records reads on as one reader that began at the
+//! header would (a byte order mark inside the text is text, not skipped as at a file's start).
 
 use std::borrow::Cow;
 
@@ -21,7 +23,7 @@ const STRETCH_BYTES: usize = 1 << 20;
 /// The fields of consecutive records, unquoted, one after another.
 pub(super) struct Fields<'t> {
     /// Where reading began (a record's start) and where it ended (after the last record).
-    start: usize,
+    pub start: usize,
     pub end: usize,
     /// Fields' bytes, unquoted, concatenated; or, split in place, the stretch's text.
     pub bytes: Cow<'t, [u8]>,
@@ -91,6 +93,17 @@ impl<'t> Records<'t> {
         }
     }
 
+    /// A reader at `pos`, a record's start after the header, reading on as the reader that
+    /// read the header would: one that has read a line end. (A fresh tokenizer skips a byte
+    /// order mark where it begins, which only the file's start may have.)
+    pub fn after_header(text: &'t [u8], pos: usize, separator: u8) -> Records<'t> {
+        let mut records = Records::new(text, pos, separator);
+        // An empty line, skipped: nothing is written, the state stays "at a record's start".
+        let (mut out, mut ends) = ([0u8; 1], [0usize; 1]);
+        let _ = records.core.read_record(b"\n", &mut out, &mut ends);
+        records
+    }
+
     /// Appends the next record's fields to `out[*used..]` (grown as needed) and returns how
     /// many there are (their ends: [`Records::ends`]); `None` at the end of the text. Empty
     /// lines are skipped.
@@ -157,7 +170,7 @@ pub(super) fn unclosed_quote(raw: &[u8], separator: u8) -> Option<usize> {
 }
 
 /// A record whose line holds nothing but spaces (skipped, not a row of missing values).
-fn is_blank(fields: &[u8], raw: &[u8]) -> bool {
+pub(super) fn is_blank(fields: &[u8], raw: &[u8]) -> bool {
     fields.iter().all(|&b| b.is_ascii_whitespace() || b >= 0x80)
         && std::str::from_utf8(raw).is_ok_and(|s| s.trim().is_empty())
 }
@@ -174,128 +187,16 @@ fn read_stretch(
     width: usize,
     check_decimal_comma: bool,
 ) -> Fields<'_> {
-    if let Some(fields) = read_plain(text, start, stop, separator, width, check_decimal_comma) {
+    if let Some(fields) =
+        super::plain::read_plain(text, start, stop, separator, width, check_decimal_comma)
+    {
         return fields;
     }
     read_tokenized(text, start, stop, separator, width, check_decimal_comma)
 }
 
-/// A UTF-8 byte order mark.
-const BOM: &[u8] = b"\xEF\xBB\xBF";
-
-/// [`read_stretch`] for text from `start` to the end of `stop`'s line with no quote, nor a
-/// byte order mark at `start` (which a fresh tokenizer would skip): records are lines (empty
-/// ones skipped), fields the bytes between separators — the tokenizer's reading of such
-/// text, split in place. `None` for any other text.
-fn read_plain(
-    text: &[u8],
-    start: usize,
-    stop: usize,
-    separator: u8,
-    width: usize,
-    check_decimal_comma: bool,
-) -> Option<Fields<'_>> {
-    let stop = stop.min(text.len());
-    // The whole line `stop` falls in.
-    let end_of_line = match stop.checked_sub(1).map(|i| text[i]) {
-        None | Some(b'\n') => stop,
-        Some(_) => text[stop..]
-            .iter()
-            .position(|&b| b == b'\n')
-            .map_or(text.len(), |k| stop + k + 1),
-    };
-    let region = text.get(start..end_of_line)?;
-    if region.contains(&b'"') || region.starts_with(BOM) || u32::try_from(region.len()).is_err() {
-        return None;
-    }
-    let mut fields = Fields {
-        start,
-        end: start,
-        bytes: Cow::Borrowed(region),
-        ends: Vec::with_capacity(width * (region.len() / 32 + 1)),
-        starts: Vec::with_capacity(region.len() / 32 + 1),
-        n_records: 0,
-        decimal_comma: false,
-        problem: None,
-    };
-    let stop = stop - start;
-    let mut pos = 0;
-    while pos < stop {
-        let begin = pos;
-        pos += region[pos..].iter().take_while(|&&b| b == b'\n').count();
-        if pos == region.len() {
-            break; // empty lines only: no record here
-        }
-        let line = pos;
-        let n_before = fields.ends.len();
-        pos = push_separators(region, pos, separator, &mut fields.ends);
-        fields.ends.push(pos as u32);
-        let line_end = pos;
-        pos = (pos + 1).min(region.len());
-        let n = fields.ends.len() - n_before;
-        if is_blank(&region[line..line_end], &region[begin..pos]) {
-            fields.ends.truncate(n_before);
-            fields.end = start + pos;
-            continue;
-        }
-        if n != width {
-            fields.ends.truncate(n_before);
-            fields.problem = Some(Problem::Ragged {
-                at: start + line,
-                fields: n,
-            });
-            break;
-        }
-        fields.starts.push(line as u32);
-        if check_decimal_comma && !fields.decimal_comma {
-            let mut from = line;
-            for &e in &fields.ends[n_before..] {
-                fields.decimal_comma |= is_decimal_comma_number(&region[from..e as usize]);
-                from = e as usize + 1;
-            }
-        }
-        fields.n_records += 1;
-        fields.end = start + pos;
-    }
-    Some(fields)
-}
-
-/// Pushes onto `ends` the position of each `separator` from `pos` to the line's end, and
-/// returns where the line ends (its '\n', or the end of `text`). Eight bytes at a time: a
-/// word's bytes equal to the separator or '\n' are found together, exactly, and taken in
-/// order.
-fn push_separators(text: &[u8], mut pos: usize, separator: u8, ends: &mut Vec<u32>) -> usize {
-    const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
-    // The high bit of each byte of `v` that is zero (and no other bit).
-    let zero_bytes = |v: u64| !(((v & LOW7) + LOW7) | v | LOW7);
-    let (sep, newline) = (
-        u64::from_le_bytes([separator; 8]),
-        u64::from_le_bytes([b'\n'; 8]),
-    );
-    while let Some(word) = text.get(pos..pos + 8) {
-        let w = u64::from_le_bytes(word.try_into().unwrap_or_default());
-        let mut found = zero_bytes(w ^ sep) | zero_bytes(w ^ newline);
-        while found != 0 {
-            let at = pos + (found.trailing_zeros() / 8) as usize;
-            if text[at] == b'\n' {
-                return at;
-            }
-            ends.push(at as u32);
-            found &= found - 1;
-        }
-        pos += 8;
-    }
-    while pos < text.len() && text[pos] != b'\n' {
-        if text[pos] == separator {
-            ends.push(pos as u32);
-        }
-        pos += 1;
-    }
-    pos
-}
-
 /// [`read_stretch`] by the csv crate's tokenizer, the fields copied out unquoted.
-fn read_tokenized(
+pub(super) fn read_tokenized(
     text: &[u8],
     start: usize,
     stop: usize,
@@ -303,14 +204,16 @@ fn read_tokenized(
     width: usize,
     check_decimal_comma: bool,
 ) -> Fields<'_> {
-    let mut records = Records::new(text, start, separator);
+    let mut records = Records::after_header(text, start, separator);
     let mut out = vec![0u8; (stop.saturating_sub(start) + 4096).min(text.len() + 4096)];
     let mut used = 0;
     let mut fields = Fields {
         start,
         end: start,
         bytes: Cow::Borrowed(&[]),
-        ends: Vec::with_capacity(width * (stop.saturating_sub(start) / 32 + 1)),
+        ends: Vec::with_capacity(
+            (width * (stop.saturating_sub(start) / 32 + 1)).min(stop.saturating_sub(start) + 1),
+        ),
         starts: Vec::new(),
         n_records: 0,
         decimal_comma: false,
@@ -376,8 +279,7 @@ pub(super) fn read_records(
     width: usize,
     check_decimal_comma: bool,
 ) -> Vec<Fields<'_>> {
-    // Cuts just after a line end; never before a byte order mark, which a fresh tokenizer
-    // would skip.
+    // Cuts just after a line end.
     let mut cuts = vec![start];
     let mut at = start + STRETCH_BYTES;
     while at < text.len() {
@@ -385,7 +287,7 @@ pub(super) fn read_records(
             break;
         };
         let cut = at + nl + 1;
-        if cut < text.len() && !text[cut..].starts_with(BOM) {
+        if cut < text.len() {
             cuts.push(cut);
         }
         at = cut + STRETCH_BYTES;
@@ -459,86 +361,52 @@ mod tests {
         assert_eq!(unclosed_quote(b"\"z\"\"\"", b','), None);
     }
 
-    /// Every record's fields, the problem, the decimal-comma flag and where reading ended.
-    fn summary(f: &Fields, width: usize) -> (Vec<Vec<Vec<u8>>>, Option<Problem>, bool, usize) {
-        let records = (0..f.n_records)
-            .map(|r| (0..width).map(|c| f.field(r, c, width).to_vec()).collect())
-            .collect();
-        (records, f.problem, f.decimal_comma, f.end)
+    #[test]
+    fn a_byte_order_mark_inside_the_text_is_read_wherever_the_cuts_fall() {
+        // A cut just after an empty line: the first stretch's tokenizer reads on past it
+        // (the record after the empty line), and the next stretch is read again from there
+        // — at a line that starts with a byte order mark. One reader over the whole text
+        // keeps the mark as text; so must the stretches, with quotes or without.
+        for quote in ["\"", ""] {
+            let mut text = String::new();
+            let mut i = 0;
+            while text.len() < STRETCH_BYTES - 20 {
+                text.push_str(&format!("{i},{quote}x{quote}\n"));
+                i += 1;
+            }
+            // The last row padded so that the empty line's '\n' is the cut's search start.
+            let pad = "y".repeat(STRETCH_BYTES - text.len() - 3 - 2 * quote.len());
+            text.push_str(&format!("0,{quote}{pad}{quote}\n"));
+            assert_eq!(text.len(), STRETCH_BYTES);
+            text.push_str("\n7,x\n\u{feff}5,x\n");
+            for j in 0..1000 {
+                text.push_str(&format!("{j},{quote}z{quote}\n"));
+            }
+            let one = read_tokenized(text.as_bytes(), 0, text.len(), b',', 2, false);
+            let (records, problem) = rows(&text, 2);
+            assert_eq!(problem, None);
+            assert_eq!(records.len(), one.n_records);
+            for (r, record) in records.iter().enumerate() {
+                assert_eq!(record[0].as_bytes(), one.field(r, 0, 2), "row {r}");
+            }
+            let marked = records
+                .iter()
+                .filter(|r| r[0].starts_with('\u{feff}'))
+                .count();
+            assert_eq!(marked, 1, "quote {quote:?}");
+        }
     }
 
     #[test]
-    fn text_without_quotes_split_in_place_is_what_the_tokenizer_reads() {
-        // Random lines of random cells: numbers with decimal commas, spaces, tabs, CR,
-        // non-ASCII letters and Unicode spaces, blank and empty lines, ragged lines.
-        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
-        let mut next = |n: u64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed % n
-        };
-        // "¬", "»", "É" and "Ê" end in the bytes ',', ';', '\t' and '\n' with the high bit
-        // set (0xAC, 0xBB, 0x89, 0x8A): the word-at-a-time search must not take them.
-        let cells = [
-            "1", "2,5", "a", "", " ", "\t", "NA", "é", "\u{a0}", "x\r", "3.25", "¬", "»É", "Ê",
-        ];
-        let mut plain_used = 0;
-        for case in 0..3000 {
-            let width = 1 + next(3) as usize;
-            let separator = [b',', b';', b'\t'][next(3) as usize];
-            let mut text = String::new();
-            for _ in 0..next(12) {
-                let n = match next(12) {
-                    0 => 0,
-                    1 => width + 1,
-                    _ => width,
-                };
-                let line: Vec<&str> = (0..n)
-                    .map(|_| cells[next(cells.len() as u64) as usize])
-                    .collect();
-                text.push_str(&line.join(&(separator as char).to_string()));
-                if next(8) != 0 || case % 2 == 0 {
-                    text.push('\n');
-                }
-            }
-            let text = text.as_bytes();
-            // Stops at line ends (as the stretches' cuts are), in the middle of a line, and
-            // the end of the text; the whole text's `end` must agree too.
-            let mut stops = vec![text.len(), next(text.len() as u64 + 1) as usize];
-            stops.extend(text.iter().positions_of_newlines().take(2));
-            for stop in stops {
-                let plain = read_plain(text, 0, stop, separator, width, true).unwrap();
-                let tokenized = read_tokenized(text, 0, stop, separator, width, true);
-                let (a, b) = (summary(&plain, width), summary(&tokenized, width));
-                plain_used += 1;
-                if stop == text.len() {
-                    assert_eq!(a, b, "{:?} stop {stop}", String::from_utf8_lossy(text));
-                } else {
-                    // The tokenizer may read on past empty lines after `stop`: the records
-                    // of the plain reading are the first of the tokenizer's.
-                    assert!(b.0.starts_with(&a.0) && a.3 <= b.3, "{text:?} stop {stop}");
-                    if a.1.is_some() {
-                        assert_eq!(a.1, b.1);
-                    }
-                }
-            }
-        }
-        assert!(plain_used > 3000);
-        // Quotes and a byte order mark go to the tokenizer.
-        assert!(read_plain(b"a,\"b\"\n", 0, 7, b',', 2, false).is_none());
-        assert!(read_plain(b"\xEF\xBB\xBFa,b\n", 0, 7, b',', 2, false).is_none());
-    }
-
-    trait Newlines {
-        fn positions_of_newlines(self) -> impl Iterator<Item = usize>;
-    }
-
-    impl<'a, I: Iterator<Item = &'a u8>> Newlines for I {
-        fn positions_of_newlines(self) -> impl Iterator<Item = usize> {
-            self.enumerate()
-                .filter(|(_, &b)| b == b'\n')
-                .map(|(i, _)| i + 1)
+    fn a_very_wide_file_asks_for_room_by_its_length() {
+        // 300,000 empty columns: room for a field per 32 bytes of each was 45 GB (an abort).
+        let width = 300_000;
+        let row = format!("{}\n", ",".repeat(width - 1));
+        for quote in ["", "\"\""] {
+            let text = format!("{quote}{row}{row}{row}");
+            let (records, problem) = rows(&text, width);
+            assert_eq!(problem, None);
+            assert_eq!(records.len(), 3);
         }
     }
 
