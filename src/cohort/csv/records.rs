@@ -177,8 +177,9 @@ pub(super) fn is_blank(fields: &[u8], raw: &[u8]) -> bool {
 
 /// Reads the records from `start` (a record's start) until one ends at or after `stop`, each
 /// of `width` fields; stops at the first problem. Text without quotes is split in place
-/// ([`read_plain`]); it may stop at `stop`'s line end where the tokenizer would go on past
-/// empty lines, which the caller's "read again from where the last one ended" absorbs.
+/// ([`super::plain::read_plain`]); it may stop at `stop`'s line end where the tokenizer
+/// would go on past empty lines, which the caller's "read again from where the last one
+/// ended" absorbs.
 fn read_stretch(
     text: &[u8],
     start: usize,
