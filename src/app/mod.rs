@@ -1,6 +1,7 @@
-//! The egui window: edits a [`Spec`], draws the [`Report`]s the core computes. No statistic is
-//! computed here; "live" means every edit re-runs `analysis::analyze` (inline when it fits the
-//! frame, on a worker thread otherwise) and the curves redraw.
+//! The egui window: edits a [`Spec`](crate::analysis::Spec), draws the
+//! [`Report`](crate::analysis::Report)s the core computes. No statistic is computed here;
+//! "live" means every edit re-runs `analysis::analyze` (inline when it fits the frame, on a
+//! worker thread otherwise) and the curves redraw.
 
 mod about;
 mod actions;

@@ -311,7 +311,7 @@ impl Cohort {
     /// The explicit map is applied all at once, against the names as read: swapping two
     /// columns' roles (`os_months` = "pfs_months", `pfs_months` = "os_months") swaps them. A
     /// column that holds a mapped role's name without being mapped keeps its data under
-    /// "<role> (original)".
+    /// "`<role> (original)`".
     pub fn apply_column_map(&mut self, map: &BTreeMap<String, String>) -> Result<(), CohortError> {
         // Columns change names: orders cached under the old names must go.
         self.orders = OrderCache::default();

@@ -55,7 +55,7 @@ pub struct MatchedUnit {
     pub set: Option<u32>,
 }
 
-/// The warning for pairs decided by ties (see [`greedy::TIE_TOLERANCE_SD`]).
+/// The warning for pairs decided by ties (see [`super::greedy::TIE_TOLERANCE_SD`]).
 pub fn tie_warning(n: usize) -> String {
     let pairs = if n == 1 { "1 pair was" } else { "pairs were" };
     let count = if n == 1 {
