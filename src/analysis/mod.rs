@@ -105,12 +105,7 @@ pub enum Arm {
 pub use crate::sample::Sample;
 
 fn available(cohort: &Cohort) -> String {
-    cohort
-        .columns
-        .iter()
-        .map(|c| c.name.as_str())
-        .collect::<Vec<_>>()
-        .join(", ")
+    crate::cohort::name_list(cohort.columns.iter().map(|c| c.name.as_str()))
 }
 
 /// Looks up a column or says which are there.

@@ -151,6 +151,21 @@ fn read_in_halves(path: &Path) -> Option<Vec<u8>> {
     Some(bytes)
 }
 
+/// Column names for a message: all of them up to 40, else the first 40 and how many more (a
+/// file of thousands of columns gets a readable line).
+pub(crate) fn name_list<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
+    const SHOWN: usize = 40;
+    let names: Vec<&str> = names.into_iter().collect();
+    if names.len() <= SHOWN {
+        return names.join(", ");
+    }
+    format!(
+        "{} … and {} more",
+        names[..SHOWN].join(", "),
+        names.len() - SHOWN
+    )
+}
+
 /// Cell texts read as missing (after trimming spaces).
 pub const MISSING_CODES: [&str; 7] = ["", "NA", "N/A", "NaN", "nan", ".", "-"];
 

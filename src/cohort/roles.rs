@@ -336,7 +336,7 @@ impl Cohort {
                     file: self.source.clone(),
                     message: format!(
                         "column map {role}={column}: there is no column '{column}'; the columns are: {}",
-                        as_read.join(", ")
+                        super::name_list(as_read.iter().map(|n| n.as_str()))
                     ),
                 });
             };

@@ -433,3 +433,17 @@ fn output_that_cannot_be_written_is_an_error() {
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
 }
+
+/// A file of many columns names the first 40 of them when a column is missing, and how many
+/// more there are: one readable line, not thousands of names.
+#[test]
+fn a_missing_column_in_a_wide_file_lists_forty_names() {
+    let header: Vec<String> = (0..100).map(|i| format!("c{i}")).collect();
+    let row = vec!["1"; 100].join(",");
+    let path = tmp_csv("wide.csv", &format!("{}\n{row}\n{row}\n", header.join(",")));
+    let (code, _, stderr) = run(&["analyze", path.to_str().unwrap()]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("no column 'arm'"), "{stderr}");
+    assert!(stderr.contains("c38, c39 … and 60 more"), "{stderr}");
+    assert!(!stderr.contains("c40"), "{stderr}");
+}
