@@ -5,7 +5,6 @@
 use std::borrow::Cow;
 
 use super::records::{is_blank, Fields, Problem};
-use super::sniff::is_decimal_comma_number;
 
 /// The records from `start` until one ends at or after `stop` (a stretch of
 /// [`super::records`]) when the text from `start` to the end of `stop`'s line has no quote:
@@ -17,7 +16,6 @@ pub(super) fn read_plain(
     stop: usize,
     separator: u8,
     width: usize,
-    check_decimal_comma: bool,
 ) -> Option<Fields<'_>> {
     let stop = stop.min(text.len());
     // The whole line `stop` falls in.
@@ -73,13 +71,6 @@ pub(super) fn read_plain(
             break;
         }
         fields.starts.push(line as u32);
-        if check_decimal_comma && !fields.decimal_comma {
-            let mut from = line;
-            for &e in &fields.ends[n_before..] {
-                fields.decimal_comma |= is_decimal_comma_number(&region[from..e as usize]);
-                from = e as usize + 1;
-            }
-        }
         fields.n_records += 1;
         fields.end = start + pos;
     }
@@ -130,7 +121,7 @@ mod tests {
         let records = (0..f.n_records)
             .map(|r| (0..width).map(|c| f.field(r, c, width).to_vec()).collect())
             .collect();
-        (records, f.problem, f.decimal_comma, f.end)
+        (records, f.problem, f.has_decimal_comma(width), f.end)
     }
 
     #[test]
@@ -174,8 +165,8 @@ mod tests {
             let mut stops = vec![text.len(), next(text.len() as u64 + 1) as usize];
             stops.extend(text.iter().positions_of_newlines().take(2));
             for stop in stops {
-                let plain = read_plain(text, 0, stop, separator, width, true).unwrap();
-                let tokenized = read_tokenized(text, 0, stop, separator, width, true);
+                let plain = read_plain(text, 0, stop, separator, width).unwrap();
+                let tokenized = read_tokenized(text, 0, stop, separator, width);
                 let (a, b) = (summary(&plain, width), summary(&tokenized, width));
                 plain_used += 1;
                 if stop == text.len() {
@@ -192,10 +183,10 @@ mod tests {
         }
         assert!(plain_used > 3000);
         // Quotes go to the tokenizer; a byte order mark after the header is text both ways.
-        assert!(read_plain(b"a,\"b\"\n", 0, 7, b',', 2, false).is_none());
+        assert!(read_plain(b"a,\"b\"\n", 0, 7, b',', 2).is_none());
         let bom = b"\xEF\xBB\xBFa,b\n";
-        let plain = read_plain(bom, 0, bom.len(), b',', 2, false).unwrap();
-        let tokenized = read_tokenized(bom, 0, bom.len(), b',', 2, false);
+        let plain = read_plain(bom, 0, bom.len(), b',', 2).unwrap();
+        let tokenized = read_tokenized(bom, 0, bom.len(), b',', 2);
         assert_eq!(plain.field(0, 0, 2), b"\xEF\xBB\xBFa");
         assert_eq!(summary(&plain, 2), summary(&tokenized, 2));
     }

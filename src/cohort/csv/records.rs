@@ -33,7 +33,8 @@ pub(super) struct Fields<'t> {
     /// just past the separator that ends the one before). Empty when the fields were copied.
     pub starts: Vec<u32>,
     pub n_records: usize,
-    /// A field written with a decimal comma was seen (checked only when asked).
+    /// A field written with a decimal comma was seen (checked only when asked, once the
+    /// records are read: [`Fields::has_decimal_comma`]).
     pub decimal_comma: bool,
     /// The first thing that stopped the reading.
     pub problem: Option<Problem>,
@@ -56,6 +57,12 @@ impl Fields<'_> {
             self.ends[k - 1] as usize + 1
         };
         &self.bytes[from..self.ends[k] as usize]
+    }
+
+    /// A field written with a decimal comma ("3,5") among the records.
+    pub fn has_decimal_comma(&self, width: usize) -> bool {
+        (0..self.n_records)
+            .any(|r| (0..width).any(|c| is_decimal_comma_number(self.field(r, c, width))))
     }
 }
 
@@ -188,12 +195,10 @@ fn read_stretch(
     width: usize,
     check_decimal_comma: bool,
 ) -> Fields<'_> {
-    if let Some(fields) =
-        super::plain::read_plain(text, start, stop, separator, width, check_decimal_comma)
-    {
-        return fields;
-    }
-    read_tokenized(text, start, stop, separator, width, check_decimal_comma)
+    let mut fields = super::plain::read_plain(text, start, stop, separator, width)
+        .unwrap_or_else(|| read_tokenized(text, start, stop, separator, width));
+    fields.decimal_comma = check_decimal_comma && fields.has_decimal_comma(width);
+    fields
 }
 
 /// [`read_stretch`] by the csv crate's tokenizer, the fields copied out unquoted.
@@ -203,7 +208,6 @@ pub(super) fn read_tokenized(
     stop: usize,
     separator: u8,
     width: usize,
-    check_decimal_comma: bool,
 ) -> Fields<'_> {
     let mut records = Records::after_header(text, start, separator);
     let mut out = vec![0u8; (stop.saturating_sub(start) + 4096).min(text.len() + 4096)];
@@ -256,13 +260,6 @@ pub(super) fn read_tokenized(
         fields
             .ends
             .extend(ends.iter().map(|&e| (base + e).min(top as usize) as u32));
-        if check_decimal_comma && !fields.decimal_comma {
-            let mut from = base;
-            for &e in ends {
-                fields.decimal_comma |= is_decimal_comma_number(&out[from..base + e]);
-                from = base + e;
-            }
-        }
         fields.n_records += 1;
         fields.end = records.pos;
     }
@@ -383,7 +380,7 @@ mod tests {
             for j in 0..1000 {
                 text.push_str(&format!("{j},{quote}z{quote}\n"));
             }
-            let one = read_tokenized(text.as_bytes(), 0, text.len(), b',', 2, false);
+            let one = read_tokenized(text.as_bytes(), 0, text.len(), b',', 2);
             let (records, problem) = rows(&text, 2);
             assert_eq!(problem, None);
             assert_eq!(records.len(), one.n_records);
