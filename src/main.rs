@@ -49,15 +49,9 @@ fn main() -> ExitCode {
                 for w in warnings {
                     eprintln!("warning: {w}");
                 }
-                use std::io::Write;
-                let mut out = std::io::stdout().lock();
-                match out.write_all(script.as_bytes()).and_then(|()| out.flush()) {
-                    Ok(()) => ExitCode::SUCCESS,
-                    Err(e) => {
-                        eprintln!("error: cannot write the R script: {e}");
-                        ExitCode::FAILURE
-                    }
-                }
+                to_stdout("cannot write the R script", |out| {
+                    out.write_all(script.as_bytes())
+                })
             }
             Err(e) => {
                 eprintln!("error: {e:#}");
@@ -70,19 +64,10 @@ fn main() -> ExitCode {
                     eprintln!("warning: {w}");
                 }
                 // Straight to standard output, not through a string of the whole report.
-                use std::io::Write;
-                let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-                let written = serde_json::to_writer_pretty(&mut out, &report)
-                    .map_err(std::io::Error::from)
-                    .and_then(|()| writeln!(out))
-                    .and_then(|()| out.flush());
-                match written {
-                    Ok(()) => ExitCode::SUCCESS,
-                    Err(e) => {
-                        eprintln!("error: cannot write the report as JSON: {e}");
-                        ExitCode::FAILURE
-                    }
-                }
+                to_stdout("cannot write the report as JSON", |out| {
+                    serde_json::to_writer_pretty(&mut *out, &report)?;
+                    writeln!(out)
+                })
             }
             Err(e) => {
                 eprintln!("error: {e:#}");
@@ -109,16 +94,11 @@ fn main() -> ExitCode {
             }
         },
         Some(Command::Simulate(args)) => match run_simulate(&args) {
-            Ok(csv) => {
-                use std::io::Write;
-                match csv.map(|c| std::io::stdout().lock().write_all(c.as_bytes())) {
-                    Some(Err(e)) => {
-                        eprintln!("error: cannot write to standard output: {e}");
-                        ExitCode::FAILURE
-                    }
-                    _ => ExitCode::SUCCESS,
-                }
-            }
+            // Written to a file by `run_simulate` when one was given.
+            Ok(None) => ExitCode::SUCCESS,
+            Ok(Some(csv)) => to_stdout("cannot write to standard output", |out| {
+                out.write_all(csv.as_bytes())
+            }),
             Err(e) => {
                 eprintln!("error: {e:#}");
                 ExitCode::FAILURE
@@ -152,6 +132,24 @@ fn main() -> ExitCode {
                     ExitCode::FAILURE
                 }
             }
+        }
+    }
+}
+
+/// Writes to standard output through a buffer, flushed; a write that fails (a full disk, a
+/// closed pipe) is a one-line error after `message`, and exit code 1.
+#[cfg(not(target_arch = "wasm32"))]
+fn to_stdout(
+    message: &str,
+    write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> ExitCode {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    match write(&mut out).and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {message}: {e}");
+            ExitCode::FAILURE
         }
     }
 }
