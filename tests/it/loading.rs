@@ -166,3 +166,49 @@ proptest! {
         prop_assert_eq!(ours, rust, "{}", s);
     }
 }
+
+/// Texts a few bytes apart — the same first eight bytes, one a prefix of another, the same
+/// letters in another order, spaces around them — are each their own level, and every row
+/// keeps its own text, with few texts and with more than the sixteen compared one by one.
+#[test]
+fn texts_alike_in_their_first_bytes_are_told_apart() {
+    let few = [
+        "lenvatinib",
+        "lenvatinia",
+        "lenvatini",
+        "lenvatin",
+        "lenvati",
+        "l",
+        "le",
+        "el",
+        "sorafenib",
+        "sorafenib 2",
+        "CR",
+        "RC",
+        "ab\u{e9}",
+    ];
+    let many: Vec<String> = (0..40).map(|k| format!("level-{:02}-of-many", k)).collect();
+    for texts in [few.iter().map(|s| s.to_string()).collect::<Vec<_>>(), many] {
+        let mut csv = String::from("id,t\n");
+        let mut expected = Vec::new();
+        for i in 0..600 {
+            let t = &texts[(i * 7 + i / 13) % texts.len()];
+            let written = if i % 5 == 0 {
+                format!(" {t} ")
+            } else {
+                t.clone()
+            };
+            csv.push_str(&format!("{i},{written}\n"));
+            expected.push(t.clone());
+        }
+        let cohort = read_csv_bytes("alike.csv", csv.into_bytes()).unwrap();
+        let ColumnData::Text { codes, levels } = &cohort.column("t").unwrap().data else {
+            panic!("t is not text");
+        };
+        let mut sorted = texts.clone();
+        sorted.sort();
+        assert_eq!(levels, &sorted);
+        let read: Vec<&String> = codes.iter().map(|&c| &levels[c as usize]).collect();
+        assert_eq!(read, expected.iter().collect::<Vec<_>>());
+    }
+}

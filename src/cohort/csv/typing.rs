@@ -78,12 +78,23 @@ fn code_columns<'a>(fields: &'a Fields, columns: &[usize], width: usize) -> Vec<
         .collect()
 }
 
+/// A text's first 8 bytes as a number (zeros past its end): texts of equal length up to 8
+/// bytes are equal when their prefixes are, with no call to compare memory.
+#[inline]
+fn prefix(s: &[u8]) -> u64 {
+    match s.first_chunk::<8>() {
+        Some(b) => u64::from_le_bytes(*b),
+        None => s.iter().rev().fold(0, |v, &b| v << 8 | u64::from(b)),
+    }
+}
+
 fn local_codes<'a>(fields: &'a Fields, column: usize, width: usize) -> Local<'a> {
-    // A few texts (arms, grades, responses) are found by comparing with each; a hash map
-    // takes over past 16.
+    // A few texts (arms, grades, responses) are found by comparing with each (prefix and
+    // length first); a hash map takes over past 16.
     const FEW: usize = 16;
     let mut index: HashMap<&[u8], u32> = HashMap::new();
     let mut seen: Vec<&[u8]> = Vec::new();
+    let mut prefixes: Vec<u64> = Vec::new();
     // The texts seen never include a missing code, so most cells are found among them
     // before the missing codes are compared.
     let missing = |s: &[u8]| MISSING_CODES.iter().any(|m| m.as_bytes() == s);
@@ -91,7 +102,11 @@ fn local_codes<'a>(fields: &'a Fields, column: usize, width: usize) -> Local<'a>
         .map(|record| {
             let s = trimmed(fields.field(record, column, width));
             if seen.len() <= FEW {
-                if let Some(k) = seen.iter().position(|&t| t == s) {
+                let p = prefix(s);
+                let same = |(&t, &q): (&&[u8], &u64)| {
+                    q == p && t.len() == s.len() && (s.len() <= 8 || t[8..] == s[8..])
+                };
+                if let Some(k) = seen.iter().zip(&prefixes).position(same) {
                     return k as u32;
                 }
                 if missing(s) {
@@ -107,6 +122,7 @@ fn local_codes<'a>(fields: &'a Fields, column: usize, width: usize) -> Local<'a>
             }
             if seen.len() < FEW {
                 seen.push(s);
+                prefixes.push(prefix(s));
                 return (seen.len() - 1) as u32;
             }
             *index.entry(s).or_insert_with(|| {
