@@ -290,6 +290,7 @@ pub fn analyze_parts(
             balance: parts.balance,
             table1: parts.table1,
             pairs: parts.pairs,
+            units: parts.units,
         };
         jobs.push(Box::new(move || {
             Part::Matching(matching_report(

@@ -91,9 +91,9 @@ impl EndpointChoice {
 /// matching's counts and propensity model, the weighting and the warnings are always there;
 /// the rest only when asked. A chosen endpoint comes with everything the spec asks of it
 /// (caliper sweep, forest plot, adjusted models, the sensitivity summary) but its checks,
-/// asked apart. The full report, [`Parts::all`], is what the command line, `report` and the
-/// tests compute: a report of fewer parts has exactly the numbers the full report has for
-/// those parts.
+/// asked apart. The full report, [`Parts::all`], is what `report` and the tests compute (the
+/// JSON of `analyze`, which has no per-unit list, is [`Parts::in_json`]): a
+/// report of fewer parts has exactly the numbers the full report has for those parts.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Parts {
     /// The endpoints: their curves, medians, landmarks, RMST, at-risk tables, log-rank test,
@@ -112,8 +112,11 @@ pub struct Parts {
     pub balance: bool,
     /// The matching's Table 1 (baseline characteristics by arm, before and after).
     pub table1: bool,
-    /// The matched pairs and the per-unit list (export of the matched cohort).
+    /// The matched pairs.
     pub pairs: bool,
+    /// The propensity model's units, one per patient (export of the matched cohort; not in
+    /// the JSON).
+    pub units: bool,
 }
 
 impl Default for Parts {
@@ -132,6 +135,15 @@ impl Parts {
             balance: true,
             table1: true,
             pairs: true,
+            units: true,
+        }
+    }
+
+    /// Every part the report's JSON holds (`analyze`): all but the per-unit list.
+    pub fn in_json() -> Parts {
+        Parts {
+            units: false,
+            ..Parts::all()
         }
     }
 
@@ -144,6 +156,7 @@ impl Parts {
             balance: false,
             table1: false,
             pairs: false,
+            units: false,
         }
     }
 
@@ -156,11 +169,17 @@ impl Parts {
         }
     }
 
-    fn flags(&self) -> [bool; 4] {
-        [self.response, self.balance, self.table1, self.pairs]
+    fn flags(&self) -> [bool; 5] {
+        [
+            self.response,
+            self.balance,
+            self.table1,
+            self.pairs,
+            self.units,
+        ]
     }
 
-    fn with_flags(endpoints: EndpointChoice, checks: EndpointChoice, f: [bool; 4]) -> Parts {
+    fn with_flags(endpoints: EndpointChoice, checks: EndpointChoice, f: [bool; 5]) -> Parts {
         Parts {
             endpoints,
             checks,
@@ -168,6 +187,7 @@ impl Parts {
             balance: f[1],
             table1: f[2],
             pairs: f[3],
+            units: f[4],
         }
     }
 
@@ -265,6 +285,8 @@ impl Report {
             }
             if parts.pairs && !self.parts.pairs {
                 mine.pairs = theirs.pairs;
+            }
+            if parts.units && !self.parts.units {
                 mine.units = theirs.units;
             }
         }

@@ -174,6 +174,7 @@ impl Settings {
                     balance: true,
                     table1: true,
                     pairs: true,
+                    units: true,
                     ..Parts::none()
                 };
                 return (Parts::none(), balance);

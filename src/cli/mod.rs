@@ -7,7 +7,8 @@ use web_time::Instant;
 use clap::{Args, Parser, Subcommand};
 
 use crate::analysis::{
-    analyze, CaliperScale, EndpointSpec, MatchOrder, Report, RiskTable, Spec, Subgroup, TimeUnit,
+    analyze, analyze_parts, AnalysisCache, CaliperScale, EndpointSpec, MatchOrder, Parts, Report,
+    RiskTable, Spec, Subgroup, TimeUnit,
 };
 use crate::cohort::Cohort;
 use crate::stats::cox::Ties;
@@ -518,7 +519,8 @@ pub fn run_analysis(args: &AnalyzeArgs) -> anyhow::Result<Report> {
     let t0 = Instant::now();
     let cohort = load_for(&file, &spec)?;
     let load_ms = t0.elapsed().as_secs_f64() * 1e3;
-    let mut report = analyze(&cohort, &spec)?;
+    let json = Parts::in_json();
+    let mut report = analyze_parts(&cohort, &spec, &AnalysisCache::default(), &json, &|| false)?;
     report.timing.load_ms = load_ms;
     report.warnings.splice(0..0, warnings);
     Ok(if args.summary {

@@ -76,8 +76,10 @@ pub struct Details {
     pub balance: bool,
     /// Table 1.
     pub table1: bool,
-    /// The pairs and the per-unit list.
+    /// The pairs.
     pub pairs: bool,
+    /// The per-unit list.
+    pub units: bool,
 }
 
 impl Details {
@@ -87,6 +89,7 @@ impl Details {
             balance: true,
             table1: true,
             pairs: true,
+            units: true,
         }
     }
 }
@@ -122,21 +125,27 @@ pub fn matching_report(
         sample: _,
     } = core;
     let caliper_width = *caliper_width;
-    let (pairs, units) = if details.pairs {
+    let row_of_unit: Vec<usize> = if details.pairs || details.units {
+        design.used.iter().map(|&k| subgroup.rows[k]).collect()
+    } else {
+        Vec::new()
+    };
+    let mut pairs = Vec::new();
+    if details.pairs {
         let patient_id = cohort.patient_ids();
-        // Each unit's row and identifier looked up in unit order (rows ascending), so that a
-        // pair costs one scattered read, not three.
-        let row_of_unit: Vec<usize> = design.used.iter().map(|&k| subgroup.rows[k]).collect();
+        // Each unit's identifier looked up in unit order (rows ascending), so that a pair
+        // costs one scattered read, not three.
         let id_of_unit: Vec<crate::cohort::PatientId> =
             row_of_unit.iter().map(|&r| patient_id(r)).collect();
-        let n_pairs = matches.n_pairs();
-        let mut pairs = Vec::with_capacity(n_pairs);
+        pairs.reserve_exact(matches.n_pairs());
         for (t, cs) in by_treated_unit(matches, design.used.len()) {
             for &c in cs {
                 pairs.push((id_of_unit[t].clone(), id_of_unit[c].clone()));
             }
         }
-        let units = row_of_unit
+    }
+    let units = if details.units {
+        row_of_unit
             .iter()
             .enumerate()
             .map(|(u, &row)| MatchedUnit {
@@ -147,10 +156,9 @@ pub fn matching_report(
                 weight: weights[u],
                 set: (weights[u] > 0.0).then_some(set_of[u]),
             })
-            .collect();
-        (pairs, units)
+            .collect()
     } else {
-        (Vec::new(), Vec::new())
+        Vec::new()
     };
     let n_t_used = treated.iter().filter(|&&t| t).count();
     let n_c_used = treated.len() - n_t_used;

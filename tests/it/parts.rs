@@ -74,7 +74,7 @@ fn parts_of(r: &Report, parts: &Parts) -> (Value, Vec<String>) {
         drop(&mut m, parts.table1, &["baseline_table"]);
         drop(&mut m, parts.pairs, &["pairs"]);
         out.insert("matching".into(), Value::Object(m));
-        if parts.pairs {
+        if parts.units {
             units = r
                 .matching
                 .as_ref()
@@ -218,6 +218,56 @@ fn a_part_not_asked_for_is_not_there() {
     assert!(m.balance.is_empty() && m.baseline_table.is_empty() && m.pairs.is_empty());
     assert!(m.units.is_empty() && m.n_matched.0.iter().all(|(_, n)| *n > 0));
     assert!(!r.holds(&Parts::all()) && !r.holds(&Parts::endpoint("os")));
+}
+
+/// The pairs and the per-unit list are parts of their own: either alone is the full
+/// report's, without the other. The command line's JSON, which has no per-unit list, is
+/// computed without it and is the full report's JSON.
+#[test]
+fn pairs_and_units_come_apart() {
+    let cohort = cohort();
+    let s = settings(View::Balance, SampleView::Matched, 1);
+    let spec = s.analysed_specs().1.unwrap();
+    let full = analyze(&cohort, &spec).unwrap();
+    assert!(!full.matching.as_ref().unwrap().units.is_empty());
+    let pairs = Parts {
+        pairs: true,
+        ..Parts::none()
+    };
+    let units = Parts {
+        units: true,
+        ..Parts::none()
+    };
+    for parts in [pairs, units] {
+        let r =
+            analyze_parts(&cohort, &spec, &AnalysisCache::default(), &parts, &|| false).unwrap();
+        assert_eq!(parts_of(&r, &parts), parts_of(&full, &parts), "{parts:?}");
+        let m = r.matching.as_ref().unwrap();
+        assert_eq!(m.pairs.is_empty(), !parts.pairs, "{parts:?}");
+        assert_eq!(m.units.is_empty(), !parts.units, "{parts:?}");
+    }
+
+    let dir = std::env::temp_dir().join(format!("se-parts-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("sim.csv");
+    std::fs::write(&file, survival_explorer::simulate::simulate_csv(800, 7)).unwrap();
+    let args = survival_explorer::cli::AnalyzeArgs {
+        file: Some(file.clone()),
+        match_covariates: Some(vec!["ecog".into(), "albi_grade".into(), "age".into()]),
+        ..Default::default()
+    };
+    let cli = survival_explorer::cli::run_analysis(&args).unwrap();
+    let m = cli.matching.as_ref().unwrap();
+    assert!(m.units.is_empty() && !m.pairs.is_empty());
+    let spec = args.resolve().unwrap().spec;
+    let loaded = survival_explorer::cli::load_for(&file, &spec).unwrap();
+    let mut expected = json(&analyze(&loaded, &spec).unwrap());
+    let mut got = json(&cli);
+    for v in [&mut expected, &mut got] {
+        v.as_object_mut().unwrap().remove("cohort");
+    }
+    assert_eq!(got, expected);
+    std::fs::remove_dir_all(&dir).ok();
 }
 
 /// An endpoint's checks (follow-up, test of proportional hazards) come in a pass of their
