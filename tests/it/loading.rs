@@ -176,6 +176,7 @@ fn texts_alike_in_their_first_bytes_are_told_apart() {
         "lenvatinib",
         "lenvatinia",
         "lenvatini",
+        "lenvatinj",
         "lenvatin",
         "lenvati",
         "l",

@@ -245,6 +245,23 @@ fn pairs_and_units_come_apart() {
         let m = r.matching.as_ref().unwrap();
         assert_eq!(m.pairs.is_empty(), !parts.pairs, "{parts:?}");
         assert_eq!(m.units.is_empty(), !parts.units, "{parts:?}");
+        // The rest joined to either gives the full report, the per-unit list included.
+        let rest = analyze_parts(
+            &cohort,
+            &spec,
+            &AnalysisCache::default(),
+            &parts.rest(),
+            &|| false,
+        )
+        .unwrap();
+        let mut joined = r;
+        joined.merge(rest);
+        assert!(joined.holds(&Parts::all()), "{parts:?}");
+        assert_eq!(
+            parts_of(&joined, &Parts::all()),
+            parts_of(&full, &Parts::all()),
+            "{parts:?}"
+        );
     }
 
     let dir = std::env::temp_dir().join(format!("se-parts-{}", std::process::id()));
