@@ -92,8 +92,8 @@ impl EndpointChoice {
 /// the rest only when asked. A chosen endpoint comes with everything the spec asks of it
 /// (caliper sweep, forest plot, adjusted models, the sensitivity summary) but its checks,
 /// asked apart. The full report, [`Parts::all`], is what `report` and the tests compute (the
-/// JSON of `analyze`, which has no per-unit list, is [`Parts::in_json`]): a
-/// report of fewer parts has exactly the numbers the full report has for those parts.
+/// JSON of `analyze`, which has no per-unit list, is [`Parts::in_json`]): a report of fewer
+/// parts has exactly the numbers the full report has for those parts.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Parts {
     /// The endpoints: their curves, medians, landmarks, RMST, at-risk tables, log-rank test,
