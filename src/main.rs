@@ -65,7 +65,7 @@ fn main() -> ExitCode {
                 }
                 // Straight to standard output, not through a string of the whole report.
                 to_stdout("cannot write the report as JSON", |out| {
-                    serde_json::to_writer_pretty(&mut *out, &report)?;
+                    survival_explorer::export::json::to_writer(&mut *out, &report)?;
                     writeln!(out)
                 })
             }

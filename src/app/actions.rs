@@ -254,7 +254,7 @@ impl App {
     /// The shown analysis' report as JSON, as `analyze` prints it.
     pub fn report_json(&self) -> Result<String, String> {
         let report = self.shown_report()?;
-        serde_json::to_string_pretty(&*report).map_err(|e| e.to_string())
+        crate::export::json::to_string(&*report).map_err(|e| e.to_string())
     }
 
     /// Saves the shown analysis' report as JSON (`report.json`).

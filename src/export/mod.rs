@@ -1,9 +1,10 @@
-//! Export: figures (SVG, PNG at slide and journal sizes), tables (CSV), and the `report`
-//! folder (figures, tables, summary.json, report.md). Everything is drawn from a [`Report`];
-//! writes are atomic and never touch the input file.
+//! Export: figures (SVG, PNG at slide and journal sizes), tables (CSV), the report as JSON
+//! ([`json`]) and the `report` folder (figures, tables, summary.json, report.md). Everything
+//! is drawn from a [`Report`]; writes are atomic and never touch the input file.
 
 mod encode;
 pub mod figure;
+pub mod json;
 mod model_tables;
 pub mod rcode;
 mod size;
@@ -364,7 +365,7 @@ pub fn write_report(job: &ReportJob) -> Result<Written, ExportError> {
         write_atomic(&dir.join(&name), text.as_bytes(), force)?;
         written.tables.push(name);
     }
-    let json = serde_json::to_string_pretty(report)?;
+    let json = json::to_string(report)?;
     write_atomic(&dir.join("summary.json"), json.as_bytes(), force)?;
     let md = tables::report_markdown(report, spec, &written);
     write_atomic(&dir.join("report.md"), md.as_bytes(), force)?;

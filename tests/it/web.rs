@@ -47,7 +47,7 @@ fn the_windows_report_json_is_analyze_of_the_windows_spec() {
         .clone()
         .expect("matching is on by default");
     let report = analyze(&app.loaded.cohort, &spec).unwrap();
-    let printed = serde_json::to_string_pretty(&report).unwrap();
+    let printed = survival_explorer::export::json::to_string(&report).unwrap();
     assert_eq!(
         comparable(&app.report_json().unwrap()),
         comparable(&printed)
