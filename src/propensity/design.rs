@@ -2,6 +2,8 @@
 //! treatment-coded indicators, R's `model.matrix` coding and `factor()` level order) over the
 //! complete cases of the sample, and the model matrix built from the terms when needed.
 
+use rayon::prelude::*;
+
 use nalgebra::DMatrix;
 
 use super::PropensityError;
@@ -135,7 +137,6 @@ pub(crate) fn build_design(
     excluded: &mut Vec<Exclusion>,
 ) -> Result<Design, PropensityError> {
     let mut names_factor: Vec<(String, bool)> = Vec::new();
-    let mut values: Vec<Values> = Vec::new();
     for cov in covariates {
         let (name, forced) = match cov.strip_suffix(":factor") {
             Some(n) => (n.to_string(), true),
@@ -145,12 +146,16 @@ pub(crate) fn build_design(
             .column(&name)
             .ok_or_else(|| PropensityError::MissingCovariate(name.clone()))?;
         let factor = forced || !col.is_numeric();
-        values.push(
-            term_values(cohort, &name, factor, sample)
-                .ok_or_else(|| PropensityError::MissingCovariate(name.clone()))?,
-        );
         names_factor.push((name, factor));
     }
+    // Each covariate's values read off the sample's rows, side by side.
+    let values: Vec<Values> = names_factor
+        .par_iter()
+        .map(|(name, factor)| {
+            term_values(cohort, name, *factor, sample)
+                .ok_or_else(|| PropensityError::MissingCovariate(name.clone()))
+        })
+        .collect::<Result<_, _>>()?;
     let missing = |v: &Values, k: usize| match v {
         Values::Numeric(x) => x[k].is_nan(),
         Values::Factor { codes, .. } => codes[k] == MISSING,
@@ -194,10 +199,15 @@ pub(crate) fn build_design(
         ));
     }
     // Levels present among the rows used; constant terms are dropped.
+    let made: Vec<Result<Term, String>> = names_factor
+        .into_par_iter()
+        .zip(values)
+        .map(|((name, factor), v)| make_term(&used, name, factor, v))
+        .collect();
     let mut kept: Vec<Term> = Vec::new();
     let mut dropped = Vec::new();
-    for ((name, factor), v) in names_factor.into_iter().zip(values) {
-        match make_term(&used, name, factor, v) {
+    for term in made {
+        match term {
             Ok(term) => kept.push(term),
             Err(name) => dropped.push(name),
         }
@@ -290,7 +300,12 @@ pub(crate) fn sort_levels(levels: &mut [String]) {
 fn make_term(used: &[usize], name: String, factor: bool, values: Values) -> Result<Term, String> {
     match values {
         Values::Numeric(x) => {
-            let value_of_unit: Vec<f64> = used.iter().map(|&k| x[k]).collect();
+            // `used` rises strictly: as long as the values, it is every unit.
+            let value_of_unit: Vec<f64> = if used.len() == x.len() {
+                x
+            } else {
+                used.iter().map(|&k| x[k]).collect()
+            };
             let varies = value_of_unit.iter().any(|&a| a != value_of_unit[0]);
             if !varies {
                 return Err(name);
