@@ -213,3 +213,79 @@ fn texts_alike_in_their_first_bytes_are_told_apart() {
         assert_eq!(read, expected.iter().collect::<Vec<_>>());
     }
 }
+
+/// A column's type is decided by all its cells, wherever they are: a text cell, a decimal
+/// comma, a missing code or a new level far down a large file (in its last stretch and a
+/// late block of it) counts as much as one in the first row.
+#[test]
+fn cells_far_down_a_large_file_decide_its_columns() {
+    let n = 100_000;
+    let mut csv = String::from("id;late_text;comma;missing;many\n");
+    let mut late_text = Vec::with_capacity(n);
+    let many_text = |i: usize| format!("level {:02}", (i / 4_000).min(24) * (i % 3 + 1) % 25);
+    for i in 0..n {
+        let t = if i == 97_001 {
+            "x".to_string()
+        } else {
+            (i % 10).to_string()
+        };
+        let comma = if i == 96_003 {
+            "3,5".to_string()
+        } else {
+            i.to_string()
+        };
+        let missing = if i == n - 1 {
+            "NA".to_string()
+        } else {
+            (i % 7).to_string()
+        };
+        csv.push_str(&format!("{i};{t};{comma};{missing};{}\n", many_text(i)));
+        late_text.push(t);
+    }
+    let cohort = read_csv_bytes("late.csv", csv.into_bytes()).unwrap();
+    let ColumnData::Text { codes, levels } = &cohort.column("late_text").unwrap().data else {
+        panic!("late_text is not text");
+    };
+    let read: Vec<&str> = codes.iter().map(|&c| levels[c as usize].as_str()).collect();
+    assert_eq!(
+        read,
+        late_text.iter().map(String::as_str).collect::<Vec<_>>()
+    );
+    let ColumnData::Numeric(comma) = &cohort.column("comma").unwrap().data else {
+        panic!("comma is not numeric");
+    };
+    for (i, &v) in comma.iter().enumerate() {
+        assert_eq!(v, if i == 96_003 { 3.5 } else { i as f64 }, "row {i}");
+    }
+    let ColumnData::Numeric(missing) = &cohort.column("missing").unwrap().data else {
+        panic!("missing is not numeric");
+    };
+    assert!(missing[n - 1].is_nan());
+    assert!(missing[..n - 1]
+        .iter()
+        .enumerate()
+        .all(|(i, &v)| v == (i % 7) as f64));
+    let ColumnData::Text { codes, levels } = &cohort.column("many").unwrap().data else {
+        panic!("many is not text");
+    };
+    assert_eq!(levels.len(), 25);
+    assert!(codes
+        .iter()
+        .enumerate()
+        .all(|(i, &c)| levels[c as usize] == many_text(i)));
+    // Comma-separated, a quoted "3,5" is not a number: the column is text.
+    let mut csv = String::from("id,q\n");
+    for i in 0..n {
+        let q = if i == 96_003 {
+            "\"3,5\"".to_string()
+        } else {
+            i.to_string()
+        };
+        csv.push_str(&format!("{i},{q}\n"));
+    }
+    let cohort = read_csv_bytes("quoted.csv", csv.into_bytes()).unwrap();
+    let ColumnData::Text { codes, levels } = &cohort.column("q").unwrap().data else {
+        panic!("q is not text");
+    };
+    assert_eq!(levels[codes[96_003] as usize], "3,5");
+}
