@@ -22,6 +22,22 @@ pub(super) struct Text {
 
 /// Decodes the bytes as UTF-8 (BOM skipped), or as Windows-1252 with a warning; refuses binary
 /// data, archives and UTF-16 with a message that says what the file is.
+/// Whether the bytes hold a NUL byte, and whether they are UTF-8: a large text's halves
+/// checked side by side (cut where a character starts; two UTF-8 halves make UTF-8 text).
+fn checked(bytes: &[u8]) -> (bool, bool) {
+    let check = |b: &[u8]| (b.contains(&0), std::str::from_utf8(b).is_ok());
+    if bytes.len() < 1 << 20 {
+        return check(bytes);
+    }
+    let mut half = bytes.len() / 2;
+    while half > 0 && (0x80..0xC0).contains(&bytes[half]) {
+        half -= 1;
+    }
+    let (head, tail) = bytes.split_at(half);
+    let ((nul_a, utf8_a), (nul_b, utf8_b)) = rayon::join(|| check(head), || check(tail));
+    (nul_a || nul_b, utf8_a && utf8_b)
+}
+
 pub(super) fn decode(
     file: &str,
     bytes: Vec<u8>,
@@ -41,9 +57,8 @@ pub(super) fn decode(
             "the file is UTF-16 text: save it as CSV in UTF-8 (\"CSV UTF-8\" in Excel)".to_string(),
         ));
     }
-    // `contains` scans a word at a time; the position only when there is one.
-    if let Some(pos) = bytes
-        .contains(&0)
+    let (has_nul, utf8) = checked(&bytes);
+    if let Some(pos) = has_nul
         .then(|| bytes.iter().position(|&b| b == 0))
         .flatten()
     {
@@ -57,33 +72,33 @@ pub(super) fn decode(
     } else {
         0
     };
-    match String::from_utf8(bytes) {
-        Ok(text) => Ok(Text {
+    if utf8 {
+        // SAFETY: `checked` found the bytes to be UTF-8.
+        let text = unsafe { String::from_utf8_unchecked(bytes) };
+        return Ok(Text {
             text,
             start,
             latin1: false,
-        }),
-        Err(e) => {
-            let bytes = e.into_bytes();
-            let bytes = bytes.get(start..).unwrap_or_default();
-            // Control characters other than tab/CR/LF mean binary content, not old Excel text.
-            if bytes
-                .iter()
-                .any(|&b| b < 0x20 && !matches!(b, b'\t' | b'\r' | b'\n'))
-            {
-                return Err(fail("binary data, not CSV text".to_string()));
-            }
-            warnings.push(
-                "the file is not UTF-8; it was read as Latin-1 (Windows-1252), as old Excel writes it"
-                    .to_string(),
-            );
-            Ok(Text {
-                text: bytes.iter().map(|&b| cp1252(b)).collect(),
-                start: 0,
-                latin1: true,
-            })
-        }
+        });
     }
+    // Not UTF-8: old Excel text in Windows-1252.
+    let bytes = bytes.get(start..).unwrap_or_default();
+    // Control characters other than tab/CR/LF mean binary content, not old Excel text.
+    if bytes
+        .iter()
+        .any(|&b| b < 0x20 && !matches!(b, b'\t' | b'\r' | b'\n'))
+    {
+        return Err(fail("binary data, not CSV text".to_string()));
+    }
+    warnings.push(
+        "the file is not UTF-8; it was read as Latin-1 (Windows-1252), as old Excel writes it"
+            .to_string(),
+    );
+    Ok(Text {
+        text: bytes.iter().map(|&b| cp1252(b)).collect(),
+        start: 0,
+        latin1: true,
+    })
 }
 
 /// A Windows-1252 byte as a character (Latin-1 but for 0x80–0x9F: €, ‚, „, …, –, —, ’ …).
@@ -163,4 +178,33 @@ pub(super) fn title_lines(text: &str) -> usize {
         .iter()
         .position(|&c| c >= 2 && 2 * c >= widest)
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::checked;
+
+    /// The halves' checks say what checking the whole text says, whatever character, stray
+    /// byte or NUL lies across or beside the cut.
+    #[test]
+    fn halves_check_as_the_whole() {
+        let n = (1 << 20) + 10;
+        let inserts: [&[u8]; 7] = [
+            b"\xC3\xA9",
+            "€".as_bytes(),
+            "😀".as_bytes(),
+            b"\xE9",
+            b"\x00",
+            b"\xA9",
+            b"\xF0\x9F",
+        ];
+        for insert in inserts {
+            for at in n / 2 - 6..n / 2 + 6 {
+                let mut bytes = vec![b'a'; n];
+                bytes[at..at + insert.len()].copy_from_slice(insert);
+                let whole = (bytes.contains(&0), std::str::from_utf8(&bytes).is_ok());
+                assert_eq!(checked(&bytes), whole, "{insert:?} at {at}");
+            }
+        }
+    }
 }
