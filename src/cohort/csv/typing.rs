@@ -1,6 +1,7 @@
 //! The columns typed once, from the records' fields: each stretch of records tries every
 //! column as numbers, side by side (rayon), writing straight into the column; a column some
-//! stretch cannot read as numbers is text, coded by each stretch side by side and merged.
+//! stretch cannot read as numbers is text, coded by each stretch side by side and merged
+//! (the text columns side by side).
 //! The rules are [`crate::cohort::build_column_with`]'s (numbers, missing codes, decimal
 //! commas, sorted levels), so a CSV cell means what the same cell means in a workbook.
 
@@ -294,9 +295,17 @@ pub(super) fn type_columns(
     } else {
         stretches.iter().map(code_stretch).collect()
     };
-    for (k, (c, name)) in text.into_iter().enumerate() {
+    let merge = |(k, (c, name)): (usize, (usize, String))| {
         let parts: Vec<&Local> = locals.iter().map(|l| &l[k]).collect();
-        columns[c] = Some(merge_text(name, &parts, n_rows));
+        (c, merge_text(name, &parts, n_rows))
+    };
+    let merged: Vec<(usize, Column)> = if stretches.len() > 1 {
+        text.into_par_iter().enumerate().map(merge).collect()
+    } else {
+        text.into_iter().enumerate().map(merge).collect()
+    };
+    for (c, column) in merged {
+        columns[c] = Some(column);
     }
     columns.into_iter().flatten().collect()
 }
