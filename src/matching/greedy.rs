@@ -166,33 +166,29 @@ impl<'a> GreedyPlan<'a> {
     pub fn new(distance: &'a [f64], treated: &[bool], order: Order) -> Self {
         let n = distance.len();
         // Stable (radix) ordering: equal distances keep input order.
-        let sorted: Vec<usize> = crate::stats::sorted_order(distance)
-            .into_iter()
-            .map(|i| i as usize)
-            .collect();
+        let sorted: Vec<u32> = crate::stats::sorted_order(distance);
+        let n_treated = treated.iter().filter(|&&t| t).count();
         // Controls in sorted order, and each treated unit's insertion point among them.
-        let mut controls: Vec<usize> = Vec::new();
-        let mut insert_at = vec![0usize; n];
+        let mut controls: Vec<usize> = Vec::with_capacity(n - n_treated);
+        let mut insert_at = vec![0u32; n];
         for &u in &sorted {
+            let u = u as usize;
             if treated[u] {
-                insert_at[u] = controls.len();
+                insert_at[u] = controls.len() as u32;
             } else {
                 controls.push(u);
             }
         }
-        // Treated units in input order, then a stable sort: equal distances keep input order.
-        let mut visit: Vec<usize> = (0..n).filter(|&u| treated[u]).collect();
-        match order {
-            Order::Data => {}
+        let in_sorted_order = |order: &mut dyn Iterator<Item = &u32>| -> Vec<usize> {
+            order.map(|&u| u as usize).filter(|&u| treated[u]).collect()
+        };
+        // Treated units in input order, or a stable sort: equal distances keep input order.
+        let visit: Vec<usize> = match order {
+            Order::Data => (0..n).filter(|&u| treated[u]).collect(),
             Order::Largest => {
                 // The ascending order backwards, with each run of equal distances turned
                 // back into input order (no second sort).
-                visit = sorted
-                    .iter()
-                    .rev()
-                    .copied()
-                    .filter(|&u| treated[u])
-                    .collect();
+                let mut visit = in_sorted_order(&mut sorted.iter().rev());
                 let mut i = 0;
                 while i < visit.len() {
                     let d = distance[visit[i]];
@@ -204,15 +200,20 @@ impl<'a> GreedyPlan<'a> {
                     visit[i..i + run].reverse();
                     i += run.max(1);
                 }
+                visit
             }
-            Order::Smallest => visit = sorted.iter().copied().filter(|&u| treated[u]).collect(),
+            Order::Smallest => in_sorted_order(&mut sorted.iter()),
             Order::Random(seed) => {
-                let permutation = RMersenneTwister::set_seed(seed).sample_int(visit.len());
-                visit = permutation.into_iter().map(|k| visit[k]).collect();
+                let in_input_order: Vec<usize> = (0..n).filter(|&u| treated[u]).collect();
+                let permutation = RMersenneTwister::set_seed(seed).sample_int(n_treated);
+                permutation.into_iter().map(|k| in_input_order[k]).collect()
             }
-        }
+        };
         let spread = crate::stats::sample_sd(distance);
-        let visit_key = visit.iter().map(|&t| (distance[t], insert_at[t])).collect();
+        let visit_key = visit
+            .iter()
+            .map(|&t| (distance[t], insert_at[t] as usize))
+            .collect();
         GreedyPlan {
             distance,
             order: std::borrow::Cow::Owned(PlanOrder {
