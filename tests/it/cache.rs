@@ -103,6 +103,7 @@ fn a_cache_keeps_endpoint_rows_below_its_size_and_the_live_one_at_any() {
     for (cache, keeps) in [
         (AnalysisCache::live(), true),
         (AnalysisCache::keeping_rows_below(small), false),
+        (AnalysisCache::one_shot(), false),
     ] {
         for (k, spec) in session.iter().enumerate() {
             let run =
