@@ -23,9 +23,10 @@ use crate::propensity::{fit_propensity, CaliperScale, PsModel};
 /// something up or store it, never during an analysis.
 #[derive(Default)]
 pub struct AnalysisCache {
-    /// Keep each endpoint's rows in time order for samples below this size; `None`: below
-    /// the size from which a one-shot analysis runs its parts in turn; the window's cache
-    /// ([`AnalysisCache::live`]) keeps them at any size.
+    /// Keep each endpoint's rows in time order for samples below this size; `None` (the
+    /// default cache): below the size from which an analysis runs its parts in turn; the
+    /// window's cache ([`AnalysisCache::live`]) keeps them at any size, a one-shot
+    /// analysis's ([`AnalysisCache::one_shot`]) at none.
     keep_rows_below: Option<usize>,
     sample: Mutex<Option<(SampleKey, Arc<SubgroupSample>)>>,
     propensity: Mutex<Option<(PropensityKey, Arc<PsModel>)>>,
@@ -109,8 +110,8 @@ impl AnalysisCache {
     /// The cache of a front end that edits a spec live (the window): as the default, and
     /// it also keeps each endpoint's rows in time order on a registry's sample, so that
     /// switching the endpoint shown and back gathers nothing again — at the cost of a copy of
-    /// the sample per endpoint shown (about 46 bytes a patient), which a one-shot analysis
-    /// (the default cache) does not pay from 500,000 patients on.
+    /// the sample per endpoint shown (about 46 bytes a patient), which the default cache does
+    /// not pay from 500,000 patients on and a one-shot analysis never pays.
     pub fn live() -> AnalysisCache {
         AnalysisCache::keeping_rows_below(usize::MAX)
     }

@@ -114,6 +114,11 @@ impl Avail {
     }
 }
 
+/// The treated units of `units`, in their order.
+fn treated_in<'u>(units: impl Iterator<Item = &'u u32>, treated: &[bool]) -> Vec<usize> {
+    units.map(|&u| u as usize).filter(|&u| treated[u]).collect()
+}
+
 /// Matches treated to control units on `distance`.
 /// `ratio` controls per treated (rounds: every treated unit gets its k-th match before any gets
 /// a (k+1)-th; a unit without a first match gets none); `replace` lets controls be reused.
@@ -165,6 +170,7 @@ impl<'a> GreedyPlan<'a> {
 
     pub fn new(distance: &'a [f64], treated: &[bool], order: Order) -> Self {
         let n = distance.len();
+        debug_assert_eq!(treated.len(), n, "a treated flag per distance");
         // Stable (radix) ordering: equal distances keep input order.
         let sorted: Vec<u32> = crate::stats::sorted_order(distance);
         let n_treated = treated.iter().filter(|&&t| t).count();
@@ -179,16 +185,13 @@ impl<'a> GreedyPlan<'a> {
                 controls.push(u);
             }
         }
-        let in_sorted_order = |order: &mut dyn Iterator<Item = &u32>| -> Vec<usize> {
-            order.map(|&u| u as usize).filter(|&u| treated[u]).collect()
-        };
         // Treated units in input order, or a stable sort: equal distances keep input order.
         let visit: Vec<usize> = match order {
             Order::Data => (0..n).filter(|&u| treated[u]).collect(),
             Order::Largest => {
                 // The ascending order backwards, with each run of equal distances turned
                 // back into input order (no second sort).
-                let mut visit = in_sorted_order(&mut sorted.iter().rev());
+                let mut visit = treated_in(sorted.iter().rev(), treated);
                 let mut i = 0;
                 while i < visit.len() {
                     let d = distance[visit[i]];
@@ -202,7 +205,7 @@ impl<'a> GreedyPlan<'a> {
                 }
                 visit
             }
-            Order::Smallest => in_sorted_order(&mut sorted.iter()),
+            Order::Smallest => treated_in(sorted.iter(), treated),
             Order::Random(seed) => {
                 let in_input_order: Vec<usize> = (0..n).filter(|&u| treated[u]).collect();
                 let permutation = RMersenneTwister::set_seed(seed).sample_int(n_treated);

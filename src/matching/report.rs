@@ -133,7 +133,8 @@ pub fn matching_report(
         // identifier first was 3.2 MB to fill at 100,000 patients.
         let patient_id = cohort.patient_ids();
         pairs.reserve_exact(matches.n_pairs());
-        for (t, cs) in by_treated_unit(matches, design.used.len()) {
+        let matched = by_treated_unit(matches, design.used.len()).filter(|(_, cs)| !cs.is_empty());
+        for (t, cs) in matched {
             let treated_id = patient_id(row_of(t));
             for &c in cs {
                 pairs.push((treated_id.clone(), patient_id(row_of(c))));

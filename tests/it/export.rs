@@ -160,11 +160,22 @@ fn report_folder_has_every_figure_table_and_the_analyze_json() {
         .output()
         .unwrap();
     let mut from_analyze: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let mut from_report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
+    let summary = std::fs::read_to_string(dir.join("summary.json")).unwrap();
+    let mut from_report: serde_json::Value = serde_json::from_str(&summary).unwrap();
     from_analyze["timing"] = serde_json::Value::Null;
     from_report["timing"] = serde_json::Value::Null;
     assert_eq!(from_analyze, from_report);
+    // Both written as export::json lays a report out: a pair on one line.
+    for text in [String::from_utf8(out.stdout).unwrap(), summary] {
+        let lines: Vec<&str> = text.lines().collect();
+        let at = lines
+            .iter()
+            .position(|l| l.trim() == "\"pairs\": [")
+            .unwrap();
+        let pair = lines[at + 1].trim().trim_end_matches(',');
+        let ids: Vec<f64> = serde_json::from_str(pair).unwrap();
+        assert_eq!(ids.len(), 2, "{pair}");
+    }
 }
 
 #[test]

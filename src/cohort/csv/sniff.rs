@@ -20,8 +20,6 @@ pub(super) struct Text {
     pub latin1: bool,
 }
 
-/// Decodes the bytes as UTF-8 (BOM skipped), or as Windows-1252 with a warning; refuses binary
-/// data, archives and UTF-16 with a message that says what the file is.
 /// Whether the bytes hold a NUL byte, and whether they are UTF-8: a large text's halves
 /// checked side by side (cut where a character starts; two UTF-8 halves make UTF-8 text).
 fn checked(bytes: &[u8]) -> (bool, bool) {
@@ -38,6 +36,8 @@ fn checked(bytes: &[u8]) -> (bool, bool) {
     (nul_a || nul_b, utf8_a && utf8_b)
 }
 
+/// Decodes the bytes as UTF-8 (BOM skipped), or as Windows-1252 with a warning; refuses binary
+/// data, archives and UTF-16 with a message that says what the file is.
 pub(super) fn decode(
     file: &str,
     bytes: Vec<u8>,
