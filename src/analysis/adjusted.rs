@@ -7,7 +7,7 @@
 
 use nalgebra::DMatrix;
 
-use super::endpoint::Prepared;
+use super::prepared::Prepared;
 use super::{
     ChiSquareTest, ConcordanceReport, CoxAdjustedReport, EValue, Exclusion, ModelTerm, ModelTests,
     PhResiduals, PhTerm, PhTest, Sample, Spec, UnivariableRow,

@@ -1,11 +1,13 @@
 //! What a front end keeps between analyses of one cohort: the sample (arms and subgroup),
 //! rebuilt only when the arms or the subgroup change; the propensity model, refitted
 //! only when the sample or the covariates change; the matching's distance order, rebuilt
-//! only when the model, the distance scale or the visiting order change; and the last match.
+//! only when the model, the distance scale or the visiting order change; the last match;
+//! and each endpoint's rows in time order, of the subgroup (a match's are read off them: a
+//! caliper move sorts nothing) and of the sample analysed.
 
 use std::sync::{Arc, Mutex};
 
-use super::endpoint::{prepare_endpoint, Prepared};
+use super::prepared::{Prepared, TimeOrder};
 use super::sample::subgroup_sample_with_warnings;
 use super::{AnalysisError, EndpointSpec, Exclusion, MatchSpec, Sample, Spec, Subgroup};
 use crate::cohort::Cohort;
@@ -32,18 +34,63 @@ pub struct AnalysisCache {
     propensity: Mutex<Option<(PropensityKey, Arc<PsModel>)>>,
     plan: Mutex<Option<(PlanKey, Arc<MatchPlan>)>>,
     matched: Mutex<Option<(PropensityKey, MatchSpec, Arc<MatchCore>)>>,
-    prepared: Mutex<Option<PreparedFor>>,
+    prepared: Mutex<Option<PreparedFor<Prepared>>>,
+    time_orders: Mutex<Option<PreparedFor<TimeOrder>>>,
 }
 
 /// What owns an analysed sample (the match, or the subgroup's sample): kept alive by the
 /// cache's entry, so the sample it names cannot be replaced by another at its address.
 pub(super) type SampleOwner = Arc<dyn std::any::Any + Send + Sync>;
 
-/// The endpoints' rows in time order for one sample (named by its owner) and one spec.
-struct PreparedFor {
+/// Something made of each endpoint's rows ([`Prepared`], [`TimeOrder`]) for one sample
+/// (named by its owner) and one spec.
+struct PreparedFor<T> {
     owner: SampleOwner,
     spec: Spec,
-    endpoints: Vec<(EndpointSpec, Arc<Prepared>)>,
+    endpoints: Vec<(EndpointSpec, Arc<T>)>,
+}
+
+/// Endpoint `ep`'s entry of `slot` for the sample of `owner` and `spec`, else `make()`'s,
+/// then kept — unless there is no owner (nothing kept). Another sample's entries are let go
+/// before `make` runs: their memory is reused, instead of new pages taken while both are
+/// held.
+fn kept<T>(
+    slot: &Mutex<Option<PreparedFor<T>>>,
+    (owner, spec): (Option<SampleOwner>, &Spec),
+    ep: &EndpointSpec,
+    make: impl FnOnce() -> Result<T, AnalysisError>,
+) -> Result<Arc<T>, AnalysisError> {
+    let Some(owner) = owner else {
+        return make().map(Arc::new);
+    };
+    let lock = || slot.lock().unwrap_or_else(|e| e.into_inner());
+    let same = |p: &PreparedFor<T>| Arc::ptr_eq(&p.owner, &owner) && p.spec == *spec;
+    let stale = {
+        let mut slot = lock();
+        match slot.as_ref() {
+            Some(p) if same(p) => {
+                if let Some((_, v)) = p.endpoints.iter().find(|(e, _)| e == ep) {
+                    return Ok(Arc::clone(v));
+                }
+                None
+            }
+            _ => slot.take(),
+        }
+    };
+    drop(stale);
+    let v = Arc::new(make()?);
+    let mut slot = lock();
+    match slot.as_mut().filter(|p| same(p)) {
+        Some(p) => p.endpoints.push((ep.clone(), Arc::clone(&v))),
+        None => {
+            *slot = Some(PreparedFor {
+                owner: Arc::clone(&owner),
+                spec: spec.clone(),
+                endpoints: vec![(ep.clone(), Arc::clone(&v))],
+            })
+        }
+    }
+    Ok(v)
 }
 
 /// The sample of an analysis before matching or weighting (arms, subgroup), the rows left
@@ -109,9 +156,10 @@ impl PropensityKey {
 impl AnalysisCache {
     /// The cache of a front end that edits a spec live (the window): as the default, and
     /// it also keeps each endpoint's rows in time order on a registry's sample, so that
-    /// switching the endpoint shown and back gathers nothing again — at the cost of a copy of
-    /// the sample per endpoint shown (about 46 bytes a patient), which the default cache does
-    /// not pay from 500,000 patients on and a one-shot analysis never pays.
+    /// switching the endpoint shown and back gathers nothing again, and a caliper move reads
+    /// the match's rows off the subgroup's — at the cost of a copy of the sample per endpoint
+    /// shown (about 46 bytes a patient, and 14 for the subgroup's order), which the default
+    /// cache does not pay from 500,000 patients on and a one-shot analysis never pays.
     pub fn live() -> AnalysisCache {
         AnalysisCache::keeping_rows_below(usize::MAX)
     }
@@ -216,54 +264,56 @@ impl AnalysisCache {
         Ok(core)
     }
 
-    /// The rows of endpoint `ep` in time order on `sample` ([`prepare_endpoint`]): the cached
-    /// ones when the sample (its `owner`) and the spec are unchanged — switching the endpoint
-    /// shown and back sorts nothing again. Not kept for a sample without an owner (weighted),
-    /// nor for samples of the cache's size and above (memory: a copy of the sample per
-    /// endpoint; see [`AnalysisCache::keeping_rows_below`]).
+    /// The rows of endpoint `ep` in time order on `sample` (`make`'s, what
+    /// [`prepare_endpoint`](super::prepared::prepare_endpoint) gives): the cached ones when the sample (its `owner`) and the
+    /// spec are unchanged — switching the endpoint shown and back sorts nothing again. Not
+    /// kept for a sample without an owner (weighted), nor for samples of the cache's size
+    /// and above (memory: a copy of the sample per endpoint; see
+    /// [`AnalysisCache::keeping_rows_below`]).
     pub(super) fn prepared(
+        &self,
+        spec: &Spec,
+        ep: &EndpointSpec,
+        (sample, owner): (&Sample, Option<SampleOwner>),
+        make: impl FnOnce() -> Result<Prepared, AnalysisError>,
+    ) -> Result<Arc<Prepared>, AnalysisError> {
+        let owner = owner.filter(|_| self.keeps(sample));
+        kept(&self.prepared, (owner, spec), ep, make)
+    }
+
+    /// Endpoint `ep`'s rows in time order on the subgroup's `sample` ([`TimeOrder`]), which
+    /// each match drawn from it reads its own rows off: the cached ones when the sample (its
+    /// `owner`) and the spec besides its matching and weighting are unchanged — a caliper
+    /// move reads no time and sorts nothing again. Kept as [`AnalysisCache::prepared`].
+    pub(super) fn time_order(
         &self,
         cohort: &Cohort,
         spec: &Spec,
         ep: &EndpointSpec,
-        sample: &Sample,
-        owner: Option<SampleOwner>,
-    ) -> Result<Arc<Prepared>, AnalysisError> {
-        let prepare = || prepare_endpoint(cohort, spec, ep, sample).map(Arc::new);
-        let below = self.keep_rows_below.unwrap_or(super::PARALLEL_BELOW_ROWS);
-        let Some(owner) = owner.filter(|_| sample.rows.len() < below) else {
-            return prepare();
+        (sample, owner): (&Sample, SampleOwner),
+    ) -> Result<Arc<TimeOrder>, AnalysisError> {
+        let owner = Some(owner).filter(|_| self.keeps(sample));
+        let key = Spec {
+            matching: None,
+            weighting: None,
+            ..spec.clone()
         };
-        let lock = || self.prepared.lock().unwrap_or_else(|e| e.into_inner());
-        let same = |p: &PreparedFor| Arc::ptr_eq(&p.owner, &owner) && p.spec == *spec;
-        let stale = {
-            let mut slot = lock();
-            match slot.as_ref() {
-                Some(p) if same(p) => {
-                    if let Some((_, v)) = p.endpoints.iter().find(|(e, _)| e == ep) {
-                        return Ok(Arc::clone(v));
-                    }
-                    None
-                }
-                _ => slot.take(),
-            }
-        };
-        // Another sample's rows are let go before these are gathered: their memory is
-        // reused, instead of new pages taken while both are held.
-        drop(stale);
-        let v = prepare()?;
-        let mut slot = lock();
-        match slot.as_mut().filter(|p| same(p)) {
-            Some(p) => p.endpoints.push((ep.clone(), Arc::clone(&v))),
-            None => {
-                *slot = Some(PreparedFor {
-                    owner: Arc::clone(&owner),
-                    spec: spec.clone(),
-                    endpoints: vec![(ep.clone(), Arc::clone(&v))],
-                })
-            }
-        }
-        Ok(v)
+        kept(&self.time_orders, (owner, &key), ep, || {
+            TimeOrder::of(cohort, spec, ep, sample)
+        })
+    }
+
+    /// Whether endpoints' rows of `sample` are kept ([`AnalysisCache::keeping_rows_below`]).
+    fn keeps(&self, sample: &Sample) -> bool {
+        sample.rows.len() < self.keep_rows_below.unwrap_or(super::PARALLEL_BELOW_ROWS)
+    }
+
+    /// True when the propensity model of `spec`'s sample and `covariates` is cached (an
+    /// analysis would not fit it).
+    pub(super) fn has_model_of(&self, spec: &Spec, covariates: &[String]) -> bool {
+        let slot = self.propensity.lock().unwrap_or_else(|e| e.into_inner());
+        slot.as_ref()
+            .is_some_and(|(k, _)| *k == PropensityKey::of(spec, covariates))
     }
 
     /// True when a propensity model is cached.

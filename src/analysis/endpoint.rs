@@ -1,16 +1,17 @@
 //! One time-to-event endpoint of the pipeline.
 
-use super::events::event_values;
 use crate::cohort::{Cohort, Column, ColumnData};
 use crate::stats::cox::{cox_fit, CoxData, CoxError};
 use crate::stats::dist::{normal_quantile, normal_two_sided_p};
 use crate::stats::km::{kaplan_meier_table, time_tables, KmCurve, TimeTable};
 use crate::stats::logrank::log_rank_tables;
-use crate::stats::{sorted_order, timefix_sorted, SurvSample};
+use crate::stats::SurvSample;
+
+use super::prepared::Prepared;
 
 use super::{
-    require, AnalysisError, ArmSurvival, CoxReport, EndpointReport, EndpointSpec, Exclusion,
-    FollowUp, LogRankReport, OrderedMap, RmstDifference, Sample, Spec,
+    AnalysisError, ArmSurvival, CoxReport, EndpointReport, EndpointSpec, FollowUp, LogRankReport,
+    OrderedMap, RmstDifference, Sample, Spec,
 };
 
 const FOLLOW_UP_METHOD: &str = "reverse Kaplan–Meier (Schemper & Smith 1996)";
@@ -156,180 +157,6 @@ fn arm_cox(
         ph_test,
         e_value: super::adjusted::e_value_of(coef.exp(), ci),
         arm_residuals,
-    }
-}
-
-/// An endpoint's usable rows in time order (one sort), with arm, covariate and matched set.
-pub(crate) struct Prepared {
-    pub all: SurvSample,
-    pub is_treated: Vec<bool>,
-    pub x: Vec<f64>,
-    pub set_id: Vec<u32>,
-    /// Position in the sample of each row of `all`.
-    pub sample_pos: Vec<usize>,
-    /// The times of `all` before R's timefix (which depends on the set of times analysed).
-    pub raw_time: Vec<f64>,
-    pub excluded: Vec<Exclusion>,
-    pub n_excluded: usize,
-}
-
-/// One usable subject of an endpoint (`pos`: position in the sample).
-#[derive(Clone, Copy)]
-struct Subject {
-    time: f64,
-    weight: f64,
-    pos: u32,
-    set_id: u32,
-    status: bool,
-    treated: bool,
-}
-
-pub(crate) fn prepare_endpoint(
-    cohort: &Cohort,
-    spec: &Spec,
-    ep: &EndpointSpec,
-    sample: &Sample,
-) -> Result<Prepared, AnalysisError> {
-    let role = format!("time of endpoint '{}'", ep.name);
-    let time_cols: Vec<&[f64]> = ep
-        .time
-        .iter()
-        .map(|c| {
-            let col = require(cohort, c, &role)?;
-            numeric(cohort, col, &format!("a time in {}", spec.time_unit.name()))
-        })
-        .collect::<Result<_, _>>()?;
-    let event_col = require(
-        cohort,
-        &ep.event,
-        &format!("event of endpoint '{}'", ep.name),
-    )?;
-    let events = event_values(cohort, event_col, spec)?;
-
-    // Times in the unit shown: (t × days per file unit) / days per shown unit, as the R
-    // script writes it, so both round alike.
-    let (per_file, per_shown) = (spec.time_unit.days(), spec.shown_unit().days());
-    let convert = per_file != per_shown;
-    let (mut missing_time, mut negative, mut infinite, mut missing_event) = (0, 0, 0, 0);
-    let n = sample.rows.len();
-    // Each usable subject's fields side by side, read in file order here and gathered in
-    // time order below: one random read per subject instead of six.
-    let mut subjects = Vec::with_capacity(n);
-    for (k, &r) in sample.rows.iter().enumerate() {
-        // + 0.0: a time of -0 is the time 0 (as the sort and R take it), and written so.
-        let mut t: f64 = time_cols.iter().map(|c| c[r]).sum::<f64>() + 0.0;
-        if convert {
-            t = t * per_file / per_shown;
-        }
-        let e = events[r];
-        if t.is_nan() {
-            missing_time += 1;
-        } else if t.is_infinite() {
-            infinite += 1;
-        } else if t < 0.0 {
-            negative += 1;
-        } else if e.is_nan() {
-            missing_event += 1;
-        } else {
-            subjects.push(Subject {
-                time: t,
-                weight: sample.weight[k],
-                pos: k as u32,
-                set_id: sample.set_id[k],
-                status: e == 1.0,
-                treated: sample.treated[k],
-            });
-        }
-    }
-    let mut excluded = Vec::new();
-    let time_name = ep.time.join(" + ");
-    for (count, reason) in [
-        (missing_time, format!("missing {time_name}")),
-        (infinite, format!("infinite {time_name}")),
-        (negative, format!("negative {time_name}")),
-        (missing_event, format!("missing {}", ep.event)),
-    ] {
-        if count > 0 {
-            excluded.push(Exclusion { reason, n: count });
-        }
-    }
-    let n_excluded = excluded.iter().map(|e| e.n).sum();
-
-    // The pooled sample in time order (ties in sample order); the arms are its stable
-    // partition, so every later step is linear. The cohort sorts each endpoint's times once
-    // and every analysis reads its rows off that order.
-    // (Converted times may tie where the file's did not: sorted afresh, ties in row order.)
-    let cached = (!convert)
-        .then(|| {
-            cohort.order_of_rows(&ep.time, subjects.len(), |i| {
-                sample.rows[subjects[i].pos as usize]
-            })
-        })
-        .flatten();
-    let order = cached.unwrap_or_else(|| {
-        let time: Vec<f64> = subjects.iter().map(|s| s.time).collect();
-        sorted_order(&time)
-    });
-    // The subjects gathered in time order in one walk (one random read each), then each
-    // per-subject vector taken off them in order.
-    let sorted: Vec<Subject> = order.iter().map(|&i| subjects[i as usize]).collect();
-    drop(subjects);
-    let mut all = SurvSample {
-        time: sorted.iter().map(|s| s.time).collect(),
-        status: sorted.iter().map(|s| s.status).collect(),
-        weight: sorted.iter().map(|s| s.weight).collect(),
-    };
-    let is_treated: Vec<bool> = sorted.iter().map(|s| s.treated).collect();
-    let x = sorted
-        .iter()
-        .map(|s| f64::from(u8::from(s.treated)))
-        .collect();
-    let set_id = sorted.iter().map(|s| s.set_id).collect();
-    let sample_pos = sorted.iter().map(|s| s.pos as usize).collect();
-    let raw_time = all.time.clone();
-    timefix_sorted(&mut all.time);
-    Ok(Prepared {
-        all,
-        is_treated,
-        x,
-        set_id,
-        sample_pos,
-        raw_time,
-        excluded,
-        n_excluded,
-    })
-}
-
-impl Prepared {
-    /// The rows whose sample position has a positive weight, re-weighted, with timefix
-    /// applied to their own times — exactly what `prepare_endpoint` gives for that sample.
-    pub(crate) fn reweighted(&self, weight_of_pos: &[f64], set_of_pos: &[u32]) -> Prepared {
-        let keep: Vec<usize> = (0..self.all.len())
-            .filter(|&i| weight_of_pos[self.sample_pos[i]] > 0.0)
-            .collect();
-        let mut time: Vec<f64> = keep.iter().map(|&i| self.raw_time[i]).collect();
-        let raw_time = time.clone();
-        timefix_sorted(&mut time);
-        Prepared {
-            all: SurvSample {
-                time,
-                status: keep.iter().map(|&i| self.all.status[i]).collect(),
-                weight: keep
-                    .iter()
-                    .map(|&i| weight_of_pos[self.sample_pos[i]])
-                    .collect(),
-            },
-            is_treated: keep.iter().map(|&i| self.is_treated[i]).collect(),
-            x: keep.iter().map(|&i| self.x[i]).collect(),
-            set_id: keep
-                .iter()
-                .map(|&i| set_of_pos[self.sample_pos[i]])
-                .collect(),
-            sample_pos: keep.iter().map(|&i| self.sample_pos[i]).collect(),
-            raw_time,
-            excluded: Vec::new(),
-            n_excluded: 0,
-        }
     }
 }
 

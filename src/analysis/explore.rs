@@ -3,7 +3,8 @@
 
 use serde::Serialize;
 
-use super::endpoint::{endpoint_cox, prepare_endpoint};
+use super::endpoint::endpoint_cox;
+use super::prepared::prepare_endpoint;
 use super::{check, AnalysisError, EndpointSpec, OrderedMap, Sample, Spec, Stop};
 use crate::cohort::{format_number, Cohort, Column, ColumnData, MISSING};
 use rayon::prelude::*;

@@ -12,6 +12,7 @@ mod endpoints;
 mod events;
 pub mod explore;
 mod parts;
+mod prepared;
 mod report;
 mod response;
 mod sample;
@@ -33,7 +34,8 @@ pub use spec::*;
 use crate::cohort::{Cohort, Column};
 use crate::matching::{matching_report, Details, MatchError};
 use explore::SweepPoint;
-use parts::{run_parts, Part, PartFn};
+use parts::{endpoint_parts, run_parts, Drawn, Part, PartFn};
+use prepared::TimeOrder;
 use sample::{arm_counts, counts_by_arm, normalize_level};
 
 /// Analyses of samples this large run their parts one after the other (memory, not time).
@@ -244,23 +246,48 @@ pub fn analyze_parts(
     } else {
         Vec::new()
     };
-    let fitted = if to_sort.is_empty() {
-        fit()
+    // The fit, then the match, on one core; beside them the sort, then (when the model is
+    // fitted for a match of a sample that is not too large) each endpoint's rows of the
+    // subgroup in time order, off which the match's are read.
+    let fit_and_match = || -> Result<_, AnalysisError> {
+        let (model, weighted, fit_ms) = fit()?;
+        check(stop)?;
+        let t_match = Instant::now();
+        let core = match (&spec.matching, &model) {
+            (Some(ms), Some(model)) => {
+                Some(cache.matched(spec, ms, model, subgroup).map_err(wrap)?)
+            }
+            _ => None,
+        };
+        let match_ms = t_match.elapsed().as_secs_f64() * 1e3;
+        Ok((model, weighted, fit_ms, core, match_ms))
+    };
+    let drawn_from = spec
+        .matching
+        .as_ref()
+        .filter(|_| subgroup.rows.len() < PARALLEL_BELOW_ROWS);
+    let early = drawn_from.is_some_and(|ms| !cache.has_model_of(spec, &ms.covariates));
+    let time_orders = || -> Vec<Option<Arc<TimeOrder>>> {
+        sort_rows(cohort, &to_sort);
+        let owner = Arc::clone(&formed) as cache::SampleOwner;
+        let order = |ep| cache.time_order(cohort, spec, ep, (subgroup, Arc::clone(&owner)));
+        // An endpoint that cannot be read is left to its part, which says why.
+        wanted.iter().map(|(ep, _)| order(ep).ok()).collect()
+    };
+    let (fitted, orders) = if early && !wanted.is_empty() {
+        rayon::join(fit_and_match, time_orders)
+    } else if to_sort.is_empty() {
+        (fit_and_match(), Vec::new())
     } else {
-        rayon::join(fit, || sort_rows(cohort, &to_sort)).0
+        (
+            rayon::join(fit_and_match, || sort_rows(cohort, &to_sort)).0,
+            Vec::new(),
+        )
     };
-    let (model, weighted, fit_ms) = fitted?;
+    let (model, weighted, fit_ms, core, match_ms) = fitted?;
     stages.propensity_ms = fit_ms;
-    check(stop)?;
-    // Matching, then the parts that read the matched sample: the matching report (balance,
-    // Table 1, pairs), each endpoint and the response, shared among the cores.
-    let t_match = Instant::now();
-    let core = match (&spec.matching, &model) {
-        (Some(ms), Some(model)) => Some(cache.matched(spec, ms, model, subgroup).map_err(wrap)?),
-        _ => None,
-    };
     if core.is_some() {
-        stages.matching_ms = t_match.elapsed().as_secs_f64() * 1e3;
+        stages.matching_ms = match_ms;
         check(stop)?;
     }
     let matched = core.as_ref().map(|c| &c.sample);
@@ -283,6 +310,17 @@ pub fn analyze_parts(
     };
     // The sweep counts with the endpoints (as the stage's doc says).
     stages.endpoints_ms = t_sweep.elapsed().as_secs_f64() * 1e3;
+    // A match's endpoint rows are read off the subgroup's in time order.
+    let drawn = match (drawn_from, &model, &core) {
+        (Some(_), Some(model), Some(core)) => Some(Drawn {
+            subgroup: (subgroup, Arc::clone(&formed) as cache::SampleOwner),
+            orders,
+            core,
+            used: model.units().1,
+            slots: std::sync::OnceLock::new(),
+        }),
+        _ => None,
+    };
     let mut jobs: Vec<PartFn<'_, Part>> = Vec::new();
     if let (Some(ms), Some(model), Some(core)) = (&spec.matching, &model, &core) {
         let arms = spec.arm_labels();
@@ -309,7 +347,7 @@ pub fn analyze_parts(
         (cohort, cache, owner),
         spec,
         (&wanted, &all_endpoints),
-        sample,
+        (sample, drawn.as_ref()),
         parts.response,
         stop,
     ));
@@ -459,41 +497,6 @@ fn timed(stop: Stop, part: impl FnOnce() -> Part) -> (Part, f64) {
     }
     let t = Instant::now();
     (part(), t.elapsed().as_secs_f64() * 1e3)
-}
-
-/// One part per endpoint chosen (with its subgroup forest plot when asked), then the response
-/// when asked. `endpoints`: those asked, with what of each, and all (the forest plot leaves
-/// every endpoint's columns out of its subgroups).
-fn endpoint_parts<'a>(
-    (cohort, cache, owner): (&'a Cohort, &'a AnalysisCache, Option<cache::SampleOwner>),
-    spec: &'a Spec,
-    (chosen, all): (&'a [(EndpointSpec, endpoint::Want)], &'a [EndpointSpec]),
-    sample: &'a Sample,
-    response: bool,
-    stop: Stop<'a>,
-) -> Vec<PartFn<'a, Part>> {
-    let mut parts: Vec<PartFn<'a, Part>> = Vec::new();
-    for (ep, want) in chosen {
-        let (owner, want) = (owner.clone(), *want);
-        parts.push(Box::new(move || {
-            let report = cache
-                .prepared(cohort, spec, ep, sample, owner)
-                .and_then(|p| endpoint::analyze_endpoint(cohort, spec, ep, sample, &p, want))
-                .and_then(|mut rep| {
-                    if want.whole && spec.forest {
-                        rep.forest = Some(explore::forest(cohort, spec, sample, ep, all, stop)?);
-                    }
-                    Ok(rep)
-                });
-            Part::Endpoint(ep.name.clone(), report)
-        }));
-    }
-    if response {
-        parts.push(Box::new(move || {
-            Part::Response(response::analyze_response(cohort, spec, sample))
-        }));
-    }
-    parts
 }
 
 /// The caliper sweep of the endpoints the spec sweeps (all, or the one on screen).

@@ -1,11 +1,17 @@
 //! Which parts of a report an analysis computes ([`Parts`]: the window asks first for what
-//! its view shows, then for the rest), and the parts after matching, run side by side on
-//! rayon's threads and returned in their order, so that the report does not depend on the
-//! threads.
+//! its view shows, then for the rest), and the parts after matching (each endpoint's made by
+//! [`endpoint_parts`]), run side by side on rayon's threads and returned in their order, so
+//! that the report does not depend on the threads.
+
+use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use super::{AnalysisError, EndpointReport, MatchingReport, Report, ResponseReport};
+use super::cache::{self, AnalysisCache};
+use super::prepared::{prepare_endpoint, Slot, TimeOrder};
+use super::{endpoint, explore, response, Stop};
+use super::{AnalysisError, EndpointReport, EndpointSpec, MatchingReport, Report, ResponseReport};
+use super::{Cohort, Sample, Spec};
 
 /// Which endpoints an analysis computes (a set of endpoint names).
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
@@ -318,6 +324,92 @@ pub(super) fn run_parts<T: Send>(parts: Vec<PartFn<'_, T>>, side_by_side: bool) 
         return parts.into_iter().map(|part| part()).collect();
     }
     parts.into_par_iter().map(|part| part()).collect()
+}
+
+/// One part per endpoint chosen (with its subgroup forest plot when asked), then the response
+/// when asked. `endpoints`: those asked, with what of each, and all (the forest plot leaves
+/// every endpoint's columns out of its subgroups). A match's rows are read off its
+/// subgroup's (`drawn`).
+pub(super) fn endpoint_parts<'a>(
+    (cohort, cache, owner): (&'a Cohort, &'a AnalysisCache, Option<cache::SampleOwner>),
+    spec: &'a Spec,
+    (chosen, all): (&'a [(EndpointSpec, endpoint::Want)], &'a [EndpointSpec]),
+    (sample, drawn): (&'a Sample, Option<&'a Drawn<'a>>),
+    response: bool,
+    stop: Stop<'a>,
+) -> Vec<PartFn<'a, Part>> {
+    let mut parts: Vec<PartFn<'a, Part>> = Vec::new();
+    for (i, (ep, want)) in chosen.iter().enumerate() {
+        let (owner, want) = (owner.clone(), *want);
+        parts.push(Box::new(move || {
+            let make = || match drawn.and_then(|d| Some((d, d.order(i, ep, cohort, spec, cache)?)))
+            {
+                Some((d, order)) => Ok(order.prepared(ep, d.slots())),
+                None => prepare_endpoint(cohort, spec, ep, sample),
+            };
+            let report = cache
+                .prepared(spec, ep, (sample, owner), make)
+                .and_then(|p| endpoint::analyze_endpoint(cohort, spec, ep, sample, &p, want))
+                .and_then(|mut rep| {
+                    if want.whole && spec.forest {
+                        rep.forest = Some(explore::forest(cohort, spec, sample, ep, all, stop)?);
+                    }
+                    Ok(rep)
+                });
+            Part::Endpoint(ep.name.clone(), report)
+        }));
+    }
+    if response {
+        parts.push(Box::new(move || {
+            Part::Response(response::analyze_response(cohort, spec, sample))
+        }));
+    }
+    parts
+}
+
+/// A match and its subgroup, for the endpoints' rows of the match read off the subgroup's
+/// in time order ([`TimeOrder::prepared`]) instead of read and sorted again.
+pub(super) struct Drawn<'a> {
+    /// The subgroup's sample and its owner (for the cache).
+    pub(super) subgroup: (&'a Sample, cache::SampleOwner),
+    /// Each chosen endpoint's order, when made beside the fit (else empty).
+    pub(super) orders: Vec<Option<Arc<TimeOrder>>>,
+    pub(super) core: &'a crate::matching::MatchCore,
+    /// The model's units (positions in the subgroup).
+    pub(super) used: &'a [usize],
+    /// What the match says of each subgroup row, once asked.
+    pub(super) slots: std::sync::OnceLock<Vec<Slot>>,
+}
+
+impl Drawn<'_> {
+    /// Chosen endpoint `i`'s (`ep`) rows of the subgroup in time order: made beside the fit,
+    /// or the cache's (then made and kept); `None` when they cannot be read (the part reads
+    /// the match's own rows and says why).
+    fn order(
+        &self,
+        i: usize,
+        ep: &EndpointSpec,
+        cohort: &Cohort,
+        spec: &Spec,
+        cache: &AnalysisCache,
+    ) -> Option<Arc<TimeOrder>> {
+        match self.orders.get(i) {
+            Some(made) => made.clone(),
+            None => {
+                let (subgroup, owner) = &self.subgroup;
+                let kept = cache.time_order(cohort, spec, ep, (subgroup, Arc::clone(owner)));
+                kept.ok()
+            }
+        }
+    }
+
+    /// What the match says of each subgroup row: where it went, its weight and matched set.
+    fn slots(&self) -> &[Slot] {
+        self.slots.get_or_init(|| {
+            let rows = self.core.subgroup_positions(self.used);
+            Slot::drawn(self.subgroup.0.rows.len(), &self.core.sample, rows)
+        })
+    }
 }
 
 #[cfg(test)]

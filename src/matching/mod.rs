@@ -351,6 +351,18 @@ pub fn match_planned(
     })
 }
 
+impl MatchCore {
+    /// The positions in the subgroup of the matched sample's rows ([`MatchCore::sample`],
+    /// made by [`match_planned`] in this order), ascending. `used`: the model's units
+    /// (positions in the subgroup).
+    pub fn subgroup_positions<'a>(&'a self, used: &'a [usize]) -> impl Iterator<Item = usize> + 'a {
+        used.iter()
+            .zip(&self.weights)
+            .filter(|(_, &w)| w > 0.0)
+            .map(|(&k, _)| k)
+    }
+}
+
 /// Fits the propensity model inside `subgroup`, matches, and returns the matched sample.
 pub fn match_sample(
     cohort: &Cohort,

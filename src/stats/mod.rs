@@ -11,7 +11,7 @@ pub mod proportion;
 pub mod spline;
 
 /// Right-censored survival data for one group, sorted by time (stable: ties keep input order).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SurvSample {
     pub time: Vec<f64>,
     /// `true` = event, `false` = censored.

@@ -1,0 +1,385 @@
+//! An endpoint's rows in time order: the one sort of a sample by an endpoint's time
+//! ([`TimeOrder`]) and what the endpoint's analysis reads ([`Prepared`]) — of that sample,
+//! or of a sample drawn from it (a match) without reading or sorting the rows again.
+
+use super::endpoint::numeric;
+use super::events::event_values;
+use super::{require, AnalysisError, EndpointSpec, Exclusion, Sample, Spec};
+use crate::cohort::Cohort;
+use crate::stats::{sorted_order, timefix_sorted, SurvSample};
+
+/// An endpoint's usable rows in time order (one sort), with arm, covariate and matched set.
+#[derive(Debug, PartialEq)]
+pub(crate) struct Prepared {
+    pub all: SurvSample,
+    pub is_treated: Vec<bool>,
+    pub x: Vec<f64>,
+    pub set_id: Vec<u32>,
+    /// Position in the sample of each row of `all`.
+    pub sample_pos: Vec<usize>,
+    /// The times of `all` before R's timefix (which depends on the set of times analysed).
+    pub raw_time: Vec<f64>,
+    pub excluded: Vec<Exclusion>,
+    pub n_excluded: usize,
+}
+
+/// Why a row of the sample is not one of the endpoint's (in the order the checks are made).
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum LeftOut {
+    MissingTime,
+    InfiniteTime,
+    NegativeTime,
+    MissingEvent,
+}
+
+/// An endpoint's usable rows of a sample in time order, ties in sample order (which is file
+/// order): the sort every sample drawn from that sample reads its own order off. A match is a
+/// subset of its subgroup's rows in the same order, so its rows in time order are the
+/// subgroup's with the unmatched left out — what sorting the match gives, to the bit.
+pub(crate) struct TimeOrder {
+    /// Position in the sample of each usable row, in time order.
+    pos: Vec<u32>,
+    /// Its time in the unit shown, before R's timefix.
+    time: Vec<f64>,
+    status: Vec<bool>,
+    /// Its arm (a sample drawn from the sample keeps each row's arm).
+    treated: Vec<bool>,
+    /// The rows left out (positions in the sample, ascending) and why.
+    left_out: Vec<(u32, LeftOut)>,
+}
+
+/// A usable row while the order is made (`pos`: position in the sample).
+#[derive(Clone, Copy)]
+struct Subject {
+    time: f64,
+    pos: u32,
+    status: bool,
+    treated: bool,
+}
+
+/// What a drawn sample says of one row of the sample an order was made of: the row's
+/// position in the drawn sample (`u32::MAX`: not drawn), its weight and its matched set there.
+/// One read per row in time order (three arrays of the drawn sample were three).
+#[derive(Clone, Copy)]
+pub(crate) struct Slot {
+    weight: f64,
+    set: u32,
+    place: u32,
+}
+
+impl Slot {
+    const NOT_DRAWN: Slot = Slot {
+        weight: 0.0,
+        set: u32::MAX,
+        place: u32::MAX,
+    };
+
+    /// Each row of `sample` as itself: [`TimeOrder::prepared`] of the sample an order was
+    /// made of.
+    pub(crate) fn identity(sample: &Sample) -> Vec<Slot> {
+        (0..sample.rows.len())
+            .map(|k| Slot {
+                weight: sample.weight[k],
+                set: sample.set_id[k],
+                place: k as u32,
+            })
+            .collect()
+    }
+
+    /// The rows of a sample of `n` rows drawn into `drawn`, whose rows are the sample's rows
+    /// `drawn_rows` (ascending, one per row of `drawn`, in its order).
+    pub(crate) fn drawn(
+        n: usize,
+        drawn: &Sample,
+        drawn_rows: impl Iterator<Item = usize>,
+    ) -> Vec<Slot> {
+        let mut slots = vec![Slot::NOT_DRAWN; n];
+        for (j, k) in drawn_rows.enumerate() {
+            slots[k] = Slot {
+                weight: drawn.weight[j],
+                set: drawn.set_id[j],
+                place: j as u32,
+            };
+        }
+        slots
+    }
+}
+
+impl TimeOrder {
+    /// Endpoint `ep`'s usable rows of `sample` in time order: times summed over the endpoint's
+    /// columns and put in the unit shown, rows without a usable time or event left out.
+    pub(crate) fn of(
+        cohort: &Cohort,
+        spec: &Spec,
+        ep: &EndpointSpec,
+        sample: &Sample,
+    ) -> Result<TimeOrder, AnalysisError> {
+        let role = format!("time of endpoint '{}'", ep.name);
+        let time_cols: Vec<&[f64]> = ep
+            .time
+            .iter()
+            .map(|c| {
+                let col = require(cohort, c, &role)?;
+                numeric(cohort, col, &format!("a time in {}", spec.time_unit.name()))
+            })
+            .collect::<Result<_, _>>()?;
+        let event_col = require(
+            cohort,
+            &ep.event,
+            &format!("event of endpoint '{}'", ep.name),
+        )?;
+        let events = event_values(cohort, event_col, spec)?;
+
+        // Times in the unit shown: (t × days per file unit) / days per shown unit, as the R
+        // script writes it, so both round alike.
+        let (per_file, per_shown) = (spec.time_unit.days(), spec.shown_unit().days());
+        let convert = per_file != per_shown;
+        let n = sample.rows.len();
+        let mut left_out = Vec::new();
+        // Each usable row's fields side by side, read in file order here and gathered in
+        // time order below: one random read per row.
+        let mut subjects = Vec::with_capacity(n);
+        for (k, &r) in sample.rows.iter().enumerate() {
+            // + 0.0: a time of -0 is the time 0 (as the sort and R take it), and written so.
+            let mut t: f64 = time_cols.iter().map(|c| c[r]).sum::<f64>() + 0.0;
+            if convert {
+                t = t * per_file / per_shown;
+            }
+            let e = events[r];
+            let why = if t.is_nan() {
+                LeftOut::MissingTime
+            } else if t.is_infinite() {
+                LeftOut::InfiniteTime
+            } else if t < 0.0 {
+                LeftOut::NegativeTime
+            } else if e.is_nan() {
+                LeftOut::MissingEvent
+            } else {
+                subjects.push(Subject {
+                    time: t,
+                    pos: k as u32,
+                    status: e == 1.0,
+                    treated: sample.treated[k],
+                });
+                continue;
+            };
+            left_out.push((k as u32, why));
+        }
+        // The rows in time order (ties in sample order). The cohort sorts each endpoint's
+        // times once and every analysis reads its rows off that order.
+        // (Converted times may tie where the file's did not: sorted afresh, ties in row order.)
+        let cached = (!convert)
+            .then(|| {
+                cohort.order_of_rows(&ep.time, subjects.len(), |i| {
+                    sample.rows[subjects[i].pos as usize]
+                })
+            })
+            .flatten();
+        let order = cached.unwrap_or_else(|| {
+            let time: Vec<f64> = subjects.iter().map(|s| s.time).collect();
+            sorted_order(&time)
+        });
+        let m = order.len();
+        let mut out = TimeOrder {
+            pos: Vec::with_capacity(m),
+            time: Vec::with_capacity(m),
+            status: Vec::with_capacity(m),
+            treated: Vec::with_capacity(m),
+            left_out,
+        };
+        for &i in &order {
+            let s = subjects[i as usize];
+            out.pos.push(s.pos);
+            out.time.push(s.time);
+            out.status.push(s.status);
+            out.treated.push(s.treated);
+        }
+        Ok(out)
+    }
+
+    /// What [`prepare_endpoint`] gives for a sample drawn from the one this order was made
+    /// of (a match; or that sample itself), each of whose rows `slots` gives (see
+    /// [`Slot::drawn`], [`Slot::identity`]). The drawn rows keep the sample's order (a match
+    /// lists its units in the subgroup's order), so their order is this one with the others
+    /// left out.
+    pub(crate) fn prepared(&self, ep: &EndpointSpec, slots: &[Slot]) -> Prepared {
+        let n = self.pos.len();
+        let mut p = Prepared {
+            all: SurvSample {
+                time: Vec::new(),
+                status: Vec::with_capacity(n),
+                weight: Vec::with_capacity(n),
+            },
+            is_treated: Vec::with_capacity(n),
+            x: Vec::with_capacity(n),
+            set_id: Vec::with_capacity(n),
+            sample_pos: Vec::with_capacity(n),
+            raw_time: Vec::with_capacity(n),
+            excluded: Vec::new(),
+            n_excluded: 0,
+        };
+        for i in 0..n {
+            let slot = slots[self.pos[i] as usize];
+            if slot.place == u32::MAX {
+                continue;
+            }
+            let treated = self.treated[i];
+            p.raw_time.push(self.time[i]);
+            p.all.status.push(self.status[i]);
+            p.all.weight.push(slot.weight);
+            p.is_treated.push(treated);
+            p.x.push(f64::from(u8::from(treated)));
+            p.set_id.push(slot.set);
+            p.sample_pos.push(slot.place as usize);
+        }
+        p.all.time = p.raw_time.clone();
+        timefix_sorted(&mut p.all.time);
+        let mut counts = [0usize; 4];
+        for &(k, why) in &self.left_out {
+            if slots[k as usize].place != u32::MAX {
+                counts[why as usize] += 1;
+            }
+        }
+        let time_name = ep.time.join(" + ");
+        let reasons = [
+            format!("missing {time_name}"),
+            format!("infinite {time_name}"),
+            format!("negative {time_name}"),
+            format!("missing {}", ep.event),
+        ];
+        for (n, reason) in counts.into_iter().zip(reasons) {
+            if n > 0 {
+                p.excluded.push(Exclusion { reason, n });
+            }
+        }
+        p.n_excluded = counts.iter().sum();
+        p
+    }
+}
+
+/// Endpoint `ep`'s usable rows of `sample` in time order, with arm, weight and matched set.
+pub(crate) fn prepare_endpoint(
+    cohort: &Cohort,
+    spec: &Spec,
+    ep: &EndpointSpec,
+    sample: &Sample,
+) -> Result<Prepared, AnalysisError> {
+    Ok(TimeOrder::of(cohort, spec, ep, sample)?.prepared(ep, &Slot::identity(sample)))
+}
+
+impl Prepared {
+    /// The rows whose sample position has a positive weight, re-weighted, with timefix
+    /// applied to their own times — exactly what `prepare_endpoint` gives for that sample.
+    pub(crate) fn reweighted(&self, weight_of_pos: &[f64], set_of_pos: &[u32]) -> Prepared {
+        let keep: Vec<usize> = (0..self.all.len())
+            .filter(|&i| weight_of_pos[self.sample_pos[i]] > 0.0)
+            .collect();
+        let mut time: Vec<f64> = keep.iter().map(|&i| self.raw_time[i]).collect();
+        let raw_time = time.clone();
+        timefix_sorted(&mut time);
+        Prepared {
+            all: SurvSample {
+                time,
+                status: keep.iter().map(|&i| self.all.status[i]).collect(),
+                weight: keep
+                    .iter()
+                    .map(|&i| weight_of_pos[self.sample_pos[i]])
+                    .collect(),
+            },
+            is_treated: keep.iter().map(|&i| self.is_treated[i]).collect(),
+            x: keep.iter().map(|&i| self.x[i]).collect(),
+            set_id: keep
+                .iter()
+                .map(|&i| set_of_pos[self.sample_pos[i]])
+                .collect(),
+            sample_pos: keep.iter().map(|&i| self.sample_pos[i]).collect(),
+            raw_time,
+            excluded: Vec::new(),
+            n_excluded: 0,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::{resolve_endpoints, subgroup_sample, MatchSpec, Subgroup, TimeUnit};
+    use crate::cohort::read_csv_bytes;
+    use crate::matching::match_core;
+    use crate::propensity::fit_propensity;
+
+    /// A simulated cohort whose PFS times tie (rounded to half months), and some of whose
+    /// rows have no PFS time, a negative one or no PFS event.
+    fn cohort_with_gaps(n: usize, seed: u64) -> Cohort {
+        let csv = crate::simulate::simulate_csv(n, seed);
+        let mut lines = csv.lines();
+        let mut out = format!("{}\n", lines.next().unwrap());
+        for (i, line) in lines.enumerate() {
+            let mut cells: Vec<String> = line.split(',').map(String::from).collect();
+            let t: f64 = cells[12].parse().unwrap();
+            cells[12] = match i % 37 {
+                3 => "NA".to_string(),
+                11 => format!("{}", -t),
+                _ => format!("{}", (t * 2.0).round() / 2.0),
+            };
+            if i % 41 == 5 {
+                cells[13] = String::new();
+            }
+            out.push_str(&cells.join(","));
+            out.push('\n');
+        }
+        read_csv_bytes("gaps.csv", out.into_bytes()).unwrap()
+    }
+
+    /// A match's rows of each endpoint read off its subgroup's order are, to the bit, what
+    /// reading and sorting the match's own rows gives: rows, order of ties, times (timefix
+    /// of the match's own times), arms, weights (ratio 2, with replacement), matched sets,
+    /// positions and the rows left out — with times converted or not, the cohort's kept
+    /// order of the times used or not.
+    #[test]
+    fn a_match_read_off_its_subgroup_order_is_the_match_read_itself() {
+        let cohort = cohort_with_gaps(3000, 7);
+        let mut left_out_seen = false;
+        let mut weights_seen = false;
+        for case in 0..8 {
+            let ms = MatchSpec {
+                covariates: ["ecog", "albi_grade", "age"].map(String::from).to_vec(),
+                caliper: [0.2, 0.05][case % 2],
+                ratio: [1, 2][(case / 2) % 2],
+                replace: case % 3 == 0,
+                ..MatchSpec::default()
+            };
+            let spec = Spec {
+                matching: Some(ms.clone()),
+                show_in: (case / 4 == 1).then_some(TimeUnit::Days),
+                subgroups: vec![Subgroup::Levels {
+                    column: "ecog".to_string(),
+                    values: vec!["0".to_string(), "1".to_string()],
+                }],
+                ..Spec::default()
+            };
+            let (subgroup, _) = subgroup_sample(&cohort, &spec).unwrap();
+            let model =
+                fit_propensity(&cohort, &ms.covariates, &spec.arm_labels(), &subgroup).unwrap();
+            let core = match_core(&model, &ms, &subgroup).unwrap();
+            let used = model.units().1;
+            let slots = Slot::drawn(
+                subgroup.rows.len(),
+                &core.sample,
+                core.subgroup_positions(used),
+            );
+            for ep in resolve_endpoints(&cohort, &spec).unwrap() {
+                if case % 2 == 1 {
+                    cohort.sorted_rows(&ep.time);
+                }
+                let order = TimeOrder::of(&cohort, &spec, &ep, &subgroup).unwrap();
+                let read_off = order.prepared(&ep, &slots);
+                let own = prepare_endpoint(&cohort, &spec, &ep, &core.sample).unwrap();
+                assert_eq!(read_off, own, "case {case}, endpoint {}", ep.name);
+                left_out_seen |= own.n_excluded > 0;
+                weights_seen |= own.all.weight.iter().any(|&w| w != 1.0);
+            }
+        }
+        assert!(left_out_seen && weights_seen);
+    }
+}
