@@ -59,13 +59,14 @@ fn main() -> ExitCode {
             }
         },
         Some(Command::Analyze(args)) => match run_analysis(&args) {
-            Ok(report) => {
+            Ok(mut report) => {
                 for w in warning_lines(&report) {
                     eprintln!("warning: {w}");
                 }
-                // Straight to standard output, not through a string of the whole report.
+                // Straight to standard output, not through a string of the whole report (the
+                // matched pairs rendered side by side).
                 to_stdout("cannot write the report as JSON", |out| {
-                    survival_explorer::export::json::to_writer(&mut *out, &report)?;
+                    survival_explorer::export::json::report_to_writer(&mut *out, &mut report)?;
                     writeln!(out)
                 })
             }

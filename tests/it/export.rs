@@ -334,3 +334,55 @@ fn figures_name_the_endpoint_the_matching_and_keep_arm_colours_for_arms() {
         );
     }
 }
+
+/// `analyze`'s JSON with the matched pairs written side by side is `to_writer`'s, byte for
+/// byte: pairs over several pieces (10,000 patients), real weights (1:2 with replacement),
+/// identifiers that are text, a report without matching; and the report keeps its pairs.
+#[test]
+fn pairs_written_side_by_side_are_the_report_written_in_one_go() {
+    use survival_explorer::cohort::read_csv_bytes;
+    use survival_explorer::export::json::{report_to_writer, to_writer};
+    let simulated = survival_explorer::simulate::simulate_csv(10_000, 3);
+    let text_ids: String = std::fs::read_to_string(demo_path())
+        .unwrap()
+        .lines()
+        .enumerate()
+        .map(|(k, line)| match k {
+            0 => format!("{line}\n"),
+            _ => format!("P-{}{}\n", k * 7, &line[line.find(',').unwrap()..]),
+        })
+        .collect();
+    let covariates = || vec!["ecog".to_string(), "albi_grade".to_string()];
+    let matched = |ratio: u32, replace: bool| Spec {
+        matching: Some(MatchSpec {
+            covariates: covariates(),
+            ratio,
+            replace,
+            ..MatchSpec::default()
+        }),
+        ..Spec::default()
+    };
+    let cases = [
+        (simulated.clone(), matched(1, false)),
+        (simulated, matched(2, true)),
+        (text_ids, matched(1, false)),
+        (
+            std::fs::read_to_string(demo_path()).unwrap(),
+            Spec::default(),
+        ),
+    ];
+    let mut pieces_seen = false;
+    for (k, (csv, spec)) in cases.into_iter().enumerate() {
+        let cohort = read_csv_bytes("case.csv", csv.into_bytes()).unwrap();
+        let mut report = analyze(&cohort, &spec).unwrap();
+        let pairs = report.matching.as_ref().map(|m| m.pairs.clone());
+        pieces_seen |= pairs.as_ref().is_some_and(|p| p.len() > 2 * 2048);
+        let mut one_go = Vec::new();
+        to_writer(&mut one_go, &report).unwrap();
+        let mut side_by_side = Vec::new();
+        report_to_writer(&mut side_by_side, &mut report).unwrap();
+        assert!(one_go == side_by_side, "case {k}: the texts differ");
+        assert_eq!(report.matching.map(|m| m.pairs), pairs, "case {k}");
+    }
+    assert!(pieces_seen, "a case with three pieces of pairs or more");
+}
