@@ -2,8 +2,8 @@
 //! rebuilt only when the arms or the subgroup change; the propensity model, refitted
 //! only when the sample or the covariates change; the matching's distance order, rebuilt
 //! only when the model, the distance scale or the visiting order change; the last match;
-//! and each endpoint's rows in time order, of the subgroup (a match's are read off them: a
-//! caliper move sorts nothing) and of the sample analysed.
+//! and each endpoint's rows in time order, of the subgroup (a match's are read off them:
+//! below 500,000 patients a caliper move sorts nothing) and of the sample analysed.
 
 use std::sync::{Arc, Mutex};
 
@@ -156,10 +156,11 @@ impl PropensityKey {
 impl AnalysisCache {
     /// The cache of a front end that edits a spec live (the window): as the default, and
     /// it also keeps each endpoint's rows in time order on a registry's sample, so that
-    /// switching the endpoint shown and back gathers nothing again, and a caliper move reads
-    /// the match's rows off the subgroup's — at the cost of a copy of the sample per endpoint
-    /// shown (about 46 bytes a patient, and 14 for the subgroup's order), which the default
-    /// cache does not pay from 500,000 patients on and a one-shot analysis never pays.
+    /// switching the endpoint shown and back gathers nothing again, and (below 500,000
+    /// patients) a caliper move reads the match's rows off the subgroup's — at the cost of
+    /// a copy of the sample per endpoint shown (about 46 bytes a patient, and 14 for the
+    /// subgroup's order), which the default cache does not pay from 500,000 patients on and
+    /// a one-shot analysis never pays.
     pub fn live() -> AnalysisCache {
         AnalysisCache::keeping_rows_below(usize::MAX)
     }
@@ -183,7 +184,8 @@ impl AnalysisCache {
         }
     }
 
-    /// How many endpoints' rows in time order the cache keeps (of one sample).
+    /// How many endpoints' rows in time order of the sample analysed (`Prepared`) the cache
+    /// keeps (of one sample); the subgroup's orders are not counted.
     #[doc(hidden)]
     pub fn kept_endpoint_rows(&self) -> usize {
         let slot = self.prepared.lock().unwrap_or_else(|e| e.into_inner());
@@ -265,8 +267,8 @@ impl AnalysisCache {
     }
 
     /// The rows of endpoint `ep` in time order on `sample` (`make`'s, what
-    /// [`prepare_endpoint`](super::prepared::prepare_endpoint) gives): the cached ones when the sample (its `owner`) and the
-    /// spec are unchanged — switching the endpoint shown and back sorts nothing again. Not
+    /// [`prepare_endpoint`](super::prepared::prepare_endpoint) gives): the cached ones when
+    /// the sample (its `owner`) and the spec are unchanged — switching the endpoint shown and back sorts nothing again. Not
     /// kept for a sample without an owner (weighted), nor for samples of the cache's size
     /// and above (memory: a copy of the sample per endpoint; see
     /// [`AnalysisCache::keeping_rows_below`]).
@@ -283,8 +285,9 @@ impl AnalysisCache {
 
     /// Endpoint `ep`'s rows in time order on the subgroup's `sample` ([`TimeOrder`]), which
     /// each match drawn from it reads its own rows off: the cached ones when the sample (its
-    /// `owner`) and the spec besides its matching and weighting are unchanged — a caliper
-    /// move reads no time and sorts nothing again. Kept as [`AnalysisCache::prepared`].
+    /// `owner`) and the spec besides its matching and weighting are unchanged (any other
+    /// edit makes them again) — a caliper move reads no time and sorts nothing again. Kept
+    /// as [`AnalysisCache::prepared`].
     pub(super) fn time_order(
         &self,
         cohort: &Cohort,
@@ -304,7 +307,7 @@ impl AnalysisCache {
     }
 
     /// Whether endpoints' rows of `sample` are kept ([`AnalysisCache::keeping_rows_below`]).
-    fn keeps(&self, sample: &Sample) -> bool {
+    pub(super) fn keeps(&self, sample: &Sample) -> bool {
         sample.rows.len() < self.keep_rows_below.unwrap_or(super::PARALLEL_BELOW_ROWS)
     }
 

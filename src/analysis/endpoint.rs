@@ -196,7 +196,8 @@ pub(crate) struct Want {
 }
 
 /// The endpoint `ep`'s report on `sample`, from its rows in time order (`prepared`, what
-/// [`prepare_endpoint`] gives for them), with what `want` asks.
+/// [`prepare_endpoint`](super::prepared::prepare_endpoint) gives for them), with what `want`
+/// asks.
 pub(crate) fn analyze_endpoint(
     cohort: &Cohort,
     spec: &Spec,

@@ -339,11 +339,10 @@ pub(super) fn endpoint_parts<'a>(
     stop: Stop<'a>,
 ) -> Vec<PartFn<'a, Part>> {
     let mut parts: Vec<PartFn<'a, Part>> = Vec::new();
-    for (i, (ep, want)) in chosen.iter().enumerate() {
+    for (ep, want) in chosen {
         let (owner, want) = (owner.clone(), *want);
         parts.push(Box::new(move || {
-            let make = || match drawn.and_then(|d| Some((d, d.order(i, ep, cohort, spec, cache)?)))
-            {
+            let make = || match drawn.and_then(|d| Some((d, d.order(ep, cohort, spec, cache)?))) {
                 Some((d, order)) => Ok(order.prepared(ep, d.slots())),
                 None => prepare_endpoint(cohort, spec, ep, sample),
             };
@@ -372,8 +371,8 @@ pub(super) fn endpoint_parts<'a>(
 pub(super) struct Drawn<'a> {
     /// The subgroup's sample and its owner (for the cache).
     pub(super) subgroup: (&'a Sample, cache::SampleOwner),
-    /// Each chosen endpoint's order, when made beside the fit (else empty).
-    pub(super) orders: Vec<Option<Arc<TimeOrder>>>,
+    /// The chosen endpoints' orders, when made beside the fit (else empty).
+    pub(super) orders: Vec<(EndpointSpec, Option<Arc<TimeOrder>>)>,
     pub(super) core: &'a crate::matching::MatchCore,
     /// The model's units (positions in the subgroup).
     pub(super) used: &'a [usize],
@@ -382,25 +381,25 @@ pub(super) struct Drawn<'a> {
 }
 
 impl Drawn<'_> {
-    /// Chosen endpoint `i`'s (`ep`) rows of the subgroup in time order: made beside the fit,
-    /// or the cache's (then made and kept); `None` when they cannot be read (the part reads
-    /// the match's own rows and says why).
+    /// Endpoint `ep`'s rows of the subgroup in time order: made beside the fit, or the
+    /// cache's (then made and kept) when the cache keeps them; `None` when they cannot be
+    /// read or are not kept (the part reads the match's own rows, and says why it cannot).
     fn order(
         &self,
-        i: usize,
         ep: &EndpointSpec,
         cohort: &Cohort,
         spec: &Spec,
         cache: &AnalysisCache,
     ) -> Option<Arc<TimeOrder>> {
-        match self.orders.get(i) {
-            Some(made) => made.clone(),
-            None => {
-                let (subgroup, owner) = &self.subgroup;
-                let kept = cache.time_order(cohort, spec, ep, (subgroup, Arc::clone(owner)));
-                kept.ok()
-            }
+        if let Some((_, made)) = self.orders.iter().find(|(e, _)| e == ep) {
+            return made.clone();
         }
+        let (subgroup, owner) = &self.subgroup;
+        if !cache.keeps(subgroup) {
+            return None;
+        }
+        let kept = cache.time_order(cohort, spec, ep, (subgroup, Arc::clone(owner)));
+        kept.ok()
     }
 
     /// What the match says of each subgroup row: where it went, its weight and matched set.

@@ -46,6 +46,8 @@ pub(crate) struct TimeOrder {
     treated: Vec<bool>,
     /// The rows left out (positions in the sample, ascending) and why.
     left_out: Vec<(u32, LeftOut)>,
+    /// The sample's size.
+    n: usize,
 }
 
 /// A usable row while the order is made (`pos`: position in the sample).
@@ -94,13 +96,21 @@ impl Slot {
         drawn_rows: impl Iterator<Item = usize>,
     ) -> Vec<Slot> {
         let mut slots = vec![Slot::NOT_DRAWN; n];
+        let mut last = None;
         for (j, k) in drawn_rows.enumerate() {
+            debug_assert!(last < Some(k), "drawn rows ascend");
+            last = Some(k);
             slots[k] = Slot {
                 weight: drawn.weight[j],
                 set: drawn.set_id[j],
                 place: j as u32,
             };
         }
+        debug_assert_eq!(
+            slots.iter().filter(|s| s.place != u32::MAX).count(),
+            drawn.rows.len(),
+            "a row of the sample per drawn row"
+        );
         slots
     }
 }
@@ -186,6 +196,7 @@ impl TimeOrder {
             status: Vec::with_capacity(m),
             treated: Vec::with_capacity(m),
             left_out,
+            n,
         };
         for &i in &order {
             let s = subjects[i as usize];
@@ -203,6 +214,7 @@ impl TimeOrder {
     /// lists its units in the subgroup's order), so their order is this one with the others
     /// left out.
     pub(crate) fn prepared(&self, ep: &EndpointSpec, slots: &[Slot]) -> Prepared {
+        debug_assert_eq!(slots.len(), self.n, "a slot per row of the order's sample");
         let n = self.pos.len();
         let mut p = Prepared {
             all: SurvSample {
@@ -269,7 +281,8 @@ pub(crate) fn prepare_endpoint(
 
 impl Prepared {
     /// The rows whose sample position has a positive weight, re-weighted, with timefix
-    /// applied to their own times — exactly what `prepare_endpoint` gives for that sample.
+    /// applied to their own times — what `prepare_endpoint` gives for that sample, but for
+    /// the rows left out (not counted) and the positions (this sample's).
     pub(crate) fn reweighted(&self, weight_of_pos: &[f64], set_of_pos: &[u32]) -> Prepared {
         let keep: Vec<usize> = (0..self.all.len())
             .filter(|&i| weight_of_pos[self.sample_pos[i]] > 0.0)
@@ -335,16 +348,26 @@ mod tests {
     /// reading and sorting the match's own rows gives: rows, order of ties, times (timefix
     /// of the match's own times), arms, weights (ratio 2, with replacement), matched sets,
     /// positions and the rows left out — with times converted or not, the cohort's kept
-    /// order of the times used or not.
+    /// order of the times used or not, matches large enough for the radix sort and one so
+    /// small that it is sorted while its subgroup reads the cohort's order.
     #[test]
     fn a_match_read_off_its_subgroup_order_is_the_match_read_itself() {
-        let cohort = cohort_with_gaps(3000, 7);
-        let mut left_out_seen = false;
-        let mut weights_seen = false;
-        for case in 0..8 {
+        let cohort = cohort_with_gaps(6000, 7);
+        let (mut left_out_seen, mut weights_seen, mut small_seen) = (false, false, false);
+        for case in 0..10 {
+            // The last two: distances all but unique (months of first line), a caliper that
+            // few pairs meet.
+            let covariates = match case {
+                0..=7 => ["ecog", "albi_grade", "age"],
+                _ => ["first_line_months", "nlr", "age"],
+            };
             let ms = MatchSpec {
-                covariates: ["ecog", "albi_grade", "age"].map(String::from).to_vec(),
-                caliper: [0.2, 0.05][case % 2],
+                covariates: covariates.map(String::from).to_vec(),
+                caliper: if case >= 8 {
+                    0.00002
+                } else {
+                    [0.2, 0.05][case % 2]
+                },
                 ratio: [1, 2][(case / 2) % 2],
                 replace: case % 3 == 0,
                 ..MatchSpec::default()
@@ -378,8 +401,9 @@ mod tests {
                 assert_eq!(read_off, own, "case {case}, endpoint {}", ep.name);
                 left_out_seen |= own.n_excluded > 0;
                 weights_seen |= own.all.weight.iter().any(|&w| w != 1.0);
+                small_seen |= own.all.len() * 8 < cohort.n_rows;
             }
         }
-        assert!(left_out_seen && weights_seen);
+        assert!(left_out_seen && weights_seen && small_seen);
     }
 }

@@ -55,11 +55,16 @@ pub fn report_to_writer<W: Write>(mut out: W, report: &mut Report) -> serde_json
         m.pairs = pairs;
     }
     written?;
+    let io = serde_json::Error::io;
+    let report_pairs = report.matching.as_ref().map_or(0, |m| m.pairs.len());
+    if report_pairs == 0 {
+        // Nothing taken out: the text is the report's.
+        return out.write_all(&text).map_err(io);
+    }
     let (Some((at, indent)), Some(pieces)) = (place, pieces) else {
         return to_writer(out, &*report);
     };
     let pieces = pieces?;
-    let io = serde_json::Error::io;
     // `at` is the empty list's '[': its ']' follows.
     out.write_all(&text[..=at]).map_err(io)?;
     for piece in &pieces {
