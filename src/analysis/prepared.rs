@@ -44,8 +44,8 @@ pub(crate) struct TimeOrder {
     status: Vec<bool>,
     /// Its arm (a sample drawn from the sample keeps each row's arm).
     treated: Vec<bool>,
-    /// The rows left out (positions in the sample, ascending) and why.
-    left_out: Vec<(u32, LeftOut)>,
+    /// The rows left out.
+    left_out: LeftOutRows,
     /// The sample's size.
     n: usize,
 }
@@ -76,18 +76,6 @@ impl Slot {
         place: u32::MAX,
     };
 
-    /// Each row of `sample` as itself: [`TimeOrder::prepared`] of the sample an order was
-    /// made of.
-    pub(crate) fn identity(sample: &Sample) -> Vec<Slot> {
-        (0..sample.rows.len())
-            .map(|k| Slot {
-                weight: sample.weight[k],
-                set: sample.set_id[k],
-                place: k as u32,
-            })
-            .collect()
-    }
-
     /// The rows of a sample of `n` rows drawn into `drawn`, whose rows are the sample's rows
     /// `drawn_rows` (ascending, one per row of `drawn`, in its order).
     pub(crate) fn drawn(
@@ -115,6 +103,96 @@ impl Slot {
     }
 }
 
+/// The rows of a sample left out of an endpoint (positions in the sample, ascending) and why.
+type LeftOutRows = Vec<(u32, LeftOut)>;
+
+/// Endpoint `ep`'s usable rows of `sample` in time order (ties in sample order), each made by
+/// `make` from its position in the sample, its time in the unit shown and its status, and
+/// the rows left out (times summed over the endpoint's columns; rows without a usable time
+/// or event left out). `pos_of` gives a made row's position back.
+fn usable_in_time_order<S: Copy>(
+    (cohort, spec, ep, sample): (&Cohort, &Spec, &EndpointSpec, &Sample),
+    make: impl Fn(usize, f64, bool) -> S,
+    (time_of, pos_of): (impl Fn(&S) -> f64, impl Fn(&S) -> usize),
+) -> Result<(Vec<S>, LeftOutRows), AnalysisError> {
+    let role = format!("time of endpoint '{}'", ep.name);
+    let time_cols: Vec<&[f64]> = ep
+        .time
+        .iter()
+        .map(|c| {
+            let col = require(cohort, c, &role)?;
+            numeric(cohort, col, &format!("a time in {}", spec.time_unit.name()))
+        })
+        .collect::<Result<_, _>>()?;
+    let event_col = require(
+        cohort,
+        &ep.event,
+        &format!("event of endpoint '{}'", ep.name),
+    )?;
+    let events = event_values(cohort, event_col, spec)?;
+
+    // Times in the unit shown: (t × days per file unit) / days per shown unit, as the R
+    // script writes it, so both round alike.
+    let (per_file, per_shown) = (spec.time_unit.days(), spec.shown_unit().days());
+    let convert = per_file != per_shown;
+    let mut left_out = Vec::new();
+    // Each usable row's fields side by side, read in file order here and gathered in time
+    // order below: one random read per row.
+    let mut rows = Vec::with_capacity(sample.rows.len());
+    for (k, &r) in sample.rows.iter().enumerate() {
+        // + 0.0: a time of -0 is the time 0 (as the sort and R take it), and written so.
+        let mut t: f64 = time_cols.iter().map(|c| c[r]).sum::<f64>() + 0.0;
+        if convert {
+            t = t * per_file / per_shown;
+        }
+        let e = events[r];
+        let why = if t.is_nan() {
+            LeftOut::MissingTime
+        } else if t.is_infinite() {
+            LeftOut::InfiniteTime
+        } else if t < 0.0 {
+            LeftOut::NegativeTime
+        } else if e.is_nan() {
+            LeftOut::MissingEvent
+        } else {
+            rows.push(make(k, t, e == 1.0));
+            continue;
+        };
+        left_out.push((k as u32, why));
+    }
+    // The rows in time order (ties in sample order). The cohort sorts each endpoint's times
+    // once and every analysis reads its rows off that order.
+    // (Converted times may tie where the file's did not: sorted afresh, ties in row order.)
+    let cached = (!convert)
+        .then(|| cohort.order_of_rows(&ep.time, rows.len(), |i| sample.rows[pos_of(&rows[i])]))
+        .flatten();
+    let order = cached.unwrap_or_else(|| {
+        let time: Vec<f64> = rows.iter().map(&time_of).collect();
+        sorted_order(&time)
+    });
+    let sorted = order.iter().map(|&i| rows[i as usize]).collect();
+    Ok((sorted, left_out))
+}
+
+/// The rows left out, counted by reason (in [`LeftOut`]'s order), as the report lists them,
+/// and their number.
+fn exclusions(ep: &EndpointSpec, counts: [usize; 4]) -> (Vec<Exclusion>, usize) {
+    let time_name = ep.time.join(" + ");
+    let reasons = [
+        format!("missing {time_name}"),
+        format!("infinite {time_name}"),
+        format!("negative {time_name}"),
+        format!("missing {}", ep.event),
+    ];
+    let excluded = counts
+        .iter()
+        .zip(reasons)
+        .filter(|(&n, _)| n > 0)
+        .map(|(&n, reason)| Exclusion { reason, n })
+        .collect();
+    (excluded, counts.iter().sum())
+}
+
 impl TimeOrder {
     /// Endpoint `ep`'s usable rows of `sample` in time order: times summed over the endpoint's
     /// columns and put in the unit shown, rows without a usable time or event left out.
@@ -124,99 +202,73 @@ impl TimeOrder {
         ep: &EndpointSpec,
         sample: &Sample,
     ) -> Result<TimeOrder, AnalysisError> {
-        let role = format!("time of endpoint '{}'", ep.name);
-        let time_cols: Vec<&[f64]> = ep
-            .time
-            .iter()
-            .map(|c| {
-                let col = require(cohort, c, &role)?;
-                numeric(cohort, col, &format!("a time in {}", spec.time_unit.name()))
-            })
-            .collect::<Result<_, _>>()?;
-        let event_col = require(
-            cohort,
-            &ep.event,
-            &format!("event of endpoint '{}'", ep.name),
-        )?;
-        let events = event_values(cohort, event_col, spec)?;
-
-        // Times in the unit shown: (t × days per file unit) / days per shown unit, as the R
-        // script writes it, so both round alike.
-        let (per_file, per_shown) = (spec.time_unit.days(), spec.shown_unit().days());
-        let convert = per_file != per_shown;
-        let n = sample.rows.len();
-        let mut left_out = Vec::new();
-        // Each usable row's fields side by side, read in file order here and gathered in
-        // time order below: one random read per row.
-        let mut subjects = Vec::with_capacity(n);
-        for (k, &r) in sample.rows.iter().enumerate() {
-            // + 0.0: a time of -0 is the time 0 (as the sort and R take it), and written so.
-            let mut t: f64 = time_cols.iter().map(|c| c[r]).sum::<f64>() + 0.0;
-            if convert {
-                t = t * per_file / per_shown;
-            }
-            let e = events[r];
-            let why = if t.is_nan() {
-                LeftOut::MissingTime
-            } else if t.is_infinite() {
-                LeftOut::InfiniteTime
-            } else if t < 0.0 {
-                LeftOut::NegativeTime
-            } else if e.is_nan() {
-                LeftOut::MissingEvent
-            } else {
-                subjects.push(Subject {
-                    time: t,
-                    pos: k as u32,
-                    status: e == 1.0,
-                    treated: sample.treated[k],
-                });
-                continue;
-            };
-            left_out.push((k as u32, why));
-        }
-        // The rows in time order (ties in sample order). The cohort sorts each endpoint's
-        // times once and every analysis reads its rows off that order.
-        // (Converted times may tie where the file's did not: sorted afresh, ties in row order.)
-        let cached = (!convert)
-            .then(|| {
-                cohort.order_of_rows(&ep.time, subjects.len(), |i| {
-                    sample.rows[subjects[i].pos as usize]
-                })
-            })
-            .flatten();
-        let order = cached.unwrap_or_else(|| {
-            let time: Vec<f64> = subjects.iter().map(|s| s.time).collect();
-            sorted_order(&time)
-        });
-        let m = order.len();
-        let mut out = TimeOrder {
-            pos: Vec::with_capacity(m),
-            time: Vec::with_capacity(m),
-            status: Vec::with_capacity(m),
-            treated: Vec::with_capacity(m),
-            left_out,
-            n,
+        let make = |k: usize, time: f64, status: bool| Subject {
+            time,
+            pos: k as u32,
+            status,
+            treated: sample.treated[k],
         };
-        for &i in &order {
-            let s = subjects[i as usize];
-            out.pos.push(s.pos);
-            out.time.push(s.time);
-            out.status.push(s.status);
-            out.treated.push(s.treated);
-        }
-        Ok(out)
+        let (time_of, pos_of) = (|s: &Subject| s.time, |s: &Subject| s.pos as usize);
+        let (sorted, left_out) =
+            usable_in_time_order((cohort, spec, ep, sample), make, (time_of, pos_of))?;
+        Ok(TimeOrder {
+            pos: sorted.iter().map(|s| s.pos).collect(),
+            time: sorted.iter().map(|s| s.time).collect(),
+            status: sorted.iter().map(|s| s.status).collect(),
+            treated: sorted.iter().map(|s| s.treated).collect(),
+            left_out,
+            n: sample.rows.len(),
+        })
     }
 
     /// What [`prepare_endpoint`] gives for a sample drawn from the one this order was made
-    /// of (a match; or that sample itself), each of whose rows `slots` gives (see
-    /// [`Slot::drawn`], [`Slot::identity`]). The drawn rows keep the sample's order (a match
-    /// lists its units in the subgroup's order), so their order is this one with the others
-    /// left out.
+    /// of (a match), each of whose rows `slots` gives (see [`Slot::drawn`]). The drawn rows
+    /// keep the sample's order (a match lists its units in the subgroup's order), so their
+    /// order is this one with the others left out.
     pub(crate) fn prepared(&self, ep: &EndpointSpec, slots: &[Slot]) -> Prepared {
         debug_assert_eq!(slots.len(), self.n, "a slot per row of the order's sample");
         let n = self.pos.len();
-        let mut p = Prepared {
+        let mut p = Prepared::with_capacity(n);
+        for i in 0..n {
+            let slot = slots[self.pos[i] as usize];
+            if slot.place == u32::MAX {
+                continue;
+            }
+            let row = Row {
+                time: self.time[i],
+                weight: slot.weight,
+                pos: slot.place,
+                set_id: slot.set,
+                status: self.status[i],
+                treated: self.treated[i],
+            };
+            p.push(row);
+        }
+        let mut counts = [0usize; 4];
+        for &(k, why) in &self.left_out {
+            if slots[k as usize].place != u32::MAX {
+                counts[why as usize] += 1;
+            }
+        }
+        p.finish(exclusions(ep, counts))
+    }
+}
+
+/// One usable row of the sample analysed, with all an endpoint's analysis reads of it
+/// (`pos`: its position in the sample).
+#[derive(Clone, Copy)]
+struct Row {
+    time: f64,
+    weight: f64,
+    pos: u32,
+    set_id: u32,
+    status: bool,
+    treated: bool,
+}
+
+impl Prepared {
+    fn with_capacity(n: usize) -> Prepared {
+        Prepared {
             all: SurvSample {
                 time: Vec::new(),
                 status: Vec::with_capacity(n),
@@ -229,54 +281,60 @@ impl TimeOrder {
             raw_time: Vec::with_capacity(n),
             excluded: Vec::new(),
             n_excluded: 0,
-        };
-        for i in 0..n {
-            let slot = slots[self.pos[i] as usize];
-            if slot.place == u32::MAX {
-                continue;
-            }
-            let treated = self.treated[i];
-            p.raw_time.push(self.time[i]);
-            p.all.status.push(self.status[i]);
-            p.all.weight.push(slot.weight);
-            p.is_treated.push(treated);
-            p.x.push(f64::from(u8::from(treated)));
-            p.set_id.push(slot.set);
-            p.sample_pos.push(slot.place as usize);
         }
-        p.all.time = p.raw_time.clone();
-        timefix_sorted(&mut p.all.time);
-        let mut counts = [0usize; 4];
-        for &(k, why) in &self.left_out {
-            if slots[k as usize].place != u32::MAX {
-                counts[why as usize] += 1;
-            }
-        }
-        let time_name = ep.time.join(" + ");
-        let reasons = [
-            format!("missing {time_name}"),
-            format!("infinite {time_name}"),
-            format!("negative {time_name}"),
-            format!("missing {}", ep.event),
-        ];
-        for (n, reason) in counts.into_iter().zip(reasons) {
-            if n > 0 {
-                p.excluded.push(Exclusion { reason, n });
-            }
-        }
-        p.n_excluded = counts.iter().sum();
-        p
+    }
+
+    /// The next row in time order.
+    fn push(&mut self, row: Row) {
+        self.raw_time.push(row.time);
+        self.all.status.push(row.status);
+        self.all.weight.push(row.weight);
+        self.is_treated.push(row.treated);
+        self.x.push(f64::from(u8::from(row.treated)));
+        self.set_id.push(row.set_id);
+        self.sample_pos.push(row.pos as usize);
+    }
+
+    /// The rows' times with R's timefix (which depends on the set of times analysed), and
+    /// the rows left out.
+    fn finish(mut self, (excluded, n_excluded): (Vec<Exclusion>, usize)) -> Prepared {
+        self.all.time = self.raw_time.clone();
+        timefix_sorted(&mut self.all.time);
+        self.excluded = excluded;
+        self.n_excluded = n_excluded;
+        self
     }
 }
 
-/// Endpoint `ep`'s usable rows of `sample` in time order, with arm, weight and matched set.
+/// Endpoint `ep`'s usable rows of `sample` in time order, with arm, weight and matched set:
+/// each row's fields read in sample order, then gathered in time order in one random read
+/// per row.
 pub(crate) fn prepare_endpoint(
     cohort: &Cohort,
     spec: &Spec,
     ep: &EndpointSpec,
     sample: &Sample,
 ) -> Result<Prepared, AnalysisError> {
-    Ok(TimeOrder::of(cohort, spec, ep, sample)?.prepared(ep, &Slot::identity(sample)))
+    let make = |k: usize, time: f64, status: bool| Row {
+        time,
+        weight: sample.weight[k],
+        pos: k as u32,
+        set_id: sample.set_id[k],
+        status,
+        treated: sample.treated[k],
+    };
+    let (time_of, pos_of) = (|r: &Row| r.time, |r: &Row| r.pos as usize);
+    let (sorted, left_out) =
+        usable_in_time_order((cohort, spec, ep, sample), make, (time_of, pos_of))?;
+    let mut p = Prepared::with_capacity(sorted.len());
+    for row in sorted {
+        p.push(row);
+    }
+    let mut counts = [0usize; 4];
+    for (_, why) in left_out {
+        counts[why as usize] += 1;
+    }
+    Ok(p.finish(exclusions(ep, counts)))
 }
 
 impl Prepared {
