@@ -60,8 +60,8 @@ struct Subject {
 }
 
 /// What a drawn sample says of one row of the sample an order was made of: the row's
-/// position in the drawn sample (`u32::MAX`: not drawn), its weight and its matched set there.
-/// One read per row in time order (three arrays of the drawn sample were three).
+/// position in the drawn sample (`u32::MAX`: not drawn), its weight and its matched set there:
+/// one read per row in time order instead of three (the drawn sample's arrays).
 #[derive(Clone, Copy)]
 pub(crate) struct Slot {
     weight: f64,
