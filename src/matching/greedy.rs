@@ -115,8 +115,8 @@ impl Avail {
 }
 
 /// The treated units of `units`, in their order.
-fn treated_in<'u>(units: impl Iterator<Item = &'u u32>, treated: &[bool]) -> Vec<usize> {
-    units.map(|&u| u as usize).filter(|&u| treated[u]).collect()
+fn treated_in(units: impl Iterator<Item = usize>, treated: &[bool]) -> Vec<usize> {
+    units.filter(|&u| treated[u]).collect()
 }
 
 /// Matches treated to control units on `distance`.
@@ -187,11 +187,11 @@ impl<'a> GreedyPlan<'a> {
         }
         // Treated units in input order, or a stable sort: equal distances keep input order.
         let visit: Vec<usize> = match order {
-            Order::Data => (0..n).filter(|&u| treated[u]).collect(),
+            Order::Data => treated_in(0..n, treated),
             Order::Largest => {
                 // The ascending order backwards, with each run of equal distances turned
                 // back into input order (no second sort).
-                let mut visit = treated_in(sorted.iter().rev(), treated);
+                let mut visit = treated_in(sorted.iter().rev().map(|&u| u as usize), treated);
                 let mut i = 0;
                 while i < visit.len() {
                     let d = distance[visit[i]];
@@ -205,9 +205,9 @@ impl<'a> GreedyPlan<'a> {
                 }
                 visit
             }
-            Order::Smallest => treated_in(sorted.iter(), treated),
+            Order::Smallest => treated_in(sorted.iter().map(|&u| u as usize), treated),
             Order::Random(seed) => {
-                let in_input_order: Vec<usize> = (0..n).filter(|&u| treated[u]).collect();
+                let in_input_order = treated_in(0..n, treated);
                 let permutation = RMersenneTwister::set_seed(seed).sample_int(n_treated);
                 permutation.into_iter().map(|k| in_input_order[k]).collect()
             }
