@@ -174,9 +174,13 @@ fn usable_in_time_order<S: Copy>(
     Ok((sorted, left_out))
 }
 
-/// The rows left out, counted by reason (in [`LeftOut`]'s order), as the report lists them,
-/// and their number.
-fn exclusions(ep: &EndpointSpec, counts: [usize; 4]) -> (Vec<Exclusion>, usize) {
+/// The rows left out (`why`, one per row), counted by reason in [`LeftOut`]'s order as the
+/// report lists them, and their number.
+fn exclusions(ep: &EndpointSpec, why: impl Iterator<Item = LeftOut>) -> (Vec<Exclusion>, usize) {
+    let mut counts = [0usize; 4];
+    for why in why {
+        counts[why as usize] += 1;
+    }
     let time_name = ep.time.join(" + ");
     let reasons = [
         format!("missing {time_name}"),
@@ -244,13 +248,9 @@ impl TimeOrder {
             };
             p.push(row);
         }
-        let mut counts = [0usize; 4];
-        for &(k, why) in &self.left_out {
-            if slots[k as usize].place != u32::MAX {
-                counts[why as usize] += 1;
-            }
-        }
-        p.finish(exclusions(ep, counts))
+        let drawn = |&&(k, _): &&(u32, LeftOut)| slots[k as usize].place != u32::MAX;
+        let why = self.left_out.iter().filter(drawn).map(|&(_, why)| why);
+        p.finish(exclusions(ep, why))
     }
 }
 
@@ -330,11 +330,7 @@ pub(crate) fn prepare_endpoint(
     for row in sorted {
         p.push(row);
     }
-    let mut counts = [0usize; 4];
-    for (_, why) in left_out {
-        counts[why as usize] += 1;
-    }
-    Ok(p.finish(exclusions(ep, counts)))
+    Ok(p.finish(exclusions(ep, left_out.into_iter().map(|(_, why)| why))))
 }
 
 impl Prepared {
