@@ -40,45 +40,48 @@ pub fn report_to_writer<W: Write>(mut out: W, report: &mut Report) -> serde_json
     };
     let mut text = Vec::with_capacity(64 << 10);
     let written = to_writer(&mut text, &*report);
-    let place = written.is_ok().then(|| empty_pairs_at(&text)).flatten();
-    let pieces = place
-        .as_ref()
-        .filter(|_| !pairs.is_empty())
-        .map(|(_, indent)| {
-            pairs
+    let no_pairs = pairs.is_empty();
+    // Where the pairs go in the text, and their lines.
+    let placed = (written.is_ok() && !no_pairs)
+        .then(|| empty_pairs_at(&text))
+        .flatten()
+        .map(|at| {
+            let pieces = pairs
                 .par_chunks(PAIRS_PER_PIECE)
                 .enumerate()
-                .map(|(k, chunk)| pair_lines(chunk, k == 0, indent))
-                .collect::<serde_json::Result<Vec<Vec<u8>>>>()
+                .map(|(k, chunk)| pair_lines(chunk, k == 0))
+                .collect::<serde_json::Result<Vec<Vec<u8>>>>();
+            (at, pieces)
         });
     if let Some(m) = report.matching.as_mut() {
         m.pairs = pairs;
     }
     written?;
     let io = serde_json::Error::io;
-    let report_pairs = report.matching.as_ref().map_or(0, |m| m.pairs.len());
-    if report_pairs == 0 {
+    if no_pairs {
         // Nothing taken out: the text is the report's.
         return out.write_all(&text).map_err(io);
     }
-    let (Some((at, indent)), Some(pieces)) = (place, pieces) else {
+    let Some((at, pieces)) = placed else {
         return to_writer(out, &*report);
     };
     let pieces = pieces?;
-    // `at` is the empty list's '[': its ']' follows.
+    // `at` is the empty list's '[': its ']' follows, on a line of its own.
     out.write_all(&text[..=at]).map_err(io)?;
     for piece in &pieces {
         out.write_all(piece).map_err(io)?;
     }
-    out.write_all(b"\n").map_err(io)?;
-    out.write_all(&indent[INDENT.len()..]).map_err(io)?;
+    ReportFormatter::new_line(&mut out, PAIRS_DEPTH - 1).map_err(io)?;
     out.write_all(&text[at + 1..]).map_err(io)
 }
 
-/// Where the matching's empty list of pairs opens in a report's text (its '['), and the
-/// indentation of its values: the matching is a field of the report, its pairs a field of
-/// the matching (no other key sits at their depths under those names).
-fn empty_pairs_at(text: &[u8]) -> Option<(usize, Vec<u8>)> {
+/// The depth of the matched pairs' lines: in the report, its matching, the list of pairs.
+const PAIRS_DEPTH: usize = 3;
+
+/// Where the matching's empty list of pairs opens in a report's text (its '['): the matching
+/// is a field of the report, its pairs a field of the matching (no other key sits at their
+/// depths under those names).
+fn empty_pairs_at(text: &[u8]) -> Option<usize> {
     let find = |from: usize, what: &[u8]| {
         text.get(from..)?
             .windows(what.len())
@@ -86,26 +89,20 @@ fn empty_pairs_at(text: &[u8]) -> Option<(usize, Vec<u8>)> {
             .map(|k| from + k)
     };
     let line = |depth: usize, rest: &[u8]| [b"\n".as_slice(), &INDENT.repeat(depth), rest].concat();
-    let matching = find(0, &line(1, b"\"matching\": {"))?;
-    let key = line(2, b"\"pairs\": []");
-    let at = find(matching, &key)? + key.len() - 2;
-    Some((at, INDENT.repeat(3)))
+    let matching = find(0, &line(PAIRS_DEPTH - 2, b"\"matching\": {"))?;
+    let key = line(PAIRS_DEPTH - 1, b"\"pairs\": []");
+    Some(find(matching, &key)? + key.len() - 2)
 }
 
-/// The lines of `pairs` inside the pairs' list (each on a line of its own at `indent`, as
-/// [`to_writer`] puts them), the first one `first` in the list.
-fn pair_lines<P: Serialize>(
-    pairs: &[P],
-    first: bool,
-    indent: &[u8],
-) -> serde_json::Result<Vec<u8>> {
+/// The lines of `pairs` inside the pairs' list (each on a line of its own, as [`to_writer`]
+/// puts them), the first one `first` in the list.
+fn pair_lines<P: Serialize>(pairs: &[P], first: bool) -> serde_json::Result<Vec<u8>> {
     let mut out = Vec::with_capacity(pairs.len() * 24);
     for (k, pair) in pairs.iter().enumerate() {
         if !(first && k == 0) {
             out.push(b',');
         }
-        out.push(b'\n');
-        out.extend_from_slice(indent);
+        ReportFormatter::new_line(&mut out, PAIRS_DEPTH).map_err(serde_json::Error::io)?;
         // A pair is an array of scalars: one line, whatever its depth.
         to_writer(&mut out, pair)?;
     }
