@@ -72,7 +72,11 @@ fn model_data(
     let mut excluded = Vec::new();
     // The endpoint's rows, in time order, as a sample of their own.
     let rows = Sample {
-        rows: p.sample_pos.iter().map(|&k| sample.rows[k]).collect(),
+        rows: p
+            .sample_pos
+            .iter()
+            .map(|&k| sample.rows[k as usize])
+            .collect(),
         treated: p.is_treated.clone(),
         weight: p.all.weight.clone(),
         set_id: p.set_id.clone(),
@@ -126,7 +130,8 @@ fn model_data(
         }
         columns.insert(0, arm);
     }
-    let mut time: Vec<f64> = used.iter().map(|&i| p.raw_time[i]).collect();
+    let raw_time = p.raw_time();
+    let mut time: Vec<f64> = used.iter().map(|&i| raw_time[i]).collect();
     // R's timefix applies to the times analysed.
     timefix_sorted(&mut time);
     let n_excluded = excluded.iter().map(|e| e.n).sum();

@@ -77,20 +77,15 @@ fn not_estimable_cox(spec: &Spec, reason: String) -> CoxReport {
 
 /// Cox model with the arm as the only covariate (treated = 1); with `ph_test`, also its
 /// proportional-hazards test and the arm's residuals for the plot.
-fn arm_cox(
-    spec: &Spec,
-    all: &SurvSample,
-    x: &[f64],
-    set_id: &[u32],
-    weighted: bool,
-    ph_test: bool,
-) -> CoxReport {
+fn arm_cox(spec: &Spec, prepared: &Prepared, weighted: bool, ph_test: bool) -> CoxReport {
     let robust_cluster = spec.matching.as_ref().is_some_and(|m| m.robust);
+    let Prepared { all, set_id, .. } = prepared;
+    let x = prepared.arm_covariate();
     let d = CoxData {
         time: &all.time,
         status: &all.status,
         weight: &all.weight,
-        x,
+        x: &x,
         p: 1,
     };
     let need_robust = weighted || robust_cluster;
@@ -126,7 +121,7 @@ fn arm_cox(
     let coef = fit.coef[0];
     let mut se = fit.se(0);
     if need_robust {
-        let cluster = robust_cluster.then_some(set_id);
+        let cluster = robust_cluster.then_some(set_id.as_slice());
         if let Some(v) = fit.robust_var(&all.weight, cluster) {
             se = v[(0, 0)].sqrt();
         }
@@ -169,7 +164,7 @@ pub(crate) fn endpoint_cox(spec: &Spec, p: &Prepared, weighted: bool) -> CoxRepo
             .sum()
     };
     cox_if_events(spec, [events(true), events(false)], || {
-        arm_cox(spec, &p.all, &p.x, &p.set_id, weighted, false)
+        arm_cox(spec, p, weighted, false)
     })
 }
 
@@ -209,8 +204,6 @@ pub(crate) fn analyze_endpoint(
     let Prepared {
         all,
         is_treated,
-        x,
-        set_id,
         excluded,
         n_excluded,
         ..
@@ -220,7 +213,7 @@ pub(crate) fn analyze_endpoint(
     // and the curves are
     // independent: side by side on rayon's threads below the size where the parts of an
     // analysis run in turn (memory), each computed as alone.
-    let fit = || arm_cox(spec, all, x, set_id, sample.weighted, want.checks);
+    let fit = || arm_cox(spec, prepared, sample.weighted, want.checks);
     let curves = || curves_of(spec, all, is_treated, sample.weighted, want.checks);
     let (fitted, (arm_t, arm_c, rmst_difference, overall_follow_up, logrank)) =
         if all.len() < super::PARALLEL_BELOW_ROWS {

@@ -273,7 +273,7 @@ fn interaction_test(
     let level: Vec<u32> = prepared
         .sample_pos
         .iter()
-        .map(|&k| codes[sample.rows[k]])
+        .map(|&k| codes[sample.rows[k as usize]])
         .collect();
     // Columns: arm, then level indicators (reference = first level present), then arm × level.
     let present: Vec<usize> = (0..n_levels)
@@ -282,14 +282,15 @@ fn interaction_test(
     if present.len() < 2 {
         return Ok((f64::NAN, 0));
     }
-    let mut main: Vec<Vec<f64>> = vec![prepared.x.clone()];
+    let arm = prepared.arm_covariate();
+    let mut main: Vec<Vec<f64>> = vec![arm.clone()];
     let mut inter: Vec<Vec<f64>> = Vec::new();
     for &l in &present[1..] {
         let ind: Vec<f64> = level
             .iter()
             .map(|&x| f64::from(u8::from(x as usize == l)))
             .collect();
-        let prod: Vec<f64> = ind.iter().zip(&prepared.x).map(|(a, b)| a * b).collect();
+        let prod: Vec<f64> = ind.iter().zip(&arm).map(|(a, b)| a * b).collect();
         // Not estimable: the level has no treated (all zero) or no control (equals the
         // indicator) patients.
         let estimable = prod.iter().any(|&v| v != 0.0) && prod != ind;

@@ -6,19 +6,19 @@ use super::endpoint::numeric;
 use super::events::event_values;
 use super::{require, AnalysisError, EndpointSpec, Exclusion, Sample, Spec};
 use crate::cohort::Cohort;
-use crate::stats::{sorted_order, timefix_sorted, SurvSample};
+use crate::stats::{sorted_order, timefix_sorted, timefix_sorted_changes, SurvSample};
 
-/// An endpoint's usable rows in time order (one sort), with arm, covariate and matched set.
+/// An endpoint's usable rows in time order (one sort), with arm and matched set.
 #[derive(Debug, PartialEq)]
 pub(crate) struct Prepared {
     pub all: SurvSample,
     pub is_treated: Vec<bool>,
-    pub x: Vec<f64>,
     pub set_id: Vec<u32>,
     /// Position in the sample of each row of `all`.
-    pub sample_pos: Vec<usize>,
-    /// The times of `all` before R's timefix (which depends on the set of times analysed).
-    pub raw_time: Vec<f64>,
+    pub sample_pos: Vec<u32>,
+    /// The times of `all` before R's timefix (which depends on the set of times analysed),
+    /// when it changed any; else they are `all.time` ([`Prepared::raw_time`]).
+    raw_time: Option<Vec<f64>>,
     pub excluded: Vec<Exclusion>,
     pub n_excluded: usize,
 }
@@ -270,40 +270,60 @@ impl Prepared {
     fn with_capacity(n: usize) -> Prepared {
         Prepared {
             all: SurvSample {
-                time: Vec::new(),
+                time: Vec::with_capacity(n),
                 status: Vec::with_capacity(n),
                 weight: Vec::with_capacity(n),
             },
             is_treated: Vec::with_capacity(n),
-            x: Vec::with_capacity(n),
             set_id: Vec::with_capacity(n),
             sample_pos: Vec::with_capacity(n),
-            raw_time: Vec::with_capacity(n),
+            raw_time: None,
             excluded: Vec::new(),
             n_excluded: 0,
         }
     }
 
-    /// The next row in time order.
+    /// The next row in time order (its time before timefix: [`Prepared::finish`]).
     fn push(&mut self, row: Row) {
-        self.raw_time.push(row.time);
+        self.all.time.push(row.time);
         self.all.status.push(row.status);
         self.all.weight.push(row.weight);
         self.is_treated.push(row.treated);
-        self.x.push(f64::from(u8::from(row.treated)));
         self.set_id.push(row.set_id);
-        self.sample_pos.push(row.pos as usize);
+        self.sample_pos.push(row.pos);
     }
 
     /// The rows' times with R's timefix (which depends on the set of times analysed), and
     /// the rows left out.
     fn finish(mut self, (excluded, n_excluded): (Vec<Exclusion>, usize)) -> Prepared {
-        self.all.time = self.raw_time.clone();
-        timefix_sorted(&mut self.all.time);
+        self.raw_time = with_timefix(&mut self.all.time);
         self.excluded = excluded;
         self.n_excluded = n_excluded;
         self
     }
+
+    /// The rows' times before R's timefix.
+    pub fn raw_time(&self) -> &[f64] {
+        self.raw_time.as_deref().unwrap_or(&self.all.time)
+    }
+
+    /// The arm as the Cox models' covariate: 1 for the treated, 0 for the control arm.
+    pub fn arm_covariate(&self) -> Vec<f64> {
+        self.is_treated
+            .iter()
+            .map(|&t| f64::from(u8::from(t)))
+            .collect()
+    }
+}
+
+/// Applies R's timefix to times sorted ascending; returns the times as they were when it
+/// changed any (`None`: they are the same).
+fn with_timefix(time: &mut [f64]) -> Option<Vec<f64>> {
+    timefix_sorted_changes(time).then(|| {
+        let raw = time.to_vec();
+        timefix_sorted(time);
+        raw
+    })
 }
 
 /// Endpoint `ep`'s usable rows of `sample` in time order, with arm, weight and matched set:
@@ -338,27 +358,21 @@ impl Prepared {
     /// applied to their own times — what `prepare_endpoint` gives for that sample, but for
     /// the rows left out (not counted) and the positions (this sample's).
     pub(crate) fn reweighted(&self, weight_of_pos: &[f64], set_of_pos: &[u32]) -> Prepared {
+        let pos = |i: usize| self.sample_pos[i] as usize;
         let keep: Vec<usize> = (0..self.all.len())
-            .filter(|&i| weight_of_pos[self.sample_pos[i]] > 0.0)
+            .filter(|&i| weight_of_pos[pos(i)] > 0.0)
             .collect();
-        let mut time: Vec<f64> = keep.iter().map(|&i| self.raw_time[i]).collect();
-        let raw_time = time.clone();
-        timefix_sorted(&mut time);
+        let raw = self.raw_time();
+        let mut time: Vec<f64> = keep.iter().map(|&i| raw[i]).collect();
+        let raw_time = with_timefix(&mut time);
         Prepared {
             all: SurvSample {
                 time,
                 status: keep.iter().map(|&i| self.all.status[i]).collect(),
-                weight: keep
-                    .iter()
-                    .map(|&i| weight_of_pos[self.sample_pos[i]])
-                    .collect(),
+                weight: keep.iter().map(|&i| weight_of_pos[pos(i)]).collect(),
             },
             is_treated: keep.iter().map(|&i| self.is_treated[i]).collect(),
-            x: keep.iter().map(|&i| self.x[i]).collect(),
-            set_id: keep
-                .iter()
-                .map(|&i| set_of_pos[self.sample_pos[i]])
-                .collect(),
+            set_id: keep.iter().map(|&i| set_of_pos[pos(i)]).collect(),
             sample_pos: keep.iter().map(|&i| self.sample_pos[i]).collect(),
             raw_time,
             excluded: Vec::new(),

@@ -206,22 +206,33 @@ pub(crate) fn tied_runs_from_last(time: &[f64]) -> impl Iterator<Item = (usize, 
     })
 }
 
-/// [`timefix`] for times already sorted ascending: O(n), and the order is kept.
-pub fn timefix_sorted(times: &mut [f64]) {
-    let tol = km::QUANTILE_TOLERANCE;
-    let finite = || times.iter().copied().filter(|t| t.is_finite());
+/// The mean absolute distinct finite time of times sorted ascending (the scale of
+/// [`timefix`]'s relative tolerance); `None` with fewer than two distinct times, which
+/// timefix leaves alone.
+fn distinct_mean_abs(times: &[f64]) -> Option<f64> {
     let (mut sum_abs, mut n_unique, mut prev) = (0.0f64, 0usize, f64::NAN);
-    for t in finite() {
+    for &t in times.iter().filter(|t| t.is_finite()) {
         if t != prev {
             sum_abs += t.abs();
             n_unique += 1;
             prev = t;
         }
     }
-    if n_unique < 2 {
+    (n_unique >= 2).then(|| sum_abs / n_unique as f64)
+}
+
+/// Whether distinct time `v` is merged into the distinct time `prev` just below it.
+fn merges_into(prev: f64, v: f64, mean_abs: f64) -> bool {
+    let tol = km::QUANTILE_TOLERANCE;
+    let dy = v - prev;
+    dy <= tol || dy / mean_abs <= tol
+}
+
+/// [`timefix`] for times already sorted ascending: O(n), and the order is kept.
+pub fn timefix_sorted(times: &mut [f64]) {
+    let Some(mean_abs) = distinct_mean_abs(times) else {
         return;
-    }
-    let mean_abs = sum_abs / n_unique as f64;
+    };
     // Walk distinct values; a value tied to its predecessor takes the current cut.
     let mut cut = f64::NAN;
     let mut prev_unique = f64::NAN;
@@ -231,16 +242,30 @@ pub fn timefix_sorted(times: &mut [f64]) {
             *t = cut;
             continue;
         }
-        let tied = !prev_unique.is_nan() && {
-            let dy = v - prev_unique;
-            dy <= tol || dy / mean_abs <= tol
-        };
-        if !tied {
+        if prev_unique.is_nan() || !merges_into(prev_unique, v, mean_abs) {
             cut = v;
         }
         prev_unique = v;
         *t = cut;
     }
+}
+
+/// Whether [`timefix_sorted`] would change any of these times (sorted ascending): most
+/// samples have no two times closer than its tolerance without being equal.
+pub fn timefix_sorted_changes(times: &[f64]) -> bool {
+    let Some(mean_abs) = distinct_mean_abs(times) else {
+        return false;
+    };
+    let mut prev_unique = f64::NAN;
+    for &v in times.iter().filter(|t| t.is_finite()) {
+        if v != prev_unique {
+            if !prev_unique.is_nan() && merges_into(prev_unique, v, mean_abs) {
+                return true;
+            }
+            prev_unique = v;
+        }
+    }
+    false
 }
 
 /// R's `aeqSurv` (`timefix = TRUE` in `survfit`, `survdiff` and `coxph`): times whose
@@ -295,19 +320,35 @@ mod tests {
     #[test]
     fn timefix_sorted_equals_timefix() {
         let mut rng = crate::rng::SplitMix64::new(5);
-        for _ in 0..200 {
+        let mut seen = [false; 2];
+        for trial in 0..400 {
+            // Half the samples with times a few bits apart (merged), half without; -0, NaN
+            // and infinities among them.
+            let near = if trial % 2 == 0 { 3 } else { 1 };
             let mut t: Vec<f64> = (0..50)
-                .map(|_| {
-                    let base = (rng.below(10) as f64) * 0.1 + 1.0;
-                    f64::from_bits(base.to_bits() + rng.below(3) as u64)
+                .map(|_| match rng.below(40) {
+                    0 => -0.0,
+                    1 => f64::NAN,
+                    2 => f64::INFINITY,
+                    _ => {
+                        let base = (rng.below(10) as f64) * 0.1 + 1.0;
+                        f64::from_bits(base.to_bits() + rng.below(near) as u64)
+                    }
                 })
                 .collect();
             t.sort_by(f64::total_cmp);
             let mut a = t.clone();
             timefix(&mut a);
+            let changes = timefix_sorted_changes(&t);
+            let before = t.clone();
             timefix_sorted(&mut t);
-            assert_eq!(a, t);
+            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&a), bits(&t));
+            // Bits, not values: "no change" is what lets a caller keep one copy.
+            assert_eq!(changes, bits(&before) != bits(&t));
+            seen[usize::from(changes)] = true;
         }
+        assert_eq!(seen, [true, true]);
     }
 
     #[test]
