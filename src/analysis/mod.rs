@@ -254,6 +254,15 @@ pub fn analyze_parts(
         check(stop)?;
         let t_match = Instant::now();
         let core = match (&spec.matching, &model) {
+            // Table 1's orders of the numeric covariates beside the match: the other core
+            // has sorted and waits (they are kept with the model).
+            (Some(ms), Some(model)) if parts.table1 => {
+                let (core, ()) = rayon::join(
+                    || cache.matched(spec, ms, model, subgroup),
+                    || model.order_numeric_terms(cohort, subgroup),
+                );
+                Some(core.map_err(wrap)?)
+            }
             (Some(ms), Some(model)) => {
                 Some(cache.matched(spec, ms, model, subgroup).map_err(wrap)?)
             }

@@ -132,6 +132,14 @@ pub fn fit_propensity(
 }
 
 impl PsModel {
+    /// Sorts each numeric term's units by value, once ([`design::Term::units_in_order`]:
+    /// Table 1's quartiles read them); `cohort` and `subgroup` are the model's.
+    pub(crate) fn order_numeric_terms(&self, cohort: &Cohort, subgroup: &Sample) {
+        for term in self.design.terms.iter().filter(|t| !t.factor) {
+            term.units_in_order(cohort, subgroup, &self.design.used);
+        }
+    }
+
     /// The fitted model as the report shows it: R's formula (`factor(x)` for a numeric
     /// column taken as a factor), and the coefficients and SEs by R's names.
     pub fn report(&self, cohort: &Cohort) -> PropensityReport {
