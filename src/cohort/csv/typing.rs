@@ -166,6 +166,20 @@ impl<'a> Coder<'a> {
         let seen = &mut self.seen;
         if seen.len() <= Self::FEW {
             let p = prefix(s);
+            // Every text seen is compared and the first equal in prefix and length kept,
+            // without stopping there: which of a few texts a cell holds (an arm, a
+            // response) is as good as random, so a search that stops where it finds it
+            // mispredicts where that is (five text columns of 100,000 rows coded on one
+            // core: 6.9 → 5.0 ms). Texts equal so far but longer than 8 bytes are compared
+            // whole, by the search below when they differ.
+            let mut found = usize::MAX;
+            for (k, (&t, &q)) in seen.iter().zip(&self.prefixes).enumerate().rev() {
+                let hit = (q == p) & (t.len() == s.len());
+                found = if hit { k } else { found };
+            }
+            if found != usize::MAX && (s.len() <= 8 || seen[found][8..] == s[8..]) {
+                return found as u32;
+            }
             let same = |(&t, &q): (&&[u8], &u64)| {
                 q == p && t.len() == s.len() && (s.len() <= 8 || t[8..] == s[8..])
             };
@@ -308,4 +322,62 @@ pub(super) fn type_columns(
         columns[c] = Some(column);
     }
     columns.into_iter().flatten().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A coder's codes are each text's index in order of first appearance, missing codes
+    /// excepted: texts alike in their first 8 bytes and length, short texts, and more texts
+    /// than it compares one by one.
+    #[test]
+    fn coder_codes_texts_by_first_appearance() {
+        let pool: Vec<String> = [
+            "treatment_a",
+            "treatment_b",
+            "treatment_ab",
+            "treatmen",
+            "lenvatinib",
+            "sorafenib",
+            "PR",
+            "SD",
+            "P",
+            "",
+            "NA",
+            ".",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .chain((0..30).map(|k| format!("level{k:02}")))
+        .collect();
+        let mut rng = crate::rng::SplitMix64::new(17);
+        for case in 0..200 {
+            // Few texts (compared one by one) or many (the hash map takes over).
+            let kinds = if case % 2 == 0 { 12 } else { pool.len() };
+            let cells: Vec<&[u8]> = (0..300)
+                .map(|_| pool[rng.below(kinds)].as_bytes())
+                .collect();
+            let mut coder = Coder::default();
+            let got: Vec<u32> = cells.iter().map(|s| coder.code(s)).collect();
+            let mut first: Vec<&[u8]> = Vec::new();
+            for (cell, code) in cells.iter().zip(&got) {
+                if MISSING_CODES.iter().any(|m| m.as_bytes() == *cell) {
+                    assert_eq!(*code, MISSING, "case {case}");
+                    continue;
+                }
+                let k = first.iter().position(|t| t == cell).unwrap_or_else(|| {
+                    first.push(cell);
+                    first.len() - 1
+                });
+                assert_eq!(
+                    *code as usize,
+                    k,
+                    "case {case}: {:?}",
+                    String::from_utf8_lossy(cell)
+                );
+            }
+            assert_eq!(coder.seen, first);
+        }
+    }
 }
