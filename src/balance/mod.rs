@@ -389,22 +389,21 @@ pub(crate) fn ps_histogram(ps: &[f64], treated: &[bool], weights: &[f64]) -> PsH
         1.0
     };
     let edges: Vec<f64> = (0..=BINS).map(|k| lo + k as f64 * width).collect();
-    let mut h = PsHistogram {
-        edges,
-        treated_before: vec![0.0; BINS],
-        control_before: vec![0.0; BINS],
-        treated_after: vec![0.0; BINS],
-        control_after: vec![0.0; BINS],
-    };
-    for (i, &p) in ps.iter().enumerate() {
+    // Treated before, control before, treated after, control after; the arm picks the row
+    // by index, not by a branch (the arms are interleaved at random: half mispredicted).
+    let mut sums = [[0.0f64; BINS]; 4];
+    for ((&p, &t), &w) in ps.iter().zip(treated).zip(weights) {
         let b = (((p - lo) / width) as usize).min(BINS - 1);
-        if treated[i] {
-            h.treated_before[b] += 1.0;
-            h.treated_after[b] += weights[i];
-        } else {
-            h.control_before[b] += 1.0;
-            h.control_after[b] += weights[i];
-        }
+        let arm = usize::from(!t);
+        sums[arm][b] += 1.0;
+        sums[arm + 2][b] += w;
     }
-    h
+    let [treated_before, control_before, treated_after, control_after] = sums.map(Vec::from);
+    PsHistogram {
+        edges,
+        treated_before,
+        control_before,
+        treated_after,
+        control_after,
+    }
 }
