@@ -160,22 +160,32 @@ pub(crate) fn build_design(
         Values::Numeric(x) => x[k].is_nan(),
         Values::Factor { codes, .. } => codes[k] == MISSING,
     };
-    // Complete cases.
+    // Complete cases: every unit when no term misses a value (a pass per term without a
+    // branch per value, which vectorizes), else each unit checked.
     let n = sample.rows.len();
-    let mut used = Vec::with_capacity(n);
+    let misses_any = |v: &Values| match v {
+        Values::Numeric(x) => x.iter().fold(false, |any, a| any | a.is_nan()),
+        Values::Factor { codes, .. } => codes.iter().fold(false, |any, &c| any | (c == MISSING)),
+    };
     let mut missing_per_term = vec![0usize; values.len()];
-    for k in 0..n {
-        let mut complete = true;
-        for (j, v) in values.iter().enumerate() {
-            if missing(v, k) {
-                missing_per_term[j] += 1;
-                complete = false;
+    let used: Vec<usize> = if !values.iter().any(misses_any) {
+        (0..n).collect()
+    } else {
+        let mut used = Vec::with_capacity(n);
+        for k in 0..n {
+            let mut complete = true;
+            for (j, v) in values.iter().enumerate() {
+                if missing(v, k) {
+                    missing_per_term[j] += 1;
+                    complete = false;
+                }
+            }
+            if complete {
+                used.push(k);
             }
         }
-        if complete {
-            used.push(k);
-        }
-    }
+        used
+    };
     let n_missing = n - used.len();
     if n_missing > 0 {
         let which: Vec<String> = names_factor
