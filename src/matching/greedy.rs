@@ -114,9 +114,18 @@ impl Avail {
     }
 }
 
-/// The treated units of `units`, in their order.
+/// The treated units of `units` (each unit at most once), in their order. Every unit is
+/// written and the count moves on for a treated one only: no branch on the arm, which is
+/// as good as random from one unit to the next.
 fn treated_in(units: impl Iterator<Item = usize>, treated: &[bool]) -> Vec<usize> {
-    units.filter(|&u| treated[u]).collect()
+    let mut out = vec![0usize; treated.len() + 1];
+    let mut len = 0;
+    for u in units {
+        out[len] = u;
+        len += usize::from(treated[u]);
+    }
+    out.truncate(len);
+    out
 }
 
 /// Matches treated to control units on `distance`.
@@ -175,16 +184,18 @@ impl<'a> GreedyPlan<'a> {
         let sorted: Vec<u32> = crate::stats::sorted_order(distance);
         let n_treated = treated.iter().filter(|&&t| t).count();
         // Controls in sorted order, and each treated unit's insertion point among them.
-        let mut controls: Vec<usize> = Vec::with_capacity(n - n_treated);
+        // Without a branch on the arm (see `treated_in`): every unit is written, a control
+        // moves the count on; a control's insertion point is written too, and never read.
+        let mut controls: Vec<usize> = vec![0; n - n_treated + 1];
         let mut insert_at = vec![0u32; n];
+        let mut n_controls = 0;
         for &u in &sorted {
             let u = u as usize;
-            if treated[u] {
-                insert_at[u] = controls.len() as u32;
-            } else {
-                controls.push(u);
-            }
+            insert_at[u] = n_controls as u32;
+            controls[n_controls] = u;
+            n_controls += usize::from(!treated[u]);
         }
+        controls.truncate(n_controls);
         // Treated units in input order, or a stable sort: equal distances keep input order.
         let visit: Vec<usize> = match order {
             Order::Data => treated_in(0..n, treated),
