@@ -16,6 +16,7 @@ use serde::Serialize;
 use serde_json::ser::{CharEscape, CompactFormatter, Formatter};
 
 use crate::analysis::Report;
+use crate::cohort::PatientId;
 
 /// Writes `value` as JSON to `out` (no final line end).
 pub fn to_writer<W: Write, T: Serialize + ?Sized>(out: W, value: &T) -> serde_json::Result<()> {
@@ -96,17 +97,52 @@ fn empty_pairs_at(text: &[u8]) -> Option<usize> {
 
 /// The lines of `pairs` inside the pairs' list (each on a line of its own, as [`to_writer`]
 /// puts them), the first one `first` in the list.
-fn pair_lines<P: Serialize>(pairs: &[P], first: bool) -> serde_json::Result<Vec<u8>> {
+fn pair_lines(pairs: &[(PatientId, PatientId)], first: bool) -> serde_json::Result<Vec<u8>> {
     let mut out = Vec::with_capacity(pairs.len() * 24);
     for (k, pair) in pairs.iter().enumerate() {
         if !(first && k == 0) {
             out.push(b',');
         }
         ReportFormatter::new_line(&mut out, PAIRS_DEPTH).map_err(serde_json::Error::io)?;
-        // A pair is an array of scalars: one line, whatever its depth.
-        to_writer(&mut out, pair)?;
+        // A pair is an array of scalars: one line, whatever its depth. Identifiers that are
+        // whole numbers (row numbers, most files' ids) are written directly, as serde_json
+        // writes them; any other pair through serde_json.
+        match pair {
+            (PatientId::Number(a), PatientId::Number(b))
+                if is_plain_whole(*a) && is_plain_whole(*b) =>
+            {
+                out.push(b'[');
+                push_whole(&mut out, *a);
+                out.extend_from_slice(b", ");
+                push_whole(&mut out, *b);
+                out.push(b']');
+            }
+            _ => to_writer(&mut out, pair)?,
+        }
     }
     Ok(out)
+}
+
+/// A whole number from 0 to 10^15 (exclusive), which serde_json writes as its digits and
+/// ".0" (`58809.0`); -0 is written "-0.0", so it is not one.
+fn is_plain_whole(v: f64) -> bool {
+    (0.0..1e15).contains(&v) && v.fract() == 0.0 && v.is_sign_positive()
+}
+
+/// Writes a [`is_plain_whole`] number as serde_json does: its digits, then ".0".
+fn push_whole(out: &mut Vec<u8>, v: f64) {
+    let mut digits = [0u8; 16];
+    let (mut n, mut at) = (v as u64, digits.len());
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
+    out.extend_from_slice(b".0");
 }
 
 /// `value` as JSON text.
@@ -347,5 +383,46 @@ mod tests {
             to_string(&v).unwrap(),
             serde_json::to_string_pretty(&v).unwrap()
         );
+    }
+
+    /// Pairs of whole numbers written directly are what serde_json writes for them: numbers
+    /// around every power of ten up to and past 10^15, random ones, -0, fractions and text.
+    #[test]
+    fn pair_lines_are_serde_jsons() {
+        let mut values = vec![0.0, -0.0, 1.0, 0.5, -3.0, 1e15, 1e15 - 1.0, 1e16, 2.5e-7];
+        for e in 0..17 {
+            let p = 10f64.powi(e);
+            values.extend([p - 1.0, p, p + 1.0]);
+        }
+        let mut rng = crate::rng::SplitMix64::new(31);
+        for _ in 0..2000 {
+            let scale = 10f64.powi(rng.below(17) as i32);
+            values.push((rng.next_f64() * scale).floor());
+        }
+        let id = |v: f64, k: usize| match k % 11 {
+            0 => PatientId::Text(format!("P-{v}")),
+            _ => PatientId::Number(v),
+        };
+        let pairs: Vec<(PatientId, PatientId)> = values
+            .iter()
+            .enumerate()
+            .map(|(k, &v)| (id(v, k), id(values[(k * 7) % values.len()], k + 1)))
+            .collect();
+        for first in [true, false] {
+            let mut want = Vec::new();
+            for (k, pair) in pairs.iter().enumerate() {
+                if !(first && k == 0) {
+                    want.push(b',');
+                }
+                ReportFormatter::new_line(&mut want, PAIRS_DEPTH).unwrap();
+                to_writer(&mut want, pair).unwrap();
+            }
+            let got = pair_lines(&pairs, first).unwrap();
+            assert_eq!(
+                String::from_utf8(got).unwrap(),
+                String::from_utf8(want).unwrap()
+            );
+        }
+        assert!(pairs.iter().filter(|(a, b)| matches!((a, b), (PatientId::Number(x), PatientId::Number(y)) if is_plain_whole(*x) && is_plain_whole(*y))).count() > 1000);
     }
 }
