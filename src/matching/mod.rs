@@ -481,6 +481,16 @@ mod tests {
                     let w = att_weights(&backwards, n * 2);
                     let sets = matched_sets(&backwards, &w, false);
                     assert_eq!(pairs_weights_and_sets(&backwards, n * 2), (w, sets));
+                    // Controls before the treated units in unit order (their slots written
+                    // by their treated units after the walk has passed them).
+                    let early_lists: Vec<(usize, Vec<usize>)> = (0..n)
+                        .map(|t| (n + t, if t % 3 == 0 { vec![] } else { vec![n - 1 - t] }))
+                        .collect();
+                    let early =
+                        Matches::from_lists(early_lists.iter().map(|(t, cs)| (*t, &cs[..])));
+                    let w = att_weights(&early, n * 2);
+                    let sets = matched_sets(&early, &w, false);
+                    assert_eq!(pairs_weights_and_sets(&early, n * 2), (w, sets));
                 }
             }
         }
