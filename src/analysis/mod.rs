@@ -252,23 +252,28 @@ pub fn analyze_parts(
     let fit_and_match = || -> Result<_, AnalysisError> {
         let (model, weighted, fit_ms) = fit()?;
         check(stop)?;
-        let t_match = Instant::now();
-        let core = match (&spec.matching, &model) {
+        // The match's own time (not the orders' beside it).
+        let timed_match = |ms, model| {
+            let t_match = Instant::now();
+            let core = cache.matched(spec, ms, model, subgroup);
+            (core, t_match.elapsed().as_secs_f64() * 1e3)
+        };
+        let (core, match_ms) = match (&spec.matching, &model) {
             // Table 1's orders of the numeric covariates beside the match: the other core
             // has sorted and waits (they are kept with the model).
             (Some(ms), Some(model)) if parts.table1 => {
-                let (core, ()) = rayon::join(
-                    || cache.matched(spec, ms, model, subgroup),
+                let ((core, ms), ()) = rayon::join(
+                    || timed_match(ms, model),
                     || model.order_numeric_terms(cohort, subgroup),
                 );
-                Some(core.map_err(wrap)?)
+                (Some(core.map_err(wrap)?), ms)
             }
             (Some(ms), Some(model)) => {
-                Some(cache.matched(spec, ms, model, subgroup).map_err(wrap)?)
+                let (core, ms) = timed_match(ms, model);
+                (Some(core.map_err(wrap)?), ms)
             }
-            _ => None,
+            _ => (None, 0.0),
         };
-        let match_ms = t_match.elapsed().as_secs_f64() * 1e3;
         Ok((model, weighted, fit_ms, core, match_ms))
     };
     let drawn_from = spec

@@ -391,6 +391,7 @@ pub(crate) fn ps_histogram(ps: &[f64], treated: &[bool], weights: &[f64]) -> PsH
     let edges: Vec<f64> = (0..=BINS).map(|k| lo + k as f64 * width).collect();
     // Treated before, control before, treated after, control after; the arm picks the row
     // by index, not by a branch (the arms are interleaved at random: half mispredicted).
+    debug_assert!(treated.len() == ps.len() && weights.len() == ps.len());
     let mut sums = [[0.0f64; BINS]; 4];
     for ((&p, &t), &w) in ps.iter().zip(treated).zip(weights) {
         let b = (((p - lo) / width) as usize).min(BINS - 1);

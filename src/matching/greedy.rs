@@ -118,7 +118,8 @@ impl Avail {
 /// written and the count moves on for a treated one only: no branch on the arm, which is
 /// as good as random from one unit to the next.
 fn treated_in(units: impl Iterator<Item = usize>, treated: &[bool]) -> Vec<usize> {
-    let mut out = vec![0usize; treated.len() + 1];
+    // Room for the treated and one unit written after the last of them.
+    let mut out = vec![0usize; treated.iter().filter(|&&t| t).count() + 1];
     let mut len = 0;
     for u in units {
         out[len] = u;
