@@ -262,15 +262,15 @@ pub fn analyze_parts(
             // Table 1's orders of the numeric covariates beside the match: the other core
             // has sorted and waits (they are kept with the model).
             (Some(ms), Some(model)) if parts.table1 => {
-                let ((core, ms), ()) = rayon::join(
+                let ((core, took), ()) = rayon::join(
                     || timed_match(ms, model),
                     || model.order_numeric_terms(cohort, subgroup),
                 );
-                (Some(core.map_err(wrap)?), ms)
+                (Some(core.map_err(wrap)?), took)
             }
             (Some(ms), Some(model)) => {
-                let (core, ms) = timed_match(ms, model);
-                (Some(core.map_err(wrap)?), ms)
+                let (core, took) = timed_match(ms, model);
+                (Some(core.map_err(wrap)?), took)
             }
             _ => (None, 0.0),
         };
