@@ -114,12 +114,16 @@ impl Avail {
     }
 }
 
-/// The treated units of `units` (each unit at most once), in their order. Every unit is
-/// written and the count moves on for a treated one only: no branch on the arm, which is
-/// as good as random from one unit to the next.
-fn treated_in(units: impl Iterator<Item = usize>, treated: &[bool]) -> Vec<usize> {
+/// The treated units of `units` (each unit at most once), in their order; `n_treated` of
+/// them are treated. Every unit is written and the count moves on for a treated one only:
+/// no branch on the arm, which is as good as random from one unit to the next.
+fn treated_in(
+    units: impl Iterator<Item = usize>,
+    treated: &[bool],
+    n_treated: usize,
+) -> Vec<usize> {
     // Room for the treated and one unit written after the last of them.
-    let mut out = vec![0usize; treated.iter().filter(|&&t| t).count() + 1];
+    let mut out = vec![0usize; n_treated + 1];
     let mut len = 0;
     for u in units {
         out[len] = u;
@@ -199,11 +203,12 @@ impl<'a> GreedyPlan<'a> {
         controls.truncate(n_controls);
         // Treated units in input order, or a stable sort: equal distances keep input order.
         let visit: Vec<usize> = match order {
-            Order::Data => treated_in(0..n, treated),
+            Order::Data => treated_in(0..n, treated, n_treated),
             Order::Largest => {
                 // The ascending order backwards, with each run of equal distances turned
                 // back into input order (no second sort).
-                let mut visit = treated_in(sorted.iter().rev().map(|&u| u as usize), treated);
+                let mut visit =
+                    treated_in(sorted.iter().rev().map(|&u| u as usize), treated, n_treated);
                 let mut i = 0;
                 while i < visit.len() {
                     let d = distance[visit[i]];
@@ -217,9 +222,9 @@ impl<'a> GreedyPlan<'a> {
                 }
                 visit
             }
-            Order::Smallest => treated_in(sorted.iter().map(|&u| u as usize), treated),
+            Order::Smallest => treated_in(sorted.iter().map(|&u| u as usize), treated, n_treated),
             Order::Random(seed) => {
-                let in_input_order = treated_in(0..n, treated);
+                let in_input_order = treated_in(0..n, treated, n_treated);
                 let permutation = RMersenneTwister::set_seed(seed).sample_int(n_treated);
                 permutation.into_iter().map(|k| in_input_order[k]).collect()
             }
