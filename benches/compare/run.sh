@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Times the same matched-cohort pipeline in our binary, Python and R on simulated cohorts and
-# prints a markdown table (median of 3 runs; 1 run when the first takes more than 60 s; a run
-# still going after LIMIT seconds is stopped and reported as "> LIMIT s").
+# prints a markdown table (median of 3 runs, each timed by bash's clock around the tool's
+# process alone; 1 run when the first takes more than 60 s; a run still going after LIMIT
+# seconds is stopped and reported as "> LIMIT s").
 #
 #   bash benches/compare/run.sh
 #
@@ -18,6 +19,8 @@
 #               no rustc runs, at most QUIET_MAX seconds [1]
 #   QUIET_BUSY  [0.15]   QUIET_MAX [1800]
 #   TOOLS       which tools ["ours python r"]
+#   WARM_BELOW  a tool whose first run takes less than this (s) runs once, unmeasured, before
+#               each measured run; that first run is not counted [1]
 # Needs: Rscript with survival and MatchIt; python3 with pandas, statsmodels, lifelines, scipy.
 set -u
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -32,6 +35,7 @@ WAIT_QUIET="${WAIT_QUIET:-1}"
 QUIET_BUSY="${QUIET_BUSY:-0.15}"
 QUIET_MAX="${QUIET_MAX:-1800}"
 TOOLS="${TOOLS:-ours python r}"
+WARM_BELOW="${WARM_BELOW:-1}"
 MATCH="ecog,albi_grade,prior_io_response,bclc,etiology,afp_ge_400,age"
 
 mkdir -p "$CMP_DIR/out" "$CMP_DIR/bin"
@@ -95,18 +99,31 @@ measure() {
     python) cmd=(python3 "$HERE/pipeline.py" "$file") ;;
     r) cmd=(Rscript "$HERE/pipeline.R" "$file") ;;
   esac
-  local walls=() inprocs=() note="" i
+  local walls=() inprocs=() note="" i warm=0
   for ((i = 1; i <= RUNS; i++)); do
     wait_quiet
+    # A short run is preceded by an unmeasured one: the quiet wait leaves the CPUs idle, and
+    # a 57 ms run started on this VM's idle CPUs took ~4 ms longer (2026-12-05).
+    [ "$warm" = 1 ] && "${cmd[@]}" > /dev/null 2>&1
     local out="$CMP_DIR/out/${tool}_${n}_$i.out" err="$CMP_DIR/out/${tool}_${n}_$i.err"
-    local load0 t0 t1 rc wall ip
+    local load0 t0 t1 rc wall ip pid watchdog stopped="$CMP_DIR/out/stopped"
     load0=$(cut -d' ' -f1 /proc/loadavg)
-    t0=$(date +%s.%N)
-    timeout "$LIMIT" "${cmd[@]}" > "$out" 2> "$err"
+    rm -f "$stopped"
+    # The clock is bash's own ($EPOCHREALTIME) and the run is the tool's process alone: two
+    # `date` processes and `timeout` around it added ~5 ms to a 57 ms run (2026-12-05).
+    # A watchdog stops a run still going after LIMIT seconds.
+    t0=$EPOCHREALTIME
+    "${cmd[@]}" > "$out" 2> "$err" &
+    pid=$!
+    ( sleep "$LIMIT" && kill -TERM "$pid" && touch "$stopped" ) 2>/dev/null &
+    watchdog=$!
+    wait "$pid"
     rc=$?
-    t1=$(date +%s.%N)
+    t1=$EPOCHREALTIME
+    pkill -P "$watchdog" -x sleep 2>/dev/null
+    wait "$watchdog" 2>/dev/null
     wall=$(echo "$t1 - $t0" | bc -l)
-    if [ "$rc" = 124 ]; then
+    if [ -e "$stopped" ]; then
       note="stopped after ${LIMIT} s"
       log "  $tool n=$n run $i: stopped after $LIMIT s"
       break
@@ -114,6 +131,12 @@ measure() {
       note="failed (exit $rc, see $err)"
       log "  $tool n=$n run $i: exit $rc"
       break
+    fi
+    if [ "$warm" = 0 ] && [ "$(echo "$wall < $WARM_BELOW" | bc -l)" = 1 ]; then
+      warm=1
+      log "  $tool n=$n: first run $(printf '%.3f' "$wall") s, not counted; each run from now after an unmeasured one"
+      i=$((i - 1))
+      continue
     fi
     ip=$(inproc_of "$tool" "$out")
     walls+=("$wall")
