@@ -1,5 +1,5 @@
 //! "Table 1": the covariates per arm, before and after matching — counts and percentages
-//! for factors, mean (SD) and median [quartiles] for numbers — from the balance sums.
+//! for factors, mean (SD) and median \[quartiles\] for numbers — from the balance sums.
 
 use super::{BaselineCell, BaselineRow, ColumnSums, Summary};
 use crate::cohort::Cohort;

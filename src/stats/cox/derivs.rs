@@ -126,8 +126,9 @@ impl TwoValueRisk {
 
     /// True when the partial likelihood is monotone in β, its maximum at ±∞ (a hazard ratio
     /// of 0 or infinity): unless each value has a death while the other value is at risk,
-    /// the score keeps one sign. Exact, where R's check (below, in [`cox_fit`]) reads the
-    /// last Newton step, which can overshoot into underflow and miss it.
+    /// the score keeps one sign. Exact, where R's check (below, in
+    /// [`cox_fit`](super::cox_fit)) reads the last Newton step, which can overshoot into
+    /// underflow and miss it.
     pub(super) fn monotone(&self) -> bool {
         let crossed = |v: usize| {
             self.at_risk
