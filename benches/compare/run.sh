@@ -201,13 +201,14 @@ done < "$RESULTS"
 
 # ratios against ours
 echo
-echo "| rows | python/ours wall | python/ours in-process | R/ours wall | R/ours in-process |"
-echo "|---:|---:|---:|---:|---:|"
+# python in-process / ours wall: Python's in-process time against our whole process (#24).
+echo "| rows | python/ours wall | python/ours in-process | python in-process / ours wall | R/ours wall | R/ours in-process |"
+echo "|---:|---:|---:|---:|---:|---:|"
 for n in $SIZES; do
   awk -F'\t' -v n="$n" '
     $2 == n { w[$1] = $3; p[$1] = $4 }
     function r(a, b) { return (a == "NA" || b == "NA" || a == "" || b == "" || b == 0) ? "–" : sprintf("%.1f", a / b) }
-    END { printf "| %s | %s | %s | %s | %s |\n", n, r(w["python"], w["ours"]), r(p["python"], p["ours"]), r(w["r"], w["ours"]), r(p["r"], p["ours"]) }
+    END { printf "| %s | %s | %s | %s | %s | %s |\n", n, r(w["python"], w["ours"]), r(p["python"], p["ours"]), r(p["python"], w["ours"]), r(w["r"], w["ours"]), r(p["r"], p["ours"]) }
   ' "$RESULTS"
 done
 echo
