@@ -115,12 +115,19 @@ measure() {
     t0=$EPOCHREALTIME
     "${cmd[@]}" > "$out" 2> "$err" &
     pid=$!
-    ( sleep "$LIMIT" && kill -TERM "$pid" && touch "$stopped" ) 2>/dev/null &
+    (
+      trap 'exit 0' TERM
+      sleep "$LIMIT" &
+      wait $! && kill -TERM "$pid" && touch "$stopped"
+    ) 2>/dev/null &
     watchdog=$!
     wait "$pid"
     rc=$?
     t1=$EPOCHREALTIME
+    # The watchdog's sleep, then the watchdog itself (killed even if its sleep has not
+    # started yet, so that it never outlives the run).
     pkill -P "$watchdog" -x sleep 2>/dev/null
+    kill -TERM "$watchdog" 2>/dev/null
     wait "$watchdog" 2>/dev/null
     wall=$(echo "$t1 - $t0" | bc -l)
     if [ -e "$stopped" ]; then
