@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Times the same matched-cohort pipeline in our binary, Python and R on simulated cohorts and
 # prints a markdown table (median of 3 runs, each timed by bash's clock around the tool's
-# process alone; 1 run when the first takes more than 60 s; a run still going after LIMIT
-# seconds is stopped and reported as "> LIMIT s").
+# process; 1 run when the first takes more than 60 s; a run still going after LIMIT seconds
+# is stopped and reported as "> LIMIT s").
 #
 #   bash benches/compare/run.sh
 #
@@ -20,9 +20,15 @@
 #   QUIET_BUSY  [0.15]   QUIET_MAX [1800]
 #   TOOLS       which tools ["ours python r"]
 #   WARM_BELOW  a tool whose first run takes less than this (s) runs once, unmeasured, before
-#               each measured run; that first run is not counted [1]
+#               each measured run; that first run is not counted [0.5]
 # Needs: Rscript with survival and MatchIt; python3 with pandas, statsmodels, lifelines, scipy.
 set -u
+# bash's own clock (bash 5), read with a decimal point.
+export LC_ALL=C
+if [ -z "${EPOCHREALTIME:-}" ]; then
+  echo "run.sh needs bash 5 or later (\$EPOCHREALTIME)" >&2
+  exit 1
+fi
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 SE_BIN="${SE_BIN:-/tmp/relclone/target/release/survival-explorer}"
 CMP_DIR="${CMP_DIR:-/tmp/cmp}"
@@ -35,7 +41,7 @@ WAIT_QUIET="${WAIT_QUIET:-1}"
 QUIET_BUSY="${QUIET_BUSY:-0.15}"
 QUIET_MAX="${QUIET_MAX:-1800}"
 TOOLS="${TOOLS:-ours python r}"
-WARM_BELOW="${WARM_BELOW:-1}"
+WARM_BELOW="${WARM_BELOW:-0.5}"
 MATCH="ecog,albi_grade,prior_io_response,bclc,etiology,afp_ge_400,age"
 
 mkdir -p "$CMP_DIR/out" "$CMP_DIR/bin"
@@ -104,28 +110,33 @@ measure() {
     wait_quiet
     # A short run is preceded by an unmeasured one: the quiet wait leaves the CPUs idle, and
     # a 57 ms run started on this VM's idle CPUs took ~4 ms longer (2026-12-05).
-    [ "$warm" = 1 ] && "${cmd[@]}" > /dev/null 2>&1
+    if [ "$warm" = 1 ] && ! timeout "$LIMIT" "${cmd[@]}" > /dev/null 2>&1; then
+      log "  $tool n=$n: the unmeasured run before run $i failed or was stopped"
+    fi
     local out="$CMP_DIR/out/${tool}_${n}_$i.out" err="$CMP_DIR/out/${tool}_${n}_$i.err"
     local load0 t0 t1 rc wall ip pid watchdog stopped="$CMP_DIR/out/stopped"
     load0=$(cut -d' ' -f1 /proc/loadavg)
     rm -f "$stopped"
-    # The clock is bash's own ($EPOCHREALTIME) and the run is the tool's process alone: two
-    # `date` processes and `timeout` around it added ~5 ms to a 57 ms run (2026-12-05).
-    # A watchdog stops a run still going after LIMIT seconds.
+    # The clock is bash's own ($EPOCHREALTIME) around the tool's process (and the fork of
+    # its watchdog, which stops a run still going after LIMIT seconds): two `date`
+    # processes and `timeout` around it added ~5 ms to a 57 ms run (2026-12-05).
     t0=$EPOCHREALTIME
     "${cmd[@]}" > "$out" 2> "$err" &
     pid=$!
     (
       trap 'exit 0' TERM
       sleep "$LIMIT" &
-      wait $! && kill -TERM "$pid" && touch "$stopped"
-    ) 2>/dev/null &
+      wait $! && touch "$stopped" && kill -TERM "$pid"
+    ) > /dev/null 2>&1 &
     watchdog=$!
+    # Stopped from outside (Ctrl-C), the script stops the run and its watchdog too.
+    trap 'pkill -P "$watchdog" -x sleep; kill -TERM "$pid" "$watchdog" 2>/dev/null; exit 130' INT TERM
     wait "$pid"
     rc=$?
     t1=$EPOCHREALTIME
+    trap - INT TERM
     # The watchdog's sleep, then the watchdog itself (killed even if its sleep has not
-    # started yet, so that it never outlives the run).
+    # started yet; a sleep it leaves then only sleeps, its output not held).
     pkill -P "$watchdog" -x sleep 2>/dev/null
     kill -TERM "$watchdog" 2>/dev/null
     wait "$watchdog" 2>/dev/null
