@@ -221,32 +221,48 @@ fn distinct_mean_abs(times: &[f64]) -> Option<f64> {
     (n_unique >= 2).then(|| sum_abs / n_unique as f64)
 }
 
-/// Whether distinct time `v` is merged into the distinct time `prev` just below it.
-fn merges_into(prev: f64, v: f64, mean_abs: f64) -> bool {
-    let tol = km::QUANTILE_TOLERANCE;
-    let dy = v - prev;
-    dy <= tol || dy / mean_abs <= tol
+/// [`timefix`]'s walk over finite times sorted ascending: each time's value after it (a time
+/// merged into the distinct time below it takes that one's value, and so on down the run).
+struct TimefixWalk {
+    mean_abs: f64,
+    cut: f64,
+    prev_unique: f64,
+}
+
+impl TimefixWalk {
+    /// The walk over `times`; `None` with fewer than two distinct times, which timefix
+    /// leaves alone.
+    fn over(times: &[f64]) -> Option<TimefixWalk> {
+        Some(TimefixWalk {
+            mean_abs: distinct_mean_abs(times)?,
+            cut: f64::NAN,
+            prev_unique: f64::NAN,
+        })
+    }
+
+    /// The value of finite time `v`, the next in ascending order.
+    #[inline]
+    fn value_of(&mut self, v: f64) -> f64 {
+        if v != self.prev_unique {
+            let tol = km::QUANTILE_TOLERANCE;
+            let dy = v - self.prev_unique;
+            let merged = !self.prev_unique.is_nan() && (dy <= tol || dy / self.mean_abs <= tol);
+            if !merged {
+                self.cut = v;
+            }
+            self.prev_unique = v;
+        }
+        self.cut
+    }
 }
 
 /// [`timefix`] for times already sorted ascending: O(n), and the order is kept.
 pub fn timefix_sorted(times: &mut [f64]) {
-    let Some(mean_abs) = distinct_mean_abs(times) else {
+    let Some(mut walk) = TimefixWalk::over(times) else {
         return;
     };
-    // Walk distinct values; a value tied to its predecessor takes the current cut.
-    let mut cut = f64::NAN;
-    let mut prev_unique = f64::NAN;
     for t in times.iter_mut().filter(|t| t.is_finite()) {
-        let v = *t;
-        if v == prev_unique {
-            *t = cut;
-            continue;
-        }
-        if prev_unique.is_nan() || !merges_into(prev_unique, v, mean_abs) {
-            cut = v;
-        }
-        prev_unique = v;
-        *t = cut;
+        *t = walk.value_of(*t);
     }
 }
 
@@ -254,22 +270,12 @@ pub fn timefix_sorted(times: &mut [f64]) {
 /// ascending): the same walk, without writing. Most samples have no two times closer than
 /// its tolerance without being equal (nor a -0 beside a +0).
 pub fn timefix_sorted_changes(times: &[f64]) -> bool {
-    let Some(mean_abs) = distinct_mean_abs(times) else {
-        return false;
-    };
-    let (mut cut, mut prev_unique) = (f64::NAN, f64::NAN);
-    for &v in times.iter().filter(|t| t.is_finite()) {
-        if v != prev_unique {
-            if prev_unique.is_nan() || !merges_into(prev_unique, v, mean_abs) {
-                cut = v;
-            }
-            prev_unique = v;
-        }
-        if cut.to_bits() != v.to_bits() {
-            return true;
-        }
-    }
-    false
+    TimefixWalk::over(times).is_some_and(|mut walk| {
+        times
+            .iter()
+            .filter(|t| t.is_finite())
+            .any(|&v| walk.value_of(v).to_bits() != v.to_bits())
+    })
 }
 
 /// R's `aeqSurv` (`timefix = TRUE` in `survfit`, `survdiff` and `coxph`): times whose
