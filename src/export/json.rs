@@ -129,19 +129,11 @@ fn is_plain_whole(v: f64) -> bool {
     (0.0..1e15).contains(&v) && v.fract() == 0.0 && v.is_sign_positive()
 }
 
-/// Writes a [`is_plain_whole`] number as serde_json does: its digits, then ".0".
+/// Writes a [`is_plain_whole`] number as serde_json does: its digits (serde_json's own
+/// integer writer), then ".0".
 fn push_whole(out: &mut Vec<u8>, v: f64) {
-    let mut digits = [0u8; 16];
-    let (mut n, mut at) = (v as u64, digits.len());
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[at..]);
+    // Writing to a vector cannot fail.
+    let _ = CompactFormatter.write_u64(out, v as u64);
     out.extend_from_slice(b".0");
 }
 
